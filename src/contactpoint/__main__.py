@@ -1,0 +1,3 @@
+from contactpoint.cli.main import main
+
+main()

@@ -1,0 +1,1 @@
+"""The ``contactpoint`` command line (Typer)."""

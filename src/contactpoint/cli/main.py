@@ -1,0 +1,21 @@
+"""Entry point: ``contactpoint …``. Each command group lives in its own module."""
+
+from __future__ import annotations
+
+import typer
+
+from contactpoint.cli import db
+
+app = typer.Typer(
+    name="contactpoint",
+    help="Contactpoint: the national children's index.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+app.add_typer(db.app, name="db")
+# command registrations: one line per module, in the order of the CLI contract
+# (synth) (import) (link, export, evaluate) (orgs, users, clients) (audit) (serve) (demo) (bench)
+
+
+def main() -> None:
+    app()

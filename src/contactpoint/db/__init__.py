@@ -1,0 +1,1 @@
+"""Storage: tables, engine, unit of work and Alembic migrations."""

@@ -1,0 +1,117 @@
+"""Core tables: sources, extracts, source records and child records.
+
+Source records are what each feed said, with provenance; child records are the linked
+identities built from them. Every column of a record table is checked against the statutory
+allow-list (``RECORD_TABLES`` and ``tests/unit/test_statutory_fields.py``).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    UniqueConstraint,
+)
+
+from contactpoint.db.base import BigId, UTCDateTime, metadata
+
+source = Table(
+    "source",
+    metadata,
+    Column("code", String(64), primary_key=True),
+    Column("recognised", Boolean, nullable=False),
+    Column("registered_at", UTCDateTime, nullable=False),
+)
+
+source_authority = Table(
+    "source_authority",
+    metadata,
+    Column("source_code", String(64), ForeignKey("source.code"), primary_key=True),
+    Column("field", String(32), primary_key=True),
+    Column("rank", Integer, nullable=False),
+)
+
+extract = Table(
+    "extract",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("source_code", String(64), ForeignKey("source.code"), nullable=False),
+    Column("file_name", String(512), nullable=False),
+    Column("content_hash", String(64), nullable=False, unique=True),
+    Column("format", String(8), nullable=False),
+    Column("extract_type", String(8), nullable=False),
+    Column("extract_date", Date, nullable=False),
+    Column("imported_at", UTCDateTime, nullable=False),
+    Column("rows_read", Integer, nullable=False),
+    Column("rows_landed", Integer, nullable=False),
+    Column("rows_rejected", Integer, nullable=False),
+    Column("rows_retired", Integer, nullable=False),
+    CheckConstraint("extract_type IN ('full', 'delta')", name="extract_type"),
+    CheckConstraint("format IN ('csv', 'fhir', 'ctf')", name="format"),
+)
+Index("ix_extract_source_date", extract.c.source_code, extract.c.extract_date)
+
+child = Table(
+    "child",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("child_id", String(12), nullable=False, unique=True),
+    Column("status", String(16), nullable=False, server_default="active"),
+    Column("merged_into_id", BigId, ForeignKey("child.id"), nullable=True),
+    Column("shielded", Boolean, nullable=False, server_default="0"),
+    Column("owning_la", String(16), nullable=True),
+    Column("retained_to_25", Boolean, nullable=False, server_default="0"),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    CheckConstraint("status IN ('active', 'merged', 'archived')", name="status"),
+)
+
+source_record = Table(
+    "source_record",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("source_code", String(64), ForeignKey("source.code"), nullable=False),
+    Column("source_record_id", String(128), nullable=False),
+    Column("record_status", String(8), nullable=False),
+    Column("given_name", String(128), nullable=False),
+    Column("middle_names", String(256), nullable=True),
+    Column("family_name", String(128), nullable=False),
+    Column("former_family_name", String(128), nullable=True),
+    Column("preferred_name", String(128), nullable=True),
+    Column("date_of_birth", Date, nullable=False),
+    Column("sex", String(1), nullable=True),
+    Column("address_line_1", String(256), nullable=True),
+    Column("address_line_2", String(256), nullable=True),
+    Column("address_line_3", String(256), nullable=True),
+    Column("town", String(128), nullable=True),
+    Column("postcode", String(8), nullable=True),
+    Column("nhs_number", String(10), nullable=True),
+    Column("upn", String(13), nullable=True),
+    Column("carers", JSON, nullable=False),
+    Column("involvements", JSON, nullable=False),
+    Column("first_extract_id", BigId, ForeignKey("extract.id"), nullable=False),
+    Column("extract_id", BigId, ForeignKey("extract.id"), nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("child_id", BigId, ForeignKey("child.id"), nullable=True),
+    Column("link_pending", Boolean, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("source_code", "source_record_id", name="uq_source_record_key"),
+    CheckConstraint(
+        "record_status IN ('active', 'deleted', 'retired')", name="record_status"
+    ),
+    CheckConstraint("sex IS NULL OR sex IN ('M', 'F', 'U')", name="sex"),
+)
+Index("ix_source_record_child", source_record.c.child_id)
+Index("ix_source_record_pending", source_record.c.link_pending)
+Index("ix_source_record_nhs", source_record.c.nhs_number)
+
+# Tables that hold facts about a child: their columns must be on the statutory allow-list.
+RECORD_TABLES: tuple[Table, ...] = (child, source_record)

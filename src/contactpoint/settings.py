@@ -1,0 +1,42 @@
+"""Typed settings, read from the environment (prefix ``CONTACTPOINT_``).
+
+Nothing happens at import: call :func:`load_settings` where configuration is needed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CONTACTPOINT_", extra="ignore")
+
+    var_dir: Path = Field(default=Path("var"), description="Where local state lives.")
+    database_url: str = Field(
+        default="",
+        description="SQLAlchemy URL; empty means a SQLite file under var_dir.",
+    )
+    reject_limit: float = Field(
+        default=0.05, ge=0.0, le=1.0, description="Refuse a file whose reject rate passes this."
+    )
+    max_xml_bytes: int = Field(default=512 * 1024 * 1024, description="Byte cap on one XML file.")
+    linkage_dir: Path | None = Field(
+        default=None, description="Where linkage artefacts live; default var_dir/linkage."
+    )
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.var_dir / 'contactpoint.sqlite3').resolve()}"
+
+    @property
+    def effective_linkage_dir(self) -> Path:
+        return self.linkage_dir or self.var_dir / "linkage"
+
+
+def load_settings() -> Settings:
+    return Settings()
