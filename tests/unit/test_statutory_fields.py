@@ -7,7 +7,12 @@ import pytest
 import contactpoint.db.all_tables  # noqa: F401
 from contactpoint.db.base import metadata
 from contactpoint.db.tables import RECORD_TABLES
-from contactpoint.domain.record import RECORD_CLASSES, STATUTORY_FIELDS, record_field_names, statutory
+from contactpoint.domain.record import (
+    RECORD_CLASSES,
+    STATUTORY_FIELDS,
+    record_field_names,
+    statutory,
+)
 
 
 @pytest.mark.parametrize("cls", RECORD_CLASSES, ids=lambda c: c.__name__)

@@ -54,7 +54,7 @@ def default_authority(source_code: str) -> tuple[dict[RecordField, int], bool]:
         return dict(KNOWN_SOURCE_AUTHORITY[source_code]), True
     if source_code.startswith(LOCAL_SOURCE_PREFIXES):
         return dict(_LOCAL_PROFILE), True
-    return {f: LOWEST_AUTHORITY for f in RecordField}, False
+    return dict.fromkeys(RecordField, LOWEST_AUTHORITY), False
 
 
 def local_authority_code(source_code: str) -> str | None:
