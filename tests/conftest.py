@@ -93,3 +93,12 @@ def fresh_db_url(backend: str, tmp_path: Path) -> Iterator[str]:
     yield url
     if backend == "postgresql":
         _drop_pg_database(url)
+
+
+@pytest.fixture(scope="module")
+def module_db_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A migrated database of its own for one test module (commits allowed, shared in it)."""
+    url = new_database(backend, tmp_path_factory.mktemp("moddb"))
+    yield url
+    if backend == "postgresql":
+        _drop_pg_database(url)

@@ -59,3 +59,15 @@ class ReasonRequired(ContactPointError):
 class AuditChainBroken(ContactPointError):
     code = "audit_chain_broken"
     http_status = 500
+
+
+class ReauthenticationRequired(AuthenticationFailed):
+    """A sensitive action needs password and code again (within the last few minutes)."""
+
+    code = "reauthentication_required"
+    http_status = 401
+
+
+class Throttled(ContactPointError):
+    code = "throttled"
+    http_status = 429

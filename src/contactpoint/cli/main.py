@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from contactpoint.cli import db
+from contactpoint.cli import access, audit, bench, db, demo, importing, linking, serve, synth
 
 app = typer.Typer(
     name="contactpoint",
@@ -15,6 +15,14 @@ app = typer.Typer(
 app.add_typer(db.app, name="db")
 # command registrations: one line per module, in the order of the CLI contract
 # (synth) (import) (link, export, evaluate) (orgs, users, clients) (audit) (serve) (demo) (bench)
+synth.register(app)
+app.add_typer(audit.app, name="audit")
+linking.register(app)
+importing.register(app)
+access.register(app)
+serve.register(app)
+demo.register(app)
+app.add_typer(bench.app, name="bench")
 
 
 def main() -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import date
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any, TypeVar, dataclass_transform
 
 # Every field name any record class or record table may carry. Adding a name here is a
 # deliberate, reviewed act: it must map to a paragraph of the statutory schedule, or be
@@ -46,6 +46,7 @@ STATUTORY_FIELDS: frozenset[str] = frozenset(
 _T = TypeVar("_T")
 
 
+@dataclass_transform(frozen_default=True)
 def statutory(cls: type[_T]) -> type[_T]:
     """Make ``cls`` a frozen dataclass whose every field is on the statutory allow-list."""
     data_cls = dataclasses.dataclass(frozen=True, slots=True)(cls)

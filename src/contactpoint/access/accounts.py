@@ -1,0 +1,320 @@
+"""Organisations and user accounts: create, look up, change, suspend, reset 2FA.
+
+Every operation runs in the caller's transaction and appends its audit entry there; the
+caller commits. :class:`contactpoint.access.service.AccessService` adds sign-in on top.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Connection, Row, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from contactpoint.access import passwords, sessions, totp
+from contactpoint.access.config import AccessSettings, Clock
+from contactpoint.access.models import AuditContext, Organisation, User
+from contactpoint.access.passwords import PasswordHashing
+from contactpoint.access.permissions import Role
+from contactpoint.access.tables import ORG_KINDS, app_user, organisation
+from contactpoint.audit.trail import AuditAction, append
+from contactpoint.errors import Conflict, NotFound, ValidationFailed
+
+_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
+_USERNAME = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,63}$")
+
+
+@dataclass(frozen=True)
+class NewUser:
+    user: User
+    totp_secret: str
+
+
+def normalise_username(username: str) -> str:
+    return username.strip().casefold()
+
+
+def _org(row: Row[Any]) -> Organisation:
+    return Organisation(
+        id=int(row.id),
+        code=row.code,
+        name=row.name,
+        kind=row.kind,
+        la_code=row.la_code,
+        accredited=bool(row.accredited),
+    )
+
+
+_USER_COLUMNS = (
+    app_user.c.id.label("user_id"),
+    app_user.c.username,
+    app_user.c.role,
+    app_user.c.suspended,
+    app_user.c.vetted_on,
+    app_user.c.trained_on,
+    app_user.c.agreement_signed_on,
+    app_user.c.locked_until,
+    app_user.c.password_hash,
+    app_user.c.totp_secret,
+    *organisation.c,
+)
+
+
+def user_from_row(row: Row[Any]) -> User:
+    return User(
+        id=int(row.user_id),
+        username=row.username,
+        organisation=_org(row),
+        role=Role(row.role),
+        suspended=bool(row.suspended),
+        vetted_on=row.vetted_on,
+        trained_on=row.trained_on,
+        agreement_signed_on=row.agreement_signed_on,
+        locked_until=row.locked_until,
+    )
+
+
+class Accounts:
+    def __init__(
+        self,
+        conn: Connection,
+        settings: AccessSettings,
+        hashing: PasswordHashing,
+        clock: Clock,
+    ) -> None:
+        self.conn = conn
+        self.settings = settings
+        self.hashing = hashing
+        self.clock = clock
+
+    # ---- audit -------------------------------------------------------------------------
+    def audit(
+        self,
+        ctx: AuditContext,
+        action: AuditAction,
+        *,
+        subject: str | None = None,
+        reason: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        append(
+            self.conn,
+            action=action,
+            actor=ctx.actor,
+            organisation=ctx.organisation,
+            reason=reason,
+            request_id=ctx.request_id,
+            subject=subject,
+            details=details,
+            at=self.clock(),
+        )
+
+    # ---- organisations -----------------------------------------------------------------
+    def organisation(self, code: str) -> Organisation:
+        row = self.conn.execute(select(organisation).where(organisation.c.code == code)).first()
+        if row is None:
+            raise NotFound("no such organisation")
+        return _org(row)
+
+    def organisation_by_id(self, org_id: int) -> Organisation:
+        row = self.conn.execute(select(organisation).where(organisation.c.id == org_id)).first()
+        if row is None:
+            raise NotFound("no such organisation")
+        return _org(row)
+
+    def organisations(self) -> list[Organisation]:
+        rows = self.conn.execute(select(organisation).order_by(organisation.c.code))
+        return [_org(row) for row in rows]
+
+    def create_organisation(
+        self,
+        code: str,
+        name: str,
+        kind: str,
+        *,
+        accredited: bool,
+        la_code: str | None,
+        ctx: AuditContext,
+    ) -> Organisation:
+        if not _CODE.match(code):
+            raise ValidationFailed("organisation code: letters, digits, '-' or '_', 1–32")
+        if kind not in ORG_KINDS:
+            raise ValidationFailed(f"organisation kind must be one of {', '.join(ORG_KINDS)}")
+        if not name.strip() or len(name) > 200:
+            raise ValidationFailed("organisation name: 1–200 characters")
+        if la_code is not None and not _CODE.match(la_code):
+            raise ValidationFailed("council area code: letters, digits, '-' or '_'")
+        now = self.clock()
+        exists = select(organisation.c.id).where(organisation.c.code == code)
+        if self.conn.execute(exists).first() is not None:
+            raise Conflict("an organisation with this code exists")
+        try:  # a concurrent create: the whole transaction is given up
+            self.conn.execute(
+                insert(organisation).values(
+                    code=code,
+                    name=name.strip(),
+                    kind=kind,
+                    la_code=la_code,
+                    accredited=accredited,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+        except IntegrityError as exc:
+            raise Conflict("an organisation with this code exists") from exc
+        self.audit(
+            ctx,
+            AuditAction.ORG_CREATE,
+            subject=f"org:{code}",
+            details={"kind": kind, "accredited": accredited, "la_code": la_code},
+        )
+        return self.organisation(code)
+
+    def set_accredited(self, code: str, accredited: bool, *, ctx: AuditContext) -> Organisation:
+        org = self.organisation(code)
+        self.conn.execute(
+            update(organisation)
+            .where(organisation.c.id == org.id)
+            .values(accredited=accredited, updated_at=self.clock())
+        )
+        self.audit(
+            ctx,
+            AuditAction.ORG_UPDATE,
+            subject=f"org:{code}",
+            details={"accredited": accredited},
+        )
+        return self.organisation(code)
+
+    # ---- users -------------------------------------------------------------------------
+    def _user_row(self, username: str) -> Row[Any] | None:
+        return self.conn.execute(
+            select(*_USER_COLUMNS)
+            .select_from(app_user.join(organisation))
+            .where(app_user.c.username == normalise_username(username))
+        ).first()
+
+    def user(self, username: str) -> User:
+        row = self._user_row(username)
+        if row is None:
+            raise NotFound("no such user")
+        return user_from_row(row)
+
+    def user_by_id(self, user_id: int) -> User:
+        row = self.conn.execute(
+            select(*_USER_COLUMNS)
+            .select_from(app_user.join(organisation))
+            .where(app_user.c.id == user_id)
+        ).first()
+        if row is None:
+            raise NotFound("no such user")
+        return user_from_row(row)
+
+    def users(self, *, la_code: str | None = None, all_areas: bool = False) -> list[User]:
+        query = select(*_USER_COLUMNS).select_from(app_user.join(organisation))
+        if not all_areas:
+            query = query.where(organisation.c.la_code == la_code)
+        rows = self.conn.execute(query.order_by(app_user.c.username))
+        return [user_from_row(row) for row in rows]
+
+    def create_user(
+        self,
+        username: str,
+        password: str,
+        *,
+        organisation_code: str,
+        role: Role,
+        vetted_on: date | None,
+        trained_on: date | None,
+        agreement_signed_on: date | None,
+        ctx: AuditContext,
+    ) -> NewUser:
+        name = normalise_username(username)
+        if not _USERNAME.match(name):
+            raise ValidationFailed("username: 2–64 of a-z, 0-9, '.', '_', '@', '-'")
+        passwords.check(password, username=name)
+        org = self.organisation(organisation_code)
+        secret = totp.new_secret()
+        now = self.clock()
+        if self._user_row(name) is not None:
+            raise Conflict("a user with this username exists")
+        try:  # a concurrent create: the whole transaction is given up
+            self.conn.execute(
+                insert(app_user).values(
+                    username=name,
+                    organisation_id=org.id,
+                    role=role.value,
+                    password_hash=self.hashing.hash(password),
+                    totp_secret=secret,
+                    totp_last_step=None,
+                    vetted_on=vetted_on,
+                    trained_on=trained_on,
+                    agreement_signed_on=agreement_signed_on,
+                    suspended=False,
+                    failed_attempts=0,
+                    locked_until=None,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+        except IntegrityError as exc:
+            raise Conflict("a user with this username exists") from exc
+        self.audit(
+            ctx,
+            AuditAction.USER_CREATE,
+            subject=f"user:{name}",
+            details={"organisation": org.code, "role": role.value},
+        )
+        return NewUser(self.user(name), secret)
+
+    def update_user(self, user: User, *, ctx: AuditContext, **changes: Any) -> User:
+        """Change role or vetting dates; ``changes`` keys are column names."""
+        allowed = {"role", "vetted_on", "trained_on", "agreement_signed_on"}
+        unknown = set(changes) - allowed
+        if unknown:
+            raise ValidationFailed(f"cannot change {', '.join(sorted(unknown))}")
+        if not changes:
+            return user
+        values = {k: (v.value if isinstance(v, Role) else v) for k, v in changes.items()}
+        self.conn.execute(
+            update(app_user)
+            .where(app_user.c.id == user.id)
+            .values(**values, updated_at=self.clock())
+        )
+        details = {k: (str(v) if v is not None else None) for k, v in values.items()}
+        if "role" in changes and changes["role"] is not user.role:
+            sessions.end_all(self.conn, user.id, now=self.clock())
+            self.audit(
+                ctx,
+                AuditAction.ROLE_GRANT,
+                subject=user.actor,
+                details={"from": user.role.value, "to": values["role"]},
+            )
+        self.audit(ctx, AuditAction.USER_UPDATE, subject=user.actor, details=details)
+        return self.user_by_id(user.id)
+
+    def set_suspended(self, user: User, suspended: bool, *, ctx: AuditContext) -> User:
+        self.conn.execute(
+            update(app_user)
+            .where(app_user.c.id == user.id)
+            .values(suspended=suspended, updated_at=self.clock())
+        )
+        if suspended:
+            sessions.end_all(self.conn, user.id, now=self.clock())
+        self.audit(
+            ctx, AuditAction.USER_SUSPEND, subject=user.actor, details={"suspended": suspended}
+        )
+        return self.user_by_id(user.id)
+
+    def reset_totp(self, user: User, *, ctx: AuditContext) -> str:
+        secret = totp.new_secret()
+        self.conn.execute(
+            update(app_user)
+            .where(app_user.c.id == user.id)
+            .values(totp_secret=secret, totp_last_step=None, updated_at=self.clock())
+        )
+        sessions.end_all(self.conn, user.id, now=self.clock())
+        self.audit(ctx, AuditAction.MFA_RESET, subject=user.actor)
+        return secret

@@ -1,0 +1,63 @@
+"""Access settings (environment prefix ``CONTACTPOINT_``) and the injectable clock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from contactpoint.access.passwords import HashParameters
+from contactpoint.db.base import utcnow
+
+Clock = Callable[[], datetime]
+
+SESSION_COOKIE = "__Host-contactpoint-session"
+
+
+def system_clock() -> datetime:
+    return utcnow()
+
+
+class AccessSettings(BaseSettings):
+    """Security limits. Defaults are the production values (docs/security/access.md)."""
+
+    model_config = SettingsConfigDict(env_prefix="CONTACTPOINT_", extra="ignore")
+
+    # argon2id: RFC 9106's second recommended profile (t=3, 64 MiB, p=4) by default.
+    argon2_time_cost: int = Field(default=3, ge=1)
+    argon2_memory_kib: int = Field(default=65536, ge=8)
+    argon2_parallelism: int = Field(default=4, ge=1)
+
+    session_idle_minutes: int = Field(default=30, ge=1, le=30)
+    session_absolute_hours: int = Field(default=12, ge=1, le=12)
+    reauth_minutes: int = Field(default=5, ge=1, le=5)
+
+    lockout_threshold: int = Field(default=10, ge=1, le=100)
+    lockout_minutes: int = Field(default=15, ge=1)
+    address_throttle_failures: int = Field(default=100, ge=1)
+    address_throttle_window_minutes: int = Field(default=15, ge=1)
+
+    totp_window_steps: int = Field(default=1, ge=0, le=1)
+    totp_issuer: str = "Contactpoint"
+
+    access_token_seconds: int = Field(default=300, ge=30, le=3600)
+    assertion_max_lifetime_seconds: int = Field(default=300, ge=30, le=300)
+
+    public_origin: str = Field(
+        default="",
+        description="e.g. https://contactpoint.example.gov.uk; empty: the request's own origin.",
+    )
+
+    @property
+    def hash_parameters(self) -> HashParameters:
+        return HashParameters(
+            time_cost=self.argon2_time_cost,
+            memory_kib=self.argon2_memory_kib,
+            parallelism=self.argon2_parallelism,
+        )
+
+
+def load_access_settings() -> AccessSettings:
+    return AccessSettings()

@@ -1,0 +1,147 @@
+"""Server-side sessions: 30 min idle, 12 h absolute, a new id at every step up in trust.
+
+The client holds a random token; the database holds only its SHA-256, so a copy of the table
+signs nobody in. A *pending* session (password accepted, code not yet) is not signed in: it
+authorises nothing. Limits are enforced here, never by cookie expiry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Connection, delete, insert, or_, select, update
+
+from contactpoint.access.config import AccessSettings
+from contactpoint.access.tables import user_session
+
+TOKEN_BYTES = 32
+_TOUCH_AFTER = timedelta(seconds=15)
+_KEEP_AT_MOST = timedelta(days=1)  # longer than any session may live
+
+
+@dataclass(frozen=True)
+class Session:
+    id_hash: str
+    user_id: int
+    authenticated: bool
+    created_at: datetime
+    last_seen_at: datetime
+    authenticated_at: datetime | None
+
+
+def digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def create(
+    conn: Connection,
+    user_id: int,
+    *,
+    authenticated: bool,
+    now: datetime,
+    started_at: datetime | None = None,
+) -> str:
+    """A new session; returns the token for the cookie (shown once, stored hashed).
+
+    The user's dead sessions (ended, or older than a day) are cleared on the way.
+    """
+    conn.execute(
+        delete(user_session)
+        .where(user_session.c.user_id == user_id)
+        .where(
+            or_(
+                user_session.c.ended_at.is_not(None),
+                user_session.c.created_at < now - _KEEP_AT_MOST,
+            )
+        )
+    )
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    conn.execute(
+        insert(user_session).values(
+            id_hash=digest(token),
+            user_id=user_id,
+            authenticated=authenticated,
+            created_at=started_at or now,
+            last_seen_at=now,
+            authenticated_at=now if authenticated else None,
+            ended_at=None,
+        )
+    )
+    return token
+
+
+def load(
+    conn: Connection, token: str, *, now: datetime, settings: AccessSettings
+) -> Session | None:
+    """The live session for ``token`` (pending or not), or None; refreshes the idle timer."""
+    if not token or len(token) > 128:
+        return None
+    row = conn.execute(
+        select(user_session).where(user_session.c.id_hash == digest(token))
+    ).first()
+    if row is None or row.ended_at is not None:
+        return None
+    idle = timedelta(minutes=settings.session_idle_minutes)
+    absolute = timedelta(hours=settings.session_absolute_hours)
+    if now - row.last_seen_at > idle or now - row.created_at > absolute:
+        conn.execute(
+            update(user_session).where(user_session.c.id_hash == row.id_hash).values(ended_at=now)
+        )
+        return None
+    if now - row.last_seen_at >= _TOUCH_AFTER:
+        conn.execute(
+            update(user_session)
+            .where(user_session.c.id_hash == row.id_hash)
+            .values(last_seen_at=now)
+        )
+    return Session(
+        id_hash=row.id_hash,
+        user_id=int(row.user_id),
+        authenticated=bool(row.authenticated),
+        created_at=row.created_at,
+        last_seen_at=now,
+        authenticated_at=row.authenticated_at,
+    )
+
+
+def end(conn: Connection, token: str, *, now: datetime) -> None:
+    conn.execute(
+        update(user_session)
+        .where(user_session.c.id_hash == digest(token))
+        .where(user_session.c.ended_at.is_(None))
+        .values(ended_at=now)
+    )
+
+
+def end_all(conn: Connection, user_id: int, *, now: datetime) -> None:
+    """Sign a user out everywhere (suspension, 2FA reset, role change)."""
+    conn.execute(
+        update(user_session)
+        .where(user_session.c.user_id == user_id)
+        .where(user_session.c.ended_at.is_(None))
+        .values(ended_at=now)
+    )
+
+
+def promote(conn: Connection, session: Session, *, now: datetime) -> str:
+    """Second factor accepted (or re-authenticated): end this id, issue a new full session.
+
+    The absolute limit still counts from the first sign-in step.
+    """
+    conn.execute(
+        update(user_session)
+        .where(user_session.c.id_hash == session.id_hash)
+        .values(ended_at=now)
+    )
+    return create(
+        conn, session.user_id, authenticated=True, now=now, started_at=session.created_at
+    )
+
+
+def recently_authenticated(session: Session, *, now: datetime, settings: AccessSettings) -> bool:
+    if not session.authenticated or session.authenticated_at is None:
+        return False
+    return now - session.authenticated_at <= timedelta(minutes=settings.reauth_minutes)

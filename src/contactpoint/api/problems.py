@@ -1,0 +1,85 @@
+"""Errors at the JSON edge: RFC 9457 ``application/problem+json``, never a stack trace.
+
+The body depends only on the error (not on the request), so two refusals of the same kind
+cannot be told apart by their bodies; the request id travels in the ``X-Request-ID`` header.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from contactpoint.access.clients import OAuthError
+from contactpoint.errors import ContactPointError
+
+PROBLEM_JSON = "application/problem+json"
+log = logging.getLogger("contactpoint.api")
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "authentication_failed",
+    403: "permission_denied",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "validation_failed",
+    429: "throttled",
+}
+
+
+def problem(
+    status: int, code: str, detail: str, extra: dict[str, str] | None = None
+) -> JSONResponse:
+    body: dict[str, object] = {
+        "type": f"urn:contactpoint:problem:{code}",
+        "title": code.replace("_", " "),
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    if extra:
+        body.update(extra)
+    headers = {"WWW-Authenticate": 'Bearer realm="contactpoint"'} if status == 401 else None
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _contactpoint_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ContactPointError)
+    extra = None
+    if isinstance(exc, OAuthError):  # RFC 6749 members for OAuth clients
+        extra = {"error": exc.error, "error_description": exc.message}
+    if exc.http_status >= 500:
+        log.error("service error", extra={"code": exc.code})
+    return problem(exc.http_status, exc.code, exc.message, extra)
+
+
+def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = _HTTP_CODES.get(exc.status_code, "http_error")
+    return problem(exc.status_code, code, code.replace("_", " "))
+
+
+def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    # Name the fields only: the submitted values (passwords!) are never echoed.
+    places = sorted(
+        {".".join(str(p) for p in err.get("loc", ())) for err in exc.errors()}
+    )
+    return problem(422, "validation_failed", "invalid request: " + ", ".join(places))
+
+
+def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+    log.error("unexpected error", extra={"error_type": type(exc).__name__})
+    return problem(500, "internal_error", "something went wrong; the request id is in the headers")
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(ContactPointError, _contactpoint_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(Exception, _unexpected)

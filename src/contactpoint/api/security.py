@@ -1,0 +1,103 @@
+"""Authentication and authorisation declared on routers: ``Depends(Require(Permission.X))``.
+
+A request is either anonymous, a signed-in user (full session cookie; a pending-2FA session
+counts as anonymous) or a machine client (``Authorization: Bearer``). Every user request
+re-checks the user's standing (suspension, vetting, accreditation).
+"""
+
+from __future__ import annotations
+
+from fastapi import Request
+
+from contactpoint.access import clients, sessions
+from contactpoint.access.config import SESSION_COOKIE
+from contactpoint.access.models import Principal
+from contactpoint.access.permissions import Permission, permissions_for
+from contactpoint.api.runtime import runtime
+from contactpoint.errors import AuthenticationFailed, PermissionDenied, ReauthenticationRequired
+
+_UNSET = object()
+
+
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return None
+
+
+def _resolve(request: Request) -> Principal | None:
+    rt = runtime(request)
+    now = rt.clock()
+    token = bearer_token(request)
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if token is None and not cookie:
+        return None  # anonymous: no database round trip
+    with rt.transaction() as conn:
+        service = rt.service(conn)
+        if token is not None:
+            return clients.principal_for_token(
+                conn, token, now=now, organisation=service.organisation_by_id
+            )
+        assert cookie is not None
+        session = sessions.load(conn, cookie, now=now, settings=rt.access)
+        if session is None or not session.authenticated:
+            return None
+        user = service.user_by_id(session.user_id)
+        if not service.still_cleared(user):
+            sessions.end(conn, cookie, now=now)
+            return None
+        return Principal(
+            kind="user",
+            id=user.id,
+            name=user.username,
+            organisation=user.organisation,
+            role=user.role,
+            permissions=permissions_for(user.role),
+            authenticated_at=session.authenticated_at,
+            session_id_hash=session.id_hash,
+        )
+
+
+def current_principal(request: Request) -> Principal | None:
+    """The principal of this request (resolved once, cached on the request)."""
+    cached = getattr(request.state, "principal", _UNSET)
+    if cached is _UNSET:
+        cached = _resolve(request)
+        request.state.principal = cached
+    assert cached is None or isinstance(cached, Principal)
+    return cached
+
+
+def signed_in(request: Request) -> Principal:
+    principal = current_principal(request)
+    if principal is None:
+        raise AuthenticationFailed("sign-in required")
+    return principal
+
+
+class Require:
+    """Dependency: a principal holding every listed permission (401 anonymous, 403 lacking)."""
+
+    def __init__(self, *permissions: Permission, recent_auth: bool = False) -> None:
+        self.permissions = frozenset(permissions)
+        self.recent_auth = recent_auth
+
+    def __call__(self, request: Request) -> Principal:
+        principal = signed_in(request)
+        if not self.permissions <= principal.permissions:
+            raise PermissionDenied("not permitted")
+        if self.recent_auth:
+            rt = runtime(request)
+            if principal.kind != "user" or principal.authenticated_at is None:
+                raise PermissionDenied("this action needs a signed-in person")
+            age = rt.clock() - principal.authenticated_at
+            if age.total_seconds() > rt.access.reauth_minutes * 60:
+                raise ReauthenticationRequired(
+                    "sign in again (password and code) to do this: POST /api/auth/reauth"
+                )
+        return principal
+
+    def __repr__(self) -> str:
+        return f"Require({', '.join(sorted(self.permissions))})"

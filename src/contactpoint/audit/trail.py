@@ -1,0 +1,199 @@
+"""Write the audit trail: :func:`append` adds one event to the hash chain.
+
+``append`` runs in the caller's transaction and never commits: the event commits or rolls back
+with the action it records. It takes the chain-head lock (an UPDATE of the single ``audit_head``
+row), so concurrent appenders extend the chain one transaction at a time; keep the transaction
+short after appending, because other appenders wait for it to end.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from contactpoint.audit import chain
+from contactpoint.audit.tables import audit_event, audit_head
+from contactpoint.db.base import utcnow
+from contactpoint.errors import AuditChainBroken, ValidationFailed
+
+
+class AuditAction(StrEnum):
+    """What happened, named ``scope:resource:action``."""
+
+    SIGN_IN = "auth:session:sign_in"
+    SIGN_IN_FAILED = "auth:session:sign_in_failed"
+    SIGN_OUT = "auth:session:sign_out"
+    STEP_UP = "auth:session:step_up"
+    ACCOUNT_LOCKED = "auth:account:locked"
+    ACCOUNT_UNLOCKED = "auth:account:unlocked"
+    PASSWORD_CHANGE = "auth:account:password_change"  # noqa: S105 (an event name)
+    TOKEN_ISSUED = "auth:client:token_issued"  # noqa: S105 (an event name)
+    USER_CREATE = "admin:user:create"
+    USER_UPDATE = "admin:user:update"
+    USER_SUSPEND = "admin:user:suspend"
+    ROLE_GRANT = "admin:user:role_grant"
+    MFA_RESET = "admin:user:mfa_reset"
+    ORG_CREATE = "admin:org:create"
+    ORG_UPDATE = "admin:org:update"
+    CLIENT_CREATE = "admin:client:create"
+    CLIENT_UPDATE = "admin:client:update"
+    CHILD_SEARCH = "record:child:search"
+    CHILD_VIEW = "record:child:view"
+    CHILD_CHANGE = "record:child:change"
+    SUBJECT_ACCESS = "record:child:subject_access"
+    SHIELD_SET = "record:shield:set"
+    SHIELD_OVERRIDE = "record:shield:override"
+    EXPORT = "record:links:export"
+    IMPORT = "feed:extract:import"
+    LINK_RUN = "linkage:run:complete"
+    MERGE = "linkage:child:merge"
+    UNMERGE = "linkage:child:unmerge"
+    REVIEW_DECISION = "linkage:review:decide"
+    AUDIT_VERIFY = "audit:chain:verify"
+    AUDIT_CHECKPOINT = "audit:chain:checkpoint"
+    AUDIT_READ = "audit:event:read"
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    seq: int
+    at: datetime
+    action: str
+    actor: str | None
+    organisation: str | None
+    reason: str | None
+    request_id: str | None
+    subject: str | None
+    details: Mapping[str, Any] = field(repr=False)
+    prev_hash: str
+    entry_hash: str
+
+
+_LIMITS = {"actor": 128, "organisation": 64, "request_id": 64, "subject": 128}
+
+
+def append(
+    conn: Connection,
+    *,
+    action: AuditAction,
+    actor: str | None,
+    organisation: str | None,
+    reason: str | None = None,
+    request_id: str | None = None,
+    subject: str | None = None,
+    details: Mapping[str, Any] | None = None,
+    at: datetime | None = None,
+) -> AuditEntry:
+    """Append one event to the chain inside the caller's transaction (never commits)."""
+    action = AuditAction(action)
+    for name, value in (
+        ("actor", actor),
+        ("organisation", organisation),
+        ("request_id", request_id),
+        ("subject", subject),
+    ):
+        if value is not None and len(value) > _LIMITS[name]:
+            raise ValidationFailed(f"audit {name} longer than {_LIMITS[name]} characters")
+    at_text = chain.canonical_time(at if at is not None else utcnow())  # refuses naive times
+    when = datetime.fromisoformat(at_text)
+    details_text = chain.canonical_details(details)
+
+    # Take the chain-head lock and the next sequence number in one statement.
+    head = conn.execute(
+        update(audit_head)
+        .where(audit_head.c.id == 1)
+        .values(seq=audit_head.c.seq + 1)
+        .returning(audit_head.c.seq, audit_head.c.head_hash)
+    ).one_or_none()
+    if head is None:
+        raise AuditChainBroken("audit chain head row is missing (run `contactpoint db upgrade`)")
+    seq, prev_hash = int(head.seq), str(head.head_hash)
+
+    canonical = chain.canonical_entry(
+        seq=seq,
+        at=at_text,
+        action=action.value,
+        actor=actor,
+        organisation=organisation,
+        reason=reason,
+        request_id=request_id,
+        subject=subject,
+        details=details_text,
+    )
+    digest = chain.entry_hash(prev_hash, canonical)
+    conn.execute(
+        insert(audit_event).values(
+            seq=seq,
+            at=when,
+            action=action.value,
+            actor=actor,
+            organisation=organisation,
+            reason=reason,
+            request_id=request_id,
+            subject=subject,
+            details=details_text,
+            prev_hash=prev_hash,
+            entry_hash=digest,
+        )
+    )
+    conn.execute(update(audit_head).where(audit_head.c.id == 1).values(head_hash=digest))
+    return AuditEntry(
+        seq=seq,
+        at=when,
+        action=action.value,
+        actor=actor,
+        organisation=organisation,
+        reason=reason,
+        request_id=request_id,
+        subject=subject,
+        details=dict(details or {}),
+        prev_hash=prev_hash,
+        entry_hash=digest,
+    )
+
+
+def head(conn: Connection) -> tuple[int, str]:
+    """The chain head as recorded in the head row: (last sequence number, its hash)."""
+    row = conn.execute(select(audit_head.c.seq, audit_head.c.head_hash)).one()
+    return int(row.seq), str(row.head_hash)
+
+
+def _entry(row: Any) -> AuditEntry:
+    return AuditEntry(
+        seq=int(row.seq),
+        at=row.at,
+        action=row.action,
+        actor=row.actor,
+        organisation=row.organisation,
+        reason=row.reason,
+        request_id=row.request_id,
+        subject=row.subject,
+        details=json.loads(row.details),
+        prev_hash=row.prev_hash,
+        entry_hash=row.entry_hash,
+    )
+
+
+def recent(conn: Connection, *, last: int = 20) -> list[AuditEntry]:
+    """The last ``last`` events, oldest first."""
+    rows = conn.execute(
+        select(audit_event).order_by(audit_event.c.seq.desc()).limit(max(0, last))
+    ).all()
+    return [_entry(row) for row in reversed(rows)]
+
+
+def for_subject(conn: Connection, subject: str, *, limit: int = 1000) -> list[AuditEntry]:
+    """Events about one subject (e.g. a child id), oldest first: who looked, when, why."""
+    rows = conn.execute(
+        select(audit_event)
+        .where(audit_event.c.subject == subject)
+        .order_by(audit_event.c.seq)
+        .limit(limit)
+    ).all()
+    return [_entry(row) for row in rows]

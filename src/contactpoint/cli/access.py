@@ -1,0 +1,220 @@
+"""``contactpoint orgs|users|clients``: organisations, accounts and machine clients."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from sqlalchemy import Connection
+
+from contactpoint.access import clients, totp
+from contactpoint.access.config import load_access_settings, system_clock
+from contactpoint.access.models import AuditContext
+from contactpoint.access.passwords import PasswordHashing
+from contactpoint.access.permissions import CLIENT_DEFAULT, Permission, Role
+from contactpoint.access.service import AccessService
+from contactpoint.audit.trail import AuditAction
+from contactpoint.cli import context
+from contactpoint.db.uow import UnitOfWork
+from contactpoint.errors import ContactPointError
+
+orgs_app = typer.Typer(help="Organisations.", no_args_is_help=True)
+users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
+clients_app = typer.Typer(help="Machine clients (SMART backend services).", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(orgs_app, name="orgs")
+    app.add_typer(users_app, name="users")
+    app.add_typer(clients_app, name="clients")
+
+
+def _ctx() -> AuditContext:
+    return AuditContext(f"cli:{getpass.getuser()}"[:128], None, None)
+
+
+@contextmanager
+def _service() -> Iterator[tuple[AccessService, Connection]]:
+    """One committed unit of work; a ContactPointError becomes a message and exit code 1."""
+    access = load_access_settings()
+    try:
+        with UnitOfWork(context.engine()) as uow:
+            yield (
+                AccessService(
+                    uow.connection, access, PasswordHashing(access.hash_parameters), system_clock
+                ),
+                uow.connection,
+            )
+            uow.commit()
+    except ContactPointError as exc:
+        context.console.print(f"[red]refused:[/red] {exc.message}")
+        raise typer.Exit(1) from exc
+
+
+def _date(value: str | None, name: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise typer.BadParameter(f"{name} must be YYYY-MM-DD") from exc
+
+
+@orgs_app.command("create")
+def orgs_create(
+    code: str,
+    name: Annotated[str, typer.Option("--name")],
+    kind: Annotated[str, typer.Option("--kind", help="council|school|health|police|charity|other")],
+    accredited: Annotated[bool, typer.Option("--accredited")] = False,
+    la_code: Annotated[str | None, typer.Option("--la-code", help="council area code")] = None,
+) -> None:
+    """Register an organisation."""
+    with _service() as (service, _):
+        org = service.create_organisation(
+            code, name, kind, accredited=accredited, la_code=la_code, ctx=_ctx()
+        )
+    state = "accredited" if org.accredited else "not accredited"
+    typer.echo(f"organisation {org.code} created ({org.kind}, {state})")
+
+
+@orgs_app.command("accredit")
+def orgs_accredit(
+    code: str,
+    withdraw: Annotated[bool, typer.Option("--withdraw", help="withdraw accreditation")] = False,
+) -> None:
+    """Accredit an organisation (or withdraw its accreditation)."""
+    with _service() as (service, _):
+        org = service.set_accredited(code, not withdraw, ctx=_ctx())
+    typer.echo(f"organisation {org.code} {'accredited' if org.accredited else 'not accredited'}")
+
+
+@orgs_app.command("list")
+def orgs_list() -> None:
+    """List organisations."""
+    with _service() as (service, _):
+        for org in service.organisations():
+            flag = "accredited" if org.accredited else "not-accredited"
+            typer.echo(f"{org.code}\t{org.kind}\t{org.la_code or '-'}\t{flag}\t{org.name}")
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        text = sys.stdin.read()
+        return text[:-2] if text.endswith("\r\n") else text.removesuffix("\n")
+    return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True))
+
+
+@users_app.command("create")
+def users_create(
+    username: str,
+    org: Annotated[str, typer.Option("--org")],
+    role: Annotated[Role, typer.Option("--role")],
+    vetted_on: Annotated[
+        str | None, typer.Option("--vetted-on", help="DBS check, YYYY-MM-DD")
+    ] = None,
+    trained_on: Annotated[str | None, typer.Option("--trained-on", help="YYYY-MM-DD")] = None,
+    agreement_signed_on: Annotated[
+        str | None, typer.Option("--agreement-signed-on", help="YYYY-MM-DD")
+    ] = None,
+    password_stdin: Annotated[bool, typer.Option("--password-stdin")] = False,
+) -> None:
+    """Create an account; prints its TOTP enrolment secret once, alone on the last line."""
+    password = _read_password(password_stdin)
+    with _service() as (service, _):
+        made = service.create_user(
+            username,
+            password,
+            organisation_code=org,
+            role=role,
+            vetted_on=_date(vetted_on, "--vetted-on"),
+            trained_on=_date(trained_on, "--trained-on"),
+            agreement_signed_on=_date(agreement_signed_on, "--agreement-signed-on"),
+            ctx=_ctx(),
+        )
+    issuer = load_access_settings().totp_issuer
+    typer.echo(f"user {made.user.username} created in {org} as {role.value}")
+    uri = totp.provisioning_uri(made.totp_secret, made.user.username, issuer)
+    typer.echo(f"enrolment URI: {uri}")
+    typer.echo("TOTP secret (shown once):")
+    typer.echo(made.totp_secret)
+
+
+def _suspension(username: str, value: bool) -> None:
+    with _service() as (service, _):
+        user = service.set_suspended(service.user(username), value, ctx=_ctx())
+    typer.echo(f"user {user.username} {'suspended' if user.suspended else 'active'}")
+
+
+@users_app.command("suspend")
+def users_suspend(username: str) -> None:
+    """Suspend an account (and end its sessions)."""
+    _suspension(username, True)
+
+
+@users_app.command("unsuspend")
+def users_unsuspend(username: str) -> None:
+    """Lift a suspension."""
+    _suspension(username, False)
+
+
+@users_app.command("reset-2fa")
+def users_reset_2fa(username: str) -> None:
+    """New TOTP secret (ends sessions); prints it once, alone on the last line."""
+    with _service() as (service, _):
+        user = service.user(username)
+        secret = service.reset_totp(user, ctx=_ctx())
+    typer.echo(f"second factor of {user.username} reset; TOTP secret (shown once):")
+    typer.echo(secret)
+
+
+@users_app.command("list")
+def users_list(org: Annotated[str | None, typer.Option("--org")] = None) -> None:
+    """List accounts: username, organisation, role, state."""
+    with _service() as (service, _):
+        found = service.users(all_areas=True)
+        now = service.clock()
+    for user in found:
+        if org is not None and user.organisation.code != org:
+            continue
+        state = "suspended" if user.suspended else "active"
+        if user.locked_until is not None and user.locked_until > now:
+            state += ",locked"
+        vetted = user.vetted_on.isoformat() if user.vetted_on else "-"
+        typer.echo(f"{user.username}\t{user.organisation.code}\t{user.role.value}\t{state}\t{vetted}")
+
+
+@clients_app.command("create")
+def clients_create(
+    name: str,
+    org: Annotated[str, typer.Option("--org")],
+    jwks: Annotated[Path, typer.Option("--jwks", exists=True, dir_okay=False, readable=True)],
+    permission: Annotated[
+        list[Permission] | None, typer.Option("--permission", help="repeatable; default: read")
+    ] = None,
+) -> None:
+    """Register a machine client by its public key set; prints client_id alone on the last line."""
+    try:
+        key_set = json.loads(jwks.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise typer.BadParameter("--jwks must be a JSON Web Key Set file") from exc
+    granted = frozenset(permission) if permission else CLIENT_DEFAULT
+    with _service() as (service, conn):
+        organisation = service.organisation(org)
+        client = clients.create(
+            conn, name, organisation, key_set, now=service.clock(), permissions=granted
+        )
+        service.audit(
+            _ctx(),
+            AuditAction.CLIENT_CREATE,
+            subject=f"client:{client.client_id}",
+            details={"organisation": org, "permissions": sorted(granted)},
+        )
+    typer.echo(f"client {client.name} registered for {org}; client_id:")
+    typer.echo(client.client_id)

@@ -1,0 +1,64 @@
+"""``contactpoint bench …``: performance figures, printed as JSON (never asserted in tests).
+
+Each benchmark runs the real command in a child process where that is what a user would run,
+so the figures (seconds, rows per second, peak RSS) are what an operator sees.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from contactpoint.cli import context
+
+app = typer.Typer(help="Performance figures (JSON on standard output).", no_args_is_help=True)
+
+
+def _print(figures: dict[str, Any]) -> None:
+    context.out.print_json(json.dumps(figures, default=str))
+
+
+@app.command("synth")
+def bench_synth(
+    children: Annotated[int, typer.Option(min=1)] = 100_000,
+    seed: Annotated[int, typer.Option()] = 1,
+    out: Annotated[Path | None, typer.Option(help="Keep the feeds here.")] = None,
+) -> None:
+    """Time and peak RSS of `contactpoint synth` for N children."""
+    from contactpoint.synth.bench import run_synth_benchmark
+
+    _print(run_synth_benchmark(children, seed, out))
+
+
+@app.command("import")
+def bench_import(
+    rows: Annotated[int, typer.Option(min=1)] = 1_000_000,
+    url: Annotated[
+        str | None, typer.Option(help="Database URL (default: the configured one).")
+    ] = None,
+) -> None:
+    """Rows per second and peak RSS of `contactpoint import` for one CSV file of N rows."""
+    from contactpoint.ingest.bench import run_import_benchmark
+
+    _print(run_import_benchmark(rows, url or context.settings().effective_database_url))
+
+
+@app.command("audit")
+def bench_audit(
+    entries: Annotated[int, typer.Option(min=1)] = 100_000,
+    url: Annotated[
+        str | None, typer.Option(help="A migrated, empty scratch database (default: configured).")
+    ] = None,
+    append_sample: Annotated[int, typer.Option(min=0)] = 20_000,
+) -> None:
+    """Append and verify rates of the audit trail."""
+    from contactpoint.audit.bench import run_audit_benchmark
+
+    _print(
+        run_audit_benchmark(
+            entries, url or context.settings().effective_database_url, append_sample=append_sample
+        )
+    )

@@ -1,0 +1,27 @@
+"""``contactpoint serve``: the web UI, JSON and FHIR APIs under uvicorn."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from contactpoint.cli import context
+
+# By name, so the command line does not import the web layer (import-linter: cli | api).
+APP_FACTORY = "contactpoint.app:app_from_environment"
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)
+
+
+def serve(
+    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port")] = 8000,
+) -> None:
+    """Serve the application. Access log lines are ours (JSON, no query strings)."""
+    context.console.print(f"serving on http://{host}:{port} (put TLS in front in production)")
+    # uvicorn's own access log prints the request line with its query string: off.
+    uvicorn.run(APP_FACTORY, factory=True, host=host, port=port, access_log=False, log_config=None)

@@ -1,0 +1,127 @@
+"""Load a child record from the database: its active source records through survivorship.
+
+A child with no active source record left is not live: :func:`load_child_record` raises
+:class:`NotFound` for it, as for an unknown id. An id that disappeared in a merge redirects to
+the surviving child.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from contactpoint.db.tables import extract, source_authority, source_record
+from contactpoint.domain.record import (
+    AssessmentStatus,
+    Carer,
+    ConsentBasis,
+    Involvement,
+    RecordStatus,
+    ServiceType,
+    Sex,
+    SourceRecord,
+    record_field_names,
+)
+from contactpoint.domain.sources import RecordField
+from contactpoint.domain.survivorship import SourceView, SurvivedChild, assemble
+from contactpoint.errors import NotFound
+from contactpoint.linkage.history import resolve_child
+
+_INVOLVEMENT_FIELDS = record_field_names(Involvement)
+_CARER_FIELDS = record_field_names(Carer)
+
+
+def _date(value: Any) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
+
+
+def _json(value: Any) -> list[dict[str, Any]]:
+    if value is None:
+        return []
+    data = json.loads(value) if isinstance(value, str) else value
+    return [d for d in data if isinstance(d, dict)]
+
+
+def parse_carers(value: Any) -> tuple[Carer, ...]:
+    out = []
+    for d in _json(value):
+        kept = {k: v for k, v in d.items() if k in _CARER_FIELDS}
+        if kept.get("name"):
+            out.append(Carer(**kept))
+    return tuple(out)
+
+
+def parse_involvements(value: Any) -> tuple[Involvement, ...]:
+    out = []
+    for d in _json(value):
+        kept = {k: v for k, v in d.items() if k in _INVOLVEMENT_FIELDS}
+        if "service_type" not in kept:
+            continue
+        kept["service_type"] = ServiceType(kept["service_type"])
+        kept["start"], kept["end"] = _date(kept.get("start")), _date(kept.get("end"))
+        if "consent_basis" in kept:
+            kept["consent_basis"] = ConsentBasis(kept["consent_basis"] or "not_given")
+        if "assessment_status" in kept:
+            kept["assessment_status"] = AssessmentStatus(kept["assessment_status"] or "none")
+        for flag in ("sensitive", "lead_professional"):
+            if flag in kept:
+                kept[flag] = bool(kept[flag])
+        out.append(Involvement(**kept))
+    return tuple(out)
+
+
+def authority_table(conn: Connection) -> dict[str, dict[RecordField, int]]:
+    out: dict[str, dict[RecordField, int]] = {}
+    for code, fld, rank in conn.execute(
+        select(source_authority.c.source_code, source_authority.c.field, source_authority.c.rank)
+    ).all():
+        try:
+            out.setdefault(code, {})[RecordField(fld)] = int(rank)
+        except ValueError:
+            continue
+    return out
+
+
+def load_source_views(conn: Connection, child_key: int) -> list[SourceView]:
+    s = source_record.c
+    rows = conn.execute(
+        select(s.id, s.source_code, s.source_record_id, s.given_name, s.middle_names,
+               s.family_name, s.former_family_name, s.preferred_name, s.date_of_birth, s.sex,
+               s.address_line_1, s.address_line_2, s.address_line_3, s.town, s.postcode,
+               s.nhs_number, s.upn, s.carers, s.involvements, s.extract_id,
+               extract.c.extract_date)
+        .join(extract, extract.c.id == s.extract_id)
+        .where(s.child_id == child_key, s.record_status == "active")
+        .order_by(s.id)
+    ).all()
+    views = []
+    for r in rows:
+        record = SourceRecord(
+            source_code=r.source_code, source_record_id=r.source_record_id,
+            given_name=r.given_name, family_name=r.family_name,
+            date_of_birth=_date(r.date_of_birth) or date.min, record_status=RecordStatus.ACTIVE,
+            middle_names=r.middle_names, former_family_name=r.former_family_name,
+            preferred_name=r.preferred_name, sex=Sex(r.sex) if r.sex else None,
+            address_line_1=r.address_line_1, address_line_2=r.address_line_2,
+            address_line_3=r.address_line_3, town=r.town, postcode=r.postcode,
+            nhs_number=r.nhs_number, upn=r.upn, carers=parse_carers(r.carers),
+            involvements=parse_involvements(r.involvements),
+        )
+        views.append(SourceView(record, int(r.id), int(r.extract_id),
+                                _date(r.extract_date) or date.min))
+    return views
+
+
+def load_child_record(conn: Connection, child_id: str) -> SurvivedChild:
+    """The current child record behind ``child_id`` (redirecting merged ids), with provenance."""
+    row = resolve_child(conn, child_id)
+    views = load_source_views(conn, row.key)
+    if not views:
+        raise NotFound("no such child")
+    return assemble(row.child_id, views, authority_table(conn), shielded=row.shielded,
+                    owning_la=row.owning_la)

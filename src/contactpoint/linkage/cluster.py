@@ -1,0 +1,151 @@
+"""Constrained clustering: union-find that never merges across a veto.
+
+Edges are processed by descending probability. Two clusters are merged only when
+
+* their NHS-number sets do not conflict (both non-empty and disjoint = conflict), likewise UPNs;
+* no cannot-link pair (a vetoed pair: different identifiers, or the twin pattern) has one
+  record in each;
+* no source holds, in the two clusters, two records with the same date of birth and different
+  forenames (a source keeps one record per child, so those are two children born together:
+  this keeps similar-named twins such as Hana/Hanna apart across sources);
+* at most one of them is *anchored* (an existing child in incremental matching: existing
+  children are never merged with each other by the engine).
+
+So A-B and B-C linked never pulls A and C together when A and C carry different NHS numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+
+@dataclass
+class ConstrainedUnionFind:
+    size: int
+    nhs: list[frozenset[str]] = field(default_factory=list)
+    upn: list[frozenset[str]] = field(default_factory=list)
+    anchored: list[bool] = field(default_factory=list)
+    # per node: {source: {(dob, forename), ...}}; None when the node carries no signature
+    signatures: list[dict[str, set[tuple[str, str]]] | None] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.parent = list(range(self.size))
+        self.members: dict[int, list[int]] = {}
+        self.cannot: dict[int, set[int]] = {}
+        empty: frozenset[str] = frozenset()
+        if not self.nhs:
+            self.nhs = [empty] * self.size
+        if not self.upn:
+            self.upn = [empty] * self.size
+        if not self.anchored:
+            self.anchored = [False] * self.size
+        if not self.signatures:
+            self.signatures = [None] * self.size
+
+    def find(self, x: int) -> int:
+        parent = self.parent
+        root = x
+        while parent[root] != root:
+            root = parent[root]
+        while parent[x] != root:
+            parent[x], x = root, parent[x]
+        return root
+
+    def add_cannot_links(self, pairs: Iterable[tuple[int, int]]) -> None:
+        for a, b in pairs:
+            self.cannot.setdefault(a, set()).add(b)
+            self.cannot.setdefault(b, set()).add(a)
+
+    def _members(self, root: int) -> list[int]:
+        return self.members.get(root, [root])
+
+    def _conflict(self, ra: int, rb: int) -> bool:
+        if self.anchored[ra] and self.anchored[rb]:
+            return True
+        na, nb = self.nhs[ra], self.nhs[rb]
+        if na and nb and na.isdisjoint(nb):
+            return True
+        ua, ub = self.upn[ra], self.upn[rb]
+        if ua and ub and ua.isdisjoint(ub):
+            return True
+        sa, sb = self.signatures[ra], self.signatures[rb]
+        if sa and sb and _signature_conflict(sa, sb):
+            return True
+        if not self.cannot:
+            return False
+        small, big = (ra, rb) if len(self._members(ra)) <= len(self._members(rb)) else (rb, ra)
+        cannot = self.cannot
+        for m in self._members(small):
+            others = cannot.get(m)
+            if others and any(self.find(o) == big for o in others):
+                return True
+        return False
+
+    def union(self, a: int, b: int) -> bool | None:
+        """Merge the clusters of ``a`` and ``b``: True merged, None already one, False refused."""
+        ra, rb = self.find(a), self.find(b)
+        if ra == rb:
+            return None
+        if self._conflict(ra, rb):
+            return False
+        ma, mb = self._members(ra), self._members(rb)
+        if len(ma) < len(mb):
+            ra, rb, ma, mb = rb, ra, mb, ma
+        self.parent[rb] = ra
+        self.members[ra] = ma + mb
+        self.members.pop(rb, None)
+        self.nhs[ra] = self.nhs[ra] | self.nhs[rb]
+        self.upn[ra] = self.upn[ra] | self.upn[rb]
+        self.anchored[ra] = self.anchored[ra] or self.anchored[rb]
+        sa, sb = self.signatures[ra], self.signatures[rb]
+        if sb:
+            if sa is None:
+                self.signatures[ra] = sb
+            else:
+                for src, sigs in sb.items():
+                    sa.setdefault(src, set()).update(sigs)
+        self.signatures[rb] = None
+        return True
+
+    def roots(self) -> list[int]:
+        return [self.find(i) for i in range(self.size)]
+
+
+def _signature_conflict(
+    a: dict[str, set[tuple[str, str]]], b: dict[str, set[tuple[str, str]]]
+) -> bool:
+    """Same source, same date of birth, different forename, one on each side."""
+    if len(a) > len(b):
+        a, b = b, a
+    for src, sigs in a.items():
+        other = b.get(src)
+        if not other:
+            continue
+        for dob, fn in sigs:
+            for dob2, fn2 in other:
+                if dob == dob2 and fn != fn2:
+                    return True
+    return False
+
+
+def signature(source: str | None, dob: str | None, fn: str | None
+              ) -> dict[str, set[tuple[str, str]]] | None:
+    if source is None or dob is None or fn is None:
+        return None
+    return {source: {(dob, fn)}}
+
+
+def cluster_edges(
+    uf: ConstrainedUnionFind, left: Sequence[int], right: Sequence[int]
+) -> list[int]:
+    """Union edges in the given order (callers sort by descending probability).
+
+    Returns the positions of edges refused because of a conflict between the two clusters.
+    """
+    refused: list[int] = []
+    union = uf.union
+    for i, (a, b) in enumerate(zip(left, right, strict=True)):
+        if union(a, b) is False:
+            refused.append(i)
+    return refused

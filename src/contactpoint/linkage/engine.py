@@ -1,0 +1,110 @@
+"""The linkage engine's public interface: train, load, dedupe, match_new.
+
+Everything here takes and returns polars DataFrames (see :mod:`contactpoint.linkage.frame`);
+Splink and DuckDB stay inside ``contactpoint.linkage``. ``workdir`` is a scratch directory the
+engine owns for the duration of a call (a file-backed DuckDB database lives there); the caller
+may delete it afterwards.
+
+Decisions, in one place:
+
+* Splink scores pairs found by the blocking rules (:mod:`.model`).
+* Vetoes (:mod:`.scoring`): different valid NHS numbers, different valid UPNs, or the twin
+  pattern (exact DOB, forenames disagree, no shared identifier) set a pair's probability to 0
+  and make it a *cannot-link* constraint.
+* Bands (:class:`.artefact.Rules`): p >= link -> auto-link; review <= p < link -> clerical
+  review; below -> no link.
+* Clustering (:mod:`.cluster`): edges by descending probability, union only when the two
+  clusters share no cannot-link pair and their NHS numbers / UPNs do not conflict.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from contactpoint.linkage.artefact import ModelArtefact, read_artefact
+
+DEFAULT_MODEL_PATH = Path(__file__).with_name("default_model.json")
+
+CLUSTERS_SCHEMA: dict[str, pl.DataType] = {"record_key": pl.Int64(), "cluster_key": pl.Int64()}
+REVIEW_SCHEMA: dict[str, pl.DataType] = {
+    "record_key_l": pl.Int64(),
+    "record_key_r": pl.Int64(),
+    "match_probability": pl.Float64(),
+    "reason": pl.Utf8(),
+}
+MATCH_NEW_SCHEMA: dict[str, pl.DataType] = {
+    "record_key": pl.Int64(),
+    "decision": pl.Utf8(),  # 'link' | 'review' | 'new'
+    "child_key": pl.Int64(),  # best candidate child (the link target, or the one to review)
+    "match_probability": pl.Float64(),  # probability of the best candidate child, 0 if none
+    "new_cluster_key": pl.Int64(),  # new records that are one new child share it
+}
+
+
+@dataclass(frozen=True)
+class LinkResult:
+    """Outcome of :func:`dedupe`.
+
+    * ``clusters``: every input record once, ``record_key`` -> ``cluster_key`` (the smallest
+      record_key of the cluster; records sharing it are one child).
+    * ``review_pairs``: pairs in the clerical band that ended up in *different* clusters,
+      ``reason`` one of ``'clerical_band'`` or ``'conflict'`` (a high-scoring pair that the
+      vetoes kept apart only through other records: worth a human look).
+    * ``stats``: counts and timings (records, candidate pairs, links, vetoes, clusters, seconds).
+    """
+
+    clusters: pl.DataFrame
+    review_pairs: pl.DataFrame
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+def load_model(path: Path | None = None) -> ModelArtefact:
+    """Load a model artefact (verifying its content hash); the shipped default when ``None``."""
+    return read_artefact(DEFAULT_MODEL_PATH if path is None else Path(path))
+
+
+def train(records: pl.DataFrame, out_dir: Path, *, workdir: Path | None = None) -> ModelArtefact:
+    """Train a model on a record frame and write ``model-<version>.json`` + training report.
+
+    u by random sampling, the prior by deterministic rules (shared NHS number or UPN; exact
+    name and DOB), m by EM on several blocking rules; writes ``training-report-<version>.json``
+    and ``.md`` beside the model. Returns the written artefact (``path`` set).
+    """
+    from contactpoint.linkage.training import train_model
+
+    return train_model(records, Path(out_dir), workdir=workdir)
+
+
+def dedupe(records: pl.DataFrame, model: ModelArtefact, workdir: Path) -> LinkResult:
+    """Link a whole record frame from scratch: score, veto, band and cluster."""
+    from contactpoint.linkage.scoring import run_dedupe
+
+    return run_dedupe(records, model, Path(workdir))
+
+
+def match_new(
+    existing: pl.DataFrame, new: pl.DataFrame, model: ModelArtefact, workdir: Path
+) -> pl.DataFrame:
+    """Match new records against existing children; never re-clusters the existing ones.
+
+    ``existing``: record frame + ``child_key`` (Int64) + ``shielded`` (Boolean).
+    ``new``: record frame (record keys disjoint from ``existing``).
+    Returns :data:`MATCH_NEW_SCHEMA`, one row per new record:
+
+    * ``'link'``: joins ``child_key`` (p >= link threshold, no veto against any record of
+      that child, directly or through another new record of the same new cluster).
+    * ``'review'``: clerical band against ``child_key``; or a shielded child matched above the
+      shield floor but below auto-link.
+    * ``'new'``: a new child; all new records with the same ``new_cluster_key`` are that child.
+
+    ``new_cluster_key`` is set on every row (the smallest record_key of the new records'
+    cluster), so a review that is rejected can still create the new child.
+    Only pairs (existing x new) and (new x new) are scored.
+    """
+    from contactpoint.linkage.scoring import run_match_new
+
+    return run_match_new(existing, new, model, Path(workdir))

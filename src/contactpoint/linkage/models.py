@@ -1,0 +1,57 @@
+"""Which linkage model a run uses, and re-estimating it (``contactpoint link --retrain``).
+
+Trained artefacts live under ``<linkage_dir>/models/`` as ``model-<version>.json``; the file
+``<linkage_dir>/models/CURRENT`` names the one in use. Without it, the model shipped in the
+package is used.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+from sqlalchemy import Connection
+
+from contactpoint.linkage import engine, store
+from contactpoint.linkage.artefact import ModelArtefact
+from contactpoint.linkage.engine import LinkResult
+
+
+@dataclass(frozen=True)
+class EngineMatcher:
+    """The real engine behind the :class:`contactpoint.linkage.service.Matcher` call shape."""
+
+    model: ModelArtefact
+
+    @property
+    def version(self) -> str:
+        return self.model.version
+
+    def dedupe(self, records: pl.DataFrame, workdir: Path) -> LinkResult:
+        return engine.dedupe(records, self.model, workdir)
+
+    def match_new(self, existing: pl.DataFrame, new: pl.DataFrame, workdir: Path) -> pl.DataFrame:
+        return engine.match_new(existing, new, self.model, workdir)
+
+
+def models_dir(linkage_dir: Path) -> Path:
+    return linkage_dir / "models"
+
+
+def current_model(linkage_dir: Path) -> ModelArtefact:
+    pointer = models_dir(linkage_dir) / "CURRENT"
+    if pointer.exists():
+        return engine.load_model(models_dir(linkage_dir) / pointer.read_text().strip())
+    return engine.load_model(None)
+
+
+def retrain(conn: Connection, linkage_dir: Path, workdir: Path | None = None) -> ModelArtefact:
+    """Train on every active source record and make the result the current model."""
+    records = store.read_records(conn, "s.record_status = 'active'")
+    out = models_dir(linkage_dir)
+    model = engine.train(records, out, workdir=workdir)
+    if model.path is None:
+        raise RuntimeError("the engine returned a model without a path")
+    (out / "CURRENT").write_text(model.path.name + "\n")
+    return model

@@ -1,0 +1,342 @@
+"""Score, veto, band and cluster: the work behind ``engine.dedupe`` and ``engine.match_new``."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from contactpoint.linkage.artefact import ModelArtefact, Rules
+from contactpoint.linkage.cluster import ConstrainedUnionFind, cluster_edges, signature
+from contactpoint.linkage.frame import conform
+from contactpoint.linkage.model import (
+    DOB_EXACT_LEVEL,
+    FORENAME_ELSE_LEVEL,
+    DOB_PERSON_MIN_LEVEL,
+    FORENAME_PERSON_MIN_LEVEL,
+    SURNAME_AGREE_MIN_LEVEL,
+)
+from contactpoint.linkage.normalise import prepare
+from contactpoint.linkage.splinkdb import connect, fetch, linker_for, load_table
+
+log = logging.getLogger(__name__)
+
+TF_COLUMNS = ("fn", "sn")
+
+
+def veto_select(table: str, household_vetoes: bool = True) -> str:
+    """Pairs with their vetoes.
+
+    * ``v_nhs`` / ``v_upn``: two different valid identifiers (always);
+    * ``v_twin`` (household populations): exact DOB, surname agreeing, forenames disagreeing on
+      every level, no shared identifier: children born together;
+    * ``v_person`` (household populations): neither forename nor DOB agrees even roughly and no
+      identifier is shared: only household facts agree, which siblings share too.
+    """
+    on = "" if household_vetoes else "false AND "
+    shared = "(coalesce(nhs_l = nhs_r, false) OR coalesce(upn_l = upn_r, false))"
+    return f"""
+    SELECT unique_id_l AS l, unique_id_r AS r, match_probability AS p, match_weight AS w,
+      coalesce(nhs_l <> nhs_r, false) AS v_nhs,
+      coalesce(upn_l <> upn_r, false) AS v_upn,
+      ({on}gamma_dob = {DOB_EXACT_LEVEL} AND gamma_forename = {FORENAME_ELSE_LEVEL}
+        AND gamma_surname >= {SURNAME_AGREE_MIN_LEVEL} AND NOT {shared}) AS v_twin,
+      ({on}gamma_forename < {FORENAME_PERSON_MIN_LEVEL} AND gamma_dob < {DOB_PERSON_MIN_LEVEL}
+        AND NOT {shared}) AS v_person
+    FROM {table}
+    """
+
+
+def _edges(con: duckdb.DuckDBPyConnection, table: str, rules: Rules) -> pl.DataFrame:
+    """Pairs at or above the review band (vetoed ones flagged), highest probability first."""
+    sql = f"""
+    WITH v AS ({veto_select(table, rules.household_vetoes)})
+    SELECT l, r, p, w, (v_nhs OR v_upn OR v_twin OR v_person) AS vetoed
+    FROM v WHERE p >= {rules.review_probability}
+    """
+    return fetch(con, sql)
+
+
+def _signatures(lf: pl.DataFrame) -> list[dict[str, set[tuple[str, str]]] | None]:
+    return [
+        signature(src, dob, fn)
+        for src, dob, fn in zip(lf["source_code"], lf["dob"], lf["fn"], strict=True)
+    ]
+
+
+def _identifier_sets(values: pl.Series) -> list[frozenset[str]]:
+    return [frozenset((v,)) if v is not None else frozenset() for v in values.to_list()]
+
+
+def run_dedupe(records: pl.DataFrame, model: ModelArtefact, workdir: Path) -> Any:
+    from contactpoint.linkage.engine import LinkResult
+
+    rules = model.rules
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    frame = conform(records)
+    lf = prepare(frame)
+    timings["prepare_s"] = time.perf_counter() - t0
+    con = connect(workdir)
+    try:
+        t = time.perf_counter()
+        load_table(con, "lf", lf)
+        linker, _, _ = linker_for(con, ["lf"], model.splink_settings)
+        pred = linker.inference.predict(
+            threshold_match_weight=rules.score_floor_weight, warning_mode="never"
+        )
+        scored = int(fetch(con, f"SELECT count(*) AS n FROM {pred.physical_name}")["n"][0])
+        edges = _edges(con, pred.physical_name, rules)
+        timings["predict_s"] = time.perf_counter() - t
+    finally:
+        con.close()
+
+    t = time.perf_counter()
+    keys = lf.get_column("unique_id")
+    linkable_mask = ~pl.col("vetoed") & (pl.col("p") >= rules.link_probability)
+    # Only records on an auto-link edge can join anything: the union-find holds just those.
+    active = (
+        edges.filter(linkable_mask)
+        .select(pl.concat_list("l", "r").alias("k"))
+        .explode("k")
+        .unique()
+        .sort("k")
+    )
+    nodes = active.join(lf.rename({"unique_id": "k"}), on="k", how="left")
+    index = nodes.select("k", pl.int_range(0, pl.len()).alias("i"))
+    edges = (
+        edges.join(index.rename({"k": "l", "i": "il"}), on="l", how="left")
+        .join(index.rename({"k": "r", "i": "ir"}), on="r", how="left")
+        .sort(["w", "l", "r"], descending=[True, False, False])
+    )
+    uf = ConstrainedUnionFind(
+        nodes.height,
+        nhs=_identifier_sets(nodes["nhs"]),
+        upn=_identifier_sets(nodes["upn"]),
+        signatures=_signatures(nodes.rename({"k": "unique_id"})),
+    )
+    vetoed = edges.filter(pl.col("vetoed"))
+    inside = vetoed.filter(pl.col("il").is_not_null() & pl.col("ir").is_not_null())
+    uf.add_cannot_links(zip(inside["il"].to_list(), inside["ir"].to_list(), strict=True))
+    linkable = edges.filter(linkable_mask)
+    refused_pos = cluster_edges(uf, linkable["il"].to_list(), linkable["ir"].to_list())
+    roots = pl.DataFrame({"record_key": nodes["k"], "root": pl.Series(uf.roots(), dtype=pl.Int64)})
+    clusters = (
+        pl.DataFrame({"record_key": keys})
+        .join(roots, on="record_key", how="left")
+        .with_columns(
+            pl.when(pl.col("root").is_null())
+            .then(pl.col("record_key"))
+            .otherwise(pl.col("record_key").min().over("root"))
+            .alias("cluster_key")
+        )
+        .select("record_key", "cluster_key")
+    )
+    timings["cluster_s"] = time.perf_counter() - t
+
+    ck = clusters.rename({"record_key": "k"})
+    refused = linkable[refused_pos].with_columns(pl.lit("conflict").alias("reason"))
+    band = edges.filter(~pl.col("vetoed") & (pl.col("p") < rules.link_probability)).with_columns(
+        pl.lit("clerical_band").alias("reason")
+    )
+    review = (
+        pl.concat([refused, band])
+        .join(ck.rename({"k": "l", "cluster_key": "cl"}), on="l")
+        .join(ck.rename({"k": "r", "cluster_key": "cr"}), on="r")
+        .filter(pl.col("cl") != pl.col("cr"))
+        .sort("p", descending=True)
+        .unique(subset=["cl", "cr"], keep="first", maintain_order=True)
+        .select(
+            pl.col("l").alias("record_key_l"),
+            pl.col("r").alias("record_key_r"),
+            pl.col("p").cast(pl.Float64).alias("match_probability"),
+            pl.col("reason"),
+        )
+    )
+    stats: dict[str, Any] = {
+        "records": frame.height,
+        "scored_pairs": scored,
+        "pairs_at_or_above_review": edges.height,
+        "vetoed_pairs": vetoed.height,
+        "auto_link_pairs": linkable.height,
+        "refused_by_constraint": len(refused_pos),
+        "review_pairs": review.height,
+        "clusters": int(clusters["cluster_key"].n_unique()),
+        **{k: round(v, 3) for k, v in timings.items()},
+        "total_s": round(time.perf_counter() - t0, 3),
+    }
+    log.info("dedupe finished", extra={"linkage_stats": stats})
+    return LinkResult(clusters=clusters, review_pairs=review, stats=stats)
+
+
+def run_match_new(
+    existing: pl.DataFrame, new: pl.DataFrame, model: ModelArtefact, workdir: Path
+) -> pl.DataFrame:
+    from contactpoint.linkage.engine import MATCH_NEW_SCHEMA
+
+    rules = model.rules
+    ex = conform(existing, existing=True)
+    nw = conform(new)
+    if nw.height == 0:
+        return pl.DataFrame(schema=MATCH_NEW_SCHEMA)
+    lf_ex = prepare(ex.drop("child_key", "shielded"))
+    lf_new = prepare(nw)
+    con = connect(workdir)
+    try:
+        load_table(con, "lf_existing", lf_ex)
+        load_table(con, "lf_new", lf_new)
+        con.execute(
+            "CREATE VIEW lf_all AS SELECT * FROM lf_existing UNION ALL SELECT * FROM lf_new"
+        )
+        linker, _, sdfs = linker_for(
+            con, ["lf_all"], model.splink_settings, extra=("lf_existing", "lf_new")
+        )
+        for col in TF_COLUMNS:
+            linker.table_management.compute_tf_table(col)
+        floor = rules.score_floor_weight
+        between = linker.inference.predict_between(
+            sdfs[1], sdfs[2], threshold_match_weight=floor, warning_mode="never"
+        )
+        within = linker.inference.predict_within(
+            sdfs[2], threshold_match_weight=floor, warning_mode="never"
+        )
+        veto = "(v_nhs OR v_upn OR v_twin OR v_person)"
+        cross_sql = veto_select(between.physical_name, rules.household_vetoes)
+        cross = fetch(con, f"SELECT l, r, p, w, {veto} AS vetoed FROM ({cross_sql})")
+        inner_sql = veto_select(within.physical_name, rules.household_vetoes)
+        inner = fetch(
+            con,
+            f"SELECT l, r, p, w, {veto} AS vetoed FROM ({inner_sql}) "
+            f"WHERE p >= {rules.review_probability}",
+        )
+    finally:
+        con.close()
+    return _decide(ex, nw, lf_ex, lf_new, cross, inner, rules)
+
+
+def _decide(
+    ex: pl.DataFrame,
+    nw: pl.DataFrame,
+    lf_ex: pl.DataFrame,
+    lf_new: pl.DataFrame,
+    cross: pl.DataFrame,
+    inner: pl.DataFrame,
+    rules: Rules,
+) -> pl.DataFrame:
+    # predict_between may put either side on the left; orient to (existing, new).
+    new_keys = nw.get_column("record_key")
+    cross = cross.with_columns(
+        pl.when(pl.col("r").is_in(new_keys.implode())).then(pl.col("l")).otherwise(pl.col("r"))
+        .alias("ek"),
+        pl.when(pl.col("r").is_in(new_keys.implode())).then(pl.col("r")).otherwise(pl.col("l"))
+        .alias("nk"),
+    )
+    child_of = ex.select(pl.col("record_key").alias("ek"), "child_key", "shielded")
+    cross = cross.join(child_of, on="ek")
+    # A child is a candidate for a new record unless some record of it vetoes the pair.
+    per_child = cross.group_by(["nk", "child_key"]).agg(
+        pl.col("p").filter(~pl.col("vetoed")).max().fill_null(0.0).alias("p"),
+        pl.col("w").filter(~pl.col("vetoed")).max().fill_null(-99.0).alias("w"),
+        pl.col("vetoed").any().alias("vetoed"),
+        pl.col("shielded").first().alias("shielded"),
+    )
+    children = ex.group_by("child_key").agg(
+        pl.col("nhs_number").drop_nulls().unique().alias("nhs"),
+        pl.col("upn").drop_nulls().unique().alias("upn"),
+    )
+    cand_children = children.join(per_child.select("child_key").unique(), on="child_key")
+    n_new = nw.height
+    child_index = cand_children.with_columns(
+        (pl.arange(0, cand_children.height) + n_new).alias("ci")
+    )
+    new_index = pl.DataFrame({"nk": new_keys, "ni": pl.arange(0, n_new, eager=True)})
+    size = n_new + child_index.height
+    nhs = [frozenset((v,)) if v else frozenset() for v in nw["nhs_number"].to_list()]
+    nhs += [frozenset(v) for v in child_index["nhs"].to_list()]
+    upn = [frozenset((v,)) if v else frozenset() for v in nw["upn"].to_list()]
+    upn += [frozenset(v) for v in child_index["upn"].to_list()]
+    child_sigs = (
+        lf_ex.select(pl.col("unique_id").alias("record_key"), "source_code", "dob", "fn")
+        .join(ex.select("record_key", "child_key"), on="record_key")
+        .join(child_index.select("child_key", "ci"), on="child_key")
+    )
+    sig_by_child: dict[int, dict[str, set[tuple[str, str]]]] = {}
+    for ci, src, dob, fn in zip(
+        child_sigs["ci"], child_sigs["source_code"], child_sigs["dob"], child_sigs["fn"],
+        strict=True,
+    ):
+        if src is not None and dob is not None and fn is not None:
+            sig_by_child.setdefault(ci, {}).setdefault(src, set()).add((dob, fn))
+    new_lf = pl.DataFrame({"unique_id": new_keys}).join(lf_new, on="unique_id", how="left")
+    sigs = _signatures(new_lf) + [sig_by_child.get(ci) for ci in child_index["ci"].to_list()]
+    uf = ConstrainedUnionFind(
+        size, nhs=nhs, upn=upn, anchored=[False] * n_new + [True] * (size - n_new),
+        signatures=sigs,
+    )
+
+    pc = per_child.join(new_index, on="nk").join(child_index.select("child_key", "ci"),
+                                                  on="child_key")
+    inner_i = (
+        inner.join(new_index.rename({"nk": "l", "ni": "a"}), on="l")
+        .join(new_index.rename({"nk": "r", "ni": "b"}), on="r")
+    )
+    cannot = [*zip(pc.filter("vetoed")["ni"].to_list(), pc.filter("vetoed")["ci"].to_list(),
+                   strict=True)]
+    cannot += [*zip(inner_i.filter("vetoed")["a"].to_list(),
+                    inner_i.filter("vetoed")["b"].to_list(), strict=True)]
+    uf.add_cannot_links(cannot)
+    links = pl.concat(
+        [
+            pc.filter(~pl.col("vetoed")).select(pl.col("ni").alias("a"), pl.col("ci").alias("b"),
+                                                "p", "w"),
+            inner_i.filter(~pl.col("vetoed")).select("a", "b", "p", "w"),
+        ]
+    ).filter(pl.col("p") >= rules.link_probability).sort("w", descending=True)
+    cluster_edges(uf, links["a"].to_list(), links["b"].to_list())
+    roots = uf.roots()
+    root_child = {
+        uf.find(ci): ck for ci, ck in zip(child_index["ci"], child_index["child_key"], strict=True)
+    }
+    best = (
+        pc.sort(["w", "child_key"], descending=[True, False])
+        .group_by("ni", maintain_order=True)
+        .first()
+        .select("ni", "child_key", "p", "shielded")
+    )
+    out = new_index.with_columns(pl.Series("root", roots[:n_new], dtype=pl.Int64))
+    out = out.with_columns(
+        pl.col("nk").min().over("root").alias("new_cluster_key"),
+        pl.col("root").replace_strict(root_child, default=None, return_dtype=pl.Int64)
+        .alias("linked_child"),
+    ).join(best, on="ni", how="left")
+    linked_p = pc.select("ni", pl.col("child_key").alias("linked_child"), pl.col("p").alias("lp"))
+    out = out.join(linked_p, on=["ni", "linked_child"], how="left")
+    p_best = pl.col("p").fill_null(0.0)
+    decision = (
+        pl.when(pl.col("linked_child").is_not_null()).then(pl.lit("link"))
+        .when(p_best >= rules.review_probability).then(pl.lit("review"))
+        .when(pl.col("shielded").fill_null(False) & (p_best >= rules.shield_floor_probability))
+        .then(pl.lit("review"))
+        .otherwise(pl.lit("new"))
+    )
+    out = out.with_columns(decision.alias("decision")).with_columns(
+        pl.when(pl.col("decision") == "link").then(pl.col("linked_child"))
+        .when(pl.col("decision") == "review").then(pl.col("child_key"))
+        .otherwise(pl.col("child_key"))
+        .alias("child_key"),
+        pl.when(pl.col("decision") == "link")
+        .then(pl.coalesce(pl.col("lp"), pl.lit(rules.link_probability)))
+        .otherwise(p_best)
+        .alias("match_probability"),
+    )
+    return out.select(
+        pl.col("nk").alias("record_key"),
+        "decision",
+        pl.col("child_key").cast(pl.Int64),
+        pl.col("match_probability").cast(pl.Float64),
+        pl.col("new_cluster_key").cast(pl.Int64),
+    ).sort("record_key")

@@ -1,0 +1,394 @@
+"""The link run: pending source records -> child records, in three bands.
+
+* First run (nothing linked yet): the engine clusters every pending record (``dedupe``); each
+  cluster becomes a child; clerical-band pairs across clusters go to the review queue.
+* Later runs: the engine matches only the pending records against the existing children
+  (``match_new``); the nation is never re-clustered for a daily delta.
+
+Bands: ``link`` joins the candidate child; ``review`` queues the pair for a human and gives the
+record a provisional child of its own, except when the candidate is *shielded*: then the record
+is held (no child, still pending) until a human decides, so a feed can never create a second,
+unshielded record of a shielded child; ``new`` creates a child. Human decisions override the
+engine: a *same* decision links the record to its partner's child, a *different* decision is a
+veto (checked against every record of the candidate child). Two different NHS numbers are never
+auto-linked, whatever the engine says. A record that was already linked and came back changed
+stays on its child; if it now matches another child, the pair goes to review.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol
+
+import polars as pl
+from sqlalchemy import Connection, bindparam, func, insert, select, text, update
+
+from contactpoint.db.base import UTCDateTime, utcnow
+from contactpoint.db.tables import source_record
+from contactpoint.linkage import snapshot, store
+from contactpoint.linkage.engine import LinkResult
+from contactpoint.linkage.review import queue_pairs
+from contactpoint.linkage.tables import link_event, link_run, review_item
+
+Progress = Callable[[str], None]
+
+
+class Matcher(Protocol):
+    """What a link run needs from the engine (``EngineMatcher`` wraps the real one)."""
+
+    @property
+    def version(self) -> str: ...
+
+    def dedupe(self, records: pl.DataFrame, workdir: Path) -> LinkResult: ...
+
+    def match_new(
+        self, existing: pl.DataFrame, new: pl.DataFrame, workdir: Path
+    ) -> pl.DataFrame: ...
+
+
+@dataclass(frozen=True)
+class LinkSummary:
+    mode: str
+    model_version: str
+    records_in: int
+    records_linked: int
+    children_created: int
+    review_items: int
+    records_held: int
+    children_archived: int
+    seconds: float
+    run_id: int | None
+
+
+def _quiet(_: str) -> None:
+    return None
+
+
+def link(
+    conn: Connection,
+    matcher: Matcher,
+    *,
+    workdir: Path | None = None,
+    progress: Progress = _quiet,
+    now: datetime | None = None,
+    cache_dir: Path | None = None,
+) -> LinkSummary:
+    """Link every pending source record. Runs inside the caller's transaction.
+
+    ``cache_dir``: where to keep the snapshot of existing records between incremental runs
+    (:mod:`contactpoint.linkage.snapshot`); ``None`` reads them all from the database.
+    """
+    started = time.perf_counter()
+    now = now or utcnow()
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7243001)")  # one link run at a time
+    progress("reading pending source records")
+    pending = store.read_pending(conn)
+    if pending.height == 0:
+        archived = _archive_orphans(conn, now)
+        return LinkSummary("incremental", matcher.version, 0, 0, 0, 0, 0, archived,
+                           time.perf_counter() - started, None)
+    linked_any = conn.execute(
+        select(source_record.c.id).where(source_record.c.child_id.is_not(None)).limit(1)
+    ).first() is not None
+    mode = "incremental" if linked_any else "initial"
+    run_id = int(conn.execute(
+        insert(link_run).values(mode=mode, model_version=matcher.version, started_at=now,
+                                records_in=pending.height).returning(link_run.c.id)
+    ).scalar_one())
+    with tempfile.TemporaryDirectory(prefix="cp-link-", dir=workdir) as tmp:
+        if mode == "initial":
+            counts = _initial(conn, pending, matcher, Path(tmp), run_id, now, progress)
+        else:
+            counts = _incremental(conn, pending, matcher, Path(tmp), run_id, now, progress,
+                                  cache_dir)
+    progress("archiving children left without active source records")
+    archived = _archive_orphans(conn, now)
+    linked, created, reviews, held = counts
+    conn.execute(update(link_run).where(link_run.c.id == run_id).values(
+        finished_at=utcnow(), records_linked=linked, children_created=created,
+        review_items=reviews, records_held=held))
+    return LinkSummary(mode, matcher.version, pending.height, linked, created, reviews, held,
+                       archived, time.perf_counter() - started, run_id)
+
+
+def _new_children(conn: Connection, n: int, now: datetime) -> list[int]:
+    protections = pl.DataFrame(
+        {"shielded": [False] * n, "owning_la": [None] * n, "retained_to_25": [False] * n},
+        schema={"shielded": pl.Boolean(), "owning_la": pl.Utf8(), "retained_to_25": pl.Boolean()},
+    )
+    return store.create_children(conn, protections, now)
+
+
+def split_identifier_conflicts(clusters: pl.DataFrame, records: pl.DataFrame) -> pl.DataFrame:
+    """Safety net: no cluster may hold two different NHS numbers. A cluster that does is split
+    by NHS number; records without one stay with the group holding the cluster's smallest key."""
+    nhs = clusters.join(records.select("record_key", "nhs_number"), on="record_key", how="left")
+    bad = (
+        nhs.filter(pl.col("nhs_number").is_not_null())
+        .group_by("cluster_key").agg(pl.col("nhs_number").n_unique().alias("n"))
+        .filter(pl.col("n") > 1)["cluster_key"]
+    )
+    if bad.len() == 0:
+        return clusters
+    part = nhs.filter(pl.col("cluster_key").is_in(bad.implode()))
+    first_nhs = (
+        part.filter(pl.col("nhs_number").is_not_null()).sort("record_key")
+        .group_by("cluster_key", maintain_order=True).first()
+        .select("cluster_key", pl.col("nhs_number").alias("anchor"))
+    )
+    part = part.join(first_nhs, on="cluster_key").with_columns(
+        pl.coalesce("nhs_number", "anchor").alias("group")
+    )
+    part = part.with_columns(
+        pl.col("record_key").min().over(["cluster_key", "group"]).alias("cluster_key")
+    ).select("record_key", "cluster_key")
+    return pl.concat([clusters.filter(~pl.col("cluster_key").is_in(bad.implode())), part])
+
+
+def _initial(
+    conn: Connection, pending: pl.DataFrame, matcher: Matcher, workdir: Path, run_id: int,
+    now: datetime, progress: Progress,
+) -> tuple[int, int, int, int]:
+    records = pending.drop("current_child_key")
+    progress(f"clustering {records.height:,} source records")
+    result = matcher.dedupe(records, workdir)
+    clusters = split_identifier_conflicts(result.clusters, records)
+    keys = clusters["cluster_key"].unique().sort()
+    progress(f"creating {keys.len():,} children")
+    child_keys = _new_children(conn, keys.len(), now)
+    mapping = pl.DataFrame({"cluster_key": keys, "child_key": child_keys},
+                           schema={"cluster_key": pl.Int64(), "child_key": pl.Int64()})
+    sizes = clusters.group_by("cluster_key").len()
+    assign = (
+        clusters.join(mapping, on="cluster_key").join(sizes, on="cluster_key")
+        .select(
+            "record_key", "child_key",
+            pl.when(pl.col("len") > 1).then(pl.lit("auto")).otherwise(pl.lit("new")).alias("band"),
+            pl.lit(None, dtype=pl.Float64()).alias("match_probability"),
+        )
+    )
+    progress(f"writing {assign.height:,} link decisions")
+    store.apply_assignments(conn, assign, kind="link", now=now, run_id=run_id,
+                            model_version=matcher.version)
+    rp = result.review_pairs
+    child_of = assign.select("record_key", "child_key")
+    pairs = rp.join(child_of.rename({"record_key": "record_key_r"}), on="record_key_r", how="left")
+    reviews = queue_pairs(
+        conn,
+        pairs.select(
+            "record_key_l", "record_key_r", "child_key", "match_probability",
+            pl.col("reason").alias("cause"),
+        ),
+        run_id=run_id, model_version=matcher.version, now=now,
+    )
+    return assign.height, keys.len(), reviews, 0
+
+
+def _decisions(conn: Connection, keys: list[int]) -> pl.DataFrame:
+    """Latest human decision per pair touching ``keys``: ``record_key, other_key, outcome``."""
+    schema = {"record_key_l": pl.Int64(), "record_key_r": pl.Int64(), "outcome": pl.Utf8(),
+              "id": pl.Int64()}
+    if not keys:
+        return pl.DataFrame(schema={"record_key": pl.Int64(), "other_key": pl.Int64(),
+                                    "outcome": pl.Utf8()})
+    store.load_temp(conn, "tmp_pending_keys", pl.DataFrame({"k": keys}, schema={"k": pl.Int64()}))
+    df = store.query_frame(
+        conn,
+        "SELECT record_key_l, record_key_r, outcome, id FROM review_decision WHERE "
+        "record_key_l IN (SELECT k FROM tmp_pending_keys) OR "
+        "record_key_r IN (SELECT k FROM tmp_pending_keys)",
+        schema,
+    )
+    store.drop_temp(conn, "tmp_pending_keys")
+    latest = df.sort("id").group_by(["record_key_l", "record_key_r"]).last()
+    keyset = pl.Series(keys, dtype=pl.Int64()).implode()
+    both = pl.concat([
+        latest.select(pl.col("record_key_l").alias("record_key"),
+                      pl.col("record_key_r").alias("other_key"), "outcome"),
+        latest.select(pl.col("record_key_r").alias("record_key"),
+                      pl.col("record_key_l").alias("other_key"), "outcome"),
+    ])
+    return both.filter(pl.col("record_key").is_in(keyset))
+
+
+def _current_children(conn: Connection, keys: list[int]) -> dict[int, int]:
+    if not keys:
+        return {}
+    rows = conn.execute(
+        select(source_record.c.id, source_record.c.child_id).where(
+            source_record.c.id.in_(keys), source_record.c.child_id.is_not(None),
+            source_record.c.record_status == "active")
+    ).all()
+    return {int(r[0]): int(r[1]) for r in rows}
+
+
+def _incremental(
+    conn: Connection, pending: pl.DataFrame, matcher: Matcher, workdir: Path, run_id: int,
+    now: datetime, progress: Progress, cache_dir: Path | None = None,
+) -> tuple[int, int, int, int]:
+    progress("reading existing children's source records")
+    existing = snapshot.read_existing(conn, cache_dir)
+    new = pending.drop("current_child_key")
+    progress(f"matching {new.height:,} records against {existing.height:,}")
+    matched = matcher.match_new(existing, new, workdir)
+    plan = matched.join(
+        pending.select("record_key", "current_child_key", "nhs_number"), on="record_key"
+    ).sort("record_key")
+
+    # what the humans said, and the children it points at
+    decisions = _decisions(conn, plan["record_key"].to_list())
+    partner_child = _current_children(conn, decisions["other_key"].unique().to_list())
+    same_child: dict[int, int] = {}
+    vetoed: set[tuple[int, int]] = set()
+    for rk, other, outcome in decisions.iter_rows():
+        target = partner_child.get(other)
+        if target is None:
+            continue
+        if outcome == "different":
+            vetoed.add((rk, target))
+        else:
+            same_child[rk] = target
+    relevant = pl.Series(
+        [*plan["child_key"].drop_nulls().unique().to_list(), *same_child.values()],
+        dtype=pl.Int64(),
+    ).implode()
+    ex = existing.select("record_key", "child_key", "shielded", "nhs_number").filter(
+        pl.col("child_key").is_in(relevant)
+    )
+    rep = dict(ex.group_by("child_key").agg(pl.col("record_key").min()).iter_rows())
+    shielded = set(ex.filter(pl.col("shielded"))["child_key"].unique().to_list())
+    child_nhs: dict[int, set[str]] = {}
+    for ck, nhs in ex.filter(pl.col("nhs_number").is_not_null()).select(
+        "child_key", "nhs_number"
+    ).unique().iter_rows():
+        child_nhs.setdefault(ck, set()).add(nhs)
+
+    assigned: list[tuple[int, int, str, float | None]] = []
+    group_of: dict[int, int] = {}  # record -> new_cluster_key, for records needing a new child
+    group_target: dict[int, int] = {}  # new_cluster_key -> child already chosen for the group
+    group_band: dict[int, str] = {}
+    reviews: list[tuple[int, int, int, float | None, str]] = []
+    held: list[int] = []
+    for rk, decision, ck, prob, ncl, cur, nhs in plan.iter_rows():
+        cause = "shielded_candidate" if ck in shielded else "clerical_band"
+        if rk in same_child and (rk, same_child[rk]) not in vetoed:
+            decision, ck, cause = "clerical", same_child[rk], "decided_same"
+        elif decision in ("link", "review") and (rk, ck) in vetoed:
+            decision = "vetoed"
+        elif decision == "link" and nhs is not None and child_nhs.get(ck, {nhs}) - {nhs}:
+            decision, cause = "review", "nhs_conflict"
+        if cur is not None:  # changed record, already linked: it stays on its child
+            if decision in ("link", "review", "clerical") and ck != cur and ck in rep:
+                reviews.append((rk, rep[ck], ck, prob, "moved" if decision == "link" else cause))
+            assigned.append((rk, cur, "keep", prob))
+            group_target.setdefault(ncl, cur)
+            continue
+        if decision in ("link", "clerical"):
+            assigned.append((rk, ck, "auto" if decision == "link" else "clerical", prob))
+        elif decision == "review" and ck in rep:
+            reviews.append((rk, rep[ck], ck, prob, cause))
+            if ck in shielded:
+                held.append(rk)
+            else:
+                group_of[rk] = ncl
+                group_band[rk] = "review"
+        else:
+            group_of[rk] = ncl
+            group_band[rk] = "veto" if decision == "vetoed" else "new"
+    need = sorted({g for g in group_of.values() if g not in group_target})
+    created = _new_children(conn, len(need), now)
+    group_target.update(zip(need, created, strict=True))
+    probs = dict(zip(plan["record_key"].to_list(), plan["match_probability"].to_list(),
+                     strict=True))
+    for rk, g in group_of.items():
+        assigned.append((rk, group_target[g], group_band[rk], probs.get(rk)))
+    frame = pl.DataFrame(assigned, schema=store.ASSIGN_SCHEMA, orient="row")
+    progress(f"writing {frame.height:,} link decisions")
+    store.apply_assignments(conn, frame, kind="link", now=now, run_id=run_id,
+                            model_version=matcher.version)
+    _reactivate(conn, frame["child_key"].unique().to_list(), now)
+    review_frame = pl.DataFrame(
+        [(min(a, b), max(a, b), c, p, cause) for a, b, c, p, cause in reviews if a != b],
+        schema={"record_key_l": pl.Int64(), "record_key_r": pl.Int64(),
+                "child_key": pl.Int64(), "match_probability": pl.Float64(), "cause": pl.Utf8()},
+        orient="row",
+    )
+    queued = queue_pairs(conn, review_frame, run_id=run_id, model_version=matcher.version,
+                         now=now)
+    _supersede_holds(conn, [a[0] for a in assigned], now)
+    _record_holds(conn, held, run_id, matcher.version, probs, now)
+    return frame.height, len(created), queued, len(held)
+
+
+def _record_holds(conn: Connection, held: list[int], run_id: int, version: str,
+                  probs: dict[int, float | None], now: datetime) -> None:
+    """One ``hold`` event per record newly held for review (not again on later runs)."""
+    if not held:
+        return
+    already = set(conn.execute(
+        select(link_event.c.record_key).where(
+            link_event.c.record_key.in_(held), link_event.c.kind == "hold")
+    ).scalars())
+    rows = [
+        {"record_key": rk, "child_key": None, "previous_child_key": None, "kind": "hold",
+         "band": "review", "match_probability": probs.get(rk), "model_version": version,
+         "run_id": run_id, "created_at": now}
+        for rk in held if rk not in already
+    ]
+    if rows:
+        conn.execute(insert(link_event), rows)
+
+
+def _supersede_holds(conn: Connection, settled: list[int], now: datetime) -> None:
+    """Open shield holds of records that have now found a child are moot."""
+    if not settled:
+        return
+    for start in range(0, len(settled), 5000):
+        chunk = settled[start:start + 5000]
+        conn.execute(update(review_item).where(
+            review_item.c.status == "open", review_item.c.cause == "shielded_candidate",
+            review_item.c.record_key_l.in_(chunk) | review_item.c.record_key_r.in_(chunk),
+        ).values(status="superseded", closed_at=now))
+
+
+def _reactivate(conn: Connection, child_keys: list[int], now: datetime) -> None:
+    """A child that had gone dormant (no active records) is live again once one links to it."""
+    if not child_keys:
+        return
+    for start in range(0, len(child_keys), 5000):
+        conn.execute(
+            text("UPDATE child SET status = 'active', updated_at = :now "
+                 "WHERE status = 'archived' AND id IN :keys").bindparams(
+                bindparam("now", now, type_=UTCDateTime()),
+                bindparam("keys", child_keys[start:start + 5000], expanding=True)))
+
+
+def _archive_orphans(conn: Connection, now: datetime) -> int:
+    """Children with no active source record left (every source deleted or retired it) are
+    not live: they become ``archived`` (the row, its shield and its history stay)."""
+    result = conn.execute(
+        text(
+            "UPDATE child SET status = 'archived', updated_at = :now WHERE status = 'active' "
+            "AND id IN (SELECT r.child_id FROM source_record r WHERE r.record_status <> 'active' "
+            "AND r.child_id IS NOT NULL) "
+            "AND NOT EXISTS (SELECT 1 FROM source_record s WHERE s.child_id = child.id "
+            "AND s.record_status = 'active')"
+        ).bindparams(bindparam("now", now, type_=UTCDateTime()))
+    )
+    return int(result.rowcount or 0)
+
+
+def pending_count(conn: Connection) -> int:
+    return int(conn.execute(
+        select(func.count()).select_from(source_record).where(
+            source_record.c.link_pending, source_record.c.record_status == "active")
+    ).scalar_one())
+
+
+__all__ = ["LinkSummary", "Matcher", "link", "pending_count"]

@@ -1,0 +1,64 @@
+"""DuckDB + Splink plumbing: a file-backed database in the work directory, tables, linkers."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+from splink import DuckDBAPI, Linker
+
+THREADS = int(os.environ.get("CONTACTPOINT_LINKAGE_THREADS", "2"))
+MEMORY_LIMIT = os.environ.get("CONTACTPOINT_LINKAGE_MEMORY", "6GB")
+
+for _name in ("splink", "splink.internals"):
+    logging.getLogger(_name).setLevel(logging.WARNING)
+
+
+def connect(workdir: Path, name: str = "linkage.duckdb") -> duckdb.DuckDBPyConnection:
+    """A fresh file-backed DuckDB database in ``workdir`` (threads and memory bounded)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    path = workdir / name
+    for stale in (path, path.with_name(path.name + ".wal")):
+        stale.unlink(missing_ok=True)
+    con = duckdb.connect(str(path))
+    con.execute(f"SET threads = {THREADS}")
+    con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+    tmp = workdir / "duckdb-tmp"
+    tmp.mkdir(exist_ok=True)
+    con.execute(f"SET temp_directory = '{tmp}'")
+    con.execute("SET preserve_insertion_order = false")
+    return con
+
+
+def load_table(con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame) -> None:
+    con.register("__cp_incoming", frame.to_arrow())
+    try:
+        con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM __cp_incoming")
+    finally:
+        con.unregister("__cp_incoming")
+
+
+def linker_for(
+    con: duckdb.DuckDBPyConnection,
+    tables: list[str],
+    settings: dict[str, Any],
+    extra: tuple[str, ...] = (),
+) -> tuple[Linker, DuckDBAPI, list[Any]]:
+    """A Splink linker over already-loaded tables (by name); returns it, its API and inputs.
+
+    ``extra`` tables are registered with the same API (for ``predict_between``/``_within``)
+    but are not the linker's own input; their SplinkDataFrames follow ``tables``' in the list.
+    """
+    db_api = DuckDBAPI(con)
+    sdfs = [db_api.register(t, table_name=f"in_{t}") for t in (*tables, *extra)]
+    own = sdfs[: len(tables)]
+    linker = Linker(own[0] if len(own) == 1 else own, settings, log_level=logging.WARNING)
+    return linker, db_api, sdfs
+
+
+def fetch(con: duckdb.DuckDBPyConnection, sql: str) -> pl.DataFrame:
+    return con.sql(sql).pl()

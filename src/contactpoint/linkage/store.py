@@ -1,0 +1,334 @@
+# ruff: noqa: S608  (SQL here is built from this module's own constant identifiers; values are bound)
+"""Database <-> record frames, in bulk.
+
+Reads stream through ``COPY … TO STDOUT`` on PostgreSQL and a plain cursor on SQLite; writes
+load a temporary table (``COPY FROM`` / ``executemany``) and then run one set-based statement, so
+millions of rows never go through the ORM or one statement per row.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import polars as pl
+from sqlalchemy import Connection, bindparam, text
+
+from contactpoint.db.base import UTCDateTime
+from contactpoint.domain.identifiers import CHILD_ID_LENGTH
+from contactpoint.linkage.frame import CARER_SEPARATOR, RECORD_SCHEMA, conform
+
+_RECORD_COLUMNS = [c for c in RECORD_SCHEMA if c not in ("record_key", "carer_names")]
+_FETCH_BATCH = 50_000
+
+
+def is_postgres(conn: Connection) -> bool:
+    return conn.dialect.name == "postgresql"
+
+
+def _select_sql(extra: Sequence[str], where: str) -> str:
+    cols = ", ".join(f"s.{c}" for c in _RECORD_COLUMNS)
+    carers = "CAST(s.carers AS TEXT)"
+    more = "".join(f", {e}" for e in extra)
+    return (
+        f"SELECT s.id AS record_key, {cols}, {carers} AS carers{more} "
+        f"FROM source_record s LEFT JOIN child c ON c.id = s.child_id WHERE {where} "
+        "ORDER BY s.id"
+    )
+
+
+def _raw_schema(extra: dict[str, pl.DataType]) -> dict[str, pl.DataType]:
+    schema: dict[str, pl.DataType] = {"record_key": pl.Int64()}
+    for c in _RECORD_COLUMNS:
+        schema[c] = pl.Utf8()  # dates parsed afterwards: SQLite hands back text
+    schema["carers"] = pl.Utf8()
+    schema.update(extra)
+    return schema
+
+
+def query_frame(
+    conn: Connection, sql: str, schema: dict[str, pl.DataType], params: dict[str, Any] | None = None
+) -> pl.DataFrame:
+    """Run ``sql`` and return its rows as a frame with ``schema`` (column order = select order)."""
+    if is_postgres(conn) and not params:
+        buf = io.BytesIO()
+        raw = conn.connection.driver_connection
+        with raw.cursor() as cur, cur.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv)") as copy:  # type: ignore[union-attr]
+            for chunk in copy:
+                buf.write(chunk)
+        if buf.tell() == 0:
+            return pl.DataFrame(schema=schema)
+        buf.seek(0)
+        text_schema = {k: (pl.Utf8() if v == pl.Boolean() else v) for k, v in schema.items()}
+        df = pl.read_csv(buf, has_header=False, new_columns=list(schema), schema=text_schema)
+        bools = [k for k, v in schema.items() if v == pl.Boolean()]
+        if bools:
+            df = df.with_columns(pl.col(b).is_in(["t", "true", "1"]).alias(b) for b in bools)
+        return df
+    result = conn.execute(text(sql), params or {})
+    row_schema = {k: (pl.Int64() if v == pl.Boolean() else v) for k, v in schema.items()}
+    frames: list[pl.DataFrame] = []
+    while True:
+        rows = result.fetchmany(_FETCH_BATCH)
+        if not rows:
+            break
+        frames.append(pl.DataFrame([tuple(r) for r in rows], schema=row_schema, orient="row"))
+    if not frames:
+        return pl.DataFrame(schema=schema)
+    return pl.concat(frames).cast(schema)  # type: ignore[arg-type]
+
+
+def _finish_records(raw: pl.DataFrame) -> pl.DataFrame:
+    """Raw rows -> record frame columns: dates parsed, carers' names joined, blanks null."""
+    carer_type = pl.List(pl.Struct({"name": pl.Utf8()}))
+    names = (
+        pl.col("carers")
+        .str.json_decode(carer_type)
+        .list.eval(pl.element().struct.field("name"))
+        .list.join(CARER_SEPARATOR)
+    )
+    return raw.with_columns(
+        pl.col("date_of_birth").str.slice(0, 10).str.to_date("%Y-%m-%d"),
+        pl.when(names == "").then(None).otherwise(names).alias("carer_names"),
+        *[
+            pl.when(pl.col(c) == "").then(None).otherwise(pl.col(c)).alias(c)
+            for c in _RECORD_COLUMNS
+            if c != "date_of_birth"
+        ],
+    ).drop("carers")
+
+
+def read_records(
+    conn: Connection, where: str, extra: dict[str, tuple[str, pl.DataType]] | None = None
+) -> pl.DataFrame:
+    """Source records matching ``where`` (SQL over ``s`` = source_record, ``c`` = child) as a
+    record frame, plus ``extra`` columns (name -> (SQL expression, dtype))."""
+    extra = extra or {}
+    sql = _select_sql([f"{expr} AS {name}" for name, (expr, _) in extra.items()], where)
+    raw = query_frame(conn, sql, _raw_schema({k: t for k, (_, t) in extra.items()}))
+    df = _finish_records(raw)
+    base = conform(df.drop(list(extra)))
+    return base.with_columns(df.select(list(extra))) if extra else base
+
+
+def read_pending(conn: Connection) -> pl.DataFrame:
+    """Active records waiting to be linked, with ``current_child_key`` (set when an already
+    linked record came back changed)."""
+    return read_records(
+        conn,
+        "s.link_pending AND s.record_status = 'active'",
+        {"current_child_key": ("s.child_id", pl.Int64())},
+    )
+
+
+def read_existing(conn: Connection) -> pl.DataFrame:
+    """The records new ones are matched against: every linked, settled active record of a live
+    child, plus every record (even retired or deleted) of a shielded child, so a shielded child
+    can always be found again."""
+    df = read_records(
+        conn,
+        EXISTING_WHERE,
+        {"child_key": ("s.child_id", pl.Int64()), "shielded": ("c.shielded", pl.Boolean())},
+    )
+    return conform_existing(df)
+
+
+EXISTING_WHERE = (
+    "s.child_id IS NOT NULL AND NOT s.link_pending AND c.status <> 'merged' "
+    "AND (s.record_status = 'active' OR c.shielded)"
+)
+
+
+def conform_existing(df: pl.DataFrame) -> pl.DataFrame:
+    return conform(df, existing=True)
+
+
+# --- writes ---------------------------------------------------------------------------------
+
+_PG_TYPES = {pl.Int64(): "BIGINT", pl.Float64(): "DOUBLE PRECISION", pl.Utf8(): "TEXT",
+             pl.Boolean(): "BOOLEAN"}
+_SQLITE_TYPES = {pl.Int64(): "INTEGER", pl.Float64(): "REAL", pl.Utf8(): "TEXT",
+                 pl.Boolean(): "INTEGER"}
+
+
+def load_temp(conn: Connection, name: str, df: pl.DataFrame) -> None:
+    """(Re)create temporary table ``name`` with ``df``'s columns and rows."""
+    types = _PG_TYPES if is_postgres(conn) else _SQLITE_TYPES
+    cols = ", ".join(f"{c} {types[t]}" for c, t in df.schema.items())
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {name}")
+    conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {name} ({cols})")
+    if df.height == 0:
+        return
+    if is_postgres(conn):
+        payload = df.write_csv(include_header=False, null_value="").encode()
+        raw = conn.connection.driver_connection
+        column_list = ", ".join(df.columns)
+        with raw.cursor() as cur, cur.copy(  # type: ignore[union-attr]
+            f"COPY {name} ({column_list}) FROM STDIN (FORMAT csv)"
+        ) as copy:
+            for start in range(0, len(payload), 1 << 22):
+                copy.write(payload[start : start + (1 << 22)])
+        conn.exec_driver_sql(f"ANALYZE {name}")
+        return
+    marks = ", ".join("?" for _ in df.columns)
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        for batch in df.iter_slices(_FETCH_BATCH):
+            cursor.executemany(f"INSERT INTO {name} VALUES ({marks})", batch.rows())
+    finally:
+        cursor.close()
+
+
+def drop_temp(conn: Connection, name: str) -> None:
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {name}")
+
+
+_DAMM = np.array(
+    [
+        [0, 3, 1, 7, 5, 9, 8, 6, 4, 2], [7, 0, 9, 2, 1, 5, 4, 8, 6, 3],
+        [4, 2, 0, 6, 8, 7, 1, 3, 5, 9], [1, 7, 5, 0, 9, 8, 3, 4, 2, 6],
+        [6, 1, 2, 3, 0, 4, 5, 9, 7, 8], [3, 6, 7, 4, 2, 0, 9, 5, 8, 1],
+        [5, 8, 6, 9, 7, 2, 0, 1, 3, 4], [8, 9, 4, 5, 3, 6, 2, 0, 1, 7],
+        [9, 4, 3, 8, 6, 1, 7, 2, 0, 5], [2, 5, 8, 1, 4, 3, 6, 7, 9, 0],
+    ],
+    dtype=np.int8,
+)
+
+
+def child_ids_for(sequence_numbers: np.ndarray[Any, Any]) -> list[str]:
+    """Vectorised :func:`contactpoint.domain.identifiers.format_child_id`."""
+    width = CHILD_ID_LENGTH - 1
+    seq = sequence_numbers.astype(np.int64)
+    digits = np.zeros((seq.size, width), dtype=np.int8)
+    rest = seq.copy()
+    for pos in range(width - 1, -1, -1):
+        digits[:, pos] = rest % 10
+        rest //= 10
+    interim = np.zeros(seq.size, dtype=np.int8)
+    for pos in range(width):
+        interim = _DAMM[interim, digits[:, pos]]
+    return [f"{s:0{width}d}{c}" for s, c in zip(seq.tolist(), interim.tolist(), strict=True)]
+
+
+def create_children(conn: Connection, protections: pl.DataFrame, now: datetime) -> list[int]:
+    """Insert one child per row of ``protections`` (columns ``shielded`` Boolean,
+    ``owning_la`` Utf8, ``retained_to_25`` Boolean, in that order of meaning); returns their
+    keys (``child.id``), in row order."""
+    n = protections.height
+    if n == 0:
+        return []
+    if is_postgres(conn):
+        ids = conn.execute(
+            text("SELECT nextval(pg_get_serial_sequence('child', 'id')) "
+                 "FROM generate_series(1, :n)"),
+            {"n": n},
+        ).scalars().all()
+        keys = np.array(sorted(int(i) for i in ids), dtype=np.int64)
+    else:
+        start = int(conn.execute(text("SELECT COALESCE(MAX(id), 0) FROM child")).scalar_one()) + 1
+        keys = np.arange(start, start + n, dtype=np.int64)
+    frame = protections.select(
+        pl.Series("id", keys),
+        pl.Series("child_id", child_ids_for(keys)),
+        pl.col("shielded").fill_null(False),
+        pl.col("owning_la"),
+        pl.col("retained_to_25").fill_null(False),
+    )
+    load_temp(conn, "tmp_new_child", frame)
+    stmt = text(
+        "INSERT INTO child (id, child_id, status, shielded, owning_la, retained_to_25, "
+        "created_at, updated_at) SELECT id, child_id, 'active', "
+        + ("shielded, owning_la, retained_to_25" if is_postgres(conn)
+           else "shielded <> 0, owning_la, retained_to_25 <> 0")
+        + ", :now, :now FROM tmp_new_child"
+    ).bindparams(bindparam("now", now, type_=UTCDateTime()))
+    conn.execute(stmt)
+    drop_temp(conn, "tmp_new_child")
+    return [int(k) for k in keys.tolist()]
+
+
+ASSIGN_SCHEMA: dict[str, pl.DataType] = {
+    "record_key": pl.Int64(),
+    "child_key": pl.Int64(),
+    "band": pl.Utf8(),
+    "match_probability": pl.Float64(),
+}
+
+
+def apply_assignments(
+    conn: Connection,
+    assignments: pl.DataFrame,
+    *,
+    kind: str,
+    now: datetime,
+    run_id: int | None = None,
+    model_version: str | None = None,
+    merge_event_id: int | None = None,
+    settle: bool = True,
+) -> int:
+    """Point each ``record_key`` at ``child_key`` and write one ``link_event`` per record, with
+    the child it left. ``settle`` also clears ``link_pending``. Returns rows changed."""
+    if assignments.height == 0:
+        return 0
+    frame = assignments.select(
+        pl.col(c).cast(t) for c, t in ASSIGN_SCHEMA.items()
+    )
+    load_temp(conn, "tmp_assign", frame)
+    if is_postgres(conn):
+        conn.exec_driver_sql("CREATE INDEX ON tmp_assign (record_key)")
+    else:
+        conn.exec_driver_sql("CREATE INDEX tmp_assign_key ON tmp_assign (record_key)")
+    params = [
+        bindparam("now", now, type_=UTCDateTime()),
+        bindparam("run_id", run_id),
+        bindparam("mv", model_version),
+        bindparam("me", merge_event_id),
+        bindparam("kind", kind),
+    ]
+    conn.execute(
+        text(
+            "INSERT INTO link_event (record_key, child_key, previous_child_key, kind, band, "
+            "match_probability, model_version, run_id, merge_event_id, created_at) "
+            "SELECT t.record_key, t.child_key, s.child_id, :kind, t.band, t.match_probability, "
+            ":mv, :run_id, :me, :now FROM tmp_assign t JOIN source_record s ON s.id = t.record_key"
+        ).bindparams(*params)
+    )
+    result = conn.execute(
+        text(
+            "UPDATE source_record SET child_id = t.child_key"
+            + (", link_pending = false" if settle else "")
+            + " FROM tmp_assign t WHERE source_record.id = t.record_key"
+        )
+    )
+    drop_temp(conn, "tmp_assign")
+    return int(result.rowcount or 0)
+
+
+def child_frame(conn: Connection, keys: Sequence[int] | None = None) -> pl.DataFrame:
+    """Children's protections: ``child_key, status, shielded, owning_la, retained_to_25``."""
+    where = ""
+    if keys is not None:
+        if not keys:
+            return pl.DataFrame(schema=_CHILD_SCHEMA)
+        load_temp(conn, "tmp_keys", pl.DataFrame({"k": list(keys)}, schema={"k": pl.Int64()}))
+        where = " WHERE id IN (SELECT k FROM tmp_keys)"
+    df = query_frame(
+        conn,
+        "SELECT id, status, shielded, owning_la, retained_to_25 FROM child" + where,
+        _CHILD_SCHEMA,
+    )
+    if keys is not None:
+        drop_temp(conn, "tmp_keys")
+    return df
+
+
+_CHILD_SCHEMA: dict[str, pl.DataType] = {
+    "child_key": pl.Int64(),
+    "status": pl.Utf8(),
+    "shielded": pl.Boolean(),
+    "owning_la": pl.Utf8(),
+    "retained_to_25": pl.Boolean(),
+}

@@ -1,0 +1,118 @@
+"""Linkage bookkeeping: runs, link events, merges/unmerges and the clerical review queue.
+
+``link_event`` and ``merge_event`` are append-only: a row is written once and never updated or
+deleted (every change of ``source_record.child_id`` writes one ``link_event``). Review items
+change status as a human decides them; each decision is its own append-only ``review_decision``
+row, remembered by the pair of source records it concerns. None of these tables holds personal
+data: ids, scores, model versions and the reviewer's stated reason only.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    UniqueConstraint,
+)
+
+from contactpoint.db.base import BigId, UTCDateTime, metadata
+
+link_run = Table(
+    "link_run",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("mode", String(16), nullable=False),
+    Column("model_version", String(64), nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime, nullable=True),
+    Column("records_in", Integer, nullable=False, server_default="0"),
+    Column("records_linked", Integer, nullable=False, server_default="0"),
+    Column("children_created", Integer, nullable=False, server_default="0"),
+    Column("review_items", Integer, nullable=False, server_default="0"),
+    Column("records_held", Integer, nullable=False, server_default="0"),
+    CheckConstraint("mode IN ('initial', 'incremental')", name="mode"),
+)
+
+merge_event = Table(
+    "merge_event",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("kind", String(8), nullable=False),
+    Column("from_child_key", BigId, ForeignKey("child.id"), nullable=False),
+    Column("into_child_key", BigId, ForeignKey("child.id"), nullable=False),
+    Column("record_count", Integer, nullable=False),
+    Column("forced", Boolean, nullable=False, server_default="0"),
+    Column("shielded", Boolean, nullable=False),
+    Column("actor", String(128), nullable=True),
+    Column("reason", String(500), nullable=True),
+    Column("review_item_id", BigId, ForeignKey("review_item.id"), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    CheckConstraint("kind IN ('merge', 'unmerge')", name="kind"),
+)
+
+# No foreign keys on purpose: a first link run appends millions of rows, and the constraint
+# triggers cost about three times the insert itself. Every id it holds points at a row that is
+# never deleted (source records, children, runs and merge events are kept for good).
+link_event = Table(
+    "link_event",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("record_key", BigId, nullable=False),  # source_record.id
+    Column("child_key", BigId, nullable=True),  # child.id (None: held for review)
+    Column("previous_child_key", BigId, nullable=True),  # child.id it left
+    Column("kind", String(8), nullable=False),
+    Column("band", String(16), nullable=False),
+    Column("match_probability", Float, nullable=True),
+    Column("model_version", String(64), nullable=True),
+    Column("run_id", BigId, nullable=True),  # link_run.id
+    Column("merge_event_id", BigId, nullable=True),  # merge_event.id
+    Column("created_at", UTCDateTime, nullable=False),
+    CheckConstraint("kind IN ('link', 'hold', 'merge', 'unmerge')", name="kind"),
+)
+Index("ix_link_event_record", link_event.c.record_key)
+Index("ix_link_event_child", link_event.c.child_key)
+
+review_item = Table(
+    "review_item",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("record_key_l", BigId, ForeignKey("source_record.id"), nullable=False),
+    Column("record_key_r", BigId, ForeignKey("source_record.id"), nullable=False),
+    Column("child_key", BigId, ForeignKey("child.id"), nullable=True),
+    Column("match_probability", Float, nullable=True),
+    Column("cause", String(64), nullable=False),
+    Column("model_version", String(64), nullable=True),
+    Column("run_id", BigId, ForeignKey("link_run.id"), nullable=True),
+    Column("status", String(12), nullable=False, server_default="open"),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("closed_at", UTCDateTime, nullable=True),
+    UniqueConstraint("record_key_l", "record_key_r", name="uq_review_item_pair"),
+    CheckConstraint("record_key_l < record_key_r", name="pair_order"),
+    CheckConstraint("status IN ('open', 'decided', 'superseded')", name="status"),
+)
+Index("ix_review_item_status", review_item.c.status)
+
+review_decision = Table(
+    "review_decision",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("record_key_l", BigId, ForeignKey("source_record.id"), nullable=False),
+    Column("record_key_r", BigId, ForeignKey("source_record.id"), nullable=False),
+    Column("outcome", String(12), nullable=False),
+    Column("review_item_id", BigId, ForeignKey("review_item.id"), nullable=True),
+    Column("forced", Boolean, nullable=False, server_default="0"),
+    Column("actor", String(128), nullable=True),
+    Column("reason", String(500), nullable=True),
+    Column("decided_at", UTCDateTime, nullable=False),
+    CheckConstraint("record_key_l < record_key_r", name="pair_order"),
+    CheckConstraint("outcome IN ('same', 'different')", name="outcome"),
+)
+Index("ix_review_decision_l", review_decision.c.record_key_l)
+Index("ix_review_decision_r", review_decision.c.record_key_r)

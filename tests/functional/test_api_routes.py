@@ -1,0 +1,289 @@
+"""Route sweep (anonymous, pending-2FA, unprivileged), security headers and CSRF."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+
+import httpx2 as httpx
+import pytest
+from fastapi import FastAPI
+from fastapi.routing import iter_route_contexts
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from contactpoint.access import sessions
+from contactpoint.access.config import SESSION_COOKIE
+from contactpoint.access.testing import FAST_SETTINGS, Account, FakeClock, make_org, make_service
+from contactpoint.access.testing import make_user as _make_user
+from contactpoint.app import PUBLIC_MOUNTS, PUBLIC_ROUTES, create_app
+from contactpoint.db.engine import make_engine
+from contactpoint.settings import Settings
+
+# The reviewed allow-list: change it only with docs/security/access.md.
+EXPECTED_PUBLIC = {
+    ("GET", "/health"),
+    ("POST", "/api/auth/login"),
+    ("POST", "/oauth/token"),
+    ("GET", "/.well-known/smart-configuration"),
+    ("GET", "/openapi.json"),
+}
+
+
+@pytest.fixture(scope="module")
+def db(module_db_url: str) -> Iterator[Engine]:
+    eng = make_engine(module_db_url)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def app(db: Engine, module_db_url: str, clock: FakeClock) -> FastAPI:
+    return create_app(
+        Settings(database_url=module_db_url), access_settings=FAST_SETTINGS, engine=db, clock=clock
+    )
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app, base_url="https://testserver") as c:
+        yield c
+
+
+def all_routes(app: FastAPI) -> list[tuple[str, str]]:
+    """Every (method, path) the app serves, through included routers too.
+
+    A mounted sub-application (no methods) must be on the public-mount list: nothing else
+    may hide behind a mount, where this sweep cannot see its routes.
+    """
+    found: list[tuple[str, str]] = []
+    for route in iter_route_contexts(app.routes):
+        assert route.path, route
+        if route.methods is None:
+            assert route.path in PUBLIC_MOUNTS, f"unreviewed mount {route.path}"
+            continue
+        for method in sorted(route.methods):
+            if method != "HEAD":
+                found.append((method, route.path))
+    assert found
+    return found
+
+
+def concrete(path: str) -> str:
+    return re.sub(r"\{[^}]+\}", "someone", path)
+
+
+def call(client: TestClient, method: str, path: str) -> httpx.Response:
+    body: dict[str, str] | None = {} if method in {"POST", "PUT", "PATCH"} else None
+    return client.request(method, concrete(path), json=body, follow_redirects=False)
+
+
+def assert_refused_anonymously(method: str, path: str, response: httpx.Response) -> None:
+    """401 for machine-facing paths (problem+json on /api); a page may redirect to sign-in."""
+    where = (method, path, response.status_code)
+    if path.startswith(("/api/", "/oauth/", "/fhir")):
+        assert response.status_code == 401, where
+        if path.startswith("/api/"):
+            assert response.headers["content-type"] == "application/problem+json", where
+            assert response.json()["code"] == "authentication_failed", where
+        return
+    if response.status_code in (302, 303, 307):
+        assert response.headers["location"].startswith("/login"), where
+        return
+    assert response.status_code == 401, where
+
+
+def test_public_routes_are_exactly_the_reviewed_list(app: FastAPI) -> None:
+    assert PUBLIC_ROUTES == EXPECTED_PUBLIC
+    assert set(all_routes(app)) >= EXPECTED_PUBLIC
+    assert not {path for _, path in all_routes(app)} & {"/docs", "/redoc"}
+
+
+def sweep_anonymous(app: FastAPI, client: TestClient) -> int:
+    checked = 0
+    for method, path in all_routes(app):
+        if (method, path) in PUBLIC_ROUTES:
+            continue
+        assert_refused_anonymously(method, path, call(client, method, path))
+        checked += 1
+    return checked
+
+
+def test_no_route_but_the_public_list_answers_an_anonymous_caller(
+    app: FastAPI, client: TestClient
+) -> None:
+    assert sweep_anonymous(app, client) >= 10
+
+
+def test_a_pending_two_factor_session_counts_as_anonymous(
+    app: FastAPI, db: Engine, clock: FakeClock
+) -> None:
+    with db.begin() as conn:
+        service = make_service(conn, clock)
+        account = _make_user(service, make_org(service))
+        user = service.user(account.username)
+        pending = sessions.create(conn, user.id, authenticated=False, now=clock())
+    with TestClient(app, base_url="https://testserver") as client:
+        client.cookies.set(SESSION_COOKIE, pending, domain="testserver.local")
+        for method, path in all_routes(app):
+            if (method, path) in PUBLIC_ROUTES:
+                continue
+            assert_refused_anonymously(method, path, call(client, method, path))
+
+
+def test_password_then_code_gives_a_new_session_id_each_step(
+    db: Engine, clock: FakeClock
+) -> None:
+    with db.begin() as conn:
+        service = make_service(conn, clock)
+        account = _make_user(service, make_org(service))
+        user = service.user(account.username)
+        pending = sessions.create(conn, user.id, authenticated=False, now=clock())
+        loaded = sessions.load(conn, pending, now=clock(), settings=FAST_SETTINGS)
+        assert loaded is not None
+        assert not loaded.authenticated
+        full = sessions.promote(conn, loaded, now=clock())
+        assert full != pending
+        assert sessions.load(conn, pending, now=clock(), settings=FAST_SETTINGS) is None
+        promoted = sessions.load(conn, full, now=clock(), settings=FAST_SETTINGS)
+        assert promoted is not None
+        assert promoted.authenticated
+
+
+def signed_in(app: FastAPI, account: Account, clock: FakeClock) -> TestClient:
+    client = TestClient(app, base_url="https://testserver")
+    response = client.post(
+        "/api/auth/login",
+        json={
+            "username": account.username,
+            "password": account.password,
+            "otp": account.code(clock()),
+        },
+    )
+    assert response.status_code == 200
+    return client
+
+
+def test_a_practitioner_reaches_no_admin_route(
+    app: FastAPI, db: Engine, clock: FakeClock
+) -> None:
+    with db.begin() as conn:
+        service = make_service(conn, clock)
+        account = _make_user(service, make_org(service, la_code="LA9"))
+    client = signed_in(app, account, clock)
+    admin_routes = [(m, p) for m, p in all_routes(app) if p.startswith("/api/admin")]
+    assert len(admin_routes) >= 8
+    for method, path in admin_routes:
+        response = call(client, method, path)
+        assert response.status_code == 403, (method, path, response.status_code)
+        assert response.headers["content-type"] == "application/problem+json"
+
+
+SECURITY_HEADERS = {
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+}
+
+
+def assert_secure_headers(headers: Mapping[str, str], where: str) -> None:
+    h = {k.lower(): v for k, v in headers.items()}
+    hsts = h.get("strict-transport-security", "")
+    match = re.search(r"max-age=(\d+)", hsts)
+    assert match, where
+    assert int(match.group(1)) >= 31536000, where
+    assert "includesubdomains" in hsts.lower(), where
+    csp = h.get("content-security-policy", "")
+    for directive in ("object-src 'none'", "base-uri 'none'", "frame-ancestors 'none'"):
+        assert directive in csp, (where, directive)
+    for name, value in SECURITY_HEADERS.items():
+        assert h.get(name) == value, (where, name)
+    assert h.get("cache-control") == "no-store", where
+    assert h.get("x-request-id"), where
+
+
+def test_security_headers_on_every_response(app: FastAPI, db: Engine, clock: FakeClock) -> None:
+    with db.begin() as conn:
+        service = make_service(conn, clock)
+        account = _make_user(service, make_org(service))
+    anonymous = TestClient(app, base_url="https://testserver")
+    user = signed_in(app, account, clock)
+    for client in (anonymous, user):
+        for method, path in [*all_routes(app), ("GET", "/no/such/route")]:
+            body: dict[str, str] | None = {} if method != "GET" else None
+            response = client.request(method, concrete(path), json=body)
+            assert_secure_headers(response.headers, f"{method} {path}")
+
+
+def test_cross_site_cookie_requests_are_refused(
+    app: FastAPI, db: Engine, clock: FakeClock
+) -> None:
+    with db.begin() as conn:
+        service = make_service(conn, clock)
+        account = _make_user(service, make_org(service))
+    client = signed_in(app, account, clock)
+    foreign = client.post("/api/auth/logout", headers={"Origin": "https://evil.example"})
+    assert foreign.status_code == 403
+    assert foreign.headers["content-type"] == "application/problem+json"
+    cross = client.post("/api/auth/logout", headers={"Sec-Fetch-Site": "cross-site"})
+    assert cross.status_code == 403
+    sibling = client.post("/api/auth/logout", headers={"Sec-Fetch-Site": "same-site"})
+    assert sibling.status_code == 403
+    assert client.get("/api/me").status_code == 200  # still signed in: nothing happened
+    clock.next_totp_step()
+    login_csrf = client.post(
+        "/api/auth/login",
+        json={"username": account.username, "password": account.password,
+              "otp": account.code(clock())},
+        headers={"Origin": "https://evil.example"},
+    )
+    assert login_csrf.status_code == 403
+    ours = client.post(
+        "/api/auth/logout",
+        headers={"Origin": "https://testserver", "Sec-Fetch-Site": "same-origin"},
+    )
+    assert ours.status_code == 204
+    assert client.get("/api/me").status_code == 401
+
+
+def test_no_state_changing_get_routes(app: FastAPI) -> None:
+    for method, path in all_routes(app):
+        if method == "GET":
+            assert not re.search(r"(login|logout|suspend|reset|create|accredit)", path), path
+
+
+def test_health_and_openapi_say_nothing_about_data(client: TestClient) -> None:
+    health = client.get("/health")
+    assert health.status_code == 200
+    assert health.json() == {"status": "ok"}
+    assert client.get("/openapi.json").status_code == 200
+    assert client.get("/docs").status_code == 404
+
+
+def test_unexpected_errors_become_bare_problems_with_the_headers(app: FastAPI) -> None:
+    @app.get("/test-only/boom")
+    def boom() -> None:
+        raise RuntimeError("message with personal data: Jane Doe 2015-03-02")
+
+    with TestClient(app, base_url="https://testserver", raise_server_exceptions=False) as client:
+        response = client.get("/test-only/boom")
+    assert response.status_code == 500
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "Jane" not in response.text
+    assert_secure_headers(response.headers, "500")
+
+
+def test_the_sweep_catches_a_route_left_open(app: FastAPI) -> None:
+    @app.get("/api/test-only/leak")
+    def leak() -> dict[str, str]:
+        return {"child": "data"}
+
+    with (
+        TestClient(app, base_url="https://testserver") as client,
+        pytest.raises(AssertionError, match="leak"),
+    ):
+        sweep_anonymous(app, client)

@@ -1,0 +1,243 @@
+"""The link service end to end with the real engine (Splink), on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import polars as pl
+import pytest
+from sqlalchemy import Connection, func, insert, select, update
+
+from contactpoint.db.tables import child, extract, source, source_record
+from contactpoint.domain.identifiers import nhs_check_digit
+from contactpoint.linkage import engine, exports, review, service
+from contactpoint.linkage.artefact import ModelArtefact
+from contactpoint.linkage.frame import conform
+from contactpoint.linkage.metrics import pairwise_metrics
+from contactpoint.linkage.models import EngineMatcher
+
+NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
+GIVEN = [
+    "Amy",
+    "Ben",
+    "Cara",
+    "Dan",
+    "Eve",
+    "Finn",
+    "Grace",
+    "Harry",
+    "Isla",
+    "Jack",
+    "Kai",
+    "Lily",
+    "Max",
+    "Nia",
+    "Owen",
+    "Poppy",
+    "Quinn",
+    "Ruby",
+    "Sam",
+    "Tia",
+    "Alfie",
+    "Ava",
+    "Leo",
+    "Mia",
+    "Noah",
+    "Olivia",
+    "Oscar",
+    "Sophia",
+    "Theo",
+    "Zara",
+]
+FAMILY = [
+    "Smith",
+    "Jones",
+    "Taylor",
+    "Brown",
+    "Williams",
+    "Wilson",
+    "Johnson",
+    "Davies",
+    "Patel",
+    "Wright",
+    "Khan",
+    "Evans",
+    "Thomas",
+    "Roberts",
+    "Walker",
+    "Green",
+]
+SOURCES = ["NHS-PDS", "DFE-CENSUS", "HMRC-CHB"]
+
+
+def _population(n: int = 400, seed: int = 7) -> list[dict[str, object]]:
+    rng = random.Random(seed)
+    rows: list[dict[str, object]] = []
+    for person in range(n):
+        g, f = rng.choice(GIVEN), rng.choice(FAMILY)
+        dob = date(2009, 1, 1) + timedelta(days=rng.randrange(5000))
+        inward = f"{rng.randrange(1, 9)}{rng.choice('ABDEFG')}{rng.choice('HJLNPQ')}"
+        postcode = f"LS{rng.randrange(1, 30)} {inward}"
+        while True:
+            body = f"{rng.randrange(10**8, 10**9):09d}"
+            check = nhs_check_digit(body)
+            if check is not None:
+                nhs = body + str(check)
+                break
+        line = f"{rng.randrange(1, 200)} {rng.choice(['High', 'Mill', 'Park'])} Street"
+        for src in rng.sample(SOURCES, rng.randrange(1, 4)):
+            rows.append(
+                {
+                    "person": person,
+                    "source_code": src,
+                    "source_record_id": f"{src}-{person}",
+                    "given_name": g if rng.random() > 0.1 else g + "e",
+                    "family_name": f,
+                    "date_of_birth": dob,
+                    "sex": "F" if person % 2 else "M",
+                    "postcode": postcode,
+                    "address_line_1": line,
+                    "nhs_number": nhs if src == "NHS-PDS" or rng.random() < 0.3 else None,
+                }
+            )
+    return rows
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModelArtefact]:
+    """A model trained once on the synthetic population (the shipped default if present)."""
+    if engine.DEFAULT_MODEL_PATH.exists():
+        yield engine.load_model(None)
+        return
+    rows = _population()
+    frame = conform(
+        pl.DataFrame(
+            [
+                {k: v for k, v in r.items() if k not in ("person", "source_record_id")}
+                | {"record_key": i + 1}
+                for i, r in enumerate(rows)
+            ]
+        )
+    )
+    yield engine.train(frame, tmp_path_factory.mktemp("model"))
+
+
+def _load(conn: Connection, rows: list[dict[str, object]]) -> dict[int, int]:
+    """Insert rows as pending source records; returns record key -> person."""
+    for code in SOURCES:
+        conn.execute(insert(source).values(code=code, recognised=True, registered_at=NOW))
+    eids = {
+        code: int(
+            conn.execute(
+                insert(extract)
+                .values(
+                    source_code=code,
+                    file_name=f"{code}.csv",
+                    content_hash=f"engine-{code}",
+                    format="csv",
+                    extract_type="full",
+                    extract_date=date(2026, 11, 1),
+                    imported_at=NOW,
+                    rows_read=0,
+                    rows_landed=0,
+                    rows_rejected=0,
+                    rows_retired=0,
+                )
+                .returning(extract.c.id)
+            ).scalar_one()
+        )
+        for code in SOURCES
+    }
+    truth = {}
+    for r in rows:
+        values = {k: v for k, v in r.items() if k != "person"}
+        key = int(
+            conn.execute(
+                insert(source_record)
+                .values(
+                    **values,
+                    record_status="active",
+                    carers=[],
+                    involvements=[],
+                    first_extract_id=eids[str(r["source_code"])],
+                    extract_id=eids[str(r["source_code"])],
+                    content_hash="x",
+                    link_pending=True,
+                    updated_at=NOW,
+                )
+                .returning(source_record.c.id)
+            ).scalar_one()
+        )
+        truth[key] = int(str(r["person"]))
+    return truth
+
+
+def test_real_engine_links_and_protects_a_shielded_child(
+    connection: Connection, tmp_path: Path, model: ModelArtefact
+) -> None:
+    rows = _population()
+    truth = _load(connection, rows)
+    matcher = EngineMatcher(model)
+    summary = service.link(connection, matcher, workdir=tmp_path, now=NOW)
+    assert summary.mode == "initial"
+    assert summary.records_linked == len(rows)
+    links = exports.links_frame(connection)
+    assert links.height == len(rows)
+    predicted = dict(connection.execute(select(source_record.c.id, source_record.c.child_id)).all())
+    m = pairwise_metrics(predicted, truth)
+    assert m.precision >= 0.99, m
+    assert m.recall >= 0.95, m
+
+    # shield the child of person 0, then a weak near-duplicate arrives: same name and DOB,
+    # elsewhere, no NHS number
+    first = next(r for r in rows if r["person"] == 0)
+    key0 = next(k for k, p in truth.items() if p == 0)
+    shielded_child = connection.execute(
+        select(source_record.c.child_id).where(source_record.c.id == key0)
+    ).scalar_one()
+    connection.execute(update(child).where(child.c.id == shielded_child).values(shielded=True))
+    eid = connection.execute(select(extract.c.id).limit(1)).scalar_one()
+    dup = int(
+        connection.execute(
+            insert(source_record)
+            .values(
+                source_code="HMRC-CHB",
+                source_record_id="late-1",
+                record_status="active",
+                given_name=first["given_name"],
+                family_name=first["family_name"],
+                date_of_birth=first["date_of_birth"],
+                postcode="ZZ9 9ZZ",
+                address_line_1="1 Far Lane",
+                carers=[],
+                involvements=[],
+                first_extract_id=eid,
+                extract_id=eid,
+                content_hash="y",
+                link_pending=True,
+                updated_at=NOW,
+            )
+            .returning(source_record.c.id)
+        ).scalar_one()
+    )
+    children_before = connection.execute(select(func.count()).select_from(child)).scalar_one()
+    inc = service.link(connection, matcher, workdir=tmp_path, now=NOW)
+    assert inc.mode == "incremental"
+    assert inc.records_in == 1
+    placed = connection.execute(
+        select(source_record.c.child_id).where(source_record.c.id == dup)
+    ).scalar_one()
+    # never a new, unshielded child: linked to the shielded child, or held for review
+    assert placed in (None, shielded_child)
+    assert (
+        connection.execute(select(func.count()).select_from(child)).scalar_one() == children_before
+    )
+    if placed is None:
+        held = [i for i in review.list_items(connection) if i.cause == "shielded_candidate"]
+        assert len(held) == 1
+    assert connection.execute(
+        select(child.c.shielded).where(child.c.id == shielded_child)
+    ).scalar_one()

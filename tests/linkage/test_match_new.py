@@ -1,0 +1,81 @@
+"""Incremental matching: link, review (clerical band, weak match to a shielded child), new."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+
+from contactpoint.linkage.artefact import ModelArtefact
+from contactpoint.linkage.engine import MATCH_NEW_SCHEMA, match_new
+from contactpoint.linkage.frame import conform
+
+from .conftest import frame, nhs, record
+
+
+def _existing(rows: list[dict[str, object]], child: dict[int, int],
+              shielded: set[int] = frozenset()) -> pl.DataFrame:  # type: ignore[assignment]
+    df = frame(rows).with_columns(
+        pl.col("record_key").replace_strict(child, return_dtype=pl.Int64).alias("child_key"),
+    )
+    df = df.with_columns(pl.col("child_key").is_in(list(shielded)).alias("shielded"))
+    return conform(df, existing=True)
+
+
+def test_new_records_link_review_or_create(default_model: ModelArtefact, tmp_path: Path) -> None:
+    existing = _existing(
+        [
+            record(1, given_name="Amelia", nhs_number=nhs(1)),
+            record(2, given_name="Grace", nhs_number=nhs(2)),  # Amelia's twin
+            record(3, given_name="Oliver", family_name="Hughes", sex="M",
+                   date_of_birth=date(2012, 1, 5), postcode="M1 3SL",
+                   address_line_1="4 Mill Lane", town="Manchester", carer_names=None),
+        ],
+        {1: 100, 2: 200, 3: 300},
+    )
+    new = frame(
+        [
+            record(11, source_code="HMRC-CHB", given_name="Amelia"),  # -> child 100
+            record(12, source_code="GRO-BIRTHS", given_name="Ruby",
+                   date_of_birth=date(2026, 10, 1), nhs_number=nhs(3)),  # new sibling
+            record(13, source_code="NHS-PDS", given_name="Ruby",
+                   date_of_birth=date(2026, 10, 1), nhs_number=nhs(3)),  # same new child
+            record(14, source_code="HMRC-CHB", given_name="Amelia", nhs_number=nhs(4)),
+        ]
+    )
+    out = match_new(existing, new, default_model, tmp_path)
+    assert out.schema == pl.Schema(MATCH_NEW_SCHEMA)
+    by = {r["record_key"]: r for r in out.iter_rows(named=True)}
+    assert by[11]["decision"] == "link" and by[11]["child_key"] == 100
+    assert by[12]["decision"] == "new" and by[13]["decision"] == "new"
+    assert by[12]["new_cluster_key"] == by[13]["new_cluster_key"] == 12
+    # A valid NHS number different from every record of child 100: never linked to it.
+    assert by[14]["decision"] != "link" or by[14]["child_key"] != 100
+
+
+def test_weak_match_to_a_shielded_child_goes_to_review_never_new(
+    default_model: ModelArtefact, tmp_path: Path
+) -> None:
+    existing = _existing(
+        [record(1, given_name="Amelia", family_name="Okafor", nhs_number=nhs(1))],
+        {1: 100},
+        shielded={100},
+    )
+    # A diminutive, a double-barrelled surname, another home: well below auto-link, above
+    # the floor. An unshielded child would get a new record; a shielded one gets a review.
+    new = frame(
+        [record(21, source_code="LA-CSC-330", given_name="Millie", family_name="Okafor-Reid",
+                postcode="B3 9PD", town="Birmingham", address_line_1="7 Hay Street",
+                carer_names=None)]
+    )
+    out = match_new(existing, new, default_model, tmp_path).row(0, named=True)
+    assert out["decision"] == "review", out
+    assert out["child_key"] == 100
+    assert out["match_probability"] < default_model.rules.link_probability
+    unshielded = _existing(
+        [record(1, given_name="Amelia", family_name="Okafor", nhs_number=nhs(1))], {1: 100}
+    )
+    plain = match_new(unshielded, new, default_model, tmp_path).row(0, named=True)
+    if plain["match_probability"] < default_model.rules.review_probability:
+        assert plain["decision"] == "new"

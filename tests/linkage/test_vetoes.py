@@ -1,0 +1,94 @@
+"""Known-answer tests: the NHS-number veto, no chaining through a veto, twins kept apart."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+
+from contactpoint.linkage.artefact import ModelArtefact
+from contactpoint.linkage.engine import dedupe
+
+from .conftest import frame, nhs, record
+
+
+def _cluster_of(result_clusters: pl.DataFrame) -> dict[int, int]:
+    return dict(zip(result_clusters["record_key"], result_clusters["cluster_key"], strict=True))
+
+
+def test_identical_records_link(default_model: ModelArtefact, tmp_path: Path) -> None:
+    rows = [
+        record(1, nhs_number=nhs(1)),
+        record(2, source_code="HMRC-CHB"),
+        record(3, source_code="DFE-CENSUS", given_name="Amelia", address_line_1="12 Juniper Rd"),
+    ]
+    c = _cluster_of(dedupe(frame(rows), default_model, tmp_path).clusters)
+    assert c[1] == c[2] == c[3]
+
+
+def test_different_valid_nhs_numbers_are_never_linked(
+    default_model: ModelArtefact, tmp_path: Path
+) -> None:
+    rows = [record(1, nhs_number=nhs(1)), record(2, source_code="GRO-BIRTHS", nhs_number=nhs(2))]
+    c = _cluster_of(dedupe(frame(rows), default_model, tmp_path).clusters)
+    assert c[1] != c[2]
+
+
+def test_clustering_does_not_chain_through_a_veto(
+    default_model: ModelArtefact, tmp_path: Path
+) -> None:
+    # B links to A and to C on its own; A and C carry different NHS numbers.
+    rows = [
+        record(1, nhs_number=nhs(1)),
+        record(2, source_code="HMRC-CHB"),
+        record(3, source_code="GRO-BIRTHS", nhs_number=nhs(2)),
+    ]
+    c = _cluster_of(dedupe(frame(rows), default_model, tmp_path).clusters)
+    assert c[1] != c[3]
+    assert c[2] in (c[1], c[3])
+
+
+def test_twins_stay_apart_and_each_links_to_its_own_records(
+    default_model: ModelArtefact, tmp_path: Path
+) -> None:
+    # Same DOB, surname, home and carers; different forenames; no NHS numbers on the
+    # second source. Each twin's two records must link, the twins must not.
+    rows = [
+        record(1, given_name="Amelia"),
+        record(2, given_name="Grace", middle_names="Ada"),
+        record(3, source_code="HMRC-CHB", given_name="Amelia"),
+        record(4, source_code="HMRC-CHB", given_name="Grace"),
+        record(5, source_code="DFE-CENSUS", given_name="Millie"),  # Amelia's diminutive
+    ]
+    c = _cluster_of(dedupe(frame(rows), default_model, tmp_path).clusters)
+    assert c[1] == c[3] == c[5]
+    assert c[2] == c[4]
+    assert c[1] != c[2]
+
+
+def test_similar_named_twins_in_one_source_are_kept_apart(
+    default_model: ModelArtefact, tmp_path: Path
+) -> None:
+    # Hana and Hanna: one edit apart, but one source holds both, so they are two children.
+    rows = [
+        record(1, given_name="Hana"),
+        record(2, given_name="Hanna"),
+        record(3, source_code="HMRC-CHB", given_name="Hana"),
+        record(4, source_code="HMRC-CHB", given_name="Hanna"),
+    ]
+    c = _cluster_of(dedupe(frame(rows), default_model, tmp_path).clusters)
+    assert c[1] != c[2]
+    assert c[3] != c[4]
+
+
+def test_siblings_are_not_linked_on_household_facts(
+    default_model: ModelArtefact, tmp_path: Path
+) -> None:
+    rows = [
+        record(1, given_name="Amelia", date_of_birth=date(2016, 3, 14)),
+        record(2, source_code="HMRC-CHB", given_name="Joseph", sex="M",
+               date_of_birth=date(2019, 8, 2)),
+    ]
+    c = _cluster_of(dedupe(frame(rows), default_model, tmp_path).clusters)
+    assert c[1] != c[2]
