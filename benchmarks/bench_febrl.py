@@ -24,10 +24,10 @@ import polars as pl
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from linkage_data import febrl4  # noqa: E402
+from linkage_data import febrl4
 
-from contactpoint.linkage import engine  # noqa: E402
-from contactpoint.linkage.metrics import Metrics, pairwise_metrics  # noqa: E402
+from contactpoint.linkage import engine
+from contactpoint.linkage.metrics import Metrics, pairwise_metrics
 
 BLOCKS = ("given_name", "family_name", "date_of_birth", "address_line_3")
 

@@ -19,10 +19,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from linkage_data import synth_csv, twin_pairs  # noqa: E402
+from linkage_data import synth_csv, twin_pairs
 
-from contactpoint.linkage import engine  # noqa: E402
-from contactpoint.linkage.metrics import pairwise_metrics  # noqa: E402
+from contactpoint.linkage import engine
+from contactpoint.linkage.metrics import pairwise_metrics
 
 
 def main() -> None:

@@ -25,10 +25,10 @@ import polars as pl
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from linkage_data import synth_csv, twin_pairs  # noqa: E402
+from linkage_data import synth_csv, twin_pairs
 
-from contactpoint.linkage import engine  # noqa: E402
-from contactpoint.linkage.metrics import pairwise_metrics  # noqa: E402
+from contactpoint.linkage import engine
+from contactpoint.linkage.metrics import pairwise_metrics
 
 
 def peak_rss_gib() -> float:

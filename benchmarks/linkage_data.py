@@ -105,8 +105,8 @@ def _fhir_rows(path: Path, source: str) -> pl.DataFrame:
     for pid, names in carers.items():
         if pid in patients:
             patients[pid]["carer_names"] = "|".join(names)
-    frame = pl.DataFrame(list(patients.values()), schema={c: pl.Utf8 for c in
-                                                        ("source_record_id", *_STR_COLS)})
+    schema = dict.fromkeys(("source_record_id", *_STR_COLS), pl.Utf8)
+    frame = pl.DataFrame(list(patients.values()), schema=schema)
     return frame.with_columns(pl.lit(source).alias("source_code"))
 
 
@@ -151,7 +151,7 @@ def _ctf_rows(path: Path, source: str) -> pl.DataFrame:
         ]
         row["carer_names"] = "|".join(c for c in contacts if c) or None
         rows.append(row)
-    frame = pl.DataFrame(rows, schema={c: pl.Utf8 for c in ("source_record_id", *_STR_COLS)})
+    frame = pl.DataFrame(rows, schema=dict.fromkeys(("source_record_id", *_STR_COLS), pl.Utf8))
     return frame.with_columns(pl.lit(source).alias("source_code"))
 
 

@@ -18,9 +18,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from linkage_data import synth_csv  # noqa: E402
+from linkage_data import synth_csv
 
-from contactpoint.linkage import engine  # noqa: E402
+from contactpoint.linkage import engine
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "contactpoint" / "linkage"
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -12,7 +11,6 @@ from sqlalchemy import Engine
 
 from contactpoint.access.permissions import Role
 from contactpoint.access.testing import (
-    FAST_SETTINGS,
     Account,
     FakeClock,
     make_org,
@@ -20,32 +18,10 @@ from contactpoint.access.testing import (
     make_user,
     unique,
 )
-from contactpoint.app import create_app
 from contactpoint.audit import trail
 from contactpoint.audit.trail import AuditAction
-from contactpoint.db.engine import make_engine
-from contactpoint.settings import Settings
 
 PASSWORD = "a perfectly reasonable passphrase"
-
-
-@pytest.fixture(scope="module")
-def db(module_db_url: str) -> Iterator[Engine]:
-    eng = make_engine(module_db_url)
-    yield eng
-    eng.dispose()
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def app(db: Engine, module_db_url: str, clock: FakeClock) -> FastAPI:
-    return create_app(
-        Settings(database_url=module_db_url), access_settings=FAST_SETTINGS, engine=db, clock=clock
-    )
 
 
 @dataclass

@@ -27,22 +27,9 @@ from contactpoint.access.testing import (
 from contactpoint.app import create_app
 from contactpoint.audit import trail
 from contactpoint.audit.trail import AuditAction
-from contactpoint.db.engine import make_engine
 from contactpoint.settings import Settings
 
 T = TypeVar("T")
-
-
-@pytest.fixture(scope="module")
-def db(module_db_url: str) -> Iterator[Engine]:
-    eng = make_engine(module_db_url)
-    yield eng
-    eng.dispose()
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
 
 
 @pytest.fixture

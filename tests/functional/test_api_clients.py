@@ -18,39 +18,16 @@ from sqlalchemy import Engine
 
 from contactpoint.access import clients
 from contactpoint.access.testing import (
-    FAST_SETTINGS,
     TEST_CONTEXT,
     FakeClock,
     make_org,
     make_service,
 )
-from contactpoint.app import create_app
 from contactpoint.audit import trail
 from contactpoint.audit.trail import AuditAction
-from contactpoint.db.engine import make_engine
-from contactpoint.settings import Settings
 
 TOKEN_URL = "https://testserver/oauth/token"
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
-
-
-@pytest.fixture(scope="module")
-def db(module_db_url: str) -> Iterator[Engine]:
-    eng = make_engine(module_db_url)
-    yield eng
-    eng.dispose()
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def app(db: Engine, module_db_url: str, clock: FakeClock) -> FastAPI:
-    return create_app(
-        Settings(database_url=module_db_url), access_settings=FAST_SETTINGS, engine=db, clock=clock
-    )
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 
 import pytest
 from fastapi import FastAPI
@@ -16,15 +15,7 @@ from contactpoint.access.permissions import Role
 from contactpoint.access.testing import FAST_SETTINGS, FakeClock, make_org, make_service, make_user
 from contactpoint.api.logs import JsonFormatter
 from contactpoint.app import create_app
-from contactpoint.db.engine import make_engine
 from contactpoint.settings import Settings
-
-
-@pytest.fixture(scope="module")
-def db(module_db_url: str) -> Iterator[Engine]:
-    eng = make_engine(module_db_url)
-    yield eng
-    eng.dispose()
 
 
 def test_a_sign_in_journey_logs_no_personal_data(

@@ -16,9 +16,7 @@ from contactpoint.access import sessions
 from contactpoint.access.config import SESSION_COOKIE
 from contactpoint.access.testing import FAST_SETTINGS, Account, FakeClock, make_org, make_service
 from contactpoint.access.testing import make_user as _make_user
-from contactpoint.app import PUBLIC_MOUNTS, PUBLIC_ROUTES, create_app
-from contactpoint.db.engine import make_engine
-from contactpoint.settings import Settings
+from contactpoint.app import PUBLIC_MOUNTS, PUBLIC_ROUTES
 
 # The reviewed allow-list: change it only with docs/security/access.md.
 EXPECTED_PUBLIC = {
@@ -28,25 +26,6 @@ EXPECTED_PUBLIC = {
     ("GET", "/.well-known/smart-configuration"),
     ("GET", "/openapi.json"),
 }
-
-
-@pytest.fixture(scope="module")
-def db(module_db_url: str) -> Iterator[Engine]:
-    eng = make_engine(module_db_url)
-    yield eng
-    eng.dispose()
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def app(db: Engine, module_db_url: str, clock: FakeClock) -> FastAPI:
-    return create_app(
-        Settings(database_url=module_db_url), access_settings=FAST_SETTINGS, engine=db, clock=clock
-    )
 
 
 @pytest.fixture

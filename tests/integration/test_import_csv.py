@@ -215,3 +215,12 @@ def test_an_unknown_source_is_registered_with_the_lowest_authority(
         assert ranks
         assert set(ranks) == {0}
         assert conn.execute(text("SELECT recognised FROM source")).scalar() in (False, 0)
+
+
+def test_unknown_columns_can_be_ignored_when_asked(engine_: Engine, tmp_path: Path) -> None:
+    path = write_feed(tmp_path, "extra.csv", [])
+    path.write_text("source_record_id,given_name,family_name,date_of_birth,hair\n"
+                    "A,Ann,Lee,2016-01-01,red\n")
+    assert load(engine_, path, tmp_path).status == "refused"
+    result = load(engine_, path, tmp_path, ignore_unknown_columns=True)
+    assert (result.status, result.rows_landed) == ("landed", 1)

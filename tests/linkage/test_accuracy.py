@@ -38,7 +38,8 @@ def test_training_writes_a_verifiable_artefact_that_also_meets_the_floors(
 ) -> None:
     records, truth, twins = synth_population
     model = train(records, tmp_path / "model", workdir=tmp_path / "train")
-    assert model.path is not None and model.path.name == f"model-{model.version}.json"
+    assert model.path is not None
+    assert model.path.name == f"model-{model.version}.json"
     assert (tmp_path / "model" / f"training-report-{model.version}.md").exists()
     assert load_model(model.path).content_hash == model.content_hash
     assert model.rules.household_vetoes  # a children's population: twins detected

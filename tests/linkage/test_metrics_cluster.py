@@ -14,16 +14,21 @@ def test_pairwise_metrics_known_answer() -> None:
     m = pairwise_metrics(predicted, truth, twins=[("a", "b"), ("a", "c")])
     # true pairs: a:3, b:1 -> 4. predicted: {1,2,4}:3. TP: (1,2) -> 1.
     assert (m.true_pairs, m.predicted_pairs, m.true_positive_pairs) == (4, 3, 1)
-    assert m.precision == 1 / 3 and m.recall == 1 / 4
-    assert m.false_merge_pairs == 2 and m.false_split_pairs == 3
-    assert m.twins_merged == 1 and m.twin_pairs == 2
+    assert m.precision == 1 / 3
+    assert m.recall == 1 / 4
+    assert m.false_merge_pairs == 2
+    assert m.false_split_pairs == 3
+    assert m.twins_merged == 1
+    assert m.twin_pairs == 2
 
 
 def test_pairwise_metrics_accepts_frames_and_counts_missing_as_singletons() -> None:
     truth = pl.DataFrame({"record_key": [1, 2, 3], "person": ["x", "x", "y"]})
     predicted = pl.DataFrame({"record_key": [1], "cluster_key": [1]})
     m = pairwise_metrics(predicted, truth)
-    assert m.true_pairs == 1 and m.predicted_pairs == 0 and m.recall == 0.0
+    assert m.true_pairs == 1
+    assert m.predicted_pairs == 0
+    assert m.recall == 0.0
     assert m.precision == 1.0
 
 

@@ -64,6 +64,8 @@ def link(
         ("children archived (no active records)", summary.children_archived),
     ):
         table.add_row(label, f"{value:,}")
+    for step, seconds in summary.phases:
+        table.add_row(f"  {step}", f"{seconds:.1f} s")
     table.add_row("time", f"{summary.seconds:.1f} s")
     context.out.print(table)
 

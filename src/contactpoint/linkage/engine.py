@@ -83,7 +83,8 @@ def dedupe(records: pl.DataFrame, model: ModelArtefact, workdir: Path) -> LinkRe
     """Link a whole record frame from scratch: score, veto, band and cluster."""
     from contactpoint.linkage.scoring import run_dedupe
 
-    return run_dedupe(records, model, Path(workdir))
+    result: LinkResult = run_dedupe(records, model, Path(workdir))
+    return result
 
 
 def match_new(

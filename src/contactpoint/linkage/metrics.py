@@ -39,7 +39,8 @@ def _frame(mapping: Mapping[Any, Any] | pl.DataFrame, value: str) -> pl.DataFram
     if isinstance(mapping, pl.DataFrame):
         cols = mapping.columns
         return mapping.select(
-            pl.col(cols[0]).cast(pl.Utf8).alias("record"), pl.col(cols[1]).cast(pl.Utf8).alias(value)
+            pl.col(cols[0]).cast(pl.Utf8).alias("record"),
+            pl.col(cols[1]).cast(pl.Utf8).alias(value),
         )
     return pl.DataFrame(
         {"record": [str(k) for k in mapping], value: [str(v) for v in mapping.values()]},

@@ -119,7 +119,7 @@ def _canon_list(values: list[str]) -> list[str]:
 
 
 def _surname_parts(value: str) -> list[str]:
-    """Whole surnames and their parts: ``"Smith-Jones|Black"`` -> smith, jones, smithjones, black."""
+    """Whole surnames and parts: ``"Smith-Jones|Black"`` -> smith, jones, smithjones, black."""
     parts: set[str] = set()
     for whole in value.split("|"):
         if key := name_key(whole):

@@ -15,8 +15,8 @@ from contactpoint.linkage.cluster import ConstrainedUnionFind, cluster_edges, si
 from contactpoint.linkage.frame import conform
 from contactpoint.linkage.model import (
     DOB_EXACT_LEVEL,
-    FORENAME_ELSE_LEVEL,
     DOB_PERSON_MIN_LEVEL,
+    FORENAME_ELSE_LEVEL,
     FORENAME_PERSON_MIN_LEVEL,
     SURNAME_AGREE_MIN_LEVEL,
 )
@@ -48,7 +48,7 @@ def veto_select(table: str, household_vetoes: bool = True) -> str:
       ({on}gamma_forename < {FORENAME_PERSON_MIN_LEVEL} AND gamma_dob < {DOB_PERSON_MIN_LEVEL}
         AND NOT {shared}) AS v_person
     FROM {table}
-    """
+    """  # noqa: S608 - internal names and constants only
 
 
 def _edges(con: duckdb.DuckDBPyConnection, table: str, rules: Rules) -> pl.DataFrame:
@@ -57,7 +57,7 @@ def _edges(con: duckdb.DuckDBPyConnection, table: str, rules: Rules) -> pl.DataF
     WITH v AS ({veto_select(table, rules.household_vetoes)})
     SELECT l, r, p, w, (v_nhs OR v_upn OR v_twin OR v_person) AS vetoed
     FROM v WHERE p >= {rules.review_probability}
-    """
+    """  # noqa: S608 - internal names and constants only
     return fetch(con, sql)
 
 
@@ -89,7 +89,7 @@ def run_dedupe(records: pl.DataFrame, model: ModelArtefact, workdir: Path) -> An
         pred = linker.inference.predict(
             threshold_match_weight=rules.score_floor_weight, warning_mode="never"
         )
-        scored = int(fetch(con, f"SELECT count(*) AS n FROM {pred.physical_name}")["n"][0])
+        scored = int(fetch(con, f"SELECT count(*) AS n FROM {pred.physical_name}")["n"][0])  # noqa: S608 - internal names and constants only
         edges = _edges(con, pred.physical_name, rules)
         timings["predict_s"] = time.perf_counter() - t
     finally:
@@ -206,11 +206,11 @@ def run_match_new(
         )
         veto = "(v_nhs OR v_upn OR v_twin OR v_person)"
         cross_sql = veto_select(between.physical_name, rules.household_vetoes)
-        cross = fetch(con, f"SELECT l, r, p, w, {veto} AS vetoed FROM ({cross_sql})")
+        cross = fetch(con, f"SELECT l, r, p, w, {veto} AS vetoed FROM ({cross_sql})")  # noqa: S608 - internal names and constants only
         inner_sql = veto_select(within.physical_name, rules.household_vetoes)
         inner = fetch(
             con,
-            f"SELECT l, r, p, w, {veto} AS vetoed FROM ({inner_sql}) "
+            f"SELECT l, r, p, w, {veto} AS vetoed FROM ({inner_sql}) "  # noqa: S608 - internal names and constants only
             f"WHERE p >= {rules.review_probability}",
         )
     finally:

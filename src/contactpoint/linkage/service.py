@@ -63,6 +63,7 @@ class LinkSummary:
     children_archived: int
     seconds: float
     run_id: int | None
+    phases: tuple[tuple[str, float], ...] = ()  # (step, seconds), in order
 
 
 def _quiet(_: str) -> None:
@@ -84,6 +85,17 @@ def link(
     (:mod:`contactpoint.linkage.snapshot`); ``None`` reads them all from the database.
     """
     started = time.perf_counter()
+    marks: list[tuple[str, float]] = []
+    report = progress
+
+    def progress(message: str) -> None:
+        marks.append((message, time.perf_counter()))
+        report(message)
+
+    def phases() -> tuple[tuple[str, float], ...]:
+        ends = [t for _, t in marks[1:]] + [time.perf_counter()]
+        return tuple((m, end - t) for (m, t), end in zip(marks, ends, strict=True))
+
     now = now or utcnow()
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7243001)")  # one link run at a time
@@ -92,7 +104,7 @@ def link(
     if pending.height == 0:
         archived = _archive_orphans(conn, now)
         return LinkSummary("incremental", matcher.version, 0, 0, 0, 0, 0, archived,
-                           time.perf_counter() - started, None)
+                           time.perf_counter() - started, None, phases())
     linked_any = conn.execute(
         select(source_record.c.id).where(source_record.c.child_id.is_not(None)).limit(1)
     ).first() is not None
@@ -114,7 +126,7 @@ def link(
         finished_at=utcnow(), records_linked=linked, children_created=created,
         review_items=reviews, records_held=held))
     return LinkSummary(mode, matcher.version, pending.height, linked, created, reviews, held,
-                       archived, time.perf_counter() - started, run_id)
+                       archived, time.perf_counter() - started, run_id, phases())
 
 
 def _new_children(conn: Connection, n: int, now: datetime) -> list[int]:

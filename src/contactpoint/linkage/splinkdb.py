@@ -37,7 +37,7 @@ def connect(workdir: Path, name: str = "linkage.duckdb") -> duckdb.DuckDBPyConne
 def load_table(con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame) -> None:
     con.register("__cp_incoming", frame.to_arrow())
     try:
-        con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM __cp_incoming")
+        con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM __cp_incoming")  # noqa: S608 - internal names and constants only
     finally:
         con.unregister("__cp_incoming")
 
@@ -61,4 +61,5 @@ def linker_for(
 
 
 def fetch(con: duckdb.DuckDBPyConnection, sql: str) -> pl.DataFrame:
-    return con.sql(sql).pl()
+    result: pl.DataFrame = con.sql(sql).pl()
+    return result

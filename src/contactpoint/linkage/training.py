@@ -27,6 +27,7 @@ from contactpoint.linkage.splinkdb import connect, linker_for, load_table
 M_FLOOR = 1e-5  # no level may make a match impossible: vetoes do that, explicitly
 U_FLOOR = 1e-8
 U_PAIRS_MAX = 3e6
+U_PAIRS_PER_RECORD = 200
 U_CORRECTION_CAP = 0.2  # the match correction never divides an observed u by more than 5
 EM_MIN_PAIRS = 200
 EM_MAX_PAIRS = 2e6
@@ -34,7 +35,7 @@ DETERMINISTIC_RECALL = 0.7
 
 
 def _count_pairs(con: duckdb.DuckDBPyConnection, rule: str) -> int:
-    sql = f"SELECT count(*) FROM lf AS l JOIN lf AS r ON {rule} AND l.unique_id < r.unique_id"
+    sql = f"SELECT count(*) FROM lf AS l JOIN lf AS r ON {rule} AND l.unique_id < r.unique_id"  # noqa: S608 - internal names and constants only
     cur = con.cursor()
     try:
         rows = cur.execute(sql).fetchall()
@@ -72,7 +73,7 @@ def twin_evidence(
       count(*) FILTER (WHERE source_code_l <> source_code_r AND gamma_forename = 0)
         AS cross_twin_pattern
     FROM {pred.physical_name}
-    """
+    """  # noqa: S608 - internal names and constants only
     cur = con.cursor()
     try:
         row = cur.execute(sql).fetchall()[0]
@@ -154,7 +155,7 @@ def train_model(
             timings["prior_s"] = time.perf_counter() - t
             t = time.perf_counter()
             n = lf.height
-            max_pairs = min(U_PAIRS_MAX, max(1e5, n * (n - 1) / 2 * 0.5))
+            max_pairs = min(U_PAIRS_MAX, max(U_PAIRS_PER_RECORD * n, 1e5), n * (n - 1) / 4)
             linker.training.estimate_u_using_random_sampling(max_pairs=max_pairs, seed=42)
             timings["u_s"] = time.perf_counter() - t
             em_sessions: list[dict[str, Any]] = []
