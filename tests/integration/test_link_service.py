@@ -481,8 +481,9 @@ def test_snapshot_of_existing_records_matches_a_full_read(
     # things change: a shield, a merge, a retirement, a new record linked
     connection.execute(update(child).where(child.c.id == c0).values(shielded=True))
     history.merge(connection, c1, c2)
+    # a retirement exactly as the importer writes it: every feed change sets link_pending
     connection.execute(update(source_record).where(source_record.c.id == keys[3])
-                       .values(record_status="retired", updated_at=utcnow()))
+                       .values(record_status="retired", link_pending=True, updated_at=utcnow()))
     add_record(connection, e, "9", "Eve", "Lake", date(2016, 1, 1))
     service.link(connection, StandIn(), workdir=tmp_path, cache_dir=cache)
     cached = snapshot.read_existing(connection, cache)

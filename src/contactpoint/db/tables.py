@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Table,
     UniqueConstraint,
+    text,
 )
 
 from contactpoint.db.base import BigId, UTCDateTime, metadata
@@ -78,7 +79,9 @@ source_record = Table(
     "source_record",
     metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
-    Column("source_code", String(64), ForeignKey("source.code"), nullable=False),
+    # source_code, first_extract_id, extract_id: no FOREIGN KEY on purpose (import speed);
+    # the importer guarantees them (docs/adr/0005-import-provenance-integrity.md).
+    Column("source_code", String(64), nullable=False),
     Column("source_record_id", String(128), nullable=False),
     Column("record_status", String(8), nullable=False),
     Column("given_name", String(128), nullable=False),
@@ -97,8 +100,8 @@ source_record = Table(
     Column("upn", String(13), nullable=True),
     Column("carers", JSON, nullable=False),
     Column("involvements", JSON, nullable=False),
-    Column("first_extract_id", BigId, ForeignKey("extract.id"), nullable=False),
-    Column("extract_id", BigId, ForeignKey("extract.id"), nullable=False),
+    Column("first_extract_id", BigId, nullable=False),
+    Column("extract_id", BigId, nullable=False),
     Column("content_hash", String(64), nullable=False),
     Column("child_id", BigId, ForeignKey("child.id"), nullable=True),
     Column("link_pending", Boolean, nullable=False),
@@ -109,9 +112,13 @@ source_record = Table(
     ),
     CheckConstraint("sex IS NULL OR sex IN ('M', 'F', 'U')", name="sex"),
 )
-Index("ix_source_record_child", source_record.c.child_id)
-Index("ix_source_record_pending", source_record.c.link_pending)
-Index("ix_source_record_nhs", source_record.c.nhs_number)
+# Partial: look-ups only ever want the non-null / pending side (migration 0006_import_speed).
+for _name, _column, _where in (
+    ("ix_source_record_child", source_record.c.child_id, "child_id IS NOT NULL"),
+    ("ix_source_record_pending", source_record.c.link_pending, "link_pending"),
+    ("ix_source_record_nhs", source_record.c.nhs_number, "nhs_number IS NOT NULL"),
+):
+    Index(_name, _column, postgresql_where=text(_where), sqlite_where=text(_where))
 
 # Tables that hold facts about a child: their columns must be on the statutory allow-list.
 RECORD_TABLES: tuple[Table, ...] = (child, source_record)

@@ -28,7 +28,7 @@ from contactpoint.ingest.manifest import ExtractMeta, check_source_code, load_ma
 from contactpoint.ingest.pipeline import validated_batches
 from contactpoint.ingest.readers import FeedReader, ReaderOptions, feed_format, make_reader
 from contactpoint.ingest.rejects import RejectSink
-from contactpoint.ingest.staging import Stager
+from contactpoint.ingest.staging import DirectConflict, Stager
 from contactpoint.ingest.validate import Rules
 
 log = logging.getLogger(__name__)
@@ -142,24 +142,37 @@ def import_file(
 ) -> FileResult:
     started = time.perf_counter()
     result = FileResult(path=path, status="refused")
-    with RejectSink() as sink:
-        try:
-            result.format = feed_format(path)
-            if not path.is_file():
-                raise FeedRefused(f"{path}: no such file")
-            content_hash = file_sha256(path)
-            with engine.connect() as conn:
-                try:
-                    _import(conn, path, content_hash, options, result, sink, tick)
-                finally:
-                    if conn.in_transaction():
-                        conn.rollback()
-        except FeedRefused as exc:
-            result.status = "refused"
-            result.message = exc.message
-            if sink.lines:
-                result.reject_report = sink.write_report(report_path(options.report_dir, path))
-        result.seconds = time.perf_counter() - started
+    content_hash: str | None = None
+    # First try direct mode (a source with no records yet: rows go straight into
+    # source_record); a duplicate key or a delete in such a file rolls that attempt back
+    # and the file is read again through the staging table.
+    for direct in (True, False):
+        result = FileResult(path=path, status="refused")
+        with RejectSink() as sink:
+            try:
+                result.format = feed_format(path)
+                if not path.is_file():
+                    raise FeedRefused(f"{path}: no such file")
+                content_hash = content_hash or file_sha256(path)
+                with engine.connect() as conn:
+                    try:
+                        _import(conn, path, content_hash, options, result, sink, tick, direct)
+                    finally:
+                        if conn.in_transaction():
+                            conn.rollback()
+            except DirectConflict as exc:
+                log.info("import %s: direct load not possible (%s); staging instead",
+                         result.format, exc)
+                continue
+            except FeedRefused as exc:
+                result.status = "refused"
+                result.message = exc.message
+                if sink.lines:
+                    result.reject_report = sink.write_report(
+                        report_path(options.report_dir, path)
+                    )
+        break
+    result.seconds = time.perf_counter() - started
     log.info(
         "import %s status=%s read=%d landed=%d rejected=%d retired=%d seconds=%.2f",
         result.format, result.status, result.rows_read, result.rows_landed,
@@ -170,7 +183,7 @@ def import_file(
 
 def _import(
     conn: Connection, path: Path, content_hash: str, options: ImportOptions,
-    result: FileResult, sink: RejectSink, tick: Callable[[int], None],
+    result: FileResult, sink: RejectSink, tick: Callable[[int], None], direct: bool,
 ) -> None:
     now = datetime.now(UTC)
     seen = registry.find_extract_by_hash(conn, content_hash)
@@ -213,6 +226,8 @@ def _import(
             f"{path.name}: the same file is being imported by another process"
         ) from None
     stager = Stager(conn)
+    if direct:
+        stager.try_direct(meta.source, extract_id, now)
     stager.create()
     try:
         _stage_and_apply(conn, path, options, result, sink, reader, meta, extract_id, now, stager)

@@ -5,6 +5,12 @@ into one. Then a handful of set-based statements apply the whole file: duplicate
 file, change counts, ``INSERT … ON CONFLICT DO UPDATE``, deletes and (for a full extract) the
 retirement of records missing from it. All of it runs in the caller's transaction.
 
+**Direct mode** (the source holds no records yet: a first load): rows go straight into
+``source_record`` (PostgreSQL ``COPY``, SQLite ``executemany``), with no staging table and no
+upsert; the unique key catches a duplicate within the file, and the caller then re-runs the
+file in staging mode (:class:`DirectConflict`), which reports duplicates as rejects. A file
+with ``record_status=deleted`` rows also falls back (a delete never lands in direct mode).
+
 ``link_pending`` becomes true when a record is new, or its content or status changed; an
 unchanged re-sent record keeps the value it had. ``child_id`` is never written here.
 """
@@ -12,12 +18,15 @@ unchanged re-sent record keeps the value it had. ``child_id`` is never written h
 from __future__ import annotations
 
 import io
+import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import polars as pl
+import psycopg.errors
 from sqlalchemy import Connection, bindparam, text
+from sqlalchemy.exc import IntegrityError
 
 from contactpoint.db.base import UTCDateTime
 from contactpoint.ingest.columns import ROW, STAGE_COLUMNS
@@ -26,6 +35,18 @@ STAGE = "ingest_stage"
 SQLITE_CACHE_KIB = 128 * 1024
 _DATA_COLUMNS = list(STAGE_COLUMNS)
 _INSERT_COLUMNS = [c for c in STAGE_COLUMNS if c != "record_status"]
+_DIRECT_COLUMNS = ["source_code", "record_status", *_INSERT_COLUMNS, "first_extract_id",
+                   "extract_id", "link_pending", "updated_at"]
+
+
+def _sql_literal(value: object) -> str:
+    if isinstance(value, bool | int):
+        return str(int(value))
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+class DirectConflict(Exception):
+    """Direct mode cannot take this file (a duplicate key or a delete): re-run it staged."""
 
 
 @dataclass(frozen=True)
@@ -43,48 +64,121 @@ class Stager:
         self.conn = conn
         self.postgres = conn.dialect.name == "postgresql"
         self.staged = 0
+        self.direct = False
+        self._direct_values: dict[str, Any] = {}
+
+    # --- direct mode (first load of a source) -------------------------------------------
+    def try_direct(self, source_code: str, extract_id: int, now: datetime) -> bool:
+        """Switch to direct mode when ``source_code`` has no records at all."""
+        exists = self.conn.execute(
+            text("SELECT 1 FROM source_record WHERE source_code = :src LIMIT 1"),
+            {"src": source_code},
+        ).first()
+        if exists is not None:
+            return False
+        dialect = self.conn.dialect
+        stamp: Any = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)
+        self.direct = True
+        self._direct_values = {
+            "source_code": source_code, "first_extract_id": extract_id,
+            "extract_id": extract_id,
+            "link_pending": "t" if self.postgres else 1,
+            "updated_at": now.isoformat() if self.postgres else (stamp(now) if stamp else now),
+        }
+        if not self.postgres:
+            self._sqlite_import_pragmas()
+        return True
+
+    def _add_direct(self, frame: pl.DataFrame) -> None:
+        if frame.get_column("record_status").ne("active").any():
+            raise DirectConflict("a delete in a first load")
+        values = self._direct_values
+        columns = ", ".join(_DIRECT_COLUMNS)
+        if self.postgres:
+            frame = frame.select(
+                pl.lit(values["source_code"]).alias("source_code"),
+                pl.lit("active").alias("record_status"),
+                *_INSERT_COLUMNS,
+                *[pl.lit(values[c]).alias(c) for c in _DIRECT_COLUMNS[-4:]],
+            )
+            try:
+                self._copy(frame, f"COPY source_record ({columns}) FROM STDIN (FORMAT csv)")
+            except psycopg.errors.UniqueViolation:
+                raise DirectConflict("duplicate key") from None
+            return
+        # SQLite: the per-file constants are SQL literals, so each row binds only its own
+        # values (every bound value is a Python object made per row).
+        constants = [_sql_literal(values["source_code"]), "'active'",
+                     *[_sql_literal(values[c]) for c in _DIRECT_COLUMNS[-4:]]]
+        marks = ", ".join([*constants[:2], *"?" * len(_INSERT_COLUMNS), *constants[2:]])
+        try:
+            self._executemany(frame.select(_INSERT_COLUMNS),
+                              f"INSERT INTO source_record ({columns}) VALUES ({marks})")  # noqa: S608 - constant names, quoted literals
+        except (sqlite3.IntegrityError, IntegrityError):
+            raise DirectConflict("duplicate key") from None
+
+    def _copy(self, frame: pl.DataFrame, statement: str) -> None:
+        buffer = io.BytesIO()
+        frame.write_csv(buffer, include_header=False)
+        dbapi: Any = self.conn.connection.driver_connection
+        with dbapi.cursor() as cursor, cursor.copy(statement) as copy:
+            copy.write(buffer.getbuffer())
+
+    def _executemany(self, frame: pl.DataFrame, statement: str) -> None:
+        dbapi: Any = self.conn.connection.driver_connection
+        cursor = dbapi.cursor()
+        try:
+            # Column lists zipped into tuples: far cheaper than DataFrame.iter_rows().
+            cursor.executemany(statement, zip(*(s.to_list() for s in frame.iter_columns()),
+                                              strict=True))
+        finally:
+            cursor.close()
+
+    def _sqlite_import_pragmas(self) -> None:
+        # A bigger page cache for this connection only (it is closed after the file):
+        # index pages of a large source_record stay in memory during the writes.
+        self.conn.exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
+        self.conn.exec_driver_sql(f"PRAGMA temp.cache_size = -{SQLITE_CACHE_KIB // 2}")
 
     # --- staging ------------------------------------------------------------------------
     def create(self) -> None:
+        if self.direct:
+            return
         cols = ", ".join(f"{c} TEXT" for c in _DATA_COLUMNS)
         if self.postgres:
             self.conn.exec_driver_sql(
                 f"CREATE TEMP TABLE {STAGE} (row_no BIGINT, {cols}) ON COMMIT DROP"
             )
         else:
-            # A bigger page cache for this connection only (it is closed after the file):
-            # index pages of a large source_record stay in memory during the upsert.
-            self.conn.exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
-            self.conn.exec_driver_sql(f"PRAGMA temp.cache_size = -{SQLITE_CACHE_KIB // 2}")
+            self._sqlite_import_pragmas()
             self.conn.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{STAGE}")
             self.conn.exec_driver_sql(f"CREATE TEMP TABLE {STAGE} (row_no INTEGER, {cols})")
 
     def add(self, frame: pl.DataFrame) -> None:
         if frame.height == 0:
             return
-        frame = frame.select(ROW, *_DATA_COLUMNS)
-        if self.postgres:
-            buffer = io.BytesIO()
-            frame.write_csv(buffer, include_header=False)
-            dbapi: Any = self.conn.connection.driver_connection
-            with dbapi.cursor() as cursor, cursor.copy(
-                f"COPY {STAGE} (row_no, {', '.join(_DATA_COLUMNS)}) FROM STDIN (FORMAT csv)"
-            ) as copy:
-                copy.write(buffer.getbuffer())
+        if self.direct:
+            self._add_direct(frame)
+        elif self.postgres:
+            self._copy(frame.select(ROW, *_DATA_COLUMNS),
+                       f"COPY {STAGE} (row_no, {', '.join(_DATA_COLUMNS)}) FROM STDIN (FORMAT csv)")
         else:
             marks = ", ".join("?" * (len(_DATA_COLUMNS) + 1))
-            cursor = self.conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-            cursor.executemany(f"INSERT INTO {STAGE} VALUES ({marks})", frame.iter_rows())  # noqa: S608 - constant table name
-            cursor.close()
+            self._executemany(frame.select(ROW, *_DATA_COLUMNS),
+                              f"INSERT INTO {STAGE} VALUES ({marks})")  # noqa: S608 - constant table name
         self.staged += frame.height
 
     def index(self) -> None:
+        if self.direct:
+            return
         self.conn.exec_driver_sql(f"CREATE INDEX ix_{STAGE}_key ON {STAGE} (source_record_id)")
         if self.postgres:
             self.conn.exec_driver_sql(f"ANALYZE {STAGE}")
 
     def remove_duplicates(self) -> list[tuple[int, str, int]]:
         """Drop second and later rows with the same key: [(row, key, first_row)]."""
+        if self.direct:
+            return []  # the unique key already refused any duplicate (DirectConflict)
         rows = self.conn.exec_driver_sql(
             f"SELECT s.row_no, s.source_record_id, f.first_row FROM {STAGE} s JOIN ("  # noqa: S608 - constant table name
             f" SELECT source_record_id, MIN(row_no) AS first_row FROM {STAGE}"
@@ -113,6 +207,9 @@ class Stager:
         return f"s.{column}"
 
     def apply(self, source_code: str, extract_id: int, now: datetime, *, full: bool) -> Applied:
+        if self.direct:  # every row is new; the source had no records to retire or delete
+            return Applied(new=self.staged, changed=0, unchanged=0, deleted=0,
+                           unknown_deletes=0, retired=0)
         params = {"src": source_code, "eid": extract_id, "now": now}
         now_param = bindparam("now", type_=UTCDateTime())
         counts = self.conn.execute(
@@ -125,55 +222,80 @@ class Stager:
                 " SUM(CASE WHEN s.record_status = 'deleted' AND r.id IS NOT NULL"
                 "  AND r.record_status <> 'deleted' THEN 1 ELSE 0 END),"
                 " SUM(CASE WHEN s.record_status = 'deleted' AND r.id IS NULL THEN 1 ELSE 0 END),"
-                " SUM(CASE WHEN s.record_status = 'active' THEN 1 ELSE 0 END)"
+                " SUM(CASE WHEN s.record_status = 'active' THEN 1 ELSE 0 END),"
+                " SUM(CASE WHEN s.record_status = 'deleted' AND r.id IS NOT NULL THEN 1 ELSE 0 END)"
                 f" FROM {STAGE} s LEFT JOIN source_record r"
                 " ON r.source_code = :src AND r.source_record_id = s.source_record_id"
             ),
             {"src": source_code},
         ).one()
-        new, changed, deleted, unknown_deletes, active = (int(v or 0) for v in counts)
-        changed_expr = (
-            "(source_record.content_hash <> excluded.content_hash"
-            " OR source_record.record_status <> excluded.record_status)"
+        new, changed, deleted, unknown_deletes, active, known_deletes = (
+            int(v or 0) for v in counts
         )
-        insert_cols = ", ".join(["source_code", "record_status", *_INSERT_COLUMNS])
-        select_cols = ", ".join(
-            [":src", "'active'", *[self._cast(c) for c in _INSERT_COLUMNS]]
+        unchanged = active - new - changed
+        key_match = (
+            "source_record.source_code = :src"
+            " AND source_record.source_record_id = s.source_record_id"
+            " AND s.record_status = 'active'"
         )
-        updates = ", ".join(
-            f"{c} = excluded.{c}" for c in ("record_status", *_INSERT_COLUMNS)
-            if c not in ("source_record_id",)
+        differs = (
+            "(source_record.content_hash <> s.content_hash"
+            " OR source_record.record_status <> 'active')"
         )
-        self.conn.execute(
-            text(
-                f"INSERT INTO source_record ({insert_cols}, first_extract_id, extract_id,"  # noqa: S608 - constant table name
-                " link_pending, updated_at)"
-                f" SELECT {select_cols}, :eid, :eid, TRUE, :now FROM {STAGE} s"
-                " WHERE s.record_status = 'active'"
-                " ON CONFLICT (source_code, source_record_id) DO UPDATE SET"
-                f" link_pending = CASE WHEN {changed_expr} THEN TRUE"
-                " ELSE source_record.link_pending END,"
-                f" updated_at = CASE WHEN {changed_expr} THEN excluded.updated_at"
-                " ELSE source_record.updated_at END,"
-                f" {updates}, extract_id = excluded.extract_id"
-            ).bindparams(now_param),
-            params,
-        )
-        self.conn.execute(
-            text(
-                "UPDATE source_record SET"  # noqa: S608 - constant table name
-                " link_pending = CASE WHEN record_status <> 'deleted' THEN TRUE"
-                " ELSE link_pending END,"
-                " updated_at = CASE WHEN record_status <> 'deleted' THEN :now"
-                " ELSE updated_at END,"
-                " record_status = 'deleted', extract_id = :eid"
-                " WHERE source_code = :src AND source_record_id IN"
-                f" (SELECT source_record_id FROM {STAGE} WHERE record_status = 'deleted')"
-            ).bindparams(now_param),
-            params,
-        )
+        if unchanged:  # the same content re-sent: only the provenance moves on
+            self.conn.execute(
+                text(
+                    f"UPDATE source_record SET extract_id = :eid FROM {STAGE} s"  # noqa: S608 - constant table name
+                    f" WHERE {key_match} AND NOT {differs}"
+                ),
+                params,
+            )
+        if changed:
+            sets = ", ".join(
+                f"{c} = {self._cast(c)}" for c in _INSERT_COLUMNS if c != "source_record_id"
+            )
+            self.conn.execute(
+                text(
+                    f"UPDATE source_record SET {sets}, record_status = 'active',"  # noqa: S608 - constant table name
+                    " link_pending = TRUE, updated_at = :now, extract_id = :eid"
+                    f" FROM {STAGE} s WHERE {key_match} AND {differs}"
+                ).bindparams(now_param),
+                params,
+            )
+        if new:
+            insert_cols = ", ".join(["source_code", "record_status", *_INSERT_COLUMNS])
+            select_cols = ", ".join(
+                [":code", "'active'", *[self._cast(c) for c in _INSERT_COLUMNS]]
+            )
+            self.conn.execute(
+                text(
+                    f"INSERT INTO source_record ({insert_cols}, first_extract_id, extract_id,"  # noqa: S608 - constant table name
+                    " link_pending, updated_at)"
+                    f" SELECT {select_cols}, :eid, :eid, TRUE, :now FROM {STAGE} s"
+                    " WHERE s.record_status = 'active' AND NOT EXISTS (SELECT 1 FROM"
+                    " source_record r WHERE r.source_code = :src"
+                    " AND r.source_record_id = s.source_record_id)"
+                ).bindparams(now_param),
+                {**params, "code": source_code},
+            )
+        if known_deletes:
+            self.conn.execute(
+                text(
+                    "UPDATE source_record SET"  # noqa: S608 - constant table name
+                    " link_pending = CASE WHEN record_status <> 'deleted' THEN TRUE"
+                    " ELSE link_pending END,"
+                    " updated_at = CASE WHEN record_status <> 'deleted' THEN :now"
+                    " ELSE updated_at END,"
+                    " record_status = 'deleted', extract_id = :eid"
+                    " WHERE source_code = :src AND source_record_id IN"
+                    f" (SELECT source_record_id FROM {STAGE} WHERE record_status = 'deleted')"
+                ).bindparams(now_param),
+                params,
+            )
         retired = 0
-        if full:
+        # after the upsert and deletes every active row of the file is an active record: any
+        # other active record of the source is missing from this full extract
+        if full and self._active_count(source_code) > active:
             result = self.conn.execute(
                 text(
                     "UPDATE source_record SET record_status = 'retired', link_pending = TRUE,"  # noqa: S608 - constant table name
@@ -186,9 +308,18 @@ class Stager:
             )
             retired = int(result.rowcount)
         return Applied(
-            new=new, changed=changed, unchanged=active - new - changed, deleted=deleted,
+            new=new, changed=changed, unchanged=unchanged, deleted=deleted,
             unknown_deletes=unknown_deletes, retired=retired,
         )
+
+    def _active_count(self, source_code: str) -> int:
+        """Active records of the source now."""
+        value = self.conn.execute(
+            text("SELECT COUNT(*) FROM source_record WHERE source_code = :src"
+                 " AND record_status = 'active'"),
+            {"src": source_code},
+        ).scalar()
+        return int(value or 0)
 
     def release(self) -> None:
         """After commit or rollback: PostgreSQL dropped the table at commit; on SQLite,

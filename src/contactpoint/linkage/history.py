@@ -123,6 +123,7 @@ def merge(
 ) -> ChildRow:
     """Merge two children; returns the survivor. Refuses two different NHS numbers unless
     ``force`` (recorded on the event)."""
+    store.lock_linkage(conn)
     now = now or utcnow()
     a, b = resolve_key(conn, key_a), resolve_key(conn, key_b)
     if a.key == b.key:
@@ -189,6 +190,7 @@ def unmerge(
     retention. Each moved record is remembered as *different* from each record left behind,
     so later runs never join them again.
     """
+    store.lock_linkage(conn)
     now = now or utcnow()
     current = resolve_key(conn, child_key)
     on_child = set(_record_keys(conn, current.key))

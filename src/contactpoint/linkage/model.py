@@ -224,6 +224,8 @@ def _identifier(name: str, col: str) -> dict[str, Any]:
 # they survive an error in any one field, and in most pairs of fields. Address-based rules only
 # compare records in the same postcode district (or without a postcode): "12 High Street" in
 # another district is another home, and without that anchor those blocks grow quadratically.
+_NEAR = "(l.pc IS NULL OR r.pc IS NULL OR l.pc_district = r.pc_district)"
+
 PREDICTION_BLOCKING_RULES: tuple[str, ...] = (
     "l.nhs = r.nhs",
     "l.upn = r.upn",
@@ -239,19 +241,19 @@ PREDICTION_BLOCKING_RULES: tuple[str, ...] = (
     # names agree, date of birth missing or far off: filtered, so common names stay cheap
     "l.fn_canon = r.fn_canon AND l.sn = r.sn "
     "AND (l.dob IS NULL OR r.dob IS NULL OR l.town = r.town OR l.addr3 = r.addr3)",
-    "l.dob = r.dob AND l.addr_num = r.addr_num AND (l.pc IS NULL OR r.pc IS NULL OR l.pc_district = r.pc_district)",
+    "l.dob = r.dob AND l.addr_num = r.addr_num AND " + _NEAR,
     "l.dob = r.dob AND l.town = r.town AND (l.pc IS NULL OR r.pc IS NULL)",
     # the home agrees and one name roughly does (names and date of birth garbled)
-    "l.addr_num = r.addr_num AND l.addr_street = r.addr_street AND (l.pc IS NULL OR r.pc IS NULL OR l.pc_district = r.pc_district) "
+    "l.addr_num = r.addr_num AND l.addr_street = r.addr_street AND " + _NEAR + " "
     "AND (substr(l.fn, 1, 1) = substr(r.fn, 1, 1) OR substr(l.sn, 1, 1) = substr(r.sn, 1, 1))",
-    "l.sn = r.sn AND l.addr_num = r.addr_num AND (l.pc IS NULL OR r.pc IS NULL OR l.pc_district = r.pc_district) "
+    "l.sn = r.sn AND l.addr_num = r.addr_num AND " + _NEAR + " "
     "AND substr(l.addr_street, 1, 4) = substr(r.addr_street, 1, 4)",
-    "l.fn_canon = r.fn_canon AND l.addr_num = r.addr_num AND (l.pc IS NULL OR r.pc IS NULL OR l.pc_district = r.pc_district) "
+    "l.fn_canon = r.fn_canon AND l.addr_num = r.addr_num AND " + _NEAR + " "
     "AND substr(l.addr_street, 1, 4) = substr(r.addr_street, 1, 4)",
     "l.addr_num = r.addr_num AND l.addr3 = r.addr3",
     "l.addr3 = r.addr3 AND substr(l.addr_street, 1, 6) = substr(r.addr_street, 1, 6)",
     "l.sn_mp = r.sn_mp AND substr(l.addr_street, 1, 6) = substr(r.addr_street, 1, 6) "
-    "AND (l.pc IS NULL OR r.pc IS NULL OR l.pc_district = r.pc_district) "
+    "AND " + _NEAR + " "
     "AND (l.dob IS NULL OR r.dob IS NULL OR substr(l.dob, 1, 4) = substr(r.dob, 1, 4) "
     "OR l.addr_num = r.addr_num)",
 )

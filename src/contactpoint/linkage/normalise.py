@@ -128,6 +128,33 @@ def _surname_parts(value: str) -> list[str]:
     return sorted(parts)
 
 
+def name_keys(records: pl.DataFrame) -> pl.DataFrame:
+    """The cheap keys only (per distinct value): ``unique_id``, ``source_code``, ``fn``, ``sn``,
+    ``dob``, ``pc_district``. Used to pre-select candidates and count term frequencies over a
+    whole existing population without preparing every record in full."""
+    df = records
+    fn = _map_unique(df.get_column("given_name"), forename_key, pl.Utf8())
+    first_middle = _map_unique(
+        df.get_column("middle_names"),
+        lambda v: next((t for t in name_tokens(v) if t not in PLACEHOLDER_FORENAMES), None),
+        pl.Utf8(),
+    )
+    return pl.DataFrame(
+        {
+            "unique_id": df.get_column("record_key"),
+            "source_code": df.get_column("source_code"),
+            "fn": pl.DataFrame({"a": fn, "b": first_middle}).select(pl.coalesce("a", "b"))
+            .to_series(),
+            "sn": _map_unique(df.get_column("family_name"), name_key, pl.Utf8()),
+        }
+    ).with_columns(
+        df.select(
+            dob=pl.col("date_of_birth").dt.strftime("%Y-%m-%d"),
+            pc_district=pl.col("postcode").str.to_uppercase().str.split(" ").list.first(),
+        )
+    )
+
+
 def prepare(records: pl.DataFrame) -> pl.DataFrame:
     """The linkage frame for a (validated) record frame; ``unique_id`` = ``record_key``."""
     df = records

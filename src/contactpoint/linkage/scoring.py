@@ -20,7 +20,7 @@ from contactpoint.linkage.model import (
     FORENAME_PERSON_MIN_LEVEL,
     SURNAME_AGREE_MIN_LEVEL,
 )
-from contactpoint.linkage.normalise import prepare
+from contactpoint.linkage.normalise import name_keys, prepare
 from contactpoint.linkage.splinkdb import connect, fetch, linker_for, load_table
 
 log = logging.getLogger(__name__)
@@ -183,8 +183,13 @@ def run_match_new(
     nw = conform(new)
     if nw.height == 0:
         return pl.DataFrame(schema=MATCH_NEW_SCHEMA)
-    lf_ex = prepare(ex.drop("child_key", "shielded"))
+    keys_ex = name_keys(ex)
     lf_new = prepare(nw)
+    candidates = _candidates(ex, keys_ex, nw, lf_new)
+    lf_ex = prepare_cached(
+        ex.join(candidates, on="record_key", how="semi").drop("child_key", "shielded"),
+        Path(workdir) / PREPARED_CACHE,
+    )
     con = connect(workdir)
     try:
         load_table(con, "lf_existing", lf_ex)
@@ -192,11 +197,20 @@ def run_match_new(
         con.execute(
             "CREATE VIEW lf_all AS SELECT * FROM lf_existing UNION ALL SELECT * FROM lf_new"
         )
-        linker, _, sdfs = linker_for(
+        linker, db_api, sdfs = linker_for(
             con, ["lf_all"], model.splink_settings, extra=("lf_existing", "lf_new")
         )
+        # term frequencies over the WHOLE existing population plus the new records
+        keys_all = pl.concat([keys_ex.select(TF_COLUMNS), lf_new.select(TF_COLUMNS)])
         for col in TF_COLUMNS:
-            linker.table_management.compute_tf_table(col)
+            tf = (
+                keys_all.select(col).drop_nulls().group_by(col).len()
+                .with_columns((pl.col("len") / pl.col("len").sum()).alias(f"tf_{col}"))
+                .select(col, f"tf_{col}")
+            )
+            load_table(con, f"tf_lookup_{col}", tf)
+            tf_sdf = db_api.register(f"tf_lookup_{col}", table_name=f"in_tf_lookup_{col}")
+            linker.table_management.register_term_frequency_lookup(tf_sdf, col)
         floor = rules.score_floor_weight
         between = linker.inference.predict_between(
             sdfs[1], sdfs[2], threshold_match_weight=floor, warning_mode="never"
@@ -215,7 +229,82 @@ def run_match_new(
         )
     finally:
         con.close()
-    return _decide(ex, nw, lf_ex, lf_new, cross, inner, rules)
+    return _decide(ex, nw, keys_ex, lf_new, cross, inner, rules)
+
+
+PREPARED_CACHE = "prepared-existing.parquet"
+
+
+def prepare_cached(records: pl.DataFrame, cache: Path) -> pl.DataFrame:
+    """``prepare`` with a per-record cache: unchanged rows (same key, same content hash) are
+    read back from ``cache``; only new or changed ones are normalised. Pass the same workdir
+    to ``match_new`` every day and a national existing population costs seconds, not minutes.
+    The cache holds comparison keys derived from personal data: it lives with the workdir."""
+    hashed = records.with_columns(records.hash_rows(seed=20261125).alias("_h"))
+    reused = None
+    cached: pl.DataFrame | None = None
+    if cache.exists():
+        try:
+            cached = pl.read_parquet(cache)
+        except (OSError, pl.exceptions.ComputeError):
+            cached = None
+        if cached is not None and "_h" in cached.columns:
+            reused = cached.join(
+                hashed.select(pl.col("record_key").alias("unique_id"), "_h"),
+                on=["unique_id", "_h"],
+                how="semi",
+            )
+    if reused is not None and reused.height:
+        todo = hashed.join(reused.select(pl.col("unique_id").alias("record_key")),
+                           on="record_key", how="anti")
+    else:
+        todo = hashed
+    fresh = prepare(todo.drop("_h")).with_columns(todo["_h"])
+    out = fresh if reused is None or reused.height == 0 else pl.concat([reused, fresh])
+    if todo.height == 0:  # everything came from the cache: nothing to write
+        return out.drop("_h")
+    keep = out
+    if cached is not None and "_h" in cached.columns:  # keep rows not asked for today too
+        others = cached.join(out.select("unique_id"), on="unique_id", how="anti")
+        keep = pl.concat([others, out])
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    tmp = cache.with_suffix(".tmp")
+    keep.write_parquet(tmp)
+    tmp.replace(cache)
+    return out.drop("_h")
+
+
+def _candidates(
+    ex: pl.DataFrame, keys_ex: pl.DataFrame, nw: pl.DataFrame, lf_new: pl.DataFrame
+) -> pl.DataFrame:
+    """Existing records that can share a blocking key with some new record.
+
+    Every prediction blocking rule includes at least one of: NHS number, UPN, date of birth
+    (year-month covers all DOB rules), postcode district (or a missing postcode), surname,
+    forename-as-surname, address line 3. Selecting on those before the full normalisation keeps
+    a daily delta against a nation to the records that matter.
+    """
+    k = keys_ex.with_columns(
+        ex.select(
+            "nhs_number", "upn", "town",
+            pl.col("address_line_3").str.to_lowercase().str.replace_all(r"[^a-z0-9]+", "")
+            .alias("addr3"),
+            pl.col("postcode").is_null().alias("no_pc"),
+        )
+    )
+    new_names = pl.concat([lf_new["sn"], lf_new["fn"]]).drop_nulls().unique().implode()
+    new_towns = nw["town"].drop_nulls().unique().implode()
+    cond = (
+        pl.col("nhs_number").is_in(nw["nhs_number"].drop_nulls().implode())
+        | pl.col("upn").is_in(nw["upn"].drop_nulls().implode())
+        | pl.col("dob").str.slice(0, 7).is_in(lf_new["dob"].str.slice(0, 7).drop_nulls().implode())
+        | pl.col("pc_district").is_in(lf_new["pc_district"].drop_nulls().implode())
+        | pl.col("sn").is_in(new_names)
+        | pl.col("fn").is_in(lf_new["sn"].drop_nulls().implode())
+        | pl.col("addr3").is_in(lf_new["addr3"].drop_nulls().implode())
+        | (pl.col("no_pc") & pl.col("town").is_in(new_towns))
+    )
+    return k.filter(cond.fill_null(False)).select(pl.col("unique_id").alias("record_key"))
 
 
 def _decide(

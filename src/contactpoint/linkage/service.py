@@ -86,20 +86,18 @@ def link(
     """
     started = time.perf_counter()
     marks: list[tuple[str, float]] = []
-    report = progress
 
-    def progress(message: str) -> None:
+    def step(message: str) -> None:
         marks.append((message, time.perf_counter()))
-        report(message)
+        progress(message)
 
     def phases() -> tuple[tuple[str, float], ...]:
         ends = [t for _, t in marks[1:]] + [time.perf_counter()]
         return tuple((m, end - t) for (m, t), end in zip(marks, ends, strict=True))
 
     now = now or utcnow()
-    if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7243001)")  # one link run at a time
-    progress("reading pending source records")
+    store.lock_linkage(conn)  # one link run (or merge, or unmerge) at a time
+    step("reading pending source records")
     pending = store.read_pending(conn)
     if pending.height == 0:
         archived = _archive_orphans(conn, now)
@@ -115,11 +113,11 @@ def link(
     ).scalar_one())
     with tempfile.TemporaryDirectory(prefix="cp-link-", dir=workdir) as tmp:
         if mode == "initial":
-            counts = _initial(conn, pending, matcher, Path(tmp), run_id, now, progress)
+            counts = _initial(conn, pending, matcher, Path(tmp), run_id, now, step)
         else:
-            counts = _incremental(conn, pending, matcher, Path(tmp), run_id, now, progress,
+            counts = _incremental(conn, pending, matcher, Path(tmp), run_id, now, step,
                                   cache_dir)
-    progress("archiving children left without active source records")
+    step("archiving children left without active source records")
     archived = _archive_orphans(conn, now)
     linked, created, reviews, held = counts
     conn.execute(update(link_run).where(link_run.c.id == run_id).values(

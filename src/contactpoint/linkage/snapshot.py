@@ -2,13 +2,14 @@
 
 Reading every linked record (millions) costs more than matching a 10,000-record delta. After a
 full read, the frame is written to ``<linkage_dir>/existing.parquet`` with the time it was taken.
-The next incremental run reads the snapshot and re-reads from the database only the records
-that may have changed since (minus a safety margin): records a feed touched
-(``source_record.updated_at``), records whose child changed (every change writes a
-``link_event``), and retired/deleted records of shielded children; shields are re-read from the
-``child`` table every time. A snapshot from another database, or older than ``MAX_AGE``, is
-ignored and rebuilt. It holds personal data: it lives beside the database, under the same
-protection as ``var/``.
+The next incremental run reads the snapshot and re-reads from the database exactly the records
+that may have changed since, with no clock involved: records a feed touched (every import
+change, retirement and deletion sets ``source_record.link_pending``, which only a link run
+clears), records whose child changed (every change writes a ``link_event``; the snapshot keeps
+the highest event id it has seen, and link runs are serialised), and retired/deleted records of
+shielded children; shields are re-read from the ``child`` table every time. A snapshot from
+another database, or older than ``MAX_AGE``, is ignored and rebuilt. It holds personal data: it
+lives beside the database, under the same protection as ``var/``.
 """
 
 from __future__ import annotations
@@ -18,14 +19,13 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import polars as pl
-from sqlalchemy import Connection, bindparam, text
+from sqlalchemy import Connection, text
 
-from contactpoint.db.base import UTCDateTime, utcnow
+from contactpoint.db.base import utcnow
 from contactpoint.linkage import store
 
 SNAPSHOT = "existing.parquet"
 META = "existing.json"
-MARGIN = timedelta(minutes=15)  # longer than any import or link transaction is expected to run
 MAX_AGE = timedelta(days=7)
 
 
@@ -35,22 +35,28 @@ def _identity(conn: Connection) -> str:
     return f"{url}|{first}"
 
 
-def _changed_keys(conn: Connection, since: datetime) -> pl.DataFrame:
+def _last_event_id(conn: Connection) -> int:
+    return int(conn.execute(text("SELECT COALESCE(MAX(id), 0) FROM link_event")).scalar_one())
+
+
+def _changed_keys(conn: Connection, after_event_id: int) -> pl.DataFrame:
     sql = text(
-        "SELECT id FROM source_record WHERE updated_at >= :since "
-        "UNION SELECT record_key FROM link_event WHERE created_at >= :since "
+        "SELECT id FROM source_record WHERE link_pending "
+        "UNION SELECT record_key FROM link_event WHERE id > :after "
         "UNION SELECT s.id FROM source_record s JOIN child c ON c.id = s.child_id "
         "WHERE c.shielded AND s.record_status <> 'active'"
-    ).bindparams(bindparam("since", since, type_=UTCDateTime()))
+    ).bindparams(after=after_event_id)
     keys = [int(k) for (k,) in conn.execute(sql).all()]
     return pl.DataFrame({"k": keys}, schema={"k": pl.Int64()})
 
 
-def read_existing(
-    conn: Connection, cache_dir: Path | None, margin: timedelta = MARGIN
-) -> pl.DataFrame:
-    """The existing frame, from the snapshot plus what changed, or in full (then cached)."""
+def read_existing(conn: Connection, cache_dir: Path | None) -> pl.DataFrame:
+    """The existing frame, from the snapshot plus what changed, or in full (then cached).
+
+    Call it inside the link run's transaction (which holds the one-run-at-a-time lock).
+    """
     taken_at = utcnow()
+    last_event_id = _last_event_id(conn)
     if cache_dir is None:
         return store.read_existing(conn)
     snap, meta_path = cache_dir / SNAPSHOT, cache_dir / META
@@ -59,20 +65,22 @@ def read_existing(
     if snap.exists() and meta_path.exists():
         meta = json.loads(meta_path.read_text())
         when = datetime.fromisoformat(meta["taken_at"])
-        if meta.get("identity") == identity and taken_at - when < MAX_AGE:
-            frame = _refresh(conn, pl.read_parquet(snap), when - margin)
+        if (meta.get("identity") == identity and taken_at - when < MAX_AGE
+                and "last_event_id" in meta):
+            frame = _refresh(conn, pl.read_parquet(snap), int(meta["last_event_id"]))
     if frame is None:
         frame = store.read_existing(conn)
     cache_dir.mkdir(parents=True, exist_ok=True)
     tmp = snap.with_suffix(".tmp")
     frame.write_parquet(tmp)
     tmp.replace(snap)
-    meta_path.write_text(json.dumps({"taken_at": taken_at.isoformat(), "identity": identity}))
+    meta_path.write_text(json.dumps({"taken_at": taken_at.isoformat(), "identity": identity,
+                                     "last_event_id": last_event_id}))
     return frame
 
 
-def _refresh(conn: Connection, cached: pl.DataFrame, since: datetime) -> pl.DataFrame:
-    changed = _changed_keys(conn, since)
+def _refresh(conn: Connection, cached: pl.DataFrame, after_event_id: int) -> pl.DataFrame:
+    changed = _changed_keys(conn, after_event_id)
     store.load_temp(conn, "tmp_changed", changed)
     fresh = store.read_records(
         conn,

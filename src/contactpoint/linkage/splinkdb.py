@@ -22,7 +22,7 @@ def connect(workdir: Path, name: str = "linkage.duckdb") -> duckdb.DuckDBPyConne
     """A fresh file-backed DuckDB database in ``workdir`` (threads and memory bounded)."""
     workdir.mkdir(parents=True, exist_ok=True)
     path = workdir / name
-    for stale in (path, path.with_name(path.name + ".wal")):
+    for stale in (path, path.with_name(path.name + ".wal")):  # a fresh database every call
         stale.unlink(missing_ok=True)
     con = duckdb.connect(str(path))
     con.execute(f"SET threads = {THREADS}")

@@ -25,6 +25,18 @@ _RECORD_COLUMNS = [c for c in RECORD_SCHEMA if c not in ("record_key", "carer_na
 _FETCH_BATCH = 50_000
 
 
+_LINKAGE_LOCK = 7243001
+
+
+def lock_linkage(conn: Connection) -> None:
+    """Serialise everything that moves records between children: link runs, merges, unmerges.
+
+    PostgreSQL: a transaction-scoped advisory lock. SQLite: writers are serialised already.
+    """
+    if is_postgres(conn):
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_LINKAGE_LOCK})")
+
+
 def is_postgres(conn: Connection) -> bool:
     return conn.dialect.name == "postgresql"
 

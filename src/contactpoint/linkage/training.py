@@ -165,11 +165,23 @@ def train_model(
                 if pairs < EM_MIN_PAIRS:
                     em_sessions.append({"blocking_rule": rule, "pairs": pairs, "skipped": True})
                     continue
-                linker.training.estimate_parameters_using_expectation_maximisation(
-                    rule,
-                    estimate_without_term_frequencies=True,
-                    max_pairs=EM_MAX_PAIRS if pairs > EM_MAX_PAIRS else None,
-                )
+                # Each session on a fresh linker from the current parameters: a session that
+                # fails (Splink refuses an m of exactly 0 mid-EM on small blocks) is skipped
+                # and leaves the model as it was.
+                current = linker.misc.save_model_to_json()
+                current.pop("linker_uid", None)
+                try:
+                    linker.training.estimate_parameters_using_expectation_maximisation(
+                        rule,
+                        estimate_without_term_frequencies=True,
+                        max_pairs=EM_MAX_PAIRS if pairs > EM_MAX_PAIRS else None,
+                    )
+                except ValueError as exc:
+                    linker, _, sdfs = linker_for(con, ["lf"], current)
+                    em_sessions.append(
+                        {"blocking_rule": rule, "pairs": pairs, "failed": str(exc)[:120]}
+                    )
+                    continue
                 em_sessions.append(
                     {"blocking_rule": rule, "pairs": pairs,
                      "seconds": round(time.perf_counter() - t, 3)}

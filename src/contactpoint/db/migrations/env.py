@@ -18,6 +18,11 @@ def run_migrations_online() -> None:
         if not is_sqlite:
             connection.exec_driver_sql("SET lock_timeout = '10s'")
             connection.commit()
+        else:
+            # Batch migrations recreate a table (copy, drop, rename); rows of other tables
+            # that reference it must not fail the DROP. Checked again below.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
         context.configure(
             connection=connection,
             target_metadata=metadata,
@@ -26,6 +31,10 @@ def run_migrations_online() -> None:
         )
         with context.begin_transaction():
             context.run_migrations()
+        if is_sqlite:
+            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+            if broken:
+                raise RuntimeError(f"foreign key violations after migrating: {broken[:5]}")
     engine.dispose()
 
 
