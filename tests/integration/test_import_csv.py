@@ -224,3 +224,16 @@ def test_unknown_columns_can_be_ignored_when_asked(engine_: Engine, tmp_path: Pa
     assert load(engine_, path, tmp_path).status == "refused"
     result = load(engine_, path, tmp_path, ignore_unknown_columns=True)
     assert (result.status, result.rows_landed) == ("landed", 1)
+
+
+def test_retirement_marks_the_record_for_the_linker(engine_: Engine, tmp_path: Path) -> None:
+    """The linker's snapshot relies on it: every change a feed makes sets link_pending."""
+    load(engine_, write_feed(tmp_path, "a.csv", [child("A"), child("B")]), tmp_path)
+    with engine_.begin() as conn:  # the linker has seen both
+        conn.execute(update(source_record).values(link_pending=False))
+    load(engine_, write_feed(tmp_path, "b.csv", [child("A")], extract_date="2026-11-02"),
+         tmp_path)
+    recs = records(engine_)
+    assert recs["B"]["record_status"] == "retired"
+    assert recs["B"]["link_pending"] is True
+    assert recs["A"]["link_pending"] is False

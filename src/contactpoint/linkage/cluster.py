@@ -131,9 +131,11 @@ def _signature_conflict(
 
 def signature(source: str | None, dob: str | None, fn: str | None
               ) -> dict[str, set[tuple[str, str]]] | None:
-    if source is None or dob is None or fn is None:
+    """A record's (source, DOB, forename). A missing or placeholder forename ("Baby") counts
+    as the forename "": a source holding "Arletta" and "Baby" with one DOB holds two children."""
+    if source is None or dob is None:
         return None
-    return {source: {(dob, fn)}}
+    return {source: {(dob, fn or "")}}
 
 
 def cluster_edges(

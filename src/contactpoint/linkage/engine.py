@@ -8,13 +8,17 @@ may delete it afterwards.
 Decisions, in one place:
 
 * Splink scores pairs found by the blocking rules (:mod:`.model`).
-* Vetoes (:mod:`.scoring`): different valid NHS numbers, different valid UPNs, or the twin
-  pattern (exact DOB, forenames disagree, no shared identifier) set a pair's probability to 0
-  and make it a *cannot-link* constraint.
+* Vetoes (:mod:`.scoring`): different valid NHS numbers, different valid UPNs; in household
+  populations also the twin pattern (exact DOB, surname agrees, forenames disagree, no shared
+  identifier) and "no person evidence" (neither forename nor DOB agrees). A vetoed pair is
+  never linked and is a *cannot-link* constraint for clustering.
 * Bands (:class:`.artefact.Rules`): p >= link -> auto-link; review <= p < link -> clerical
   review; below -> no link.
-* Clustering (:mod:`.cluster`): edges by descending probability, union only when the two
-  clusters share no cannot-link pair and their NHS numbers / UPNs do not conflict.
+* Clustering (:mod:`.cluster`): edges by descending match weight, union only when the two
+  clusters share no cannot-link pair, their NHS numbers / UPNs do not conflict, and no source
+  holds two records with one DOB and different forenames across them.
+
+See docs/linkage.md.
 """
 
 from __future__ import annotations

@@ -358,8 +358,8 @@ def _decide(
         child_sigs["ci"], child_sigs["source_code"], child_sigs["dob"], child_sigs["fn"],
         strict=True,
     ):
-        if src is not None and dob is not None and fn is not None:
-            sig_by_child.setdefault(ci, {}).setdefault(src, set()).add((dob, fn))
+        if src is not None and dob is not None:
+            sig_by_child.setdefault(ci, {}).setdefault(src, set()).add((dob, fn or ""))
     new_lf = pl.DataFrame({"unique_id": new_keys}).join(lf_new, on="unique_id", how="left")
     sigs = _signatures(new_lf) + [sig_by_child.get(ci) for ci in child_index["ci"].to_list()]
     uf = ConstrainedUnionFind(
