@@ -6,10 +6,12 @@ import csv
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
 from collections import Counter
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -20,8 +22,10 @@ from typer.testing import CliRunner
 
 from contactpoint.cli.main import app
 from contactpoint.domain.identifiers import is_valid_nhs_number, is_valid_postcode, is_valid_upn
+from contactpoint.errors import ValidationFailed
 from contactpoint.synth.config import SynthConfig
 from contactpoint.synth.delta import DeltaOptions, write_delta
+from contactpoint.synth.fingerprint import GENERATOR_VERSION
 from contactpoint.synth.generate import generate
 from contactpoint.synth.sources import CSV_COLUMNS
 
@@ -338,3 +342,172 @@ def test_rerun_into_the_same_directory_leaves_no_stale_feeds(tmp_path: Path) -> 
     sources = {json.loads(p.read_text(encoding="utf-8"))["source"]
                for p in tmp_path.rglob("*.manifest.json")}
     assert sources == {r["source"] for r in _truth(tmp_path)}
+
+
+# --- the delta re-sends existing children consistently with the base -----------------------
+
+DELTA_BASE = SynthConfig(children=3_000, seed=4, chunk_children=1_000)  # three chunks
+
+
+@pytest.fixture(scope="module")
+def delta_pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    base = tmp_path_factory.mktemp("delta-base")
+    delta = tmp_path_factory.mktemp("delta")
+    generate(DELTA_BASE, base)
+    write_delta(base, delta, DeltaOptions(records=1_500, seed=9))  # not the base seed
+    return base, delta
+
+
+Held = dict[str, str]
+
+
+def _held_records(root: Path) -> dict[tuple[str, str], Held]:
+    """What PDS and CHB hold per (source, key): given, family, former, dob."""
+    held: dict[tuple[str, str], Held] = {}
+    with (root / "hmrc-chb.csv").open(newline="", encoding="utf-8") as fh:
+        for r in csv.DictReader(fh):
+            held[("HMRC-CHB", r["source_record_id"])] = {
+                "given": r["given_name"], "family": r["family_name"],
+                "former": r["former_family_name"], "dob": r["date_of_birth"]}
+    for line in (root / "nhs-pds.ndjson").read_text(encoding="utf-8").splitlines():
+        doc = json.loads(line)
+        if doc["resourceType"] != "Patient":
+            continue
+        names = {n["use"]: n for n in doc["name"]}
+        held[("NHS-PDS", doc["id"])] = {
+            "given": names["official"]["given"][0], "family": names["official"]["family"],
+            "former": names.get("old", {}).get("family", ""), "dob": doc["birthDate"]}
+    return held
+
+
+def _dob_slips(value: str) -> set[str]:
+    """The date and every single slip the generator documents (config.Noise): day and month
+    swapped, a day out, a year out (day capped at the 28th)."""
+    d = date.fromisoformat(value)
+    out = {d, d - timedelta(days=1), d + timedelta(days=1)}
+    if d.day <= 12:
+        out.add(d.replace(month=d.day, day=d.month))
+    out |= {d.replace(year=d.year + k, day=min(d.day, 28)) for k in (-1, 1)}
+    return {x.isoformat() for x in out}
+
+
+def _norm(name: str) -> str:
+    return " ".join(name.split()).casefold()
+
+
+def _edits(a: str, b: str) -> int:
+    """Optimal string alignment distance (a typo is one edit, an OCR slip at most two)."""
+    prev2: list[int] = []
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cost = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                cost = min(cost, prev2[j - 2] + 1)
+            cur.append(cost)
+        prev2, prev = prev, cur
+    return prev[-1]
+
+
+def _same_name(a: str, b: str, related: dict[str, set[str]]) -> bool:
+    """Equal up to the generator's documented garbling: case and spaces, a typo on each side,
+    a nickname or transliteration, one part of a double-barrelled surname."""
+    x, y = _norm(a), _norm(b)
+    if not x or not y:
+        return False
+    if x == y or _edits(x, y) <= 2 or y in related.get(x, set()) or x in related.get(y, set()):
+        return True
+    parts_x, parts_y = set(x.replace("-", " ").split()), set(y.replace("-", " ").split())
+    return len(parts_x) != len(parts_y) and bool(parts_x & parts_y)
+
+
+def _related_names() -> dict[str, set[str]]:
+    from contactpoint.synth.pools import name_pools
+
+    pools = name_pools()
+    related: dict[str, set[str]] = {}
+    for table in (pools.nicknames, pools.variants):
+        for name, forms in table.items():
+            for form in forms:
+                related.setdefault(_norm(name), set()).add(_norm(form))
+                related.setdefault(_norm(form), set()).add(_norm(name))
+    return related
+
+
+def test_delta_resends_the_same_children_under_existing_keys(
+        delta_pair: tuple[Path, Path]) -> None:
+    base, delta = delta_pair
+    base_truth = {(r["source"], r["source_record_id"]): r["person_id"] for r in _truth(base)}
+    delta_truth = {(r["source"], r["source_record_id"]): r["person_id"] for r in _truth(delta)}
+    base_held, delta_held = _held_records(base), _held_records(delta)
+    related = _related_names()
+    shared = sorted(k for k in delta_truth if k in base_truth)
+    assert len(shared) > 500
+    assert {s for s, _ in shared} == {"NHS-PDS", "HMRC-CHB"}
+    # changed children come from every chunk of the base
+    chunk_of = {int(base_truth[k][1:]) // DELTA_BASE.chunk_children for k in shared}
+    assert chunk_of == {0, 1, 2}
+    same_dob = same_given = renamed = 0
+    for key in shared:
+        assert delta_truth[key] == base_truth[key], key
+        was, now = base_held[key], delta_held[key]
+        assert _dob_slips(was["dob"]) & _dob_slips(now["dob"]), (key, was, now)
+        given_ok = now["given"] == "Baby" or was["given"] == "Baby" or _same_name(
+            was["given"], now["given"], related)
+        family_ok = any(_same_name(a, b, related) for a, b in (
+            (was["family"], now["family"]), (was["family"], now["former"]),
+            (was["former"], now["family"])))
+        assert given_ok or family_ok, (key, was, now)
+        same_dob += was["dob"] == now["dob"]
+        same_given += _norm(was["given"]) == _norm(now["given"])
+        renamed += _norm(now["former"]) == _norm(was["family"]) != ""
+    # mostly exactly the same (noise is rare); a redraw of other children would share ~none
+    assert same_dob > 0.97 * len(shared)
+    assert same_given > 0.9 * len(shared)
+    assert renamed > 0.1 * len(shared)  # surname changes are among the changed records
+
+
+def test_delta_refuses_a_base_of_another_generator_version(
+        delta_pair: tuple[Path, Path], tmp_path: Path) -> None:
+    base = tmp_path / "base"
+    shutil.copytree(delta_pair[0], base)
+    params = json.loads((base / "synth.json").read_text(encoding="utf-8"))
+    assert params["generator"]["version"] == GENERATOR_VERSION
+    params["generator"]["version"] = GENERATOR_VERSION - 1
+    (base / "synth.json").write_text(json.dumps(params), encoding="utf-8")
+    with pytest.raises(ValidationFailed, match="generator version"):
+        write_delta(base, tmp_path / "d", DeltaOptions(records=100, seed=1))
+    del params["generator"]
+    (base / "synth.json").write_text(json.dumps(params), encoding="utf-8")
+    result = CliRunner().invoke(app, ["synth", "--out", str(tmp_path / "d"), "--delta-of",
+                                      str(base)])
+    assert result.exit_code == 1
+    assert "older synthetic generator" in result.output
+    assert not (tmp_path / "d").exists()
+
+
+def test_delta_refuses_a_base_drawn_by_changed_code(
+        delta_pair: tuple[Path, Path], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A generator change nobody versioned is caught by the digests of what was drawn."""
+    import contactpoint.synth.population as population
+    from contactpoint.synth.places import STREET_STEMS
+
+    base = delta_pair[0]
+    monkeypatch.setattr(population, "MIN_GAP_DAYS", population.MIN_GAP_DAYS + 1)
+    with pytest.raises(ValidationFailed, match="population redrawn"):
+        write_delta(base, tmp_path / "d1", DeltaOptions(records=100, seed=1))
+    monkeypatch.undo()
+    monkeypatch.setattr("contactpoint.synth.world.STREET_STEMS", tuple(reversed(STREET_STEMS)))
+    with pytest.raises(ValidationFailed, match="world redrawn"):
+        write_delta(base, tmp_path / "d2", DeltaOptions(records=100, seed=1))
+
+
+def test_delta_refuses_a_delta_as_base_and_base_options(delta_pair: tuple[Path, Path],
+                                                       tmp_path: Path) -> None:
+    with pytest.raises(ValidationFailed, match="itself a delta"):
+        write_delta(delta_pair[1], tmp_path / "d", DeltaOptions(records=100, seed=1))
+    result = CliRunner().invoke(app, ["synth", "--out", str(tmp_path / "d"), "--delta-of",
+                                      str(delta_pair[0]), "--chunk-size", "2000"])
+    assert result.exit_code == 2

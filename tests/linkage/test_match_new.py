@@ -81,3 +81,19 @@ def test_weak_match_to_a_shielded_child_goes_to_review_never_new(
     plain = match_new(unshielded, new, default_model, tmp_path).row(0, named=True)
     if plain["match_probability"] < default_model.rules.review_probability:
         assert plain["decision"] == "new"
+
+
+def test_a_new_record_matching_two_existing_twins_goes_to_review(
+    default_model: ModelArtefact, tmp_path: Path
+) -> None:
+    # Twins Maryam and Mariam are two existing children; a new record spelt "Maryam" with no
+    # identifier matches both by name: it must not pick one.
+    existing = _existing(
+        [record(1, given_name="Maryam", nhs_number=nhs(1)),
+         record(2, given_name="Mariam", nhs_number=nhs(2))],
+        {1: 100, 2: 200},
+    )
+    new = frame([record(31, source_code="HMRC-CHB", given_name="Maryam")])
+    out = match_new(existing, new, default_model, tmp_path).row(0, named=True)
+    assert out["decision"] == "review", out
+    assert out["child_key"] in (100, 200)

@@ -92,3 +92,23 @@ def test_siblings_are_not_linked_on_household_facts(
     ]
     c = _cluster_of(dedupe(frame(rows), default_model, tmp_path).clusters)
     assert c[1] != c[2]
+
+
+def test_twins_with_one_name_and_different_middle_names_stay_apart(
+    default_model: ModelArtefact, tmp_path: Path
+) -> None:
+    # Twins both called Rose (middle names Molly / Olivia); HMRC keeps no middle names, so
+    # its two Roses match both twins by name: they must not bridge the twins.
+    rows = [
+        record(1, given_name="Rose", middle_names="Molly"),
+        record(2, given_name="Rose", middle_names="Olivia"),
+        record(3, source_code="HMRC-CHB", given_name="Rose"),
+        record(4, source_code="HMRC-CHB", given_name="Rose", sex=None),
+        record(5, source_code="DFE-CENSUS", given_name="Rose", middle_names="Molly"),
+    ]
+    result = dedupe(frame(rows), default_model, tmp_path)
+    c = _cluster_of(result.clusters)
+    assert c[1] != c[2]
+    assert c[1] == c[5]
+    assert c[2] != c[5]
+    assert c[3] != c[4]

@@ -16,17 +16,24 @@ from contactpoint.synth.config import DEFAULT_EXTRACT_DATE, SynthConfig, with_ra
 from contactpoint.synth.delta import DeltaOptions, write_delta
 from contactpoint.synth.generate import generate
 
+DEFAULT_CHILDREN = 10_000
+DEFAULT_CHUNK = 50_000
+
 
 def synth(
-    children: Annotated[int, typer.Option(min=1, help="How many children.")] = 10_000,
+    children: Annotated[int | None, typer.Option(
+        min=1, help=f"How many children (default {DEFAULT_CHILDREN}).")] = None,
     seed: Annotated[int, typer.Option(help="Random seed: same seed, same bytes.")] = 1,
     out: Annotated[Path, typer.Option(help="Directory to write the feeds into.")] = Path(
         "var/synth"),
     extract_date: Annotated[str, typer.Option(help="Extract date, YYYY-MM-DD.")] = (
         DEFAULT_EXTRACT_DATE.isoformat()),
-    chunk_size: Annotated[int, typer.Option(min=1000, help="Children per chunk.")] = 50_000,
+    chunk_size: Annotated[int | None, typer.Option(
+        min=1000, help=f"Children per chunk (default {DEFAULT_CHUNK}).")] = None,
     delta_of: Annotated[Path | None, typer.Option(
-        help="Write a daily delta against this base directory instead of a full extract.")
+        help="Write a daily delta against this base directory instead of a full extract: "
+             "the base population is redrawn from its synth.json (--seed only seeds the "
+             "delta's own draws).")
     ] = None,
     delta_records: Annotated[int, typer.Option(min=1, help="Records in the delta.")] = 10_000,
     rate: Annotated[list[str] | None, typer.Option(
@@ -49,6 +56,12 @@ def synth(
             raise typer.BadParameter(f"--rate {item!r}: expected NAME=NUMBER")
     started = time.perf_counter()
     if delta_of is not None:
+        given = [opt for opt, value in (("--children", children), ("--chunk-size", chunk_size),
+                                        ("--rate", rate)) if value]
+        if given:
+            raise typer.BadParameter(
+                f"{', '.join(given)} cannot be combined with --delta-of: the delta redraws the "
+                "base population from the base's synth.json")
         try:
             counts = write_delta(delta_of, out, DeltaOptions(records=delta_records, seed=seed,
                                                              extract_date=None))
@@ -57,13 +70,14 @@ def synth(
             raise typer.Exit(1) from exc
     else:
         try:
-            cfg = with_rates(SynthConfig(children=children, seed=seed, extract_date=day,
-                                         chunk_children=chunk_size), overrides)
+            cfg = with_rates(SynthConfig(children=children or DEFAULT_CHILDREN, seed=seed,
+                                         extract_date=day,
+                                         chunk_children=chunk_size or DEFAULT_CHUNK), overrides)
         except ValidationFailed as exc:
             raise typer.BadParameter(exc.message) from exc
         with Progress(TextColumn("synth"), BarColumn(), MofNCompleteColumn(),
                       TimeElapsedColumn(), console=context.console) as bar:
-            task = bar.add_task("children", total=children)
+            task = bar.add_task("children", total=cfg.children)
             counts = generate(cfg, out, progress=lambda k: bar.advance(task, k))
     elapsed = time.perf_counter() - started
     total = sum(counts.values())

@@ -215,6 +215,7 @@ class FhirFeed:
                 self._park(store, sink)
                 store.executescript(
                     "CREATE INDEX ix_key ON patient_key (ref);"
+                    "CREATE INDEX ix_key_row ON patient_key (row);"
                     "CREATE INDEX ix_att ON attached (ref);"
                 )
                 self._orphans(store, sink)

@@ -209,6 +209,77 @@ def household() -> dict[str, Any]:
     }
 
 
+def _independent_address() -> list[dict[str, Any]]:
+    """Address fields as separate comparisons: for populations without household structure.
+
+    When training finds no distinct people sharing a home within a source
+    (``training.household_evidence``), every person has an address of their own, so postcode,
+    house number, street, town and carers are independent evidence about the *person* (the
+    default Fellegi-Sunter set-up, right for FEBRL, wrong for siblings).
+    """
+    pc_null = "(pc_l IS NULL OR pc_r IS NULL) AND (addr3_l IS NULL OR addr3_r IS NULL)"
+    return [
+        {
+            "output_column_name": "postcode",
+            "comparison_description": "postcode (or a postcode-like address line 3)",
+            "comparison_levels": [
+                _null(pc_null),
+                _level("pc_l = pc_r OR addr3_l = addr3_r", "exact", 0.9, 0.001),
+                _level(
+                    "pc_sector_l = pc_sector_r OR levenshtein(addr3_l, addr3_r) <= 1",
+                    "same sector or one character off", 0.05, 0.01,
+                ),
+                _level("pc_district_l = pc_district_r", "same district", 0.02, 0.05),
+                _else(0.03, 0.939),
+            ],
+        },
+        {
+            "output_column_name": "house_number",
+            "comparison_levels": [
+                _null("addr_num_l IS NULL OR addr_num_r IS NULL"),
+                _level("addr_num_l = addr_num_r", "exact", 0.9, 0.02),
+                _else(0.1, 0.98),
+            ],
+        },
+        {
+            "output_column_name": "street",
+            "comparison_levels": [
+                _null("addr_street_l IS NULL OR addr_street_r IS NULL"),
+                _level("addr_street_l = addr_street_r", "exact", 0.8, 0.001),
+                _level("jaro_winkler_similarity(addr_street_l, addr_street_r) >= 0.9",
+                       "Jaro-Winkler >= 0.9", 0.1, 0.002),
+                _level("jaro_winkler_similarity(addr_street_l, addr_street_r) >= 0.8",
+                       "Jaro-Winkler >= 0.8", 0.05, 0.02),
+                _else(0.05, 0.977),
+            ],
+        },
+        {
+            "output_column_name": "town",
+            "comparison_levels": [
+                _null("town_l IS NULL OR town_r IS NULL"),
+                _level("town_l = town_r", "exact", 0.85, 0.005),
+                _level(_typo_plain("town"), "typo", 0.1, 0.005),
+                _else(0.05, 0.99),
+            ],
+        },
+        {
+            "output_column_name": "carers",
+            "comparison_levels": [
+                _null("carers_l IS NULL OR carers_r IS NULL"),
+                _level("list_has_any(carers_l, carers_r)", "a carer shared", 0.8, 0.001),
+                _else(0.2, 0.999),
+            ],
+        },
+    ]
+
+
+def _typo_plain(col: str) -> str:
+    return (
+        f"(damerau_levenshtein({col}_l, {col}_r) <= 1 "
+        f"OR jaro_winkler_similarity({col}_l, {col}_r) >= 0.92)"
+    )
+
+
 def _identifier(name: str, col: str) -> dict[str, Any]:
     return {
         "output_column_name": name,
@@ -237,6 +308,7 @@ PREDICTION_BLOCKING_RULES: tuple[str, ...] = (
     "l.pc = r.pc AND l.fn_mp = r.fn_mp",
     "l.fn_mp = r.fn_mp AND l.sn_mp = r.sn_mp AND substr(l.dob, 1, 7) = substr(r.dob, 1, 7)",
     "l.dob = r.dob AND l.fn = r.sn",
+    "l.dob = r.dob AND l.sn = r.fn",  # pairs are generated with l < r: both directions
     "l.fn = r.sn AND l.sn = r.fn",
     # names agree, date of birth missing or far off: filtered, so common names stay cheap
     "l.fn_canon = r.fn_canon AND l.sn = r.sn "
@@ -258,6 +330,18 @@ PREDICTION_BLOCKING_RULES: tuple[str, ...] = (
     "OR l.addr_num = r.addr_num)",
 )
 
+# Populations without household structure: an address is a person's own, so the home (with
+# one name roughly agreeing) is a fair block too. Each rule is still anchored on a place.
+INDEPENDENT_ADDRESS_BLOCKING_RULES: tuple[str, ...] = (
+    "l.dob = r.dob AND l.addr3 = r.addr3",
+    "l.fn_canon = r.fn_canon AND l.sn = r.sn AND l.addr_num = r.addr_num",
+    "l.addr_num = r.addr_num AND l.addr_street = r.addr_street AND l.town = r.town",
+    "l.sn = r.sn AND l.town = r.town AND (l.fn IS NULL OR r.fn IS NULL OR l.dob IS NULL "
+    "OR r.dob IS NULL OR l.addr_num = r.addr_num OR substr(l.fn, 1, 1) = substr(r.fn, 1, 1))",
+    "l.fn = r.fn AND l.town = r.town AND (l.sn IS NULL OR r.sn IS NULL "
+    "OR substr(l.sn, 1, 1) = substr(r.sn, 1, 1))",
+)
+
 # Deterministic rules used to estimate the prior (probability two random records match).
 DETERMINISTIC_RULES: tuple[str, ...] = (
     "l.nhs = r.nhs",
@@ -273,7 +357,11 @@ EM_BLOCKING_RULES: tuple[str, ...] = (
 )
 
 
-def base_settings() -> dict[str, Any]:
+def base_settings(household_structure: bool = True) -> dict[str, Any]:
+    """Splink settings before training. ``household_structure`` (decided by training from the
+    data) scores the home as ONE household comparison; without it, address fields are
+    separate comparisons (:func:`_independent_address`)."""
+    address = [household()] if household_structure else _independent_address()
     return {
         "link_type": "dedupe_only",
         "unique_id_column_name": "unique_id",
@@ -288,11 +376,13 @@ def base_settings() -> dict[str, Any]:
             surname(),
             date_of_birth(),
             sex(),
-            household(),
+            *address,
             _identifier("nhs", "nhs"),
             _identifier("upn", "upn"),
         ],
         "blocking_rules_to_generate_predictions": [
-            {"blocking_rule": br, "sql_dialect": DIALECT} for br in PREDICTION_BLOCKING_RULES
+            {"blocking_rule": br, "sql_dialect": DIALECT}
+            for br in PREDICTION_BLOCKING_RULES
+            + (() if household_structure else INDEPENDENT_ADDRESS_BLOCKING_RULES)
         ],
     }

@@ -33,17 +33,24 @@ def veto_select(table: str, household_vetoes: bool = True) -> str:
 
     * ``v_nhs`` / ``v_upn``: two different valid identifiers (always);
     * ``v_twin`` (household populations): exact DOB, surname agreeing, forenames disagreeing on
-      every level, no shared identifier: children born together;
+      every level (or both records carrying middle names that conflict: twins Rose Molly and
+      Rose Olivia), no shared identifier: children born together;
     * ``v_person`` (household populations): neither forename nor DOB agrees even roughly and no
       identifier is shared: only household facts agree, which siblings share too.
     """
     on = "" if household_vetoes else "false AND "
     shared = "(coalesce(nhs_l = nhs_r, false) OR coalesce(upn_l = upn_r, false))"
+    # both records carry middle names and they share no name and are not a typo apart
+    mid_conflict = (
+        "coalesce(NOT list_has_any(string_split(fn_mid_l, ' '), string_split(fn_mid_r, ' ')) "
+        "AND jaro_winkler_similarity(fn_mid_l, fn_mid_r) < 0.85, false)"
+    )
     return f"""
     SELECT unique_id_l AS l, unique_id_r AS r, match_probability AS p, match_weight AS w,
       coalesce(nhs_l <> nhs_r, false) AS v_nhs,
       coalesce(upn_l <> upn_r, false) AS v_upn,
-      ({on}gamma_dob = {DOB_EXACT_LEVEL} AND gamma_forename = {FORENAME_ELSE_LEVEL}
+      ({on}gamma_dob = {DOB_EXACT_LEVEL}
+        AND (gamma_forename = {FORENAME_ELSE_LEVEL} OR {mid_conflict})
         AND gamma_surname >= {SURNAME_AGREE_MIN_LEVEL} AND NOT {shared}) AS v_twin,
       ({on}gamma_forename < {FORENAME_PERSON_MIN_LEVEL} AND gamma_dob < {DOB_PERSON_MIN_LEVEL}
         AND NOT {shared}) AS v_person
@@ -59,6 +66,52 @@ def _edges(con: duckdb.DuckDBPyConnection, table: str, rules: Rules) -> pl.DataF
     FROM v WHERE p >= {rules.review_probability}
     """  # noqa: S608 - internal names and constants only
     return fetch(con, sql)
+
+
+def ambiguous_records(links: pl.DataFrame, lf: pl.DataFrame) -> pl.Series:
+    """Records whose auto-link candidates include two *distinct* children: such a record must
+    not bridge them; it goes to clerical review instead (household populations).
+
+    ``links``: auto-link edges ``l``, ``r``. Two candidates y1, y2 of a record x are distinct
+    children when one source holds both with the same date of birth and different forenames
+    or conflicting middle names (a source keeps one record per child: twins). x counts only
+    when its own source also holds two records with x's date of birth and surname, so two
+    sources show two children (a source's duplicate of one child makes no other record
+    ambiguous). A record sharing an NHS number or UPN with a candidate is never ambiguous.
+    Catches similar-named twins that one source spells alike (Maryam/Mariam,
+    Muhammad/Mohammed, Rose with and without middle names).
+    """
+    attrs = lf.select(
+        pl.col("unique_id").alias("y"), pl.col("source_code").alias("src"), "dob",
+        pl.col("fn").fill_null(""), "fn_mid", "nhs", "upn",
+    )
+    both = pl.concat([
+        links.select(pl.col("l").alias("x"), pl.col("r").alias("y")),
+        links.select(pl.col("r").alias("x"), pl.col("l").alias("y")),
+    ]).join(attrs, on="y", how="left")
+    # x's own source must also hold two records born that day with that surname: two sources
+    # then show two children (a within-source duplicate of y shows in y's source only)
+    own = lf.select(
+        pl.col("unique_id").alias("x"), pl.col("nhs").alias("x_nhs"),
+        pl.col("upn").alias("x_upn"),
+        (pl.len().over("source_code", "dob", "sn") > 1).alias("x_twin_set"),
+    ).filter(pl.col("x_twin_set")).drop("x_twin_set")
+    both = both.join(own, on="x", how="inner")
+    anchored = both.filter(
+        (pl.col("x_nhs") == pl.col("nhs")).fill_null(False)
+        | (pl.col("x_upn") == pl.col("upn")).fill_null(False)
+    ).select("x").unique()
+    cand = both.join(anchored, on="x", how="anti").drop("x_nhs", "x_upn")
+    pairs = cand.join(cand, on="x", suffix="2").filter(pl.col("y") < pl.col("y2"))
+    same_src_twins = (
+        (pl.col("src") == pl.col("src2")) & (pl.col("dob") == pl.col("dob2"))
+        & (
+            (pl.col("fn") != pl.col("fn2"))
+            | (pl.col("fn_mid").is_not_null() & pl.col("fn_mid2").is_not_null()
+               & (pl.col("fn_mid") != pl.col("fn_mid2")))
+        )
+    )
+    return pairs.filter(same_src_twins.fill_null(False)).get_column("x").unique()
 
 
 def _signatures(lf: pl.DataFrame) -> list[dict[str, set[tuple[str, str]]] | None]:
@@ -98,6 +151,16 @@ def run_dedupe(records: pl.DataFrame, model: ModelArtefact, workdir: Path) -> An
     t = time.perf_counter()
     keys = lf.get_column("unique_id")
     linkable_mask = ~pl.col("vetoed") & (pl.col("p") >= rules.link_probability)
+    n_ambiguous = 0
+    if rules.household_vetoes:
+        amb = ambiguous_records(edges.filter(linkable_mask), lf).implode()
+        n_ambiguous = int(amb.list.len()[0])
+        edges = edges.with_columns(
+            (pl.col("l").is_in(amb) | pl.col("r").is_in(amb)).alias("ambiguous")
+        )
+        linkable_mask = linkable_mask & ~pl.col("ambiguous")
+    else:
+        edges = edges.with_columns(pl.lit(False).alias("ambiguous"))
     # Only records on an auto-link edge can join anything: the union-find holds just those.
     active = (
         edges.filter(linkable_mask)
@@ -143,8 +206,11 @@ def run_dedupe(records: pl.DataFrame, model: ModelArtefact, workdir: Path) -> An
     band = edges.filter(~pl.col("vetoed") & (pl.col("p") < rules.link_probability)).with_columns(
         pl.lit("clerical_band").alias("reason")
     )
+    ambiguous = edges.filter(
+        ~pl.col("vetoed") & pl.col("ambiguous") & (pl.col("p") >= rules.link_probability)
+    ).with_columns(pl.lit("ambiguous").alias("reason"))
     review = (
-        pl.concat([refused, band])
+        pl.concat([refused, ambiguous, band])
         .join(ck.rename({"k": "l", "cluster_key": "cl"}), on="l")
         .join(ck.rename({"k": "r", "cluster_key": "cr"}), on="r")
         .filter(pl.col("cl") != pl.col("cr"))
@@ -164,6 +230,7 @@ def run_dedupe(records: pl.DataFrame, model: ModelArtefact, workdir: Path) -> An
         "vetoed_pairs": vetoed.height,
         "auto_link_pairs": linkable.height,
         "refused_by_constraint": len(refused_pos),
+        "ambiguous_records": n_ambiguous,
         "review_pairs": review.height,
         "clusters": int(clusters["cluster_key"].n_unique()),
         **{k: round(v, 3) for k, v in timings.items()},
@@ -378,13 +445,24 @@ def _decide(
     cannot += [*zip(inner_i.filter("vetoed")["a"].to_list(),
                     inner_i.filter("vetoed")["b"].to_list(), strict=True)]
     uf.add_cannot_links(cannot)
+    # A new record that auto-links to two existing children (similar-named twins, a child
+    # the index holds twice) does not pick one: it goes to review (household populations).
+    strong = pc.filter(~pl.col("vetoed") & (pl.col("p") >= rules.link_probability))
+    ambiguous = (
+        strong.group_by("ni").len().filter(pl.col("len") > 1)["ni"].implode()
+        if rules.household_vetoes
+        else pl.Series("ni", [], dtype=pl.Int64).implode()
+    )
     links = pl.concat(
         [
             pc.filter(~pl.col("vetoed")).select(pl.col("ni").alias("a"), pl.col("ci").alias("b"),
                                                 "p", "w"),
             inner_i.filter(~pl.col("vetoed")).select("a", "b", "p", "w"),
         ]
-    ).filter(pl.col("p") >= rules.link_probability).sort("w", descending=True)
+    ).filter(
+        (pl.col("p") >= rules.link_probability)
+        & ~pl.col("a").is_in(ambiguous) & ~pl.col("b").is_in(ambiguous)
+    ).sort("w", descending=True)
     cluster_edges(uf, links["a"].to_list(), links["b"].to_list())
     roots = uf.roots()
     root_child = {

@@ -88,6 +88,37 @@ def twin_evidence(
     return out
 
 
+HOUSEHOLD_MIN_PAIRS = 3
+HOUSEHOLD_MIN_RATE = 0.01  # within-source pairs sharing a home, different DOB, per record
+HOUSEHOLD_SQL = """
+SELECT count(*) FROM lf AS l JOIN lf AS r
+  ON l.source_code = r.source_code AND l.addr_num = r.addr_num
+  AND l.addr_street = r.addr_street AND l.unique_id < r.unique_id
+WHERE (l.pc = r.pc OR l.town = r.town) AND l.dob <> r.dob
+"""
+
+
+def household_evidence(con: duckdb.DuckDBPyConnection, n_records: int) -> dict[str, Any]:
+    """Does this population live in households? Decides how the address is scored.
+
+    A source keeps one record per person, so two records *of one source* at the same home
+    (house number, street, and postcode or town) with different dates of birth are two people
+    sharing a home: siblings. A children's population shows them at ~0.6 per record; a
+    population where everyone has an address of their own (FEBRL) shows none. With household
+    structure the home is ONE comparison (a shared home is no evidence of the same person);
+    without it, postcode, number, street, town and carers are separate comparisons.
+    """
+    cur = con.cursor()
+    try:
+        rows = cur.execute(HOUSEHOLD_SQL).fetchall()
+    finally:
+        cur.close()
+    pairs = int(rows[0][0]) if rows else 0
+    needed = max(HOUSEHOLD_MIN_PAIRS, HOUSEHOLD_MIN_RATE * n_records)
+    return {"within_shared_home_pairs": pairs, "threshold": needed,
+            "household_structure": pairs >= needed}
+
+
 def _clean_levels(settings: dict[str, Any]) -> None:
     """Floor m/u so that no level's weight is infinite; fill untrained levels with priors.
 
@@ -96,7 +127,11 @@ def _clean_levels(settings: dict[str, Any]) -> None:
     u of the strongest levels, so subtract the matches back out.
     """
     lam = float(settings.get("probability_two_random_records_match", 0.0))
-    defaults = {c["output_column_name"]: c for c in base_settings()["comparisons"]}
+    defaults = {
+        c["output_column_name"]: c
+        for variant in (True, False)
+        for c in base_settings(household_structure=variant)["comparisons"]
+    }
     for comp in settings["comparisons"]:
         prior = defaults[comp["output_column_name"]]["comparison_levels"]
         for level, default in zip(comp["comparison_levels"], prior, strict=True):
@@ -146,7 +181,9 @@ def train_model(
         con = connect(wd, "training.duckdb")
         try:
             load_table(con, "lf", lf)
-            settings = base_settings()
+            n = lf.height
+            households = household_evidence(con, n)
+            settings = base_settings(household_structure=bool(households["household_structure"]))
             linker, _, sdfs = linker_for(con, ["lf"], settings)
             t = time.perf_counter()
             linker.training.estimate_probability_two_random_records_match(
@@ -154,7 +191,6 @@ def train_model(
             )
             timings["prior_s"] = time.perf_counter() - t
             t = time.perf_counter()
-            n = lf.height
             max_pairs = min(U_PAIRS_MAX, max(U_PAIRS_PER_RECORD * n, 1e5), n * (n - 1) / 4)
             linker.training.estimate_u_using_random_sampling(max_pairs=max_pairs, seed=42)
             timings["u_s"] = time.perf_counter() - t
@@ -205,6 +241,7 @@ def train_model(
         "probability_two_random_records_match": trained["probability_two_random_records_match"],
         "em_sessions": em_sessions,
         "twin_evidence": twins,
+        "household_evidence": households,
         "timings": {k: round(v, 3) for k, v in timings.items()},
     }
     draft = ModelArtefact(

@@ -10,10 +10,12 @@ surname changes, nicknames, transliterations, typos, date slips, missing fields)
 * ``ctf/<LAESTAB>.xml`` (DfE Common Transfer Files from a few schools, source CTF-<LAESTAB>);
 * a ``<file>.manifest.json`` beside every feed file;
 * ``truth.csv`` (``source,source_record_id,person_id``, one row per record written);
-* ``synth.json`` (the parameters, record counts per source, and hard-case counts).
+* ``synth.json`` (the parameters, record counts per source, hard-case counts, and the
+  generator fingerprint a delta checks).
 
 ``--delta-of BASE`` writes a daily delta against ``BASE`` instead (``synth.delta``).
 Modules: ``config`` (rates), ``names``/``places``/``pools``/``world`` (what exists),
 ``population`` (the truth), ``noise`` and ``sources`` (what each source holds),
-``fhir``/``ctf``/``generate`` (writing), ``delta``, ``bench``.
+``fhir``/``ctf``/``generate`` (writing), ``fingerprint`` (generator version and
+digests of the drawn world and population, checked by ``delta``), ``delta``, ``bench``.
 """

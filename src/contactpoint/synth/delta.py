@@ -1,14 +1,19 @@
 """A daily delta against a base extract: new births and changed records of existing children.
 
-The base directory's ``synth.json`` names the population (children, seed, extract date); the
-population is redrawn exactly, so the person ids in the delta's ``truth.csv`` agree with the
-base truth. New children get person indices after the base population's. The delta holds:
+The base directory's ``synth.json`` names the population (children, seed, extract date, chunk
+size, rate overrides) and fingerprints it (``synth.fingerprint``); the population is redrawn from
+those parameters alone (the delta's own seed only drives the delta's draws) and checked against
+the fingerprint, so a base written by another generator version is refused rather than answered
+with records of other children under its keys. The person ids in the delta's ``truth.csv`` agree
+with the base truth; new children get person indices after the base population's. The delta
+holds:
 
 * new births (GRO-BIRTHS and NHS-PDS, some PDS ones still "Baby <surname>"), about half of
   them into existing households (siblings of existing children: same surname, address and
   carers), some of them twins or triplets;
 * changed records of existing children (NHS-PDS and HMRC-CHB under the same source key): house
-  moves, surname changes (the old surname kept as the former one), newly given preferred names.
+  moves and surname changes (the old surname kept as the former one); the forename, date of
+  birth and carers stay those of the base child, garbled afresh at the source's noise rates.
 """
 
 from __future__ import annotations
@@ -26,6 +31,13 @@ import numpy.typing as npt
 from contactpoint.errors import ValidationFailed
 from contactpoint.synth import sources
 from contactpoint.synth.config import SynthConfig, with_rates
+from contactpoint.synth.fingerprint import (
+    FINGERPRINT_KEY,
+    PopulationDigest,
+    check,
+    stored,
+    world_digest,
+)
 from contactpoint.synth.generate import (
     CHB_FILE,
     GRO_FILE,
@@ -59,25 +71,43 @@ class DeltaOptions:
     move_share: float = 0.6  # of changed children: moved house (the rest changed name)
 
 
-def _base_config(base: Path) -> tuple[SynthConfig, dict[str, object]]:
+def _base_config(base: Path) -> tuple[SynthConfig, dict[str, Any]]:
+    """The base run's configuration, exactly as its ``synth.json`` records it."""
     path = base / PARAMS_FILE
     if not path.is_file():
         raise ValidationFailed(f"{base} has no {PARAMS_FILE}: not a synth output directory")
-    params = json.loads(path.read_text(encoding="utf-8"))
-    cfg = SynthConfig(children=int(params["children"]), seed=int(params["seed"]),
-                      extract_date=date.fromisoformat(str(params["extract_date"])),
-                      chunk_children=int(params["chunk_children"]))
-    rates = {str(k): float(v) for k, v in dict(params.get("rates") or {}).items()}
+    try:
+        params = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValidationFailed(f"{path} is not valid JSON") from exc
+    if not isinstance(params, dict):
+        raise ValidationFailed(f"{path} is not a synth parameters file")
+    if "delta_of" in params:
+        raise ValidationFailed(
+            f"{base} is itself a delta (of {params['delta_of']}); give the full base extract")
+    stored(params, str(base))
+    try:
+        cfg = SynthConfig(children=int(params["children"]), seed=int(params["seed"]),
+                          extract_date=date.fromisoformat(str(params["extract_date"])),
+                          chunk_children=int(params["chunk_children"]))
+        rates = {str(k): float(v) for k, v in dict(params.get("rates") or {}).items()}
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValidationFailed(f"{path} lacks or garbles the base parameters: {exc}") from exc
     return with_rates(cfg, rates), params
 
 
-def _existing(cfg: SynthConfig, world: World, wanted: IntArray) -> Population:
-    """The base children with the given person indices (sorted), redrawn chunk by chunk."""
+def _existing(cfg: SynthConfig, world: World, wanted: IntArray,
+              params: dict[str, Any], base: Path) -> Population:
+    """The base children with the given person indices (sorted), redrawn chunk by chunk; the
+    whole redrawn population must hash to the base's fingerprint."""
     parts: list[Population] = []
+    digest = PopulationDigest()
     for _, pop in iter_chunks(cfg, world):
+        digest.add(pop)
         sel = np.flatnonzero(np.isin(pop.pid, wanted))
         if sel.size:
             parts.append(take(pop, sel))
+    check(params[FINGERPRINT_KEY], "population", digest.hexdigest(), str(base))
     return concat(parts)
 
 
@@ -174,6 +204,7 @@ def write_delta(base: Path, out: Path, opts: DeltaOptions) -> dict[str, int]:
     day = opts.extract_date or cfg.extract_date + timedelta(days=1)
     delta_cfg = dataclasses.replace(cfg, extract_date=day)
     world = build_world(cfg.children, cfg.seed, cfg.ctf_school_share)
+    check(params[FINGERPRINT_KEY], "world", world_digest(world), str(base))
     rng = np.random.default_rng([cfg.seed, 9_000, opts.seed])
     n_new = max(1, opts.records // 4)  # each new child: a GRO and a PDS record
     # a changed child yields ~1.8 records (PDS, and CHB when under 16): draw a few more
@@ -181,7 +212,7 @@ def write_delta(base: Path, out: Path, opts: DeltaOptions) -> dict[str, int]:
     n_changed = max(1, min(cfg.children, int((opts.records - 2 * n_new) / 1.6)))
     n_anchor = min(cfg.children, int(n_new * opts.sibling_share))
     picked = rng.choice(cfg.children, n_changed + n_anchor, replace=False)
-    existing = _existing(cfg, world, np.sort(picked))
+    existing = _existing(cfg, world, np.sort(picked), params, base)
     order = {int(p): i for i, p in enumerate(existing.pid)}
     anchor_rows = np.array([order[int(p)] for p in picked[n_changed:]], dtype=np.int64)
     change_rows = np.array([order[int(p)] for p in picked[:n_changed]], dtype=np.int64)
@@ -207,6 +238,7 @@ def write_delta(base: Path, out: Path, opts: DeltaOptions) -> dict[str, int]:
         w.close()
     write_params(out, delta_cfg, w.counts, {
         "delta_of": str(base), "base_extract_date": params["extract_date"],
+        "delta_seed": opts.seed, FINGERPRINT_KEY: params[FINGERPRINT_KEY],
         "new_children": len(born), "new_in_existing_households": len(anchors),
         "new_multiples": int((born.birth_size > 1).sum()), "changed_children": len(changed),
         "first_new_person_index": int(born.pid[0]),

@@ -21,6 +21,7 @@ from contactpoint.synth import sources
 from contactpoint.synth.config import SynthConfig, tunable_rates
 from contactpoint.synth.ctf import ctf_document
 from contactpoint.synth.fhir import ndjson_frame
+from contactpoint.synth.fingerprint import FINGERPRINT_KEY, PopulationDigest, fingerprint
 from contactpoint.synth.ids import zfill
 from contactpoint.synth.population import Population, generate_chunk, take
 from contactpoint.synth.world import World, build_world
@@ -192,8 +193,10 @@ def generate(cfg: SynthConfig, out: Path, progress: Progress | None = None) -> d
     world = build_world(cfg.children, cfg.seed, cfg.ctf_school_share)
     w = Writer(out, cfg.extract_date.isoformat(), "full")
     stats: dict[str, int] = {}
+    digest = PopulationDigest()
     try:
         for ci, pop in iter_chunks(cfg, world):
+            digest.add(pop)
             for key, value in population_stats(pop).items():
                 stats[key] = stats.get(key, 0) + value
             write_chunk(cfg, world, pop, ci, w)
@@ -202,7 +205,8 @@ def generate(cfg: SynthConfig, out: Path, progress: Progress | None = None) -> d
         w.finish(world)
     finally:
         w.close()
-    write_params(out, cfg, w.counts, {"population": stats})
+    write_params(out, cfg, w.counts, {"population": stats,
+                                      FINGERPRINT_KEY: fingerprint(world, digest)})
     return w.counts
 
 
