@@ -13,13 +13,12 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 app.add_typer(db.app, name="db")
-# command registrations: one line per module, in the order of the CLI contract
-# (synth) (import) (link, export, evaluate) (orgs, users, clients) (audit) (serve) (demo) (bench)
+# command registrations, in the order of the CLI contract (shared/spec/cli.md)
 synth.register(app)
-app.add_typer(audit.app, name="audit")
-linking.register(app)
 importing.register(app)
-access.register(app)
+linking.register(app)  # link, export, evaluate, review
+access.register(app)  # orgs, users, clients
+app.add_typer(audit.app, name="audit")
 serve.register(app)
 demo.register(app)
 app.add_typer(bench.app, name="bench")

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Callable, Iterator
-from typing import TypeVar
+from collections.abc import Iterator
 
 import polars as pl
 
@@ -19,16 +18,12 @@ from contactpoint.ingest.rejects import RejectSink
 from contactpoint.ingest.validate import Rules, validate_batch
 
 _DONE = object()
-T = TypeVar("T")
 
 
 def validated_batches(
-    reader: FeedReader, sink: RejectSink, rules: Rules,
-    prepare: Callable[[pl.DataFrame], T], depth: int = 2,
-) -> Iterator[T]:
-    """``prepare(good rows)`` of each batch, in file order; rejects go to ``sink``
-    (producer-side only). ``prepare`` runs in the producer thread too (no database access
-    there): e.g. building the COPY payload overlaps with the previous batch's write."""
+    reader: FeedReader, sink: RejectSink, rules: Rules, depth: int = 2
+) -> Iterator[pl.DataFrame]:
+    """Good rows of each batch, in file order; rejects go to ``sink`` (producer-side only)."""
     out: queue.Queue[object] = queue.Queue(maxsize=depth)
     stop = threading.Event()
 
@@ -47,7 +42,7 @@ def validated_batches(
                     return
                 good, rejects = validate_batch(frame, rules, flat_extras=flat)
                 sink.add_frame(rejects)
-                put(prepare(good))
+                put(good)
         except BaseException as exc:  # handed to the consumer thread, re-raised there
             put(exc)
             return
@@ -62,7 +57,8 @@ def validated_batches(
                 return
             if isinstance(item, BaseException):
                 raise item
-            yield item  # type: ignore[misc]
+            assert isinstance(item, pl.DataFrame)
+            yield item
     finally:
         stop.set()
         worker.join(timeout=30)

@@ -242,8 +242,8 @@ def _stage_and_apply(
     reader: FeedReader, meta: ExtractMeta, extract_id: int, now: datetime, stager: Stager,
 ) -> None:
     rules = Rules(today=options.today, min_birth_date=options.min_birth_date)
-    for batch in validated_batches(reader, sink, rules, stager.prepare):
-        stager.add(batch)
+    for good in validated_batches(reader, sink, rules):
+        stager.add(good)
         _pause("batch")
     row_map = reader.finish(sink)
     sink.row_map = row_map

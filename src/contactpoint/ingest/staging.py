@@ -39,30 +39,6 @@ _DIRECT_COLUMNS = ["source_code", "record_status", *_INSERT_COLUMNS, "first_extr
                    "extract_id", "link_pending", "updated_at"]
 
 
-_STAGE_COPY = f"COPY {STAGE} (row_no, {', '.join(_DATA_COLUMNS)}) FROM STDIN (FORMAT csv)"
-_STAGE_INSERT = f"INSERT INTO {STAGE} VALUES ({', '.join('?' * (len(_DATA_COLUMNS) + 1))})"  # noqa: S608 - constant table name
-
-
-@dataclass(frozen=True)
-class Batch:
-    """One batch ready for the database: COPY CSV bytes (PostgreSQL) or row tuples (SQLite)."""
-
-    rows: int
-    statement: str
-    payload: bytes | list[tuple[Any, ...]]
-
-
-def _csv_bytes(frame: pl.DataFrame) -> bytes:
-    buffer = io.BytesIO()
-    frame.write_csv(buffer, include_header=False)
-    return buffer.getvalue()
-
-
-def _row_tuples(frame: pl.DataFrame) -> list[tuple[Any, ...]]:
-    # Column lists zipped into tuples: far cheaper than DataFrame.iter_rows().
-    return list(zip(*(s.to_list() for s in frame.iter_columns()), strict=True))
-
-
 def _sql_literal(value: object) -> str:
     if isinstance(value, bool | int):
         return str(int(value))
@@ -113,19 +89,7 @@ class Stager:
             self._sqlite_import_pragmas()
         return True
 
-    # --- writing batches ----------------------------------------------------------------
-    def prepare(self, frame: pl.DataFrame) -> Batch:
-        """Turn validated rows into what the database call takes (COPY CSV bytes, or SQLite
-        row tuples). No database access: it runs in the producer thread, so building the
-        payload overlaps with the previous batch's write."""
-        if self.direct:
-            return self._prepare_direct(frame)
-        staged = frame.select(ROW, *_DATA_COLUMNS)
-        if self.postgres:
-            return Batch(staged.height, _STAGE_COPY, _csv_bytes(staged))
-        return Batch(staged.height, _STAGE_INSERT, _row_tuples(staged))
-
-    def _prepare_direct(self, frame: pl.DataFrame) -> Batch:
+    def _add_direct(self, frame: pl.DataFrame) -> None:
         if frame.get_column("record_status").ne("active").any():
             raise DirectConflict("a delete in a first load")
         values = self._direct_values
@@ -137,38 +101,38 @@ class Stager:
                 *_INSERT_COLUMNS,
                 *[pl.lit(values[c]).alias(c) for c in _DIRECT_COLUMNS[-4:]],
             )
-            statement = f"COPY source_record ({columns}) FROM STDIN (FORMAT csv)"
-            return Batch(frame.height, statement, _csv_bytes(frame))
+            try:
+                self._copy(frame, f"COPY source_record ({columns}) FROM STDIN (FORMAT csv)")
+            except psycopg.errors.UniqueViolation:
+                raise DirectConflict("duplicate key") from None
+            return
         # SQLite: the per-file constants are SQL literals, so each row binds only its own
         # values (every bound value is a Python object made per row).
         constants = [_sql_literal(values["source_code"]), "'active'",
                      *[_sql_literal(values[c]) for c in _DIRECT_COLUMNS[-4:]]]
         marks = ", ".join([*constants[:2], *"?" * len(_INSERT_COLUMNS), *constants[2:]])
-        statement = f"INSERT INTO source_record ({columns}) VALUES ({marks})"  # noqa: S608 - constant names, quoted literals
-        return Batch(frame.height, statement, _row_tuples(frame.select(_INSERT_COLUMNS)))
-
-    def add(self, batch: pl.DataFrame | Batch) -> None:
-        """Write one batch (a prepared one, or a frame prepared here) in the transaction."""
-        if isinstance(batch, pl.DataFrame):
-            batch = self.prepare(batch)
-        if batch.rows == 0:
-            return
-        dbapi: Any = self.conn.connection.driver_connection
         try:
-            if isinstance(batch.payload, bytes):
-                with dbapi.cursor() as cursor, cursor.copy(batch.statement) as copy:
-                    copy.write(batch.payload)
-            else:
-                cursor = dbapi.cursor()
-                try:
-                    cursor.executemany(batch.statement, batch.payload)
-                finally:
-                    cursor.close()
-        except (psycopg.errors.UniqueViolation, sqlite3.IntegrityError, IntegrityError):
-            if self.direct:
-                raise DirectConflict("duplicate key") from None
-            raise
-        self.staged += batch.rows
+            self._executemany(frame.select(_INSERT_COLUMNS),
+                              f"INSERT INTO source_record ({columns}) VALUES ({marks})")  # noqa: S608 - constant names, quoted literals
+        except (sqlite3.IntegrityError, IntegrityError):
+            raise DirectConflict("duplicate key") from None
+
+    def _copy(self, frame: pl.DataFrame, statement: str) -> None:
+        buffer = io.BytesIO()
+        frame.write_csv(buffer, include_header=False)
+        dbapi: Any = self.conn.connection.driver_connection
+        with dbapi.cursor() as cursor, cursor.copy(statement) as copy:
+            copy.write(buffer.getbuffer())
+
+    def _executemany(self, frame: pl.DataFrame, statement: str) -> None:
+        dbapi: Any = self.conn.connection.driver_connection
+        cursor = dbapi.cursor()
+        try:
+            # Column lists zipped into tuples: far cheaper than DataFrame.iter_rows().
+            cursor.executemany(statement, zip(*(s.to_list() for s in frame.iter_columns()),
+                                              strict=True))
+        finally:
+            cursor.close()
 
     def _sqlite_import_pragmas(self) -> None:
         # A bigger page cache for this connection only (it is closed after the file):
@@ -189,6 +153,20 @@ class Stager:
             self._sqlite_import_pragmas()
             self.conn.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{STAGE}")
             self.conn.exec_driver_sql(f"CREATE TEMP TABLE {STAGE} (row_no INTEGER, {cols})")
+
+    def add(self, frame: pl.DataFrame) -> None:
+        if frame.height == 0:
+            return
+        if self.direct:
+            self._add_direct(frame)
+        elif self.postgres:
+            self._copy(frame.select(ROW, *_DATA_COLUMNS),
+                       f"COPY {STAGE} (row_no, {', '.join(_DATA_COLUMNS)}) FROM STDIN (FORMAT csv)")
+        else:
+            marks = ", ".join("?" * (len(_DATA_COLUMNS) + 1))
+            self._executemany(frame.select(ROW, *_DATA_COLUMNS),
+                              f"INSERT INTO {STAGE} VALUES ({marks})")  # noqa: S608 - constant table name
+        self.staged += frame.height
 
     def index(self) -> None:
         if self.direct:
