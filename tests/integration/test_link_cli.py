@@ -13,6 +13,8 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from contactpoint.audit import trail
+from contactpoint.audit.trail import AuditAction
 from contactpoint.cli import context
 from contactpoint.cli.main import app
 from contactpoint.db.tables import child, source_record
@@ -231,6 +233,16 @@ def test_import_link_export_evaluate_review(cli: CliRunner, tmp_path: Path) -> N
     r = cli.invoke(app, ["review", "decide", str(item), "--different"])
     assert r.exit_code == 1
     assert "already decided" in r.output
+
+    # every one of those actions is on the audit trail, and the trail verifies
+    with UnitOfWork(engine) as uow:
+        actions = [e.action for e in trail.recent(uow.connection, last=100)]
+    for action in (AuditAction.IMPORT, AuditAction.LINK_RUN, AuditAction.EXPORT,
+                   AuditAction.UNMERGE, AuditAction.REVIEW_DECISION):
+        assert action in actions, action
+    assert actions.count(AuditAction.IMPORT) == 2
+    r = cli.invoke(app, ["audit", "verify"])
+    assert r.exit_code == 0, r.output
 
 
 def context_now():  # type: ignore[no-untyped-def]

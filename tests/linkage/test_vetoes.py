@@ -112,3 +112,22 @@ def test_twins_with_one_name_and_different_middle_names_stay_apart(
     assert c[1] == c[5]
     assert c[2] != c[5]
     assert c[3] != c[4]
+
+
+def test_a_source_spelling_one_twin_as_the_other_does_not_bridge_them(
+    default_model: ModelArtefact, tmp_path: Path
+) -> None:
+    # Twins Maryam (1, 3) and Mariam (2, 4, 5); HMRC spells Mariam "Maryam" (4).
+    rows = [
+        record(1, given_name="Maryam", nhs_number=nhs(1)),
+        record(2, given_name="Mariam", nhs_number=nhs(2)),
+        record(3, source_code="HMRC-CHB", given_name="Maryam"),
+        record(4, source_code="HMRC-CHB", given_name="Maryam", sex=None),
+        record(5, source_code="DFE-CENSUS", given_name="Mariam", nhs_number=nhs(2)),
+    ]
+    result = dedupe(frame(rows), default_model, tmp_path)
+    c = _cluster_of(result.clusters)
+    assert c[1] != c[2]
+    assert c[2] == c[5]
+    assert c[4] != c[1]  # not bridged, even though its spelling is twin A's
+    assert c[3] != c[2]

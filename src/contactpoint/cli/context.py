@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import getpass
 from functools import cache
+from typing import Any
 
 from rich.console import Console
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
+from contactpoint.audit import trail
+from contactpoint.audit.trail import AuditAction
 from contactpoint.db import migrate
 from contactpoint.db.engine import make_engine
 from contactpoint.settings import Settings, load_settings
@@ -36,3 +40,24 @@ def engine() -> Engine:
         )
         raise SystemExit(1)
     return make_engine(url)
+
+
+def actor(name: str | None = None) -> str:
+    """Who is acting from the command line, as the audit trail records it."""
+    return f"cli:{name or getpass.getuser()}"[:128]
+
+
+def audit(
+    conn: Connection,
+    action: AuditAction,
+    *,
+    subject: str | None = None,
+    reason: str | None = None,
+    details: dict[str, Any] | None = None,
+    who: str | None = None,
+) -> None:
+    """Append a command-line action to the audit trail, in the caller's transaction."""
+    trail.append(
+        conn, action=action, actor=actor(who), organisation=None, reason=reason,
+        subject=subject, details=details,
+    )

@@ -97,7 +97,7 @@ def import_command(
         reject_limit=settings.reject_limit if reject_limit is None else reject_limit,
         ignore_unknown_columns=ignore_unknown_columns, extract_type=extract_type,
         extract_date=parsed_date, min_birth_date=min_birth,
-        max_xml_bytes=settings.max_xml_bytes, today=today,
+        max_xml_bytes=settings.max_xml_bytes, today=today, actor=context.actor(),
     )
     found = discover(paths)
     for note in found.notes:

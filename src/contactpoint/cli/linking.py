@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from contactpoint.audit.trail import AuditAction
 from contactpoint.cli import context
 from contactpoint.db.uow import UnitOfWork
 from contactpoint.errors import ContactPointError
@@ -52,6 +53,13 @@ def link(
                                    cache_dir=linkage_dir)
         except ContactPointError as exc:
             raise _fail(exc) from exc
+        context.audit(uow.connection, AuditAction.LINK_RUN,
+                      subject=f"model:{summary.model_version}",
+                      details={"mode": summary.mode, "records_in": summary.records_in,
+                               "records_linked": summary.records_linked,
+                               "children_created": summary.children_created,
+                               "review_items": summary.review_items,
+                               "records_held": summary.records_held})
         uow.commit()
     table = Table(title=f"link run ({summary.mode}, model {summary.model_version})")
     table.add_column("measure")
@@ -82,6 +90,9 @@ def export_links(
         else:
             with out.open("w", newline="", encoding="utf-8") as fh:
                 count = exports.write_links(uow.connection, fh)
+        context.audit(uow.connection, AuditAction.EXPORT, subject="links",
+                      details={"rows": count, "to": str(out) if out else "stdout"})
+        uow.commit()
     context.console.print(f"{count:,} links written" + (f" to {out}" if out else ""))
     if pending:
         context.console.print(f"[yellow]warning: {pending:,} active source records are not "
@@ -154,6 +165,10 @@ def review_decide(
                                    actor=actor or getpass.getuser(), reason=reason, force=force)
         except ContactPointError as exc:
             raise _fail(exc) from exc
+        context.audit(uow.connection, AuditAction.REVIEW_DECISION, subject=f"review:{item}",
+                      reason=reason, who=actor,
+                      details={"outcome": result.outcome, "forced": force,
+                               "child_id": result.child_id})
         uow.commit()
     where = f": child {result.child_id}" if result.child_id else ""
     context.out.print(f"item {result.item_id} decided {result.outcome}{where}")
@@ -197,6 +212,9 @@ def review_unmerge(
                                      to_new=new, actor=actor or getpass.getuser(), reason=reason)
         except ContactPointError as exc:
             raise _fail(exc) from exc
+        context.audit(uow.connection, AuditAction.UNMERGE, subject=f"child:{current.child_id}",
+                      reason=reason, who=actor,
+                      details={"records": len(keys), "into": target.child_id})
         uow.commit()
     context.out.print(f"{len(keys)} record(s) moved from {current.child_id} "
                       f"to {target.child_id}")

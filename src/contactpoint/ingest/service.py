@@ -22,6 +22,8 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
+from contactpoint.audit import trail
+from contactpoint.audit.trail import AuditAction
 from contactpoint.errors import FeedRefused
 from contactpoint.ingest import registry
 from contactpoint.ingest.manifest import ExtractMeta, check_source_code, load_manifest
@@ -45,6 +47,7 @@ class ImportOptions:
     extract_date: date | None = None
     min_birth_date: date = date(1900, 1, 1)
     max_xml_bytes: int = 512 * 1024 * 1024
+    actor: str = "cli"
     today: date = field(default_factory=lambda: datetime.now(UTC).date())
 
 
@@ -279,6 +282,15 @@ def _stage_and_apply(
     )
     if sink.lines:
         result.reject_report = sink.write_report(report_path(options.report_dir, path))
+    trail.append(
+        conn, action=AuditAction.IMPORT, actor=options.actor, organisation=None,
+        subject=f"extract:{extract_id}",
+        details={"source": meta.source, "extract_type": meta.extract_type,
+                 "extract_date": meta.extract_date.isoformat(), "format": result.format,
+                 "rows_read": result.rows_read,
+                 "rows_landed": result.rows_landed, "rows_rejected": result.rows_rejected,
+                 "rows_retired": result.rows_retired},
+    )
     _pause("applied")
     conn.commit()
     result.status = "landed"

@@ -12,6 +12,12 @@ Decisions, in one place:
   populations also the twin pattern (exact DOB, surname agrees, forenames disagree, no shared
   identifier) and "no person evidence" (neither forename nor DOB agrees). A vetoed pair is
   never linked and is a *cannot-link* constraint for clustering.
+* Ambiguous records (household populations): a record that auto-links to two children born
+  together (one source holds both), or a new record that auto-links to two existing children,
+  links to neither and goes to review.
+* Address treatment: training measures whether the population lives in households (people of
+  one source sharing a home); if so the home is one comparison, otherwise postcode, number,
+  street, town and carers are separate comparisons.
 * Bands (:class:`.artefact.Rules`): p >= link -> auto-link; review <= p < link -> clerical
   review; below -> no link.
 * Clustering (:mod:`.cluster`): edges by descending match weight, union only when the two

@@ -13,6 +13,8 @@ Comparisons (each a Splink comparison over the linkage frame of :mod:`.normalise
   so a shared home is counted once, not three or four times: same home and a carer shared /
   same home / same address partly / a carer shared elsewhere / same postcode or street /
   same sector / same district or town / else.
+  Used when training finds household structure; otherwise ``_independent_address`` scores
+  postcode, house number, street, town and carers separately (each person's own address).
 * ``nhs`` and ``upn``: agree / disagree (disagreement is also a veto, applied after scoring).
 """
 

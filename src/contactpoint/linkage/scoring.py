@@ -450,7 +450,7 @@ def _decide(
     strong = pc.filter(~pl.col("vetoed") & (pl.col("p") >= rules.link_probability))
     ambiguous = (
         strong.group_by("ni").len().filter(pl.col("len") > 1)["ni"].implode()
-        if False
+        if rules.household_vetoes
         else pl.Series("ni", [], dtype=pl.Int64).implode()
     )
     links = pl.concat(
