@@ -73,17 +73,18 @@ def ambiguous_records(links: pl.DataFrame, lf: pl.DataFrame) -> pl.Series:
     not bridge them; it goes to clerical review instead (household populations).
 
     ``links``: auto-link edges ``l``, ``r``. Two candidates y1, y2 of a record x are distinct
-    children when one source holds both with the same date of birth and different forenames
-    or conflicting middle names (a source keeps one record per child: twins). x counts only
-    when its own source also holds two records with x's date of birth and surname, so two
-    sources show two children (a source's duplicate of one child makes no other record
-    ambiguous). A record sharing an NHS number or UPN with a candidate is never ambiguous.
+    children when one source holds both with the same date of birth, surname and postcode and
+    different forenames or conflicting middle names (a source keeps one record per child:
+    twins). x counts only when its own source also holds two records with x's date of birth
+    and surname, or y1 and y2 carry different NHS numbers or UPNs: two children are then shown
+    twice over (a source's duplicate of one child makes no other record ambiguous). A record
+    sharing an NHS number or UPN with a candidate is never ambiguous.
     Catches similar-named twins that one source spells alike (Maryam/Mariam,
     Muhammad/Mohammed, Rose with and without middle names).
     """
     attrs = lf.select(
-        pl.col("unique_id").alias("y"), pl.col("source_code").alias("src"), "dob",
-        pl.col("fn").fill_null(""), "fn_mid", "nhs", "upn",
+        pl.col("unique_id").alias("y"), pl.col("source_code").alias("src"), "dob", "sn",
+        "pc", pl.col("fn").fill_null(""), "fn_mid", "nhs", "upn",
     )
     both = pl.concat([
         links.select(pl.col("l").alias("x"), pl.col("r").alias("y")),
@@ -95,7 +96,7 @@ def ambiguous_records(links: pl.DataFrame, lf: pl.DataFrame) -> pl.Series:
         pl.col("unique_id").alias("x"), pl.col("nhs").alias("x_nhs"),
         pl.col("upn").alias("x_upn"),
         (pl.len().over("source_code", "dob", "sn") > 1).alias("x_twin_set"),
-    ).filter(pl.col("x_twin_set")).drop("x_twin_set")
+    )
     both = both.join(own, on="x", how="inner")
     anchored = both.filter(
         (pl.col("x_nhs") == pl.col("nhs")).fill_null(False)
@@ -105,13 +106,20 @@ def ambiguous_records(links: pl.DataFrame, lf: pl.DataFrame) -> pl.Series:
     pairs = cand.join(cand, on="x", suffix="2").filter(pl.col("y") < pl.col("y2"))
     same_src_twins = (
         (pl.col("src") == pl.col("src2")) & (pl.col("dob") == pl.col("dob2"))
+        & (pl.col("sn") == pl.col("sn2"))
+        & (pl.col("pc").is_null() | pl.col("pc2").is_null() | (pl.col("pc") == pl.col("pc2")))
         & (
             (pl.col("fn") != pl.col("fn2"))
             | (pl.col("fn_mid").is_not_null() & pl.col("fn_mid2").is_not_null()
                & (pl.col("fn_mid") != pl.col("fn_mid2")))
         )
     )
-    return pairs.filter(same_src_twins.fill_null(False)).get_column("x").unique()
+    # y1, y2 carrying two valid identifiers are two children whatever x's source holds
+    two_ids = (pl.col("nhs") != pl.col("nhs2")).fill_null(False) | (
+        pl.col("upn") != pl.col("upn2")
+    ).fill_null(False)
+    shown = pl.col("x_twin_set") | two_ids
+    return pairs.filter(same_src_twins.fill_null(False) & shown).get_column("x").unique()
 
 
 def _signatures(lf: pl.DataFrame) -> list[dict[str, set[tuple[str, str]]] | None]:
