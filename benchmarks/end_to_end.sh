@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The whole record core at scale, through the real commands, timed:
+#   synth -> import -> link -> evaluate
+# Usage: benchmarks/end_to_end.sh CHILDREN DATABASE_URL WORKDIR
+#   e.g. benchmarks/end_to_end.sh 1000000 postgresql+psycopg://postgres@127.0.0.1:5432/cp_e2e /tmp/e2e
+# The database must exist and be empty; figures land in WORKDIR/*.log (GNU time -v).
+set -euo pipefail
+children=${1:?children}; url=${2:?database url}; work=${3:?work dir}
+cp_bin="$(cd "$(dirname "$0")/.." && pwd)/.venv/bin/contactpoint"
+mkdir -p "$work"; cd "$work"
+export CONTACTPOINT_DATABASE_URL="$url" CONTACTPOINT_VAR_DIR="$work/var"
+[ -f feeds/truth.csv ] || /usr/bin/time -v "$cp_bin" synth --children "$children" --seed 5 --out feeds > synth.log 2>&1
+"$cp_bin" db upgrade > /dev/null
+/usr/bin/time -v "$cp_bin" import feeds --report-dir reports > import.log 2>&1
+/usr/bin/time -v "$cp_bin" link > link.log 2>&1
+"$cp_bin" evaluate --truth feeds/truth.csv | tee eval.log
+grep -H -E "Elapsed|Maximum resident" synth.log import.log link.log
