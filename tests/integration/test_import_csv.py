@@ -237,3 +237,23 @@ def test_retirement_marks_the_record_for_the_linker(engine_: Engine, tmp_path: P
     assert recs["B"]["record_status"] == "retired"
     assert recs["B"]["link_pending"] is True
     assert recs["A"]["link_pending"] is False
+
+
+def test_a_bulk_change_refreshes_planner_statistics_inside_the_import(
+    engine_: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ANALYZE runs in the file's transaction (PostgreSQL) without breaking atomicity."""
+    from contactpoint.ingest import staging
+
+    monkeypatch.setattr(staging, "ANALYZE_AFTER_ROWS", 1)
+    load(engine_, write_feed(tmp_path, "a.csv", [child("A"), child("B")]), tmp_path)
+    result = load(engine_, write_feed(
+        tmp_path, "b.csv", [child("A", given_name="Anna"), child("C")],
+        extract_date="2026-11-02"), tmp_path)
+    assert (result.new, result.changed, result.rows_retired) == (1, 1, 1)
+    if engine_.dialect.name == "postgresql":
+        with engine_.connect() as conn:
+            analysed = conn.exec_driver_sql(
+                "SELECT last_analyze FROM pg_stat_user_tables WHERE relname = 'source_record'"
+            ).scalar()
+        assert analysed is not None

@@ -276,6 +276,7 @@ def _stage_and_apply(
     result.rows_retired = applied.retired
     result.new, result.changed, result.unchanged = applied.new, applied.changed, applied.unchanged
     result.deleted, result.unknown_deletes = applied.deleted, applied.unknown_deletes
+    stager.refresh_statistics(applied.new + applied.changed + applied.retired + applied.deleted)
     registry.finish_extract(
         conn, extract_id, read=result.rows_read, landed=result.rows_landed,
         rejected=result.rows_rejected, retired=result.rows_retired,

@@ -32,6 +32,7 @@ from contactpoint.db.base import UTCDateTime
 from contactpoint.ingest.columns import ROW, STAGE_COLUMNS
 
 STAGE = "ingest_stage"
+ANALYZE_AFTER_ROWS = 50_000  # a bulk change worth new planner statistics
 SQLITE_CACHE_KIB = 128 * 1024
 _DATA_COLUMNS = list(STAGE_COLUMNS)
 _INSERT_COLUMNS = [c for c in STAGE_COLUMNS if c != "record_status"]
@@ -205,6 +206,16 @@ class Stager:
         if column in ("carers", "involvements"):
             return f"s.{column}::json"
         return f"s.{column}"
+
+    def refresh_statistics(self, rows_written: int) -> None:
+        """After a bulk change, refresh PostgreSQL's planner statistics in this transaction.
+
+        Without it, the next delta's diff is planned from pre-load statistics (a source of
+        millions estimated at thousands of rows) and scans the whole source instead of looking
+        up its few thousand keys: 0.7 s instead of 0.03 s per statement at 1 M children.
+        """
+        if self.postgres and rows_written >= ANALYZE_AFTER_ROWS:
+            self.conn.exec_driver_sql("ANALYZE source_record")
 
     def apply(self, source_code: str, extract_id: int, now: datetime, *, full: bool) -> Applied:
         if self.direct:  # every row is new; the source had no records to retire or delete

@@ -120,6 +120,7 @@ def link(
     step("archiving children left without active source records")
     archived = _archive_orphans(conn, now)
     linked, created, reviews, held = counts
+    store.refresh_statistics(conn, linked)
     conn.execute(update(link_run).where(link_run.c.id == run_id).values(
         finished_at=utcnow(), records_linked=linked, children_created=created,
         review_items=reviews, records_held=held))

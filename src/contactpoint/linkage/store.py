@@ -37,6 +37,15 @@ def lock_linkage(conn: Connection) -> None:
         conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_LINKAGE_LOCK})")
 
 
+def refresh_statistics(conn: Connection, rows_written: int) -> None:
+    """After a bulk write-back, refresh PostgreSQL's planner statistics (see
+    ``ingest.staging.Stager.refresh_statistics``: stale statistics turn key look-ups into scans
+    of the whole table)."""
+    if is_postgres(conn) and rows_written >= 50_000:
+        conn.exec_driver_sql("ANALYZE source_record")
+        conn.exec_driver_sql("ANALYZE child")
+
+
 def is_postgres(conn: Connection) -> bool:
     return conn.dialect.name == "postgresql"
 
