@@ -23,43 +23,8 @@ from contactpoint.domain.identifiers import nhs_check_digit
 from contactpoint.linkage import review
 from contactpoint.linkage.child_records import load_child_record
 from contactpoint.linkage.tables import merge_event
+from names import FAMILY, GIVEN
 
-GIVEN = [
-    "Amy",
-    "Ben",
-    "Cara",
-    "Dan",
-    "Eve",
-    "Finn",
-    "Grace",
-    "Harry",
-    "Isla",
-    "Jack",
-    "Kai",
-    "Lily",
-    "Max",
-    "Nia",
-    "Owen",
-    "Poppy",
-    "Quinn",
-    "Ruby",
-    "Sam",
-    "Tia",
-]
-FAMILY = [
-    "Smith",
-    "Jones",
-    "Taylor",
-    "Brown",
-    "Williams",
-    "Wilson",
-    "Johnson",
-    "Davies",
-    "Patel",
-    "Wright",
-    "Khan",
-    "Evans",
-]
 COLUMNS = [
     "source_record_id",
     "given_name",

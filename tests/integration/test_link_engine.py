@@ -18,58 +18,9 @@ from contactpoint.linkage.artefact import ModelArtefact
 from contactpoint.linkage.frame import conform
 from contactpoint.linkage.metrics import pairwise_metrics
 from contactpoint.linkage.models import EngineMatcher
+from names import FAMILY, GIVEN
 
 NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
-GIVEN = [
-    "Amy",
-    "Ben",
-    "Cara",
-    "Dan",
-    "Eve",
-    "Finn",
-    "Grace",
-    "Harry",
-    "Isla",
-    "Jack",
-    "Kai",
-    "Lily",
-    "Max",
-    "Nia",
-    "Owen",
-    "Poppy",
-    "Quinn",
-    "Ruby",
-    "Sam",
-    "Tia",
-    "Alfie",
-    "Ava",
-    "Leo",
-    "Mia",
-    "Noah",
-    "Olivia",
-    "Oscar",
-    "Sophia",
-    "Theo",
-    "Zara",
-]
-FAMILY = [
-    "Smith",
-    "Jones",
-    "Taylor",
-    "Brown",
-    "Williams",
-    "Wilson",
-    "Johnson",
-    "Davies",
-    "Patel",
-    "Wright",
-    "Khan",
-    "Evans",
-    "Thomas",
-    "Roberts",
-    "Walker",
-    "Green",
-]
 SOURCES = ["NHS-PDS", "DFE-CENSUS", "HMRC-CHB"]
 
 
