@@ -405,8 +405,9 @@ def test_retired_records_leave_their_child_archived_and_shield_survives_reimport
     ca = child_of(connection, a)
     assert ca is not None
     connection.execute(update(child).where(child.c.id == ca).values(shielded=True))
-    connection.execute(
-        update(source_record).where(source_record.c.id == a).values(record_status="retired")
+    connection.execute(  # as the importer retires it: every feed change sets link_pending
+        update(source_record).where(source_record.c.id == a)
+        .values(record_status="retired", link_pending=True)
     )
     s = run(connection, tmp_path)
     assert s.children_archived == 1
@@ -513,3 +514,63 @@ def test_history_tables_are_append_only(engine: Any, tmp_path: Path, table: str)
                 conn.execute(text(sql))
             nested.rollback()
         conn.rollback()
+
+
+def _dangling_child_refs(conn: Connection) -> int:
+    """source_record.child_id has no foreign key (migration 0008): nothing may dangle."""
+    return int(conn.execute(
+        select(func.count()).select_from(source_record).where(
+            source_record.c.child_id.is_not(None),
+            ~select(child.c.id).where(child.c.id == source_record.c.child_id).exists(),
+        )
+    ).scalar_one())
+
+
+def test_link_merge_and_unmerge_never_leave_a_dangling_child_reference(
+    connection: Connection, tmp_path: Path
+) -> None:
+    e = add_extract(connection)
+    a = add_record(connection, e, "1", "Amy", "Stone", date(2015, 3, 1))
+    b = add_record(connection, e, "2", "Aimee", "Stone", date(2015, 3, 1))
+    run(connection, tmp_path)
+    assert _dangling_child_refs(connection) == 0
+    ca, cb = child_of(connection, a), child_of(connection, b)
+    assert ca is not None
+    assert cb is not None
+    survivor = history.merge(connection, ca, cb, actor="t", now=NOW)
+    assert _dangling_child_refs(connection) == 0
+    history.unmerge(connection, survivor.key, [b], actor="t", reason="error", now=NOW)
+    assert _dangling_child_refs(connection) == 0
+    add_record(connection, e, "3", "Cara", "Lake", date(2014, 1, 2))
+    run(connection, tmp_path)
+    assert _dangling_child_refs(connection) == 0
+
+
+def test_bulk_write_back_rebuilds_the_same_indexes(
+    connection: Connection, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A first link run over most of the table sets source_record's indexes aside and builds
+    them again (PostgreSQL): the schema after it is exactly the migrated one."""
+    from sqlalchemy import inspect
+
+    def shape(conn: Connection) -> tuple[object, ...]:
+        insp = inspect(conn)
+        indexes = sorted((i["name"], tuple(i["column_names"]), bool(i["unique"]))
+                         for i in insp.get_indexes("source_record"))
+        uniques = sorted((u["name"], tuple(u["column_names"]))
+                         for u in insp.get_unique_constraints("source_record"))
+        return tuple(indexes), tuple(uniques)
+
+    before = shape(connection)
+    monkeypatch.setattr(store, "BULK_REWRITE_MIN_ROWS", 0)
+    if connection.dialect.name == "postgresql":  # statistics say the table is big enough
+        connection.exec_driver_sql("ANALYZE source_record")
+    e = add_extract(connection)
+    keys = [add_record(connection, e, str(i), g, "Stone", date(2015, 3, i + 1))
+            for i, g in enumerate(["Amy", "Ben", "Cara"])]
+    s = run(connection, tmp_path)
+    assert s.records_linked == 3
+    assert all(child_of(connection, k) is not None for k in keys)
+    assert shape(connection) == before
+    pending = connection.execute(select(func.count()).where(source_record.c.link_pending)).scalar()
+    assert pending == 0

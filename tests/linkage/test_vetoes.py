@@ -131,3 +131,39 @@ def test_a_source_spelling_one_twin_as_the_other_does_not_bridge_them(
     assert c[2] == c[5]
     assert c[4] != c[1]  # not bridged, even though its spelling is twin A's
     assert c[3] != c[2]
+
+
+def test_twins_whose_source_spells_their_surname_two_ways_are_not_bridged(
+    default_model: ModelArtefact, tmp_path: Path
+) -> None:
+    # Twins Aisha (1, 3) and Alisha (2, 4, 5), one letter apart. PDS writes Aisha "Sayed" and
+    # Alisha "Al-Sayed"; the census writes Alisha "Sayed": it must not join Aisha.
+    rows = [
+        record(1, given_name="Aisha", family_name="Sayed", nhs_number=nhs(1)),
+        record(2, given_name="Alisha", family_name="Al-Sayed", nhs_number=nhs(2)),
+        record(3, source_code="DFE-CENSUS", given_name="Aisha", family_name="Al-Sayed"),
+        record(4, source_code="DFE-CENSUS", given_name="Alisha", family_name="Sayed",
+               middle_names="Safiya"),
+        record(5, source_code="HMRC-CHB", given_name="Alisha", family_name="Al Sayed"),
+    ]
+    result = dedupe(frame(rows), default_model, tmp_path)
+    c = _cluster_of(result.clusters)
+    assert c[1] != c[2]
+    assert c[4] != c[1]
+
+
+def test_a_typo_in_one_twins_date_of_birth_does_not_hide_the_twin(
+    default_model: ModelArtefact, tmp_path: Path
+) -> None:
+    # Twins Olivia (1) and Olive (2, 3); PDS has Olive's date of birth a day out, so the
+    # census's Olive agrees exactly with Olivia's date and near enough on the name.
+    rows = [
+        record(1, given_name="Olivia", middle_names="Fatima", nhs_number=nhs(1),
+               date_of_birth=date(2009, 12, 30)),
+        record(2, given_name="Olive", nhs_number=nhs(2), date_of_birth=date(2009, 12, 29)),
+        record(3, source_code="DFE-CENSUS", given_name="Olive", date_of_birth=date(2009, 12, 30)),
+    ]
+    result = dedupe(frame(rows), default_model, tmp_path)
+    c = _cluster_of(result.clusters)
+    assert c[1] != c[2]
+    assert c[3] != c[1]

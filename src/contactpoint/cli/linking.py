@@ -48,7 +48,8 @@ def link(
                 progress(f"model {model.version} written to {model.path}")
             else:
                 model = models.current_model(linkage_dir)
-            summary = service.link(uow.connection, models.EngineMatcher(model),
+            matcher = models.EngineMatcher(model, cache_dir=linkage_dir / "engine")
+            summary = service.link(uow.connection, matcher,
                                    workdir=linkage_dir, progress=progress,
                                    cache_dir=linkage_dir)
         except ContactPointError as exc:
@@ -74,6 +75,8 @@ def link(
         table.add_row(label, f"{value:,}")
     for step, seconds in summary.phases:
         table.add_row(f"  {step}", f"{seconds:.1f} s")
+    for step, seconds in summary.engine:
+        table.add_row(f"    engine: {step}", f"{seconds:.1f} s")
     table.add_row("time", f"{summary.seconds:.1f} s")
     context.out.print(table)
 

@@ -103,7 +103,8 @@ source_record = Table(
     Column("first_extract_id", BigId, nullable=False),
     Column("extract_id", BigId, nullable=False),
     Column("content_hash", String(64), nullable=False),
-    Column("child_id", BigId, ForeignKey("child.id"), nullable=True),
+    # child.id; no foreign key on purpose (migration 0008): only the linker writes it, in bulk
+    Column("child_id", BigId, nullable=True),
     Column("link_pending", Boolean, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     UniqueConstraint("source_code", "source_record_id", name="uq_source_record_key"),

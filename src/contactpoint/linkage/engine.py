@@ -89,11 +89,16 @@ def train(records: pl.DataFrame, out_dir: Path, *, workdir: Path | None = None) 
     return train_model(records, Path(out_dir), workdir=workdir)
 
 
-def dedupe(records: pl.DataFrame, model: ModelArtefact, workdir: Path) -> LinkResult:
-    """Link a whole record frame from scratch: score, veto, band and cluster."""
+def dedupe(
+    records: pl.DataFrame, model: ModelArtefact, workdir: Path, keep_dir: Path | None = None
+) -> LinkResult:
+    """Link a whole record frame from scratch: score, veto, band and cluster.
+
+    ``keep_dir``: also leave the prepared records there, so that the first ``match_new`` with
+    that directory need not prepare the nation again."""
     from contactpoint.linkage.scoring import run_dedupe
 
-    result: LinkResult = run_dedupe(records, model, Path(workdir))
+    result: LinkResult = run_dedupe(records, model, Path(workdir), keep_dir)
     return result
 
 
@@ -101,6 +106,9 @@ def match_new(
     existing: pl.DataFrame, new: pl.DataFrame, model: ModelArtefact, workdir: Path
 ) -> pl.DataFrame:
     """Match new records against existing children; never re-clusters the existing ones.
+
+    ``workdir`` keeps the prepared existing records between calls: pass the same directory
+    every day and only records changed since the last call are prepared again.
 
     ``existing``: record frame + ``child_key`` (Int64) + ``shielded`` (Boolean).
     ``new``: record frame (record keys disjoint from ``existing``).

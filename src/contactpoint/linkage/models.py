@@ -23,16 +23,17 @@ class EngineMatcher:
     """The real engine behind the :class:`contactpoint.linkage.service.Matcher` call shape."""
 
     model: ModelArtefact
+    cache_dir: Path | None = None  # where the prepared existing records persist between runs
 
     @property
     def version(self) -> str:
         return self.model.version
 
     def dedupe(self, records: pl.DataFrame, workdir: Path) -> LinkResult:
-        return engine.dedupe(records, self.model, workdir)
+        return engine.dedupe(records, self.model, workdir, keep_dir=self.cache_dir)
 
     def match_new(self, existing: pl.DataFrame, new: pl.DataFrame, workdir: Path) -> pl.DataFrame:
-        return engine.match_new(existing, new, self.model, workdir)
+        return engine.match_new(existing, new, self.model, self.cache_dir or workdir)
 
 
 def models_dir(linkage_dir: Path) -> Path:

@@ -24,6 +24,8 @@ import polars as pl
 
 from contactpoint.linkage.frame import CARER_SEPARATOR
 
+PREPARE_VERSION = "1"  # bump whenever prepare() derives a key differently (cached keys expire)
+
 _NON_LETTER = re.compile(r"[^a-z]+")
 _FLAT = r"\b(?:flat|apartment|apt|unit|room|suite)\s*\d+[a-z]?\b"
 

@@ -10,6 +10,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from contactpoint.linkage import prepared
 from contactpoint.linkage.artefact import ModelArtefact, Rules
 from contactpoint.linkage.cluster import ConstrainedUnionFind, cluster_edges, signature
 from contactpoint.linkage.frame import conform
@@ -20,12 +21,13 @@ from contactpoint.linkage.model import (
     FORENAME_PERSON_MIN_LEVEL,
     SURNAME_AGREE_MIN_LEVEL,
 )
-from contactpoint.linkage.normalise import name_keys, prepare
-from contactpoint.linkage.splinkdb import connect, fetch, linker_for, load_table
+from contactpoint.linkage.normalise import prepare
+from contactpoint.linkage.splinkdb import connect, fetch, linker_for, load_table, register
 
 log = logging.getLogger(__name__)
 
 TF_COLUMNS = ("fn", "sn")
+EXISTING_DB = "existing.duckdb"  # the prepared existing records (see :mod:`.prepared`)
 
 
 def veto_select(table: str, household_vetoes: bool = True) -> str:
@@ -73,18 +75,20 @@ def ambiguous_records(links: pl.DataFrame, lf: pl.DataFrame) -> pl.Series:
     not bridge them; it goes to clerical review instead (household populations).
 
     ``links``: auto-link edges ``l``, ``r``. Two candidates y1, y2 of a record x are distinct
-    children when one source holds both with the same date of birth, surname and postcode and
-    different forenames or conflicting middle names (a source keeps one record per child:
-    twins). x counts only when its own source also holds two records with x's date of birth
-    and surname, or y1 and y2 carry different NHS numbers or UPNs: two children are then shown
-    twice over (a source's duplicate of one child makes no other record ambiguous). A record
-    sharing an NHS number or UPN with a candidate is never ambiguous.
-    Catches similar-named twins that one source spells alike (Maryam/Mariam,
-    Muhammad/Mohammed, Rose with and without middle names).
+    children when one source holds both with different forenames (or conflicting middle
+    names), the same postcode, surnames that agree (equal or sharing a part: Sayed and
+    Al-Sayed) and dates of birth in one year and month or day (a typo in one twin's date): a
+    source keeps one record per child, so these are twins. x counts only when its own source also
+    holds two records with x's date of birth and surname, or y1 and y2 carry different NHS
+    numbers or UPNs: two children are then shown twice over (a source's duplicate of one
+    child makes no other record ambiguous). A record sharing an NHS number or UPN with a
+    candidate is never ambiguous. Catches similar-named twins that one source spells alike
+    (Maryam/Mariam, Muhammad/Mohammed, Aisha/Alisha, Olive/Olivia, Rose with and without
+    middle names).
     """
     attrs = lf.select(
         pl.col("unique_id").alias("y"), pl.col("source_code").alias("src"), "dob", "sn",
-        "pc", pl.col("fn").fill_null(""), "fn_mid", "nhs", "upn",
+        "sn_names", "pc", pl.col("fn").fill_null(""), "fn_mid", "nhs", "upn",
     )
     both = pl.concat([
         links.select(pl.col("l").alias("x"), pl.col("r").alias("y")),
@@ -105,8 +109,8 @@ def ambiguous_records(links: pl.DataFrame, lf: pl.DataFrame) -> pl.Series:
     cand = both.join(anchored, on="x", how="anti").drop("x_nhs", "x_upn")
     pairs = cand.join(cand, on="x", suffix="2").filter(pl.col("y") < pl.col("y2"))
     same_src_twins = (
-        (pl.col("src") == pl.col("src2")) & (pl.col("dob") == pl.col("dob2"))
-        & (pl.col("sn") == pl.col("sn2"))
+        (pl.col("src") == pl.col("src2")) & _born_together("dob", "dob2")
+        & _surnames_agree("sn_names", "sn_names2")
         & (pl.col("pc").is_null() | pl.col("pc2").is_null() | (pl.col("pc") == pl.col("pc2")))
         & (
             (pl.col("fn") != pl.col("fn2"))
@@ -122,6 +126,57 @@ def ambiguous_records(links: pl.DataFrame, lf: pl.DataFrame) -> pl.Series:
     return pairs.filter(same_src_twins.fill_null(False) & shown).get_column("x").unique()
 
 
+def _born_together(a: str, b: str) -> pl.Expr:
+    """Two ISO date columns that may be one birth: the same year, and the same month or the
+    same day (one twin's date mistyped). Siblings a year apart on one birthday are not."""
+    return (pl.col(a).str.slice(0, 4) == pl.col(b).str.slice(0, 4)) & (
+        (pl.col(a).str.slice(5, 2) == pl.col(b).str.slice(5, 2))
+        | (pl.col(a).str.slice(8, 2) == pl.col(b).str.slice(8, 2))
+    )
+
+
+def _surnames_agree(a: str, b: str) -> pl.Expr:
+    """Surname part lists share a part (Sayed, Al-Sayed)."""
+    return pl.col(a).list.set_intersection(pl.col(b)).list.len() > 0
+
+
+def twin_named_alike(links: pl.DataFrame, lf: pl.DataFrame) -> pl.DataFrame:
+    """Auto-link edges (x, y1) to veto: x's forename is not y1's but is exactly that of y1's
+    twin y2, a record in y1's source with the same postcode, an agreeing surname, a date of
+    birth in the same year and month or day as y1's, and another forename. x is then y2's
+    (one twin's date mistyped can make the other twin's agree exactly with x) or a third
+    child's, never y1's (household populations). Returns ``l``, ``r`` with ``l < r``."""
+    attrs = lf.select(
+        pl.col("unique_id").alias("y"), pl.col("source_code").alias("src"), "pc", "dob",
+        "sn_names", "fn", "nhs", "upn",
+    ).filter(pl.col("pc").is_not_null() & pl.col("fn").is_not_null())
+    both = pl.concat([
+        links.select(pl.col("l").alias("x"), pl.col("r").alias("y")),
+        links.select(pl.col("r").alias("x"), pl.col("l").alias("y")),
+    ])
+    x_attrs = lf.select(pl.col("unique_id").alias("x"), pl.col("fn").alias("x_fn"),
+                        pl.col("nhs").alias("x_nhs"), pl.col("upn").alias("x_upn"))
+    shares_id = (pl.col("x_nhs") == pl.col("nhs")).fill_null(False) | (
+        pl.col("x_upn") == pl.col("upn")
+    ).fill_null(False)
+    cand = (
+        both.join(x_attrs, on="x").join(attrs, on="y")
+        .filter(pl.col("x_fn").is_not_null() & (pl.col("x_fn") != pl.col("fn")) & ~shares_id)
+        .drop("nhs", "upn", "x_nhs", "x_upn")
+    )
+    twins = cand.join(
+        attrs.drop("nhs", "upn").rename(
+            {"y": "y2", "dob": "dob2", "sn_names": "sn_names2", "fn": "fn2"}),
+        left_on=["src", "pc", "x_fn"], right_on=["src", "pc", "fn2"],
+    ).filter(
+        (pl.col("y2") != pl.col("y")) & (pl.col("y2") != pl.col("x"))
+        & _born_together("dob", "dob2") & _surnames_agree("sn_names", "sn_names2")
+    )
+    return twins.select(
+        pl.min_horizontal("x", "y").alias("l"), pl.max_horizontal("x", "y").alias("r")
+    ).unique()
+
+
 def _signatures(lf: pl.DataFrame) -> list[dict[str, set[tuple[str, str]]] | None]:
     return [
         signature(src, dob, fn)
@@ -133,7 +188,9 @@ def _identifier_sets(values: pl.Series) -> list[frozenset[str]]:
     return [frozenset((v,)) if v is not None else frozenset() for v in values.to_list()]
 
 
-def run_dedupe(records: pl.DataFrame, model: ModelArtefact, workdir: Path) -> Any:
+def run_dedupe(
+    records: pl.DataFrame, model: ModelArtefact, workdir: Path, keep_dir: Path | None = None
+) -> Any:
     from contactpoint.linkage.engine import LinkResult
 
     rules = model.rules
@@ -155,13 +212,27 @@ def run_dedupe(records: pl.DataFrame, model: ModelArtefact, workdir: Path) -> An
         timings["predict_s"] = time.perf_counter() - t
     finally:
         con.close()
+    if keep_dir is not None:  # the prepared records, ready for the next day's match_new
+        t = time.perf_counter()
+        kept = connect(keep_dir, EXISTING_DB, keep=True)
+        try:
+            prepared.sync(kept, frame, done=lf)
+        finally:
+            kept.close()
+        timings["keep_s"] = time.perf_counter() - t
 
     t = time.perf_counter()
     keys = lf.get_column("unique_id")
     linkable_mask = ~pl.col("vetoed") & (pl.col("p") >= rules.link_probability)
     n_ambiguous = 0
     if rules.household_vetoes:
-        amb = ambiguous_records(edges.filter(linkable_mask), lf).implode()
+        strong = edges.filter(linkable_mask)
+        amb = ambiguous_records(strong, lf).implode()
+        wrong_twin = twin_named_alike(strong, lf).with_columns(pl.lit(True).alias("wrong_twin"))
+        edges = edges.join(wrong_twin, on=["l", "r"], how="left").with_columns(
+            (pl.col("vetoed") | pl.col("wrong_twin").fill_null(False)).alias("vetoed")
+        ).drop("wrong_twin")
+        linkable_mask = ~pl.col("vetoed") & (pl.col("p") >= rules.link_probability)
         n_ambiguous = int(amb.list.len()[0])
         edges = edges.with_columns(
             (pl.col("l").is_in(amb) | pl.col("r").is_in(amb)).alias("ambiguous")
@@ -251,6 +322,10 @@ def run_dedupe(records: pl.DataFrame, model: ModelArtefact, workdir: Path) -> An
 def run_match_new(
     existing: pl.DataFrame, new: pl.DataFrame, model: ModelArtefact, workdir: Path
 ) -> pl.DataFrame:
+    """Score new records against every existing record and among themselves, then decide.
+
+    The prepared existing records persist in ``workdir`` (:mod:`.prepared`): pass the same
+    directory every day and only records changed since the last call are normalised again."""
     from contactpoint.linkage.engine import MATCH_NEW_SCHEMA
 
     rules = model.rules
@@ -258,32 +333,40 @@ def run_match_new(
     nw = conform(new)
     if nw.height == 0:
         return pl.DataFrame(schema=MATCH_NEW_SCHEMA)
-    keys_ex = name_keys(ex)
+    timings: dict[str, float] = {}
+    t = time.perf_counter()
     lf_new = prepare(nw)
-    candidates = _candidates(ex, keys_ex, nw, lf_new)
-    lf_ex = prepare_cached(
-        ex.join(candidates, on="record_key", how="semi").drop("child_key", "shielded"),
-        Path(workdir) / PREPARED_CACHE,
-    )
-    con = connect(workdir)
+    afresh = 0
+    con = connect(workdir, EXISTING_DB, keep=True)
     try:
-        load_table(con, "lf_existing", lf_ex)
-        load_table(con, "lf_new", lf_new)
+        afresh = prepared.sync(con, ex.drop("child_key", "shielded"))
+        timings["sync_s"] = time.perf_counter() - t
+        t = time.perf_counter()
+        cols = ", ".join(prepared.columns(con))
+        con.execute(f"CREATE OR REPLACE TEMP VIEW lf_ex AS SELECT {cols} FROM {prepared.TABLE}")  # noqa: S608 - internal names only
+        with register(con, "__cp_new", lf_new):
+            con.execute(f"CREATE OR REPLACE TEMP TABLE lf_new AS SELECT {cols} FROM __cp_new")  # noqa: S608 - internal names only
+        # only existing records some blocking rule can pair with a new one go to Splink
+        rule_sql = [r["blocking_rule"] if isinstance(r, dict) else str(r)
+                    for r in model.splink_settings["blocking_rules_to_generate_predictions"]]
+        wanted = prepared.candidate_sql(rule_sql, "lf_ex", "lf_new")
         con.execute(
-            "CREATE VIEW lf_all AS SELECT * FROM lf_existing UNION ALL SELECT * FROM lf_new"
+            "CREATE OR REPLACE TEMP TABLE lf_cand AS SELECT * FROM lf_ex"  # noqa: S608 - internal names only
+            + (f" WHERE unique_id IN ({wanted})" if wanted else "")
         )
+        con.execute("CREATE OR REPLACE TEMP VIEW lf_all AS SELECT * FROM lf_cand UNION ALL "
+                    "SELECT * FROM lf_new")
         linker, db_api, sdfs = linker_for(
-            con, ["lf_all"], model.splink_settings, extra=("lf_existing", "lf_new")
+            con, ["lf_all"], model.splink_settings, extra=("lf_cand", "lf_new")
         )
         # term frequencies over the WHOLE existing population plus the new records
-        keys_all = pl.concat([keys_ex.select(TF_COLUMNS), lf_new.select(TF_COLUMNS)])
         for col in TF_COLUMNS:
-            tf = (
-                keys_all.select(col).drop_nulls().group_by(col).len()
-                .with_columns((pl.col("len") / pl.col("len").sum()).alias(f"tf_{col}"))
-                .select(col, f"tf_{col}")
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE tf_lookup_{col} AS "  # noqa: S608 - internal names only
+                f"SELECT {col}, count(*) / sum(count(*)) OVER () AS tf_{col} FROM "
+                f"(SELECT {col} FROM lf_ex UNION ALL SELECT {col} FROM lf_new) "
+                f"WHERE {col} IS NOT NULL GROUP BY {col}"
             )
-            load_table(con, f"tf_lookup_{col}", tf)
             tf_sdf = db_api.register(f"tf_lookup_{col}", table_name=f"in_tf_lookup_{col}")
             linker.table_management.register_term_frequency_lookup(tf_sdf, col)
         floor = rules.score_floor_weight
@@ -302,90 +385,38 @@ def run_match_new(
             f"SELECT l, r, p, w, {veto} AS vetoed FROM ({inner_sql}) "  # noqa: S608 - internal names and constants only
             f"WHERE p >= {rules.review_probability}",
         )
+        between.drop_table_from_database_and_remove_from_cache()
+        within.drop_table_from_database_and_remove_from_cache()
+        timings["predict_s"] = time.perf_counter() - t
+        t = time.perf_counter()
+        # the signatures of every record of every candidate child (see ConstrainedUnionFind)
+        new_keys = nw.get_column("record_key").implode()
+        hit = pl.concat([cross["l"], cross["r"]]).unique()
+        cand = ex.filter(pl.col("record_key").is_in(hit.implode()))["child_key"].unique()
+        their = ex.filter(pl.col("child_key").is_in(cand.implode())).select(
+            pl.col("record_key").alias("unique_id")
+        ).filter(~pl.col("unique_id").is_in(new_keys))
+        with register(con, "__cp_keys", their):
+            sigs = fetch(
+                con,
+                f"SELECT e.unique_id, e.source_code, e.dob, e.fn FROM {prepared.TABLE} e "  # noqa: S608 - internal names only
+                "JOIN __cp_keys k ON k.unique_id = e.unique_id",
+            )
     finally:
         con.close()
-    return _decide(ex, nw, keys_ex, lf_new, cross, inner, rules)
-
-
-PREPARED_CACHE = "prepared-existing.parquet"
-
-
-def prepare_cached(records: pl.DataFrame, cache: Path) -> pl.DataFrame:
-    """``prepare`` with a per-record cache: unchanged rows (same key, same content hash) are
-    read back from ``cache``; only new or changed ones are normalised. Pass the same workdir
-    to ``match_new`` every day and a national existing population costs seconds, not minutes.
-    The cache holds comparison keys derived from personal data: it lives with the workdir."""
-    hashed = records.with_columns(records.hash_rows(seed=20261125).alias("_h"))
-    reused = None
-    cached: pl.DataFrame | None = None
-    if cache.exists():
-        try:
-            cached = pl.read_parquet(cache)
-        except (OSError, pl.exceptions.ComputeError):
-            cached = None
-        if cached is not None and "_h" in cached.columns:
-            reused = cached.join(
-                hashed.select(pl.col("record_key").alias("unique_id"), "_h"),
-                on=["unique_id", "_h"],
-                how="semi",
-            )
-    if reused is not None and reused.height:
-        todo = hashed.join(reused.select(pl.col("unique_id").alias("record_key")),
-                           on="record_key", how="anti")
-    else:
-        todo = hashed
-    fresh = prepare(todo.drop("_h")).with_columns(todo["_h"])
-    out = fresh if reused is None or reused.height == 0 else pl.concat([reused, fresh])
-    if todo.height == 0:  # everything came from the cache: nothing to write
-        return out.drop("_h")
-    keep = out
-    if cached is not None and "_h" in cached.columns:  # keep rows not asked for today too
-        others = cached.join(out.select("unique_id"), on="unique_id", how="anti")
-        keep = pl.concat([others, out])
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cache.with_suffix(".tmp")
-    keep.write_parquet(tmp)
-    tmp.replace(cache)
-    return out.drop("_h")
-
-
-def _candidates(
-    ex: pl.DataFrame, keys_ex: pl.DataFrame, nw: pl.DataFrame, lf_new: pl.DataFrame
-) -> pl.DataFrame:
-    """Existing records that can share a blocking key with some new record.
-
-    Every prediction blocking rule includes at least one of: NHS number, UPN, date of birth
-    (year-month covers all DOB rules), postcode district (or a missing postcode), surname,
-    forename-as-surname, address line 3. Selecting on those before the full normalisation keeps
-    a daily delta against a nation to the records that matter.
-    """
-    k = keys_ex.with_columns(
-        ex.select(
-            "nhs_number", "upn", "town",
-            pl.col("address_line_3").str.to_lowercase().str.replace_all(r"[^a-z0-9]+", "")
-            .alias("addr3"),
-            pl.col("postcode").is_null().alias("no_pc"),
-        )
-    )
-    new_names = pl.concat([lf_new["sn"], lf_new["fn"]]).drop_nulls().unique().implode()
-    new_towns = nw["town"].drop_nulls().unique().implode()
-    cond = (
-        pl.col("nhs_number").is_in(nw["nhs_number"].drop_nulls().implode())
-        | pl.col("upn").is_in(nw["upn"].drop_nulls().implode())
-        | pl.col("dob").str.slice(0, 7).is_in(lf_new["dob"].str.slice(0, 7).drop_nulls().implode())
-        | pl.col("pc_district").is_in(lf_new["pc_district"].drop_nulls().implode())
-        | pl.col("sn").is_in(new_names)
-        | pl.col("fn").is_in(lf_new["sn"].drop_nulls().implode())
-        | pl.col("addr3").is_in(lf_new["addr3"].drop_nulls().implode())
-        | (pl.col("no_pc") & pl.col("town").is_in(new_towns))
-    )
-    return k.filter(cond.fill_null(False)).select(pl.col("unique_id").alias("record_key"))
+    out = _decide(ex, nw, sigs, lf_new, cross, inner, rules)
+    timings["decide_s"] = time.perf_counter() - t
+    log.info("match_new finished", extra={"linkage_stats": {
+        "existing": ex.height, "new": nw.height, "prepared_afresh": afresh,
+        "cross_pairs": cross.height,
+        **{k: round(v, 3) for k, v in timings.items()}}})
+    return out
 
 
 def _decide(
     ex: pl.DataFrame,
     nw: pl.DataFrame,
-    lf_ex: pl.DataFrame,
+    ex_sigs: pl.DataFrame,
     lf_new: pl.DataFrame,
     cross: pl.DataFrame,
     inner: pl.DataFrame,
@@ -408,7 +439,8 @@ def _decide(
         pl.col("vetoed").any().alias("vetoed"),
         pl.col("shielded").first().alias("shielded"),
     )
-    children = ex.group_by("child_key").agg(
+    candidates = per_child.get_column("child_key").unique().implode()
+    children = ex.filter(pl.col("child_key").is_in(candidates)).group_by("child_key").agg(
         pl.col("nhs_number").drop_nulls().unique().alias("nhs"),
         pl.col("upn").drop_nulls().unique().alias("upn"),
     )
@@ -424,7 +456,7 @@ def _decide(
     upn = [frozenset((v,)) if v else frozenset() for v in nw["upn"].to_list()]
     upn += [frozenset(v) for v in child_index["upn"].to_list()]
     child_sigs = (
-        lf_ex.select(pl.col("unique_id").alias("record_key"), "source_code", "dob", "fn")
+        ex_sigs.select(pl.col("unique_id").alias("record_key"), "source_code", "dob", "fn")
         .join(ex.select("record_key", "child_key"), on="record_key")
         .join(child_index.select("child_key", "ci"), on="child_key")
     )

@@ -64,6 +64,7 @@ class LinkSummary:
     seconds: float
     run_id: int | None
     phases: tuple[tuple[str, float], ...] = ()  # (step, seconds), in order
+    engine: tuple[tuple[str, float], ...] = ()  # the engine's own steps (a first run)
 
 
 def _quiet(_: str) -> None:
@@ -113,19 +114,19 @@ def link(
     ).scalar_one())
     with tempfile.TemporaryDirectory(prefix="cp-link-", dir=workdir) as tmp:
         if mode == "initial":
-            counts = _initial(conn, pending, matcher, Path(tmp), run_id, now, step)
+            counts = _initial(conn, pending, matcher, Path(tmp), run_id, now, step, cache_dir)
         else:
             counts = _incremental(conn, pending, matcher, Path(tmp), run_id, now, step,
                                   cache_dir)
     step("archiving children left without active source records")
     archived = _archive_orphans(conn, now)
-    linked, created, reviews, held = counts
+    linked, created, reviews, held, engine_steps = counts
     store.refresh_statistics(conn, linked)
     conn.execute(update(link_run).where(link_run.c.id == run_id).values(
         finished_at=utcnow(), records_linked=linked, children_created=created,
         review_items=reviews, records_held=held))
     return LinkSummary(mode, matcher.version, pending.height, linked, created, reviews, held,
-                       archived, time.perf_counter() - started, run_id, phases())
+                       archived, time.perf_counter() - started, run_id, phases(), engine_steps)
 
 
 def _new_children(conn: Connection, n: int, now: datetime) -> list[int]:
@@ -162,10 +163,13 @@ def split_identifier_conflicts(clusters: pl.DataFrame, records: pl.DataFrame) ->
     return pl.concat([clusters.filter(~pl.col("cluster_key").is_in(bad.implode())), part])
 
 
+Counts = tuple[int, int, int, int, tuple[tuple[str, float], ...]]
+
+
 def _initial(
     conn: Connection, pending: pl.DataFrame, matcher: Matcher, workdir: Path, run_id: int,
-    now: datetime, progress: Progress,
-) -> tuple[int, int, int, int]:
+    now: datetime, progress: Progress, cache_dir: Path | None = None,
+) -> Counts:
     records = pending.drop("current_child_key")
     progress(f"clustering {records.height:,} source records")
     result = matcher.dedupe(records, workdir)
@@ -187,6 +191,11 @@ def _initial(
     progress(f"writing {assign.height:,} link decisions")
     store.apply_assignments(conn, assign, kind="link", now=now, run_id=run_id,
                             model_version=matcher.version)
+    if cache_dir is not None:  # every record is now an existing one: tomorrow's delta needs them
+        progress("saving the snapshot of existing records")
+        snapshot.save(conn, cache_dir, records.join(
+            assign.select("record_key", "child_key"), on="record_key"
+        ).with_columns(pl.lit(False).alias("shielded")))
     rp = result.review_pairs
     child_of = assign.select("record_key", "child_key")
     pairs = rp.join(child_of.rename({"record_key": "record_key_r"}), on="record_key_r", how="left")
@@ -198,7 +207,9 @@ def _initial(
         ),
         run_id=run_id, model_version=matcher.version, now=now,
     )
-    return assign.height, keys.len(), reviews, 0
+    steps = tuple((k.removesuffix("_s"), float(v)) for k, v in result.stats.items()
+                  if k.endswith("_s") and k != "total_s")
+    return assign.height, keys.len(), reviews, 0, steps
 
 
 def _decisions(conn: Connection, keys: list[int]) -> pl.DataFrame:
@@ -242,7 +253,7 @@ def _current_children(conn: Connection, keys: list[int]) -> dict[int, int]:
 def _incremental(
     conn: Connection, pending: pl.DataFrame, matcher: Matcher, workdir: Path, run_id: int,
     now: datetime, progress: Progress, cache_dir: Path | None = None,
-) -> tuple[int, int, int, int]:
+) -> Counts:
     progress("reading existing children's source records")
     existing = snapshot.read_existing(conn, cache_dir)
     new = pending.drop("current_child_key")
@@ -334,7 +345,7 @@ def _incremental(
                          now=now)
     _supersede_holds(conn, [a[0] for a in assigned], now)
     _record_holds(conn, held, run_id, matcher.version, probs, now)
-    return frame.height, len(created), queued, len(held)
+    return frame.height, len(created), queued, len(held), ()
 
 
 def _record_holds(conn: Connection, held: list[int], run_id: int, version: str,
@@ -382,12 +393,14 @@ def _reactivate(conn: Connection, child_keys: list[int], now: datetime) -> None:
 
 def _archive_orphans(conn: Connection, now: datetime) -> int:
     """Children with no active source record left (every source deleted or retired it) are
-    not live: they become ``archived`` (the row, its shield and its history stay)."""
+    not live: they become ``archived`` (the row, its shield and its history stay). A retired or
+    deleted record keeps ``link_pending`` (only linking an active record clears it), so the
+    candidates come from the small pending index, not a scan of every record."""
     result = conn.execute(
         text(
             "UPDATE child SET status = 'archived', updated_at = :now WHERE status = 'active' "
-            "AND id IN (SELECT r.child_id FROM source_record r WHERE r.record_status <> 'active' "
-            "AND r.child_id IS NOT NULL) "
+            "AND id IN (SELECT r.child_id FROM source_record r WHERE r.link_pending "
+            "AND r.record_status <> 'active' AND r.child_id IS NOT NULL) "
             "AND NOT EXISTS (SELECT 1 FROM source_record s WHERE s.child_id = child.id "
             "AND s.record_status = 'active')"
         ).bindparams(bindparam("now", now, type_=UTCDateTime()))

@@ -1,7 +1,9 @@
 """A local snapshot of the *existing* frame, so a daily delta need not re-read the nation.
 
 Reading every linked record (millions) costs more than matching a 10,000-record delta. After a
-full read, the frame is written to ``<linkage_dir>/existing.parquet`` with the time it was taken.
+full read, the frame is written to ``<linkage_dir>/existing.parquet`` with the time it was taken;
+it is rewritten only once the records re-read on each run pass ``REWRITE_AFTER`` of it (or after
+``MAX_AGE``), so a daily run reads the snapshot but does not write millions of rows back.
 The next incremental run reads the snapshot and re-reads from the database exactly the records
 that may have changed since, with no clock involved: records a feed touched (every import
 change, retirement and deletion sets ``source_record.link_pending``, which only a link run
@@ -27,6 +29,7 @@ from contactpoint.linkage import store
 SNAPSHOT = "existing.parquet"
 META = "existing.json"
 MAX_AGE = timedelta(days=7)
+REWRITE_AFTER = 0.02  # rewrite the snapshot once this share of it is re-read on every run
 
 
 def _identity(conn: Connection) -> str:
@@ -67,19 +70,38 @@ def read_existing(conn: Connection, cache_dir: Path | None) -> pl.DataFrame:
         when = datetime.fromisoformat(meta["taken_at"])
         if (meta.get("identity") == identity and taken_at - when < MAX_AGE
                 and "last_event_id" in meta):
-            frame = _refresh(conn, pl.read_parquet(snap), int(meta["last_event_id"]))
+            frame, refreshed = _refresh(conn, pl.read_parquet(snap), int(meta["last_event_id"]))
+            if refreshed <= REWRITE_AFTER * frame.height:
+                return frame  # the snapshot stays valid: next time refreshes a little more
     if frame is None:
         frame = store.read_existing(conn)
+    _write(cache_dir, frame, taken_at, identity, last_event_id)
+    return frame
+
+
+def save(conn: Connection, cache_dir: Path, frame: pl.DataFrame) -> None:
+    """Take the snapshot from a frame the caller knows to be the existing records now (a
+    first link run, inside its transaction: if it rolls back, the run it names never existed
+    and the snapshot is ignored)."""
+    _write(cache_dir, store.conform_existing(frame).sort("record_key"), utcnow(),
+           _identity(conn), _last_event_id(conn))
+
+
+def _write(cache_dir: Path, frame: pl.DataFrame, taken_at: datetime, identity: str,
+           last_event_id: int) -> None:
+    snap, meta_path = cache_dir / SNAPSHOT, cache_dir / META
     cache_dir.mkdir(parents=True, exist_ok=True)
     tmp = snap.with_suffix(".tmp")
     frame.write_parquet(tmp)
     tmp.replace(snap)
     meta_path.write_text(json.dumps({"taken_at": taken_at.isoformat(), "identity": identity,
                                      "last_event_id": last_event_id}))
-    return frame
 
 
-def _refresh(conn: Connection, cached: pl.DataFrame, after_event_id: int) -> pl.DataFrame:
+def _refresh(
+    conn: Connection, cached: pl.DataFrame, after_event_id: int
+) -> tuple[pl.DataFrame, int]:
+    """The cached frame brought up to date, and how many records had to be re-read."""
     changed = _changed_keys(conn, after_event_id)
     store.load_temp(conn, "tmp_changed", changed)
     fresh = store.read_records(
@@ -97,4 +119,4 @@ def _refresh(conn: Connection, cached: pl.DataFrame, after_event_id: int) -> pl.
     return out.with_columns(
         pl.col("child_key").is_in(pl.Series(shielded, dtype=pl.Int64()).implode())
         .alias("shielded")
-    ).sort("record_key")
+    ).sort("record_key"), changed.height

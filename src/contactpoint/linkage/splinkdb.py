@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,13 +20,23 @@ for _name in ("splink", "splink.internals"):
     logging.getLogger(_name).setLevel(logging.WARNING)
 
 
-def connect(workdir: Path, name: str = "linkage.duckdb") -> duckdb.DuckDBPyConnection:
-    """A fresh file-backed DuckDB database in ``workdir`` (threads and memory bounded)."""
+def connect(
+    workdir: Path, name: str = "linkage.duckdb", *, keep: bool = False
+) -> duckdb.DuckDBPyConnection:
+    """A file-backed DuckDB database in ``workdir`` (threads and memory bounded): a fresh one,
+    or with ``keep`` the one left there by an earlier call (Splink's scratch tables dropped)."""
     workdir.mkdir(parents=True, exist_ok=True)
     path = workdir / name
-    for stale in (path, path.with_name(path.name + ".wal")):  # a fresh database every call
-        stale.unlink(missing_ok=True)
+    if not keep:
+        for stale in (path, path.with_name(path.name + ".wal")):
+            stale.unlink(missing_ok=True)
     con = duckdb.connect(str(path))
+    if keep:  # what Splink left behind last time
+        for table, kind in con.execute(
+            "SELECT table_name, table_type FROM information_schema.tables "
+            "WHERE starts_with(table_name, '__splink')"
+        ).fetchall():
+            con.execute(f'DROP {"VIEW" if kind == "VIEW" else "TABLE"} IF EXISTS "{table}"')
     con.execute(f"SET threads = {THREADS}")
     con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
     tmp = workdir / "duckdb-tmp"
@@ -32,6 +44,16 @@ def connect(workdir: Path, name: str = "linkage.duckdb") -> duckdb.DuckDBPyConne
     con.execute(f"SET temp_directory = '{tmp}'")
     con.execute("SET preserve_insertion_order = false")
     return con
+
+
+@contextmanager
+def register(con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame) -> Iterator[None]:
+    """``frame`` visible to SQL as ``name`` for the duration of the block."""
+    con.register(name, frame.to_arrow())
+    try:
+        yield
+    finally:
+        con.unregister(name)
 
 
 def load_table(con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame) -> None:
