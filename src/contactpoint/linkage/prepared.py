@@ -116,8 +116,9 @@ def candidate_sql(rules: list[str], existing: str, new: str) -> str | None:
         matches = [m for part in _conjuncts(rule) if (m := _EQUALITY.match(part))]
         if not matches:
             return None
-        # the existing record may be either side of the rule
-        for left, right in (("e", "n"), ("n", "e")):
+        # the existing record may be either side of the rule (once, if the rule is symmetric)
+        symmetric = all(_side(m, "l", "x") == _side(m, "r", "x") for m in matches)
+        for left, right in (("e", "n"),) if symmetric else (("e", "n"), ("n", "e")):
             on = " AND ".join(f"{_side(m, 'l', left)} = {_side(m, 'r', right)}" for m in matches)
             select = f"SELECT e.unique_id FROM {existing} e JOIN {new} n ON {on}"  # noqa: S608 - the model's own rules
             if select not in selects:
