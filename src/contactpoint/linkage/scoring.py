@@ -199,6 +199,14 @@ def run_dedupe(
     frame = conform(records)
     lf = prepare(frame)
     timings["prepare_s"] = time.perf_counter() - t0
+    if keep_dir is not None:  # the prepared records, ready for the next day's match_new
+        t = time.perf_counter()  # (before scoring: the process is smallest now)
+        kept = connect(keep_dir, EXISTING_DB, keep=True)
+        try:
+            prepared.sync(kept, frame, done=lf)
+        finally:
+            kept.close()
+        timings["keep_s"] = time.perf_counter() - t
     con = connect(workdir)
     try:
         t = time.perf_counter()
@@ -212,14 +220,6 @@ def run_dedupe(
         timings["predict_s"] = time.perf_counter() - t
     finally:
         con.close()
-    if keep_dir is not None:  # the prepared records, ready for the next day's match_new
-        t = time.perf_counter()
-        kept = connect(keep_dir, EXISTING_DB, keep=True)
-        try:
-            prepared.sync(kept, frame, done=lf)
-        finally:
-            kept.close()
-        timings["keep_s"] = time.perf_counter() - t
 
     t = time.perf_counter()
     keys = lf.get_column("unique_id")
