@@ -16,7 +16,7 @@ export CONTACTPOINT_DATABASE_URL="$url" CONTACTPOINT_VAR_DIR="$work/var"
 /usr/bin/time -v "$cp_bin" link > link.log 2>&1
 "$cp_bin" evaluate --truth feeds/truth.csv | tee eval.log
 "$here/../.venv/bin/python" "$here/linked_checks.py" "$url" feeds/truth.csv
-grep -H -E "Elapsed|Maximum resident" synth.log import.log link.log
+grep -H -E "Elapsed|Maximum resident" $(ls synth.log import.log link.log 2>/dev/null)
 for day in 1 2; do  # daily deltas of 10,000 records against the linked population
   [ -f "delta$day/truth.csv" ] || "$cp_bin" synth --delta-of feeds --seed $((20 + day)) \
       --out "delta$day" --extract-date "2026-11-0$((1 + day))" > /dev/null 2>&1
