@@ -1,0 +1,58 @@
+"""The same model on Spark (Splink's Spark backend): the artefact's SQL, translated.
+
+Every SQL fragment in a model artefact (comparison levels, blocking rules) and in
+:func:`contactpoint.linkage.scoring.veto_select` is written in DuckDB's dialect. ``to_spark``
+translates one with sqlglot and maps the few functions Spark spells differently: list overlap
+(``list_has_any`` → ``arrays_overlap``) and Jaro-Winkler (Splink's Spark UDF
+``jaro_winkler``, from the similarity jar Splink ships). ``spark_settings`` applies it to a
+whole model; ``tests/linkage/test_spark.py`` checks, on a local Spark, that it scores exactly
+the pairs DuckDB scores with the same probabilities. See docs/linkage.md.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import sqlglot
+from sqlglot import exp
+
+from contactpoint.linkage.artefact import ModelArtefact
+
+
+def _rename(node: exp.Expression) -> exp.Expression:
+    if isinstance(node, exp.ArrayOverlaps):
+        return exp.Anonymous(this="arrays_overlap", expressions=[node.this, node.expression])
+    if isinstance(node, exp.JarowinklerSimilarity):
+        return exp.Anonymous(this="jaro_winkler", expressions=[node.this, node.expression])
+    return node
+
+
+def to_spark(sql: str) -> str:
+    """A DuckDB SQL expression or query in Spark SQL."""
+    tree = sqlglot.parse_one(sql, read="duckdb").transform(_rename)
+    return tree.sql(dialect="spark")
+
+
+def spark_settings(model: ModelArtefact) -> dict[str, Any]:
+    """The model's Splink settings with every SQL fragment in Spark SQL."""
+    settings = copy.deepcopy(model.splink_settings)
+    for comparison in settings["comparisons"]:
+        for level in comparison["comparison_levels"]:
+            if level.get("sql_condition", "ELSE") != "ELSE":
+                level["sql_condition"] = to_spark(level["sql_condition"])
+    rules = []
+    for rule in settings["blocking_rules_to_generate_predictions"]:
+        text = rule["blocking_rule"] if isinstance(rule, dict) else str(rule)
+        rules.append({"blocking_rule": to_spark(text), "sql_dialect": "spark"})
+    settings["blocking_rules_to_generate_predictions"] = rules
+    return settings
+
+
+def similarity_jar() -> Path:
+    """Splink's Spark similarity UDF jar (``jaro_winkler`` and friends) for Spark 3."""
+    import splink
+
+    jars = Path(splink.__file__).parent / "internals" / "files" / "spark_jars"
+    return sorted(jars.glob("scala-udf-similarity-*_spark3.x.jar"))[-1]
