@@ -461,11 +461,14 @@ def test_vectorised_child_ids_match_the_domain() -> None:
     assert store.child_ids_for(seqs) == [format_child_id(int(s)) for s in seqs]
 
 
+@pytest.mark.parametrize("rewrite_after", [0.0, 1.0])  # rewritten every run / never again
 def test_snapshot_of_existing_records_matches_a_full_read(
-    connection: Connection, tmp_path: Path
+    connection: Connection, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rewrite_after: float
 ) -> None:
     from contactpoint.db.base import utcnow
     from contactpoint.linkage import snapshot
+
+    monkeypatch.setattr(snapshot, "REWRITE_AFTER", rewrite_after)
 
     e = add_extract(connection)
     keys = [add_record(connection, e, str(i), g, "Stone", date(2015, 3, i + 1))
@@ -486,11 +489,14 @@ def test_snapshot_of_existing_records_matches_a_full_read(
     connection.execute(update(source_record).where(source_record.c.id == keys[3])
                        .values(record_status="retired", link_pending=True, updated_at=utcnow()))
     add_record(connection, e, "9", "Eve", "Lake", date(2016, 1, 1))
+    written = (cache / snapshot.SNAPSHOT).stat().st_mtime_ns
     service.link(connection, StandIn(), workdir=tmp_path, cache_dir=cache)
     cached = snapshot.read_existing(connection, cache)
     full = store.read_existing(connection)
     assert cached.equals(full)
     assert cached.filter(pl.col("shielded"))["child_key"].unique().to_list() == [c0]
+    kept = (cache / snapshot.SNAPSHOT).stat().st_mtime_ns == written
+    assert kept == (rewrite_after == 1.0)  # not rewritten: still refreshed to the same frame
 
 
 @pytest.mark.parametrize("table", ["link_event", "merge_event", "review_decision"])
