@@ -5,13 +5,15 @@ and never leave a provenance reference dangling (those columns carry no FOREIGN 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select, text
-from tests.integration.test_import_csv import child, load, write_feed
+from sqlalchemy.exc import IntegrityError
+from tests.integration.test_import_csv import child, load, records, write_feed
 
 from contactpoint.db import migrate
 from contactpoint.db.engine import make_engine
@@ -135,3 +137,45 @@ def test_no_import_path_leaves_a_dangling_provenance_reference(
         assert conn.execute(text(
             "SELECT COUNT(*) FROM source WHERE code = 'NEW-SOURCE'")).scalar_one() == 0
     assert counts == {"active": 29, "retired": 20, "deleted": 1}
+
+
+AWKWARD = {
+    "given_name": 'Zoë "Zee"', "family_name": "O'Neil\\Smith",
+    "address_line_1": "1 Long\nRoad", "address_line_2": "Flat\t2", "town": "Back\\slash\rtown",
+    "parent_1_name": 'Sam "S" Back\\slash', "service_org_name": "Tab\tand\nnewline",
+}
+
+
+def test_awkward_text_lands_exactly_through_both_paths(engine_: Engine, tmp_path: Path) -> None:
+    """Quotes, backslashes, tabs, newlines and carriage returns survive the bulk paths (COPY's
+    text format escapes them) and the JSON built from them, first load and staged alike."""
+    header = [*HEADER, *AWKWARD, "address_line_1"]
+    header = list(dict.fromkeys(header))
+    first = [child("A1", **AWKWARD), child("A2")]
+    load(engine_, write_feed(tmp_path, "first.csv", first, header=header), tmp_path)
+    second = [child("A1", **AWKWARD), child("A2", **AWKWARD), child("A3", **AWKWARD)]
+    result = load(engine_, write_feed(tmp_path, "second.csv", second, header=header,
+                                      extract_date="2026-11-02"), tmp_path)
+    assert (result.new, result.changed, result.unchanged) == (1, 1, 1)
+    rows = records(engine_)
+    for key in ("A1", "A2", "A3"):
+        record = rows[key]
+        for column in ("given_name", "family_name", "address_line_1", "address_line_2",
+                       "town"):
+            assert record[column] == AWKWARD[column], (key, column)
+        carers = record["carers"]
+        involvements = record["involvements"]
+        if isinstance(carers, str):
+            carers, involvements = json.loads(carers), json.loads(involvements)
+        assert carers == [{"name": AWKWARD["parent_1_name"]}]
+        assert involvements[0]["org_name"] == AWKWARD["service_org_name"]
+        assert "practitioner_name" not in involvements[0]  # null keys are left out
+
+
+def test_source_record_checks_hold_after_an_import(engine_: Engine, tmp_path: Path) -> None:
+    """source_record's CHECKs are equality chains (migration 0009: an IN list cost SQLite a
+    temporary table per row), never switched off: every connection still enforces them."""
+    load(engine_, write_feed(tmp_path, "a.csv", ROWS[:5], header=HEADER), tmp_path)
+    for _ in range(3):  # whatever connection the pool hands out next
+        with engine_.connect() as conn, pytest.raises(IntegrityError):
+            conn.execute(text("UPDATE source_record SET sex = 'X'"))

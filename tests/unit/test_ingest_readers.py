@@ -155,6 +155,7 @@ def test_ctf_header_gives_source_and_school() -> None:
     assert '"org_code":"109876"' in rows[0]["involvements"]
     assert '"name":"Sarah Taylor"' in rows[0]["carers"]
     assert rows[0]["address_line_1"] == "12 Mill Lane"
+    assert all(":null" not in r["carers"] + r["involvements"] for r in rows)  # canonical JSON
 
 
 def test_fhir_wrong_resource_type_and_orphans_are_rejected(tmp_path: Path) -> None:
@@ -184,6 +185,10 @@ def test_fhir_wrong_resource_type_and_orphans_are_rejected(tmp_path: Path) -> No
 def test_bundle_meta_source_and_type() -> None:
     feed = FhirFeed(FIXTURES / "csc_202_bundle.json", ReaderOptions(), lambda _n: None)
     assert feed.hints().source == "LA-CSC-202"
+    with RejectSink() as sink:
+        rows = [r for f, _ in feed.batches(sink) for r in f.to_dicts()]
+    assert any(r["carers"] != "[]" for r in rows)
+    assert all(":null" not in r["carers"] + r["involvements"] for r in rows)  # canonical JSON
     assert source_from_uri("https://example.org/feeds/YOT-202") == "YOT-202"
 
 

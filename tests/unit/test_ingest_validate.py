@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date
 
 import polars as pl
@@ -14,6 +15,7 @@ from contactpoint.domain.identifiers import (
     is_valid_upn,
     upn_check_letter,
 )
+from contactpoint.ingest.columns import STAGE_COLUMNS
 from contactpoint.ingest.validate import Rules, content_hashes, validate_batch
 
 RULES = Rules(today=date(2026, 11, 25))
@@ -130,6 +132,22 @@ def test_content_hash_ignores_status_but_not_content() -> None:
     hashes = content_hashes(good.drop("content_hash")).to_list()
     assert hashes[0] == good.get_column("content_hash")[0]
     assert hashes[0] != hashes[2]
+
+
+def test_json_leaves_out_null_keys_and_the_hash_is_the_documented_canonical_form() -> None:
+    good, _ = run(row(parent_1_name='Sam "S" Lee', service_type="education",
+                      service_org_code="107000", address_line_1="1 Long\nRoad"))
+    out = good.row(0, named=True)
+    assert out["carers"] == '[{"name":"Sam \\"S\\" Lee"}]'
+    assert out["involvements"] == (
+        '[{"service_type":"education","org_code":"107000","sensitive":false,'
+        '"consent_basis":"not_given","assessment_status":"none","lead_professional":false}]'
+    )
+    # sha256 over the normalised fields in STAGE_COLUMNS order (record_status and the hash
+    # itself left out), UTF-8, joined by U+001F, null as empty (docs/ingest.md)
+    hashed = [c for c in STAGE_COLUMNS if c not in ("record_status", "content_hash")]
+    canonical = "\x1f".join(out[c] or "" for c in hashed)
+    assert out["content_hash"] == hashlib.sha256(canonical.encode()).hexdigest()
 
 
 @settings(max_examples=80, deadline=None)

@@ -108,10 +108,13 @@ source_record = Table(
     Column("link_pending", Boolean, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     UniqueConstraint("source_code", "source_record_id", name="uq_source_record_key"),
+    # equality chains, not IN lists: SQLite evaluates an IN list through a temporary table,
+    # ~3 µs per inserted row (migration 0009)
     CheckConstraint(
-        "record_status IN ('active', 'deleted', 'retired')", name="record_status"
+        "record_status = 'active' OR record_status = 'deleted' OR record_status = 'retired'",
+        name="record_status",
     ),
-    CheckConstraint("sex IS NULL OR sex IN ('M', 'F', 'U')", name="sex"),
+    CheckConstraint("sex IS NULL OR sex = 'M' OR sex = 'F' OR sex = 'U'", name="sex"),
 )
 # Partial: look-ups only ever want the non-null / pending side (migration 0006_import_speed).
 for _name, _column, _where in (

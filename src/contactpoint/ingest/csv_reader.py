@@ -85,7 +85,10 @@ class CsvReader:
                 convert_options=pacsv.ConvertOptions(
                     column_types=dict.fromkeys(header, pa.string()),
                     include_columns=columns,
-                    strings_can_be_null=False,
+                    # an empty field is null from the parser on (cheaper than later)
+                    strings_can_be_null=True,
+                    null_values=[""],
+                    quoted_strings_can_be_null=True,
                     check_utf8=True,
                 ),
             )

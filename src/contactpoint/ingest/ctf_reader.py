@@ -22,7 +22,7 @@ from defusedxml.ElementTree import iterparse
 
 from contactpoint.errors import FeedRefused
 from contactpoint.ingest.columns import IDENTITY_COLUMNS, ROW
-from contactpoint.ingest.fhir_map import involvement
+from contactpoint.ingest.fhir_map import involvement, without_nulls
 from contactpoint.ingest.readers import Hints, ReaderOptions
 from contactpoint.ingest.rejects import RejectSink
 
@@ -219,12 +219,12 @@ class CtfFeed:
                 if not name:
                     continue
                 resp = found.get("Responsibility", "").upper()
-                carers.append({
+                carers.append(without_nulls({
                     "name": name, "relationship": found.get("Relationship"),
                     "phone": found.get("PhoneNo"),
                     "parental_responsibility": True if resp in _TRUE
                     else False if resp in _FALSE else None,
-                })
+                }))
         fields["carers"] = json.dumps(carers, separators=(",", ":"), ensure_ascii=False)
         return fields
 

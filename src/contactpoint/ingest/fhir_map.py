@@ -106,7 +106,7 @@ def involvement(
 ) -> dict[str, Any]:
     from contactpoint.domain.record import SENSITIVE_SERVICE_TYPES
 
-    return {
+    return without_nulls({
         "service_type": service_type, "org_code": org_code, "org_name": org_name,
         "practitioner_name": extra.get("practitioner_name"),
         "practitioner_role": extra.get("practitioner_role"),
@@ -114,7 +114,13 @@ def involvement(
         "start": extra.get("start"), "end": extra.get("end"),
         "sensitive": service_type in {s.value for s in SENSITIVE_SERVICE_TYPES},
         "consent_basis": "not_given", "assessment_status": "none", "lead_professional": False,
-    }
+    })
+
+
+def without_nulls(item: dict[str, Any]) -> dict[str, Any]:
+    """The canonical JSON form of a carer or involvement leaves out null-valued keys (as the
+    CSV path does): readers take a missing key as null."""
+    return {k: v for k, v in item.items() if v is not None}
 
 
 def _service_type(codeable: Any, path: str) -> str:
@@ -196,10 +202,10 @@ def related_carer(person: Any) -> dict[str, Any]:
     phone = next(
         (_text(t.value) for t in person.telecom or [] if t.system == "phone"), None
     )
-    return {
+    return without_nulls({
         "name": name, "relationship": relationship, "phone": phone,
         "parental_responsibility": True if code and code.upper() in _PARENTAL else None,
-    }
+    })
 
 
 def patient_reference(resource_type: str, resource: Any) -> str | None:

@@ -1,15 +1,17 @@
 """Overlap reading+validation (polars/pyarrow, mostly outside the GIL) with database staging.
 
-A producer thread reads and validates batches into a small bounded queue; the caller's
-thread stages them. Memory stays bounded (at most ``depth`` validated batches wait), and an
-error on either side stops both: the producer's exception is re-raised in the caller.
+A producer thread reads, validates and encodes batches (``encode``: the rows as the database
+takes them) into a small bounded queue; the caller's thread writes them. Memory stays bounded
+(at most ``depth`` encoded batches wait), and an error on either side stops both: the
+producer's exception is re-raised in the caller.
 """
 
 from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import TypeVar, cast
 
 import polars as pl
 
@@ -18,12 +20,15 @@ from contactpoint.ingest.rejects import RejectSink
 from contactpoint.ingest.validate import Rules, validate_batch
 
 _DONE = object()
+T = TypeVar("T")
 
 
 def validated_batches(
-    reader: FeedReader, sink: RejectSink, rules: Rules, depth: int = 2
-) -> Iterator[pl.DataFrame]:
-    """Good rows of each batch, in file order; rejects go to ``sink`` (producer-side only)."""
+    reader: FeedReader, sink: RejectSink, rules: Rules, encode: Callable[[pl.DataFrame], T],
+    depth: int = 2,
+) -> Iterator[T]:
+    """Good rows of each batch, encoded, in file order; rejects go to ``sink`` (producer-side
+    only)."""
     out: queue.Queue[object] = queue.Queue(maxsize=depth)
     stop = threading.Event()
 
@@ -42,7 +47,8 @@ def validated_batches(
                     return
                 good, rejects = validate_batch(frame, rules, flat_extras=flat)
                 sink.add_frame(rejects)
-                put(good)
+                if good.height:
+                    put(encode(good))
         except BaseException as exc:  # handed to the consumer thread, re-raised there
             put(exc)
             return
@@ -57,8 +63,7 @@ def validated_batches(
                 return
             if isinstance(item, BaseException):
                 raise item
-            assert isinstance(item, pl.DataFrame)
-            yield item
+            yield cast(T, item)
     finally:
         stop.set()
         worker.join(timeout=30)

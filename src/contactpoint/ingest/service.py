@@ -14,7 +14,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -30,7 +30,7 @@ from contactpoint.ingest.manifest import ExtractMeta, check_source_code, load_ma
 from contactpoint.ingest.pipeline import validated_batches
 from contactpoint.ingest.readers import FeedReader, ReaderOptions, feed_format, make_reader
 from contactpoint.ingest.rejects import RejectSink
-from contactpoint.ingest.staging import DirectConflict, Stager
+from contactpoint.ingest.staging import Batch, DirectConflict, Stager
 from contactpoint.ingest.validate import Rules
 
 log = logging.getLogger(__name__)
@@ -96,6 +96,12 @@ def _pause(point: str) -> None:
         sys.stderr.write(f"ingest-pause: {point}\n")
         sys.stderr.flush()
         time.sleep(600)
+
+
+def _pause_after_each(batches: Iterator[Batch]) -> Iterator[Batch]:
+    for batch in batches:
+        yield batch
+        _pause("batch")  # the first batch has been handed to the database
 
 
 def resolve_meta(
@@ -245,9 +251,7 @@ def _stage_and_apply(
     reader: FeedReader, meta: ExtractMeta, extract_id: int, now: datetime, stager: Stager,
 ) -> None:
     rules = Rules(today=options.today, min_birth_date=options.min_birth_date)
-    for good in validated_batches(reader, sink, rules):
-        stager.add(good)
-        _pause("batch")
+    stager.load(_pause_after_each(validated_batches(reader, sink, rules, stager.encode)))
     row_map = reader.finish(sink)
     sink.row_map = row_map
     stager.index()

@@ -1,8 +1,10 @@
 """Bulk staging and the set-based upsert into ``source_record``.
 
-PostgreSQL: ``COPY`` (psycopg ``cursor.copy``) into a temporary table; SQLite: ``executemany``
-into one. Then a handful of set-based statements apply the whole file: duplicates within the
-file, change counts, ``INSERT … ON CONFLICT DO UPDATE``, deletes and (for a full extract) the
+PostgreSQL: one ``COPY`` per file (psycopg ``cursor.copy``, text format) into a temporary
+table; SQLite: ``executemany`` into one. Batches are encoded on the reading thread
+(:meth:`Stager.encode`) and written on the caller's. Then a handful of set-based statements
+apply the whole file: duplicates within the file, change counts, an ``UPDATE`` for changed and
+for re-sent records, an ``INSERT`` for new keys, deletes and (for a full extract) the
 retirement of records missing from it. All of it runs in the caller's transaction.
 
 **Direct mode** (the source holds no records yet: a first load): rows go straight into
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import io
 import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -40,6 +43,30 @@ _DIRECT_COLUMNS = ["source_code", "record_status", *_INSERT_COLUMNS, "first_extr
                    "extract_id", "link_pending", "updated_at"]
 
 
+# COPY's text format: a backslash, tab, newline or carriage return inside a value is escaped.
+_COPY_SPECIAL = r"[\\\t\n\r]"
+_COPY_ESCAPES = {"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"}
+
+
+def copy_text(frame: pl.DataFrame) -> memoryview:
+    """``frame`` in PostgreSQL's ``COPY`` text format (tab-separated, ``\\N`` for null).
+
+    The server parses it ~17 % faster than CSV, and polars writes it faster. Only the columns
+    of this batch that hold a character to escape pay for the escaping.
+    """
+    texts = [name for name, dtype in frame.schema.items() if dtype == pl.String]
+    found = frame.select(pl.col(texts).str.contains(_COPY_SPECIAL).any()).row(0)
+    special = [name for name, hit in zip(texts, found, strict=True) if hit]
+    if special:
+        frame = frame.with_columns(
+            pl.col(special).str.replace_many(list(_COPY_ESCAPES), list(_COPY_ESCAPES.values()))
+        )
+    buffer = io.BytesIO()
+    frame.write_csv(buffer, include_header=False, separator="\t", quote_style="never",
+                    null_value="\\N")
+    return buffer.getbuffer()
+
+
 def _sql_literal(value: object) -> str:
     if isinstance(value, bool | int):
         return str(int(value))
@@ -48,6 +75,19 @@ def _sql_literal(value: object) -> str:
 
 class DirectConflict(Exception):
     """Direct mode cannot take this file (a duplicate key or a delete): re-run it staged."""
+
+
+def _first_load_only(frame: pl.DataFrame) -> None:
+    if frame.get_column("record_status").ne("active").any():
+        raise DirectConflict("a delete in a first load")
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One validated batch, encoded for the database (:meth:`Stager.encode`)."""
+
+    rows: int
+    payload: memoryview | pl.DataFrame  # COPY text, or the columns SQLite inserts
 
 
 @dataclass(frozen=True)
@@ -90,54 +130,73 @@ class Stager:
             self._sqlite_import_pragmas()
         return True
 
-    def _add_direct(self, frame: pl.DataFrame) -> None:
-        if frame.get_column("record_status").ne("active").any():
-            raise DirectConflict("a delete in a first load")
+    def _direct_frame(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """A first-load batch with the per-file constants as literal columns (PostgreSQL)."""
         values = self._direct_values
-        columns = ", ".join(_DIRECT_COLUMNS)
-        if self.postgres:
-            frame = frame.select(
-                pl.lit(values["source_code"]).alias("source_code"),
-                pl.lit("active").alias("record_status"),
-                *_INSERT_COLUMNS,
-                *[pl.lit(values[c]).alias(c) for c in _DIRECT_COLUMNS[-4:]],
-            )
-            try:
-                self._copy(frame, f"COPY source_record ({columns}) FROM STDIN (FORMAT csv)")
-            except psycopg.errors.UniqueViolation:
-                raise DirectConflict("duplicate key") from None
-            return
-        # SQLite: the per-file constants are SQL literals, so each row binds only its own
-        # values (every bound value is a Python object made per row).
+        return frame.select(
+            pl.lit(values["source_code"]).alias("source_code"),
+            pl.lit("active").alias("record_status"),
+            *_INSERT_COLUMNS,
+            *[pl.lit(values[c]).alias(c) for c in _DIRECT_COLUMNS[-4:]],
+        )
+
+    def _direct_insert(self) -> str:
+        """SQLite's first-load INSERT: the per-file constants are SQL literals, so each row
+        binds only its own values (every bound value is a Python object made per row)."""
+        values = self._direct_values
         constants = [_sql_literal(values["source_code"]), "'active'",
                      *[_sql_literal(values[c]) for c in _DIRECT_COLUMNS[-4:]]]
         marks = ", ".join([*constants[:2], *"?" * len(_INSERT_COLUMNS), *constants[2:]])
-        try:
-            self._executemany(frame.select(_INSERT_COLUMNS),
-                              f"INSERT INTO source_record ({columns}) VALUES ({marks})")  # noqa: S608 - constant names, quoted literals
-        except (sqlite3.IntegrityError, IntegrityError):
-            raise DirectConflict("duplicate key") from None
+        return f"INSERT INTO source_record ({', '.join(_DIRECT_COLUMNS)}) VALUES ({marks})"  # noqa: S608 - constant names, quoted literals
 
-    def _copy(self, frame: pl.DataFrame, statement: str) -> None:
-        buffer = io.BytesIO()
-        frame.write_csv(buffer, include_header=False)
+    def encode(self, frame: pl.DataFrame) -> Batch:
+        """A validated batch as the database takes it. Runs on the reading thread: on
+        PostgreSQL the ``COPY`` text is made there, so the writing thread only sends it; on
+        SQLite only the columns are picked (row tuples made there measured slower: both
+        threads then hold the GIL for Python objects)."""
+        if self.direct:
+            _first_load_only(frame)
+        if self.postgres:
+            out = self._direct_frame(frame) if self.direct else frame.select(ROW, *_DATA_COLUMNS)
+            return Batch(frame.height, copy_text(out))
+        return Batch(frame.height, frame.select(
+            _INSERT_COLUMNS if self.direct else [ROW, *_DATA_COLUMNS]))
+
+    def _copy(self, batches: Iterable[Batch]) -> None:
+        """PostgreSQL: every batch of the file through one ``COPY``, so the server parses one
+        batch while the next is read and validated."""
+        if self.direct:
+            statement = f"COPY source_record ({', '.join(_DIRECT_COLUMNS)}) FROM STDIN"
+        else:
+            statement = f"COPY {STAGE} (row_no, {', '.join(_DATA_COLUMNS)}) FROM STDIN"
         dbapi: Any = self.conn.connection.driver_connection
         with dbapi.cursor() as cursor, cursor.copy(statement) as copy:
-            copy.write(buffer.getbuffer())
+            for batch in batches:
+                copy.write(batch.payload)
+                self.staged += batch.rows
 
-    def _executemany(self, frame: pl.DataFrame, statement: str) -> None:
+    def _insert(self, batches: Iterable[Batch]) -> None:
+        """SQLite: ``executemany`` per batch."""
+        if self.direct:
+            statement = self._direct_insert()
+        else:
+            marks = ", ".join("?" * (len(_DATA_COLUMNS) + 1))
+            statement = f"INSERT INTO {STAGE} VALUES ({marks})"  # noqa: S608 - constant table name
         dbapi: Any = self.conn.connection.driver_connection
         cursor = dbapi.cursor()
         try:
-            # Column lists zipped into tuples: far cheaper than DataFrame.iter_rows().
-            cursor.executemany(statement, zip(*(s.to_list() for s in frame.iter_columns()),
-                                              strict=True))
+            for batch in batches:
+                assert isinstance(batch.payload, pl.DataFrame)
+                # Column lists zipped into tuples: far cheaper than DataFrame.iter_rows().
+                columns = (s.to_list() for s in batch.payload.iter_columns())
+                cursor.executemany(statement, zip(*columns, strict=True))
+                self.staged += batch.rows
         finally:
             cursor.close()
 
     def _sqlite_import_pragmas(self) -> None:
-        # A bigger page cache for this connection only (it is closed after the file):
-        # index pages of a large source_record stay in memory during the writes.
+        """Settings for this connection only (it is closed after the file, never pooled)."""
+        # A bigger page cache: index pages of a large source_record stay in memory.
         self.conn.exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
         self.conn.exec_driver_sql(f"PRAGMA temp.cache_size = -{SQLITE_CACHE_KIB // 2}")
 
@@ -155,19 +214,17 @@ class Stager:
             self.conn.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{STAGE}")
             self.conn.exec_driver_sql(f"CREATE TEMP TABLE {STAGE} (row_no INTEGER, {cols})")
 
-    def add(self, frame: pl.DataFrame) -> None:
-        if frame.height == 0:
-            return
-        if self.direct:
-            self._add_direct(frame)
-        elif self.postgres:
-            self._copy(frame.select(ROW, *_DATA_COLUMNS),
-                       f"COPY {STAGE} (row_no, {', '.join(_DATA_COLUMNS)}) FROM STDIN (FORMAT csv)")
-        else:
-            marks = ", ".join("?" * (len(_DATA_COLUMNS) + 1))
-            self._executemany(frame.select(ROW, *_DATA_COLUMNS),
-                              f"INSERT INTO {STAGE} VALUES ({marks})")  # noqa: S608 - constant table name
-        self.staged += frame.height
+    def load(self, batches: Iterable[Batch]) -> None:
+        """Write every encoded batch of the file (direct: into ``source_record``)."""
+        try:
+            if self.postgres:
+                self._copy(batches)
+            else:
+                self._insert(batches)
+        except (psycopg.errors.UniqueViolation, sqlite3.IntegrityError, IntegrityError):
+            if not self.direct:
+                raise
+            raise DirectConflict("duplicate key") from None
 
     def index(self) -> None:
         if self.direct:
@@ -253,14 +310,9 @@ class Stager:
             "(source_record.content_hash <> s.content_hash"
             " OR source_record.record_status <> 'active')"
         )
-        if unchanged:  # the same content re-sent: only the provenance moves on
-            self.conn.execute(
-                text(
-                    f"UPDATE source_record SET extract_id = :eid FROM {STAGE} s"  # noqa: S608 - constant table name
-                    f" WHERE {key_match} AND NOT {differs}"
-                ),
-                params,
-            )
+        # changed records first: that join still sees a table without the dead row versions
+        # the (much larger) provenance-only UPDATE below leaves behind; that one then skips
+        # the rows already given this extract
         if changed:
             sets = ", ".join(
                 f"{c} = {self._cast(c)}" for c in _INSERT_COLUMNS if c != "source_record_id"
@@ -271,6 +323,15 @@ class Stager:
                     " link_pending = TRUE, updated_at = :now, extract_id = :eid"
                     f" FROM {STAGE} s WHERE {key_match} AND {differs}"
                 ).bindparams(now_param),
+                params,
+            )
+        if unchanged:  # the same content re-sent: only the provenance moves on
+            self.conn.execute(
+                text(
+                    f"UPDATE source_record SET extract_id = :eid FROM {STAGE} s"  # noqa: S608 - constant table name
+                    f" WHERE {key_match} AND NOT {differs}"
+                    " AND source_record.extract_id <> :eid"
+                ),
                 params,
             )
         if new:

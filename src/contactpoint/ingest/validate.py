@@ -47,6 +47,7 @@ _UPN_SHAPE = r"^[A-HJ-NP-RT-Z][0-9]{11}[0-9A-HJ-NP-RT-Z]$"
 _UPN_VALUES = {**{str(d): d for d in range(10)}, **{c: i for i, c in enumerate(UPN_LETTERS)}}
 _NHS_WEIGHTS = (10, 9, 8, 7, 6, 5, 4, 3, 2)
 _HASH_SEPARATOR = "\x1f"
+_HASHED_COLUMNS = [c for c in STAGE_COLUMNS if c not in ("record_status", "content_hash")]
 
 
 @dataclass(frozen=True)
@@ -98,29 +99,31 @@ def _date_checks(name: str, rules: Rules, *, birth: bool) -> list[Check]:
     return checks
 
 
-def _nhs_total(digits: pl.Expr) -> pl.Expr:
-    parts = [
-        digits.str.slice(i, 1).cast(pl.Int32, strict=False) * w
-        for i, w in enumerate(_NHS_WEIGHTS)
-    ]
-    return pl.sum_horizontal(parts)
+def _digits(number: pl.Expr, count: int) -> list[pl.Expr]:
+    """The ``count`` decimal digits of an integer column, most significant first."""
+    return [(number // 10 ** (count - 1 - i)) % 10 for i in range(count)]
 
 
-def _nhs_expected(digits: pl.Expr) -> pl.Expr:
-    check = 11 - _nhs_total(digits) % 11
-    return pl.when(check == 11).then(0).otherwise(check)
+def _nhs_fails_mod11(nhs: pl.Expr) -> pl.Expr:
+    """A 10-digit NHS number whose last digit is not its modulus 11 check digit.
+
+    Integer arithmetic on the number itself: one parse instead of ten substrings. The check
+    digit is ``11 - total mod 11`` with 11 read as 0; 10 (no valid number) equals no digit.
+    """
+    number = nhs.cast(pl.Int64, strict=False)
+    first_nine = _digits(number // 10, 9)
+    total = pl.sum_horizontal([d * w for d, w in zip(first_nine, _NHS_WEIGHTS, strict=True)])
+    return (11 - total % 11) % 11 != number % 10
 
 
 def _upn_expected(upn: pl.Expr) -> pl.Expr:
-    parts = [
-        upn.str.slice(i, 1).replace_strict(_UPN_VALUES, default=None, return_dtype=pl.Int32)
-        * (i + 1)
-        for i in range(1, 13)
-    ]
+    """The check letter of a UPN-shaped value: characters 2-12 are digits (weights 2-12),
+    character 13 a digit or letter (weight 13)."""
+    middle = [upn.str.slice(i, 1).cast(pl.Int32, strict=False) * (i + 1) for i in range(1, 12)]
+    last = upn.str.slice(12, 1).replace_strict(_UPN_VALUES, default=None, return_dtype=pl.Int32)
+    total = pl.sum_horizontal(middle) + last * 13
     letters = dict(enumerate(UPN_LETTERS))
-    return (pl.sum_horizontal(parts) % 23).replace_strict(
-        letters, default=None, return_dtype=pl.String
-    )
+    return (total % 23).replace_strict(letters, default=None, return_dtype=pl.String)
 
 
 def _normalised(df: pl.DataFrame) -> pl.DataFrame:
@@ -156,12 +159,11 @@ def identity_checks(rules: Rules) -> list[Check]:
     checks += _date_checks("date_of_birth", rules, birth=True)
     sex = pl.col("__sex")
     checks.append(Check("sex", "must be M, F or U", sex.is_not_null() & ~sex.is_in(SEXES)))
-    nhs_digit = pl.col("__nhs").str.slice(9, 1).cast(pl.Int32, strict=False)
     checks += [
         Check("nhs_number", "an NHS number is 10 digits",
               pl.col("__nhs").is_not_null() & ~pl.col("__nhs_shape")),
         Check("nhs_number", "NHS number fails the modulus 11 check",
-              pl.col("__nhs_shape") & (_nhs_expected(pl.col("__nhs")) != nhs_digit)),
+              pl.col("__nhs_shape") & _nhs_fails_mod11(pl.col("__nhs"))),
         Check("upn", "a UPN is 13 characters: a check letter, 11 digits, and a digit or letter",
               pl.col("__upn").is_not_null() & ~pl.col("__upn_shape")),
         Check("upn", "UPN check letter does not match",
@@ -216,17 +218,37 @@ def _yes_no(name: str) -> pl.Expr:
     return pl.when(value == "Y").then(True).when(value == "N").then(False).otherwise(None)
 
 
+# ``carers`` and ``involvements`` are compact JSON with a fixed key order and no null-valued
+# keys (readers take a missing key as null): the canonical form the content hash covers. Each
+# object is built member by member, so a null member is simply left out.
+def _member(key: str, value: pl.Expr) -> pl.Expr:
+    """``"key":"value"`` (JSON-escaped by polars), or null when the value is null."""
+    encoded = pl.struct(value.alias(key)).struct.json_encode()  # {"key":"value"}
+    return pl.when(value.is_not_null()).then(encoded.str.strip_prefix("{").str.strip_suffix("}"))
+
+
+def _flag_member(key: str, value: pl.Expr) -> pl.Expr:
+    """``"key":true`` / ``"key":false`` for a boolean column, or null when it is null."""
+    flag = pl.when(value).then(pl.lit("true")).when(~value).then(pl.lit("false"))
+    return pl.lit(f'"{key}":') + flag
+
+
+def _json_object(members: list[pl.Expr]) -> pl.Expr:
+    inner = pl.concat_str(members, separator=",", ignore_nulls=True)
+    return pl.concat_str([pl.lit("{"), inner, pl.lit("}")])
+
+
 def _carers_json() -> pl.Expr:
     carers = []
     for n in (1, 2):
         p = f"parent_{n}_"
-        struct = pl.struct(
-            pl.col(p + "name").alias("name"),
-            pl.col(p + "relationship").alias("relationship"),
-            pl.col(p + "phone").alias("phone"),
-            _yes_no(p + "parental_responsibility").alias("parental_responsibility"),
-        ).struct.json_encode()
-        carers.append(pl.when(pl.col(p + "name").is_not_null()).then(struct))
+        carer = _json_object([
+            _member("name", pl.col(p + "name")),
+            _member("relationship", pl.col(p + "relationship")),
+            _member("phone", pl.col(p + "phone")),
+            _flag_member("parental_responsibility", _yes_no(p + "parental_responsibility")),
+        ])
+        carers.append(pl.when(pl.col(p + "name").is_not_null()).then(carer))
     inner = pl.concat_str(carers, separator=",", ignore_nulls=True).fill_null("")
     return pl.concat_str([pl.lit("["), inner, pl.lit("]")])
 
@@ -237,24 +259,24 @@ def _involvements_json() -> pl.Expr:
         service_type.is_in([s.value for s in SENSITIVE_SERVICE_TYPES])
     )
     consent = pl.when(pl.col("consent_to_disclose").str.to_uppercase() == "Y")
-    struct = pl.struct(
-        service_type.alias("service_type"),
-        pl.col("service_org_code").alias("org_code"),
-        pl.col("service_org_name").alias("org_name"),
-        pl.col("practitioner_name"),
-        pl.col("practitioner_role"),
-        pl.col("practitioner_phone"),
-        pl.col("practitioner_email"),
-        pl.col("service_start").alias("start"),
-        pl.col("service_end").alias("end"),
-        sensitive.alias("sensitive"),
-        consent.then(pl.lit("consent")).otherwise(pl.lit("not_given")).alias("consent_basis"),
-        pl.col("assessment_status").str.to_lowercase().fill_null("none").alias("assessment_status"),
-        (pl.col("lead_professional").str.to_uppercase() == "Y").fill_null(False)
-        .alias("lead_professional"),
-    ).struct.json_encode()
+    involvement = _json_object([
+        _member("service_type", service_type),
+        _member("org_code", pl.col("service_org_code")),
+        _member("org_name", pl.col("service_org_name")),
+        *[_member(c, pl.col(c)) for c in ("practitioner_name", "practitioner_role",
+                                          "practitioner_phone", "practitioner_email")],
+        _member("start", pl.col("service_start")),
+        _member("end", pl.col("service_end")),
+        _flag_member("sensitive", sensitive),
+        _member("consent_basis",
+                consent.then(pl.lit("consent")).otherwise(pl.lit("not_given"))),
+        _member("assessment_status",
+                pl.col("assessment_status").str.to_lowercase().fill_null("none")),
+        _flag_member("lead_professional",
+                     (pl.col("lead_professional").str.to_uppercase() == "Y").fill_null(False)),
+    ])
     present = pl.any_horizontal([pl.col(c).is_not_null() for c in SERVICE_COLUMNS])
-    return pl.when(present).then(pl.concat_str([pl.lit("["), struct, pl.lit("]")])).otherwise(
+    return pl.when(present).then(pl.concat_str([pl.lit("["), involvement, pl.lit("]")])).otherwise(
         pl.lit("[]")
     )
 
@@ -279,13 +301,16 @@ def _address_with_foreign_postcode() -> list[pl.Expr]:
 
 
 def content_hashes(frame: pl.DataFrame) -> pl.Series:
-    """sha256 of a record's normalised content (record_status excluded), hex."""
-    columns = [c for c in STAGE_COLUMNS if c not in ("record_status", "content_hash")]
+    """sha256 (hex) of each record's normalised content: its :data:`STAGE_COLUMNS` but
+    ``record_status`` and the hash, in that order, as UTF-8 joined by ``\\x1f`` (null as
+    empty). Canonical because the normalisation is: carers/involvements are compact JSON
+    with a fixed key order and no null-valued keys."""
     joined = frame.select(
-        pl.concat_str([pl.col(c).fill_null("") for c in columns], separator=_HASH_SEPARATOR)
+        pl.concat_str([pl.col(c).fill_null("") for c in _HASHED_COLUMNS],
+                      separator=_HASH_SEPARATOR).cast(pl.Binary)
     ).to_series()
-    digests = [hashlib.sha256(v.encode()).hexdigest() for v in joined.to_list()]
-    return pl.Series("content_hash", digests, dtype=pl.String)
+    digests = [hashlib.sha256(value).digest() for value in joined.to_list()]
+    return pl.Series("content_hash", digests, dtype=pl.Binary).bin.encode("hex")
 
 
 def validate_batch(
