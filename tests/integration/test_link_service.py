@@ -180,6 +180,19 @@ def run(conn: Connection, tmp_path: Path) -> service.LinkSummary:
     return service.link(conn, StandIn(), workdir=tmp_path, now=NOW)
 
 
+def amy_and_aimee(connection: Connection, tmp_path: Path) -> tuple[int, int, int, int]:
+    """Two near-identical records the stand-in keeps apart (the clerical band), linked:
+    ``(record a, record b, child of a, child of b)``."""
+    e = add_extract(connection)
+    a = add_record(connection, e, "1", "Amy", "Stone", date(2015, 3, 1))
+    b = add_record(connection, e, "2", "Aimee", "Stone", date(2015, 3, 1))
+    run(connection, tmp_path)
+    ca, cb = child_of(connection, a), child_of(connection, b)
+    assert ca is not None
+    assert cb is not None
+    return a, b, ca, cb
+
+
 def test_first_run_clusters_and_creates_children(connection: Connection, tmp_path: Path) -> None:
     e = add_extract(connection)
     a = add_record(connection, e, "1", "Amy", "Stone", date(2015, 3, 1), nhs_number=nhs(1))
@@ -220,13 +233,7 @@ def test_incremental_run_links_only_pending(connection: Connection, tmp_path: Pa
 def test_review_decision_same_merges_and_old_id_redirects(
     connection: Connection, tmp_path: Path
 ) -> None:
-    e = add_extract(connection)
-    a = add_record(connection, e, "1", "Amy", "Stone", date(2015, 3, 1))
-    b = add_record(connection, e, "2", "Aimee", "Stone", date(2015, 3, 1))
-    run(connection, tmp_path)
-    ca, cb = child_of(connection, a), child_of(connection, b)
-    assert ca is not None
-    assert cb is not None
+    a, b, ca, cb = amy_and_aimee(connection, tmp_path)
     assert ca != cb
     connection.execute(update(child).where(child.c.id == cb).values(shielded=True, owning_la="202"))
     (item,) = review.list_items(connection)
@@ -338,13 +345,7 @@ def test_weak_match_to_shielded_child_is_held_not_created(
 def test_unmerge_restores_previous_child_and_keeps_the_shield(
     connection: Connection, tmp_path: Path
 ) -> None:
-    e = add_extract(connection)
-    a = add_record(connection, e, "1", "Amy", "Stone", date(2015, 3, 1))
-    b = add_record(connection, e, "2", "Aimee", "Stone", date(2015, 3, 1))
-    run(connection, tmp_path)
-    ca, cb = child_of(connection, a), child_of(connection, b)
-    assert ca is not None
-    assert cb is not None
+    a, b, ca, cb = amy_and_aimee(connection, tmp_path)
     connection.execute(
         update(child).where(child.c.id == ca).values(shielded=True, retained_to_25=True)
     )
@@ -535,19 +536,14 @@ def _dangling_child_refs(conn: Connection) -> int:
 def test_link_merge_and_unmerge_never_leave_a_dangling_child_reference(
     connection: Connection, tmp_path: Path
 ) -> None:
-    e = add_extract(connection)
-    a = add_record(connection, e, "1", "Amy", "Stone", date(2015, 3, 1))
-    b = add_record(connection, e, "2", "Aimee", "Stone", date(2015, 3, 1))
-    run(connection, tmp_path)
+    _, b, ca, cb = amy_and_aimee(connection, tmp_path)
     assert _dangling_child_refs(connection) == 0
-    ca, cb = child_of(connection, a), child_of(connection, b)
-    assert ca is not None
-    assert cb is not None
     survivor = history.merge(connection, ca, cb, actor="t", now=NOW)
     assert _dangling_child_refs(connection) == 0
     history.unmerge(connection, survivor.key, [b], actor="t", reason="error", now=NOW)
     assert _dangling_child_refs(connection) == 0
-    add_record(connection, e, "3", "Cara", "Lake", date(2014, 1, 2))
+    add_record(connection, add_extract(connection, "DFE-CENSUS"), "3", "Cara", "Lake",
+               date(2014, 1, 2), source_code="DFE-CENSUS")
     run(connection, tmp_path)
     assert _dangling_child_refs(connection) == 0
 
