@@ -388,3 +388,9 @@ def base_settings(household_structure: bool = True) -> dict[str, Any]:
             + (() if household_structure else INDEPENDENT_ADDRESS_BLOCKING_RULES)
         ],
     }
+
+
+def prediction_rules(settings: dict[str, Any]) -> list[str]:
+    """The SQL of a settings dictionary's prediction blocking rules, in order."""
+    return [r["blocking_rule"] if isinstance(r, dict) else str(r)
+            for r in settings["blocking_rules_to_generate_predictions"]]

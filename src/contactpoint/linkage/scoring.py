@@ -20,6 +20,7 @@ from contactpoint.linkage.model import (
     FORENAME_ELSE_LEVEL,
     FORENAME_PERSON_MIN_LEVEL,
     SURNAME_AGREE_MIN_LEVEL,
+    prediction_rules,
 )
 from contactpoint.linkage.normalise import prepare
 from contactpoint.linkage.splinkdb import connect, fetch, linker_for, load_table, register
@@ -70,6 +71,14 @@ def _edges(con: duckdb.DuckDBPyConnection, table: str, rules: Rules) -> pl.DataF
     return fetch(con, sql)
 
 
+def _both_ways(links: pl.DataFrame) -> pl.DataFrame:
+    """Edges ``l``, ``r`` as ``x`` (a record) -> ``y`` (one of its candidates), both ways."""
+    return pl.concat([
+        links.select(pl.col("l").alias("x"), pl.col("r").alias("y")),
+        links.select(pl.col("r").alias("x"), pl.col("l").alias("y")),
+    ])
+
+
 def ambiguous_records(links: pl.DataFrame, lf: pl.DataFrame) -> pl.Series:
     """Records whose auto-link candidates include two *distinct* children: such a record must
     not bridge them; it goes to clerical review instead (household populations).
@@ -90,10 +99,7 @@ def ambiguous_records(links: pl.DataFrame, lf: pl.DataFrame) -> pl.Series:
         pl.col("unique_id").alias("y"), pl.col("source_code").alias("src"), "dob", "sn",
         "sn_names", "pc", pl.col("fn").fill_null(""), "fn_mid", "nhs", "upn",
     )
-    both = pl.concat([
-        links.select(pl.col("l").alias("x"), pl.col("r").alias("y")),
-        links.select(pl.col("r").alias("x"), pl.col("l").alias("y")),
-    ]).join(attrs, on="y", how="left")
+    both = _both_ways(links).join(attrs, on="y", how="left")
     # x's own source must also hold two records born that day with that surname: two sources
     # then show two children (a within-source duplicate of y shows in y's source only)
     own = lf.select(
@@ -150,10 +156,7 @@ def twin_named_alike(links: pl.DataFrame, lf: pl.DataFrame) -> pl.DataFrame:
         pl.col("unique_id").alias("y"), pl.col("source_code").alias("src"), "pc", "dob",
         "sn_names", "fn", "nhs", "upn",
     ).filter(pl.col("pc").is_not_null() & pl.col("fn").is_not_null())
-    both = pl.concat([
-        links.select(pl.col("l").alias("x"), pl.col("r").alias("y")),
-        links.select(pl.col("r").alias("x"), pl.col("l").alias("y")),
-    ])
+    both = _both_ways(links)
     x_attrs = lf.select(pl.col("unique_id").alias("x"), pl.col("fn").alias("x_fn"),
                         pl.col("nhs").alias("x_nhs"), pl.col("upn").alias("x_upn"))
     shares_id = (pl.col("x_nhs") == pl.col("nhs")).fill_null(False) | (
@@ -347,9 +350,8 @@ def run_match_new(
         with register(con, "__cp_new", lf_new):
             con.execute(f"CREATE OR REPLACE TEMP TABLE lf_new AS SELECT {cols} FROM __cp_new")  # noqa: S608 - internal names only
         # only existing records some blocking rule can pair with a new one go to Splink
-        rule_sql = [r["blocking_rule"] if isinstance(r, dict) else str(r)
-                    for r in model.splink_settings["blocking_rules_to_generate_predictions"]]
-        wanted = prepared.candidate_sql(rule_sql, "lf_ex", "lf_new")
+        wanted = prepared.candidate_sql(prediction_rules(model.splink_settings), "lf_ex",
+                                        "lf_new")
         con.execute(
             "CREATE OR REPLACE TEMP TABLE lf_cand AS SELECT * FROM lf_ex"  # noqa: S608 - internal names only
             + (f" WHERE unique_id IN ({wanted})" if wanted else "")

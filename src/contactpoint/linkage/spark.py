@@ -19,6 +19,7 @@ import sqlglot
 from sqlglot import exp
 
 from contactpoint.linkage.artefact import ModelArtefact
+from contactpoint.linkage.model import prediction_rules
 
 
 def _rename(node: exp.Expression) -> exp.Expression:
@@ -42,11 +43,10 @@ def spark_settings(model: ModelArtefact) -> dict[str, Any]:
         for level in comparison["comparison_levels"]:
             if level.get("sql_condition", "ELSE") != "ELSE":
                 level["sql_condition"] = to_spark(level["sql_condition"])
-    rules = []
-    for rule in settings["blocking_rules_to_generate_predictions"]:
-        text = rule["blocking_rule"] if isinstance(rule, dict) else str(rule)
-        rules.append({"blocking_rule": to_spark(text), "sql_dialect": "spark"})
-    settings["blocking_rules_to_generate_predictions"] = rules
+    settings["blocking_rules_to_generate_predictions"] = [
+        {"blocking_rule": to_spark(rule), "sql_dialect": "spark"}
+        for rule in prediction_rules(settings)
+    ]
     return settings
 
 

@@ -57,11 +57,8 @@ def register(con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame) -> 
 
 
 def load_table(con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame) -> None:
-    con.register("__cp_incoming", frame.to_arrow())
-    try:
+    with register(con, "__cp_incoming", frame):
         con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM __cp_incoming")  # noqa: S608 - internal names and constants only
-    finally:
-        con.unregister("__cp_incoming")
 
 
 def linker_for(
