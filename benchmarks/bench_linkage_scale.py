@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from linkage_data import synth_csv, twin_pairs
 
 from contactpoint.linkage import engine
+from contactpoint.linkage.frame import Existing
 from contactpoint.linkage.metrics import pairwise_metrics
 
 
@@ -82,7 +83,7 @@ def main() -> None:
     # the daily case: the existing records were normalised on an earlier run)
     for label in ("cold", "warm"):
         t = time.perf_counter()
-        out = engine.match_new(existing, new, model, args.workdir / "delta")
+        out = engine.match_new(Existing.whole(existing), new, model, args.workdir / "delta")
         secs = time.perf_counter() - t
         print(f"delta ({label}): {new.height:,} records against {existing.height:,} in "
               f"{secs:.1f} s (engine part), peak RSS {peak_rss_gib():.2f} GiB; decisions "

@@ -2,17 +2,14 @@
 
     CONTACTPOINT_DATABASE_URL=... .venv/bin/python benchmarks/link_service_io.py
 
-Reads every source record into a record frame, reads the existing frame in full and through
-the snapshot, and rewrites every child assignment (link events + UPDATE) inside a transaction
-that is rolled back: nothing changes.
+Reads every source record into a record frame, reads the existing frame in full and as the
+changes since a mark (what a daily run reads), and rewrites every child assignment (link
+events + UPDATE) inside a transaction that is rolled back: nothing changes.
 """
 
 from __future__ import annotations
 
-import tempfile
 import time
-from datetime import timedelta
-from pathlib import Path
 
 import polars as pl
 
@@ -25,17 +22,18 @@ from contactpoint.settings import load_settings
 def main() -> None:
     url = load_settings().effective_database_url
     engine = make_engine(url)
-    with engine.connect() as conn, tempfile.TemporaryDirectory() as tmp:
+    with engine.connect() as conn:
         t = time.perf_counter()
         records = store.read_records(conn, "true")
         print(f"read all records: {records.height:,} in {time.perf_counter() - t:.2f} s")
         t = time.perf_counter()
         existing = store.read_existing(conn)
         print(f"read existing (full): {existing.height:,} in {time.perf_counter() - t:.2f} s")
-        snapshot.read_existing(conn, Path(tmp))
+        mark = snapshot.whole(conn, existing).mark
         t = time.perf_counter()
-        cached = snapshot.read_existing(conn, Path(tmp), margin=timedelta(0))
-        print(f"read existing (snapshot, nothing changed since): {cached.height:,} in "
+        changes = snapshot.read_existing(conn, mark)
+        print(f"read existing (changes since a mark): {changes.records.height:,} re-read of "
+              f"{changes.changed.len() if changes.changed is not None else 0:,} changed in "
               f"{time.perf_counter() - t:.2f} s")
         assign = existing.select(
             "record_key", "child_key", pl.lit("auto").alias("band"),

@@ -21,6 +21,8 @@ from contactpoint.domain.identifiers import format_child_id, nhs_check_digit
 from contactpoint.errors import Conflict, NotFound
 from contactpoint.linkage import history, review, service, store
 from contactpoint.linkage.engine import CLUSTERS_SCHEMA, MATCH_NEW_SCHEMA, REVIEW_SCHEMA, LinkResult
+from contactpoint.linkage.frame import Existing
+from contactpoint.linkage.prepared import StaleStore
 from contactpoint.linkage.tables import link_event, merge_event, review_decision, review_item
 
 NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
@@ -149,8 +151,15 @@ class StandIn:
         ).cast(REVIEW_SCHEMA)  # type: ignore[arg-type]
         return LinkResult(clusters, review_pairs)
 
-    def match_new(self, existing: pl.DataFrame, new: pl.DataFrame, workdir: Path) -> pl.DataFrame:
-        ex = self._key(existing)
+    def existing_mark(self) -> str | None:
+        return None  # holds nothing between runs: every run gets the existing records in full
+
+    def keep_existing(self, existing: Existing) -> None:
+        return None
+
+    def match_new(self, existing: Existing, new: pl.DataFrame, workdir: Path) -> pl.DataFrame:
+        assert existing.complete
+        ex = self._key(existing.records)
         rows = []
         nk = self._key(new)
         first_new: dict[str, int] = {}
@@ -462,23 +471,36 @@ def test_vectorised_child_ids_match_the_domain() -> None:
     assert store.child_ids_for(seqs) == [format_child_id(int(s)) for s in seqs]
 
 
-@pytest.mark.parametrize("rewrite_after", [0.0, 1.0])  # rewritten every run / never again
-def test_snapshot_of_existing_records_matches_a_full_read(
-    connection: Connection, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rewrite_after: float
+def _store_rows(workdir: Path) -> list[tuple[Any, ...]]:
+    from contactpoint.linkage import prepared
+    from contactpoint.linkage.scoring import EXISTING_DB
+    from contactpoint.linkage.splinkdb import connect
+
+    con = connect(workdir, EXISTING_DB, keep=True)
+    rows = con.execute(
+        f"SELECT e.*, c.child_key, s.child_key IS NOT NULL FROM {prepared.TABLE} e "
+        f"JOIN {prepared.CHILDREN} c USING (unique_id) "
+        f"LEFT JOIN {prepared.SHIELDED} s USING (child_key) ORDER BY unique_id"
+    ).fetchall()
+    con.close()
+    return rows
+
+
+def test_store_kept_by_changes_equals_one_read_in_full(
+    connection: Connection, tmp_path: Path
 ) -> None:
     from contactpoint.db.base import utcnow
-    from contactpoint.linkage import snapshot
-
-    monkeypatch.setattr(snapshot, "REWRITE_AFTER", rewrite_after)
+    from contactpoint.linkage import engine, snapshot
 
     e = add_extract(connection)
     keys = [add_record(connection, e, str(i), g, "Stone", date(2015, 3, i + 1))
             for i, g in enumerate(["Amy", "Ben", "Cara", "Dan"])]
     service.link(connection, StandIn(), workdir=tmp_path)
-    cache = tmp_path / "cache"
-    first = snapshot.read_existing(connection, cache)
-    assert (cache / snapshot.SNAPSHOT).exists()
-    assert first.equals(store.read_existing(connection))
+    kept = tmp_path / "kept"
+    engine.keep_existing(snapshot.read_existing(connection, None), kept)
+    mark = engine.existing_mark(kept)
+    assert mark is not None
+    assert snapshot.read_existing(connection, mark).records.height == 0  # nothing changed
     c0, c1, c2 = (child_of(connection, k) for k in keys[:3])
     assert c0 is not None
     assert c1 is not None
@@ -489,15 +511,21 @@ def test_snapshot_of_existing_records_matches_a_full_read(
     # a retirement exactly as the importer writes it: every feed change sets link_pending
     connection.execute(update(source_record).where(source_record.c.id == keys[3])
                        .values(record_status="retired", link_pending=True, updated_at=utcnow()))
-    add_record(connection, e, "9", "Eve", "Lake", date(2016, 1, 1))
-    written = (cache / snapshot.SNAPSHOT).stat().st_mtime_ns
-    service.link(connection, StandIn(), workdir=tmp_path, cache_dir=cache)
-    cached = snapshot.read_existing(connection, cache)
-    full = store.read_existing(connection)
-    assert cached.equals(full)
-    assert cached.filter(pl.col("shielded"))["child_key"].unique().to_list() == [c0]
-    kept = (cache / snapshot.SNAPSHOT).stat().st_mtime_ns == written
-    assert kept == (rewrite_after == 1.0)  # not rewritten: still refreshed to the same frame
+    eve = add_record(connection, e, "9", "Eve", "Lake", date(2016, 1, 1))
+    service.link(connection, StandIn(), workdir=tmp_path)
+    changes = snapshot.read_existing(connection, mark)
+    assert not changes.complete
+    assert changes.changed is not None
+    assert {keys[3], eve} <= set(changes.changed.to_list())
+    engine.keep_existing(changes, kept)
+    engine.keep_existing(snapshot.read_existing(connection, None), tmp_path / "full")
+    got = _store_rows(kept)
+    assert got == _store_rows(tmp_path / "full")
+    assert [r[0] for r in got] == [keys[0], keys[1], keys[2], eve]  # the retired one is gone
+    assert [r[-1] for r in got] == [True, False, False, False]  # the shield came through
+    with pytest.raises(StaleStore):  # changes against a state the store is not at
+        engine.keep_existing(changes, kept)
+    assert _store_rows(kept) == got  # and nothing was changed by the refusal
 
 
 @pytest.mark.parametrize("table", ["link_event", "merge_event", "review_decision"])

@@ -9,18 +9,18 @@ import polars as pl
 
 from contactpoint.linkage.artefact import ModelArtefact
 from contactpoint.linkage.engine import MATCH_NEW_SCHEMA, match_new
-from contactpoint.linkage.frame import conform
+from contactpoint.linkage.frame import Existing
 
 from .conftest import frame, nhs, record
 
 
 def _existing(rows: list[dict[str, object]], child: dict[int, int],
-              shielded: set[int] = frozenset()) -> pl.DataFrame:  # type: ignore[assignment]
+              shielded: set[int] = frozenset()) -> Existing:  # type: ignore[assignment]
     df = frame(rows).with_columns(
         pl.col("record_key").replace_strict(child, return_dtype=pl.Int64).alias("child_key"),
     )
     df = df.with_columns(pl.col("child_key").is_in(list(shielded)).alias("shielded"))
-    return conform(df, existing=True)
+    return Existing.whole(df)
 
 
 def test_new_records_link_review_or_create(default_model: ModelArtefact, tmp_path: Path) -> None:
@@ -78,7 +78,7 @@ def test_weak_match_to_a_shielded_child_goes_to_review_never_new(
     unshielded = _existing(
         [record(1, given_name="Amelia", family_name="Okafor", nhs_number=nhs(1))], {1: 100}
     )
-    plain = match_new(unshielded, new, default_model, tmp_path).row(0, named=True)
+    plain = match_new(unshielded, new, default_model, tmp_path / "plain").row(0, named=True)
     if plain["match_probability"] < default_model.rules.review_probability:
         assert plain["decision"] == "new"
 

@@ -7,49 +7,81 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
+import pytest
 
 from contactpoint.linkage import prepared
+from contactpoint.linkage.frame import Existing
 from contactpoint.linkage.splinkdb import connect, fetch
 
 from .conftest import frame, record
 
 
-def test_sync_prepares_only_new_or_changed_records(tmp_path: Path) -> None:
+def _whole(rows: list[dict[str, object]]) -> Existing:
+    df = frame(rows)
+    return Existing.whole(df.with_columns((pl.col("record_key") * 10).alias("child_key")))
+
+
+def test_update_prepares_only_new_or_changed_records(tmp_path: Path) -> None:
     con = connect(tmp_path, "p.duckdb")
     rows = [record(i, given_name=g) for i, g in enumerate(["Amy", "Ben", "Cara"], start=1)]
-    assert prepared.sync(con, frame(rows)) == 3
-    assert prepared.sync(con, frame(rows)) == 0  # nothing changed: nothing prepared
+    assert prepared.mark(con) is None
+    assert prepared.update(con, _whole(rows)) == 3
+    assert prepared.update(con, _whole(rows)) == 0  # nothing changed: nothing prepared
     rows[1] = record(2, given_name="Benjamin")
     rows.append(record(4, given_name="Dan"))
-    assert prepared.sync(con, frame(rows[1:])) == 2  # 2 changed, 4 new; 1 gone
+    assert prepared.update(con, _whole(rows[1:])) == 2  # 2 changed, 4 new; 1 gone
     got = fetch(con, f"SELECT unique_id, fn FROM {prepared.TABLE} ORDER BY unique_id")
     assert got.rows() == [(2, "benjamin"), (3, "cara"), (4, "dan")]
     con.close()
 
 
-def test_candidate_sql_covers_both_sides_of_every_rule() -> None:
+def test_changes_apply_only_at_the_mark_they_were_read_since(tmp_path: Path) -> None:
+    con = connect(tmp_path, "p.duckdb")
+    rows = [record(i, given_name=g) for i, g in enumerate(["Amy", "Ben", "Cara"], start=1)]
+    prepared.update(con, Existing(_whole(rows).records, mark="m1"))
+    assert prepared.mark(con) == "m1"
+    ben = _whole([record(2, given_name="Benjamin")]).records
+    changes = Existing(ben, mark="m2", since="m1", changed=pl.Series([1, 2]),
+                       shielded_children=pl.Series([20]))
+    assert prepared.update(con, changes) == 1
+    assert prepared.mark(con) == "m2"
+    got = fetch(con, f"SELECT e.unique_id, e.fn, c.child_key FROM {prepared.TABLE} e "
+                     f"JOIN {prepared.CHILDREN} c USING (unique_id) ORDER BY unique_id")
+    assert got.rows() == [(2, "benjamin", 20), (3, "cara", 30)]  # 1 gone, 2 changed
+    assert fetch(con, f"SELECT * FROM {prepared.SHIELDED}").rows() == [(20,)]
+    with pytest.raises(prepared.StaleStore):
+        prepared.update(con, changes)  # the store is at m2 now
+    con.close()
+
+
+def test_candidate_sql_selects_exactly_the_records_some_rule_pairs() -> None:
     rules = ["l.dob = r.dob AND l.fn = r.sn", "substr(l.dob, 1, 7) = substr(r.dob, 1, 7) "
-             "AND (l.pc IS NULL OR r.pc = l.pc)"]
+             "AND (l.pc IS NULL OR r.pc IS NULL OR r.pc = l.pc)"]
+    assert not prepared.symmetric(rules[0])
+    assert prepared.symmetric(rules[1])
+    assert prepared.symmetric("(r.pc IS NULL OR l.pc IS NULL) AND l.sn = r.sn")
     sql = prepared.candidate_sql(rules, "ex", "nw")
-    assert sql is not None
     con = duckdb.connect()
-    con.execute("CREATE TABLE ex (unique_id INT, dob VARCHAR, fn VARCHAR, sn VARCHAR)")
-    con.execute("CREATE TABLE nw (unique_id INT, dob VARCHAR, fn VARCHAR, sn VARCHAR)")
-    con.execute("INSERT INTO ex VALUES (1, '2015-01-02', 'smith', 'amy'), "
-                "(2, '2015-01-02', 'amy', 'smith'), (3, '2016-05-05', 'x', 'y'), "
-                "(4, '2015-01-30', 'q', 'q')")
-    con.execute("INSERT INTO nw VALUES (9, '2015-01-02', 'amy', 'smith')")
+    for table in ("ex", "nw"):
+        con.execute(f"CREATE TABLE {table} (unique_id INT, dob VARCHAR, fn VARCHAR, sn VARCHAR, "
+                    "pc VARCHAR)")
+    con.execute("INSERT INTO ex VALUES (1, '2015-01-02', 'smith', 'amy', 'AB1'), "
+                "(2, '2015-01-02', 'amy', 'jones', 'XY9'), (3, '2016-05-05', 'x', 'y', NULL), "
+                "(4, '2015-01-30', 'q', 'q', NULL), (5, '2015-01-30', 'q', 'q', 'AB1'), "
+                "(6, '2015-01-02', 'ann', 'amy', 'AB1')")
+    con.execute("INSERT INTO nw VALUES (9, '2015-01-02', 'amy', 'smith', 'XY9')")
     got = sorted(k for (k,) in con.execute(sql).fetchall())
-    assert got == [1, 2, 4]  # 1: fn = new sn; 2: sn = new fn (other side); 4: same month
-    assert prepared.candidate_sql(["l.pc IS NULL OR r.pc IS NULL"], "ex", "nw") is None
+    # 1: its fn = the new sn (existing on the left); 6: its sn = the new fn (existing on the
+    # right of the asymmetric rule); 2 and 4: same month, postcode agrees or is missing;
+    # 5: same month but another postcode (the equality alone would have taken it); 3: nothing
+    assert got == [1, 2, 4, 6]
 
 
 def test_match_new_reuses_the_prepared_store(tmp_path: Path) -> None:
     from contactpoint.linkage.engine import load_model, match_new
-    from contactpoint.linkage.frame import conform
 
-    existing = conform(frame([record(1), record(2, given_name="Grace")]).with_columns(
-        pl.Series("child_key", [10, 20])), existing=True)
+    existing = Existing.whole(frame([record(1), record(2, given_name="Grace")]).with_columns(
+        pl.Series("child_key", [10, 20])))
     new = frame([record(5, source_code="HMRC-CHB", date_of_birth=date(2016, 3, 14))])
     model = load_model()
     first = match_new(existing, new, model, tmp_path)

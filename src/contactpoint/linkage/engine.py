@@ -36,6 +36,7 @@ from typing import Any
 import polars as pl
 
 from contactpoint.linkage.artefact import ModelArtefact, read_artefact
+from contactpoint.linkage.frame import Existing
 
 DEFAULT_MODEL_PATH = Path(__file__).with_name("default_model.json")
 
@@ -102,16 +103,34 @@ def dedupe(
     return result
 
 
+def existing_mark(workdir: Path) -> str | None:
+    """The mark of the store of existing records kept in ``workdir`` (see :class:`Existing`),
+    or ``None`` if there is no usable store there: then ``match_new`` needs them in full."""
+    from contactpoint.linkage import prepared
+    from contactpoint.linkage.scoring import EXISTING_DB
+    from contactpoint.linkage.splinkdb import connect
+
+    if not (Path(workdir) / EXISTING_DB).exists():
+        return None
+    con = connect(Path(workdir), EXISTING_DB, keep=True)
+    try:
+        return prepared.mark(con)
+    finally:
+        con.close()
+
+
 def match_new(
-    existing: pl.DataFrame, new: pl.DataFrame, model: ModelArtefact, workdir: Path
+    existing: Existing, new: pl.DataFrame, model: ModelArtefact, workdir: Path
 ) -> pl.DataFrame:
     """Match new records against existing children; never re-clusters the existing ones.
 
-    ``workdir`` keeps the prepared existing records between calls: pass the same directory
-    every day and only records changed since the last call are prepared again.
+    ``workdir`` keeps the store of existing records between calls: pass the same directory
+    every day with ``existing`` as the changes since :func:`existing_mark`, and only those
+    records are prepared again and stored; nothing else about the others is read.
 
-    ``existing``: record frame + ``child_key`` (Int64) + ``shielded`` (Boolean).
-    ``new``: record frame (record keys disjoint from ``existing``).
+    ``existing``: :class:`~contactpoint.linkage.frame.Existing`, existing frames of record
+    frame + ``child_key`` (Int64) + ``shielded`` (Boolean).
+    ``new``: record frame (record keys disjoint from the existing ones).
     Returns :data:`MATCH_NEW_SCHEMA`, one row per new record:
 
     * ``'link'``: joins ``child_key`` (p >= link threshold, no veto against any record of
@@ -127,3 +146,18 @@ def match_new(
     from contactpoint.linkage.scoring import run_match_new
 
     return run_match_new(existing, new, model, Path(workdir))
+
+
+def keep_existing(existing: Existing, workdir: Path) -> None:
+    """Bring the store of existing records in ``workdir`` to ``existing`` without matching
+    anything (after a first run: the records that ``dedupe(keep_dir=workdir)`` prepared now
+    have children)."""
+    from contactpoint.linkage import prepared
+    from contactpoint.linkage.scoring import EXISTING_DB
+    from contactpoint.linkage.splinkdb import connect
+
+    con = connect(Path(workdir), EXISTING_DB, keep=True)
+    try:
+        prepared.update(con, existing)
+    finally:
+        con.close()

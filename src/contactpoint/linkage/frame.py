@@ -10,12 +10,14 @@ normalisation (case, accents, punctuation) in :mod:`contactpoint.linkage.normali
 writes back.
 
 ``match_new`` also takes an *existing* frame: a record frame plus ``child_key`` (Int64: the child
-each existing record belongs to) and ``shielded`` (Boolean: that child is shielded).
+each existing record belongs to) and ``shielded`` (Boolean: that child is shielded), wrapped in
+:class:`Existing`: every existing record, or only what changed since the engine last saw them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import polars as pl
 
@@ -47,6 +49,34 @@ EXISTING_EXTRA_SCHEMA: Mapping[str, pl.DataType] = {
 }
 
 CARER_SEPARATOR = "|"
+
+
+@dataclass(frozen=True)
+class Existing:
+    """The existing records a delta is matched against, as the engine should hold them.
+
+    * In full (``since`` is ``None``): ``records`` is every existing record (an existing frame).
+    * As changes: since the state named ``since`` (which the engine's store must hold), every
+      record in ``changed`` may have changed; ``records`` holds those of them that are still
+      existing records, as they are now; ``shielded_children`` is every shielded child now.
+
+    ``mark`` names the state this brings the engine's store to (opaque to the engine, which
+    keeps it with the records and hands it back); ``None`` means "do not keep".
+    """
+
+    records: pl.DataFrame
+    mark: str | None = None
+    since: str | None = None
+    changed: pl.Series | None = None
+    shielded_children: pl.Series | None = None
+
+    @classmethod
+    def whole(cls, records: pl.DataFrame, mark: str | None = None) -> Existing:
+        return cls(conform(records, existing=True), mark)
+
+    @property
+    def complete(self) -> bool:
+        return self.since is None
 
 
 class InvalidRecordFrame(ValidationFailed):

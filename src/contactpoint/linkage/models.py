@@ -16,6 +16,7 @@ from sqlalchemy import Connection
 from contactpoint.linkage import engine, store
 from contactpoint.linkage.artefact import ModelArtefact
 from contactpoint.linkage.engine import LinkResult
+from contactpoint.linkage.frame import Existing
 
 
 @dataclass(frozen=True)
@@ -32,8 +33,15 @@ class EngineMatcher:
     def dedupe(self, records: pl.DataFrame, workdir: Path) -> LinkResult:
         return engine.dedupe(records, self.model, workdir, keep_dir=self.cache_dir)
 
-    def match_new(self, existing: pl.DataFrame, new: pl.DataFrame, workdir: Path) -> pl.DataFrame:
+    def existing_mark(self) -> str | None:
+        return None if self.cache_dir is None else engine.existing_mark(self.cache_dir)
+
+    def match_new(self, existing: Existing, new: pl.DataFrame, workdir: Path) -> pl.DataFrame:
         return engine.match_new(existing, new, self.model, self.cache_dir or workdir)
+
+    def keep_existing(self, existing: Existing) -> None:
+        if self.cache_dir is not None:
+            engine.keep_existing(existing, self.cache_dir)
 
 
 def models_dir(linkage_dir: Path) -> Path:

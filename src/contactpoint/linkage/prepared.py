@@ -1,79 +1,170 @@
-"""The prepared (comparison-ready) existing records, kept in a DuckDB file between link runs.
+"""The engine's store of existing records, kept in a DuckDB file between link runs.
 
 A daily delta is scored against every existing record, but only records that are new or
 changed since the last run need normalising again (:func:`contactpoint.linkage.normalise.prepare`
-is the expensive step). ``sync`` brings table ``lf_existing`` in line with an existing frame:
-rows whose content hash no longer matches are deleted, missing ones are prepared and inserted,
-all in one DuckDB transaction. The file holds comparison keys derived from personal data: it
-lives in the caller's work directory, under the same protection as the database.
+is the expensive step), and nothing about the millions of others needs to travel. Tables:
+
+* ``lf_existing``: the prepared records (``unique_id`` = record key) with ``_h``, the content
+  hash of the record they were prepared from;
+* ``existing_child`` (``unique_id``, ``child_key``): the child each record belongs to;
+* ``existing_shielded`` (``child_key``): the shielded children;
+* ``cp_meta``: the preparation version and the *mark* the caller gave with the last update.
+
+:func:`update` applies an :class:`~contactpoint.linkage.frame.Existing` in one DuckDB
+transaction: in full (rows whose hash no longer matches are replaced, missing ones prepared,
+others kept), or as changes since the mark the store holds. The file holds comparison keys
+derived from personal data: it lives in the linkage directory, under the same protection as
+the database.
 """
 
 from __future__ import annotations
 
-import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import duckdb
 import polars as pl
+import sqlglot
+from sqlglot import exp
 
+from contactpoint.linkage.frame import Existing
 from contactpoint.linkage.normalise import PREPARE_VERSION, prepare
 from contactpoint.linkage.splinkdb import fetch, register
 
 TABLE = "lf_existing"
+CHILDREN = "existing_child"
+SHIELDED = "existing_shielded"
 _HASH_SEED = 20261125
 _VERSION = f"{PREPARE_VERSION}|polars {pl.__version__}"  # row hashes are per polars version
 
 
+class StaleStore(RuntimeError):
+    """Changes were given against a state the store does not hold."""
+
+
 def _row_hashes(records: pl.DataFrame) -> pl.DataFrame:
-    return records.select(
-        pl.col("record_key").alias("unique_id"), records.hash_rows(seed=_HASH_SEED).alias("_h")
+    """Content hash per record of a record frame (its own columns only)."""
+    own = records.drop("child_key", "shielded", strict=False)
+    return own.select(
+        pl.col("record_key").alias("unique_id"), own.hash_rows(seed=_HASH_SEED).alias("_h")
     )
 
 
-def _current(con: duckdb.DuckDBPyConnection) -> bool:
+def _meta(con: duckdb.DuckDBPyConnection, key: str) -> str | None:
     con.execute("CREATE TABLE IF NOT EXISTS cp_meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
-    row = con.execute("SELECT value FROM cp_meta WHERE key = 'prepare_version'").fetchone()
+    rows = con.execute("SELECT value FROM cp_meta WHERE key = ?", [key]).fetchall()
+    return str(rows[0][0]) if rows else None
+
+
+def _current(con: duckdb.DuckDBPyConnection) -> bool:
     tables = {t for (t,) in con.execute("SHOW TABLES").fetchall()}
-    return row is not None and row[0] == _VERSION and TABLE in tables
+    return _meta(con, "prepare_version") == _VERSION and {TABLE, CHILDREN} <= tables
 
 
-def sync(
-    con: duckdb.DuckDBPyConnection, records: pl.DataFrame, done: pl.DataFrame | None = None
-) -> int:
-    """Make ``lf_existing`` hold exactly ``prepare(records)``; returns how many rows were
-    prepared afresh. ``records``: a record frame (no ``child_key``/``shielded``); ``done``:
-    ``prepare(records)`` when the caller has it already (a first link run)."""
-    wanted = _row_hashes(records)
+def mark(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The mark given with the last update, if the store is usable as it stands."""
+    return _meta(con, "mark") if _current(con) else None
+
+
+@contextmanager
+def _transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     con.execute("BEGIN TRANSACTION")
     try:
-        with register(con, "__cp_wanted", wanted):
-            if _current(con):
-                con.execute(
-                    f"DELETE FROM {TABLE} e WHERE NOT EXISTS (SELECT 1 FROM __cp_wanted w "  # noqa: S608 - internal names only
-                    "WHERE w.unique_id = e.unique_id AND w._h = e._h)"
-                )
-                todo = fetch(
-                    con,
-                    f"SELECT unique_id FROM __cp_wanted w WHERE NOT EXISTS (SELECT 1 FROM "  # noqa: S608 - internal names only
-                    f"{TABLE} e WHERE e.unique_id = w.unique_id)",
-                )
-                keys = todo.get_column("unique_id").implode()
-                fresh_records = records.filter(pl.col("record_key").is_in(keys))
-                fresh = prepare(fresh_records).join(wanted, on="unique_id")
-                if fresh.height:
-                    with register(con, "__cp_fresh", fresh):
-                        con.execute(f"INSERT INTO {TABLE} BY NAME SELECT * FROM __cp_fresh")  # noqa: S608 - internal names only
-            else:
-                fresh = (prepare(records) if done is None else done).join(wanted, on="unique_id")
-                with register(con, "__cp_fresh", fresh):
-                    con.execute(f"CREATE OR REPLACE TABLE {TABLE} AS SELECT * FROM __cp_fresh")  # noqa: S608 - internal names only
-                con.execute(
-                    "INSERT OR REPLACE INTO cp_meta VALUES ('prepare_version', ?)", [_VERSION]
-                )
+        yield
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
+
+
+def keep_prepared(
+    con: duckdb.DuckDBPyConnection, records: pl.DataFrame, done: pl.DataFrame
+) -> None:
+    """Keep ``done`` = ``prepare(records)`` before the records have children (a first link
+    run); the store is not usable (no mark) until :func:`update` gives it the children."""
+    with _transaction(con):
+        _replace_all(con, records, done)
+        _set_meta(con, "prepare_version", _VERSION)
+        _set_meta(con, "mark", None)
+
+
+def update(
+    con: duckdb.DuckDBPyConnection, existing: Existing, done: pl.DataFrame | None = None
+) -> int:
+    """Bring the store to ``existing``; returns how many records were prepared afresh.
+    ``done``: ``prepare(existing.records)`` when the caller has it already.
+    Raises :class:`StaleStore` for changes since a mark the store does not hold."""
+    records = existing.records
+    children = records.select(pl.col("record_key").alias("unique_id"), "child_key")
+    with _transaction(con):
+        if existing.complete:
+            fresh = _replace_all(con, records, done)
+            shielded = records.filter(pl.col("shielded"))["child_key"].unique()
+            with register(con, "__cp_children", children):
+                con.execute(f"CREATE OR REPLACE TABLE {CHILDREN} AS SELECT * FROM __cp_children")  # noqa: S608 - internal names only
+        else:
+            if mark(con) != existing.since:
+                raise StaleStore("the store of existing records is not at the state given")
+            if existing.changed is None or existing.shielded_children is None:
+                raise ValueError("changes need the changed keys and the shielded children")
+            shielded = existing.shielded_children
+            fresh = prepare(records).join(_row_hashes(records), on="unique_id")
+            with register(con, "__cp_changed", existing.changed.to_frame("unique_id")):
+                for table in (TABLE, CHILDREN):
+                    con.execute(f"DELETE FROM {table} WHERE unique_id IN "  # noqa: S608 - internal names only
+                                "(SELECT unique_id FROM __cp_changed)").fetchall()
+            _insert(con, fresh)
+            with register(con, "__cp_children", children):
+                con.execute(f"INSERT INTO {CHILDREN} BY NAME SELECT * FROM __cp_children")  # noqa: S608 - internal names only
+        with register(con, "__cp_shielded", shielded.cast(pl.Int64()).to_frame("child_key")):
+            con.execute(f"CREATE OR REPLACE TABLE {SHIELDED} AS SELECT * FROM __cp_shielded")  # noqa: S608 - internal names only
+        _set_meta(con, "prepare_version", _VERSION)
+        _set_meta(con, "mark", existing.mark)
     return fresh.height
+
+
+def _set_meta(con: duckdb.DuckDBPyConnection, key: str, value: str | None) -> None:
+    _meta(con, key)  # the table exists
+    if value is None:
+        con.execute("DELETE FROM cp_meta WHERE key = ?", [key])
+    else:
+        con.execute("INSERT OR REPLACE INTO cp_meta VALUES (?, ?)", [key, value])
+
+
+def _insert(con: duckdb.DuckDBPyConnection, fresh: pl.DataFrame) -> None:
+    if fresh.height:
+        with register(con, "__cp_fresh", fresh):
+            con.execute(f"INSERT INTO {TABLE} BY NAME SELECT * FROM __cp_fresh")  # noqa: S608 - internal names only
+
+
+def _replace_all(
+    con: duckdb.DuckDBPyConnection, records: pl.DataFrame, done: pl.DataFrame | None
+) -> pl.DataFrame:
+    """``lf_existing`` := ``prepare(records)``, preparing only what the table lacks."""
+    wanted = _row_hashes(records)
+    with register(con, "__cp_wanted", wanted):
+        if _meta(con, "prepare_version") == _VERSION and TABLE in {
+            t for (t,) in con.execute("SHOW TABLES").fetchall()
+        }:
+            con.execute(
+                f"DELETE FROM {TABLE} e WHERE NOT EXISTS (SELECT 1 FROM __cp_wanted w "  # noqa: S608 - internal names only
+                "WHERE w.unique_id = e.unique_id AND w._h = e._h)"
+            )
+            todo = fetch(
+                con,
+                f"SELECT unique_id FROM __cp_wanted w WHERE NOT EXISTS (SELECT 1 FROM "  # noqa: S608 - internal names only
+                f"{TABLE} e WHERE e.unique_id = w.unique_id)",
+            )
+            keys = todo.get_column("unique_id").implode()
+            fresh = prepare(records.filter(pl.col("record_key").is_in(keys)).drop(
+                "child_key", "shielded", strict=False)).join(wanted, on="unique_id")
+            _insert(con, fresh)
+            return fresh
+        own = records.drop("child_key", "shielded", strict=False)
+        fresh = (prepare(own) if done is None else done).join(wanted, on="unique_id")
+        with register(con, "__cp_fresh", fresh):
+            con.execute(f"CREATE OR REPLACE TABLE {TABLE} AS SELECT * FROM __cp_fresh")  # noqa: S608 - internal names only
+        return fresh
 
 
 def columns(con: duckdb.DuckDBPyConnection) -> list[str]:
@@ -82,45 +173,41 @@ def columns(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [n for n in names if n != "_h"]
 
 
-_SIDE = r"(?:substr\((?P<{s}f>{s}\.\w+), (?P<{s}a>\d+), (?P<{s}n>\d+)\)|(?P<{s}c>{s}\.\w+))"
-_EQUALITY = re.compile(r"^" + _SIDE.format(s="l") + r" = " + _SIDE.format(s="r") + r"$")
+def _canonical(node: exp.Expr) -> str:
+    """A form of a condition that ignores the order of ``AND``/``OR`` operands and of the two
+    sides of ``=`` (enough to tell a symmetric blocking rule from an asymmetric one)."""
+    if isinstance(node, exp.Paren):
+        return _canonical(node.this)
+    if isinstance(node, exp.And | exp.Or):
+        parts = sorted(_canonical(p) for p in (node.this, node.expression))
+        return f"{node.key}({','.join(parts)})"
+    if isinstance(node, exp.EQ):
+        return "eq({},{})".format(*sorted((_canonical(node.this), _canonical(node.expression))))
+    return node.sql(dialect="duckdb")
 
 
-def _conjuncts(rule: str) -> list[str]:
-    """Top-level ``AND`` parts of a blocking rule (parenthesised groups kept whole)."""
-    parts, depth, start = [], 0, 0
-    for i, ch in enumerate(rule):
-        depth += {"(": 1, ")": -1}.get(ch, 0)
-        if depth == 0 and rule.startswith(" AND ", i):
-            parts.append(rule[start:i].strip())
-            start = i + 5
-    parts.append(rule[start:].strip())
-    return parts
+def _swapped(node: exp.Expr) -> exp.Expr:
+    def swap(n: exp.Expr) -> exp.Expr:
+        if isinstance(n, exp.Column) and n.table in ("l", "r"):
+            return exp.column(n.name, table="r" if n.table == "l" else "l")
+        return n
+
+    return node.copy().transform(swap)
 
 
-def _side(m: re.Match[str], s: str, alias: str) -> str:
-    column = m.group(f"{s}c") or m.group(f"{s}f")
-    expr = column.replace(f"{s}.", f"{alias}.", 1)
-    if m.group(f"{s}c"):
-        return expr
-    return f"substr({expr}, {m.group(f'{s}a')}, {m.group(f'{s}n')})"
+def symmetric(rule: str) -> bool:
+    """Does the blocking rule say the same with its two sides swapped?"""
+    tree = sqlglot.parse_one(rule, dialect="duckdb")
+    return _canonical(tree) == _canonical(_swapped(tree))
 
 
-def candidate_sql(rules: list[str], existing: str, new: str) -> str | None:
+def candidate_sql(rules: list[str], existing: str, new: str) -> str:
     """SQL selecting the ``unique_id`` of every ``existing`` record that some blocking rule
-    could pair with a ``new`` record: per rule, a join on its column equalities alone (a
-    superset of the rule's pairs). ``None`` if a rule has no such equality (then every
-    existing record is a candidate)."""
+    pairs with a ``new`` record: per rule, the rule itself as a join condition, with the
+    existing record on either side (once, if the rule is symmetric)."""
     selects: list[str] = []
     for rule in rules:
-        matches = [m for part in _conjuncts(rule) if (m := _EQUALITY.match(part))]
-        if not matches:
-            return None
-        # the existing record may be either side of the rule (once, if the rule is symmetric)
-        symmetric = all(_side(m, "l", "x") == _side(m, "r", "x") for m in matches)
-        for left, right in (("e", "n"),) if symmetric else (("e", "n"), ("n", "e")):
-            on = " AND ".join(f"{_side(m, 'l', left)} = {_side(m, 'r', right)}" for m in matches)
-            select = f"SELECT e.unique_id FROM {existing} e JOIN {new} n ON {on}"  # noqa: S608 - the model's own rules
-            if select not in selects:
-                selects.append(select)
+        selects.append(f"SELECT l.unique_id FROM {existing} l JOIN {new} r ON {rule}")  # noqa: S608 - the model's own rules
+        if not symmetric(rule):
+            selects.append(f"SELECT r.unique_id FROM {new} l JOIN {existing} r ON {rule}")  # noqa: S608 - the model's own rules
     return " UNION ".join(selects)

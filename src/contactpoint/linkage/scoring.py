@@ -13,7 +13,7 @@ import polars as pl
 from contactpoint.linkage import prepared
 from contactpoint.linkage.artefact import ModelArtefact, Rules
 from contactpoint.linkage.cluster import ConstrainedUnionFind, cluster_edges, signature
-from contactpoint.linkage.frame import conform
+from contactpoint.linkage.frame import Existing, conform
 from contactpoint.linkage.model import (
     DOB_EXACT_LEVEL,
     DOB_PERSON_MIN_LEVEL,
@@ -206,7 +206,7 @@ def run_dedupe(
         t = time.perf_counter()  # (before scoring: the process is smallest now)
         kept = connect(keep_dir, EXISTING_DB, keep=True)
         try:
-            prepared.sync(kept, frame, done=lf)
+            prepared.keep_prepared(kept, frame, lf)
         finally:
             kept.close()
         timings["keep_s"] = time.perf_counter() - t
@@ -323,28 +323,24 @@ def run_dedupe(
 
 
 def run_match_new(
-    existing: pl.DataFrame, new: pl.DataFrame, model: ModelArtefact, workdir: Path
+    existing: Existing, new: pl.DataFrame, model: ModelArtefact, workdir: Path
 ) -> pl.DataFrame:
-    """Score new records against every existing record and among themselves, then decide.
-
-    The prepared existing records persist in ``workdir`` (:mod:`.prepared`): pass the same
-    directory every day and only records changed since the last call are normalised again."""
+    """Bring the store of existing records in ``workdir`` up to date (:mod:`.prepared`), score
+    the new records against every existing record and among themselves, then decide."""
     from contactpoint.linkage.engine import MATCH_NEW_SCHEMA
 
     rules = model.rules
-    ex = conform(existing, existing=True)
     nw = conform(new)
-    if nw.height == 0:
-        return pl.DataFrame(schema=MATCH_NEW_SCHEMA)
     timings: dict[str, float] = {}
     t = time.perf_counter()
-    lf_new = prepare(nw)
-    afresh = 0
     con = connect(workdir, EXISTING_DB, keep=True)
     try:
-        afresh = prepared.sync(con, ex.drop("child_key", "shielded"))
-        timings["sync_s"] = time.perf_counter() - t
+        afresh = prepared.update(con, existing)
+        timings["update_s"] = time.perf_counter() - t
+        if nw.height == 0:
+            return pl.DataFrame(schema=MATCH_NEW_SCHEMA)
         t = time.perf_counter()
+        lf_new = prepare(nw)
         cols = ", ".join(prepared.columns(con))
         con.execute(f"CREATE OR REPLACE TEMP VIEW lf_ex AS SELECT {cols} FROM {prepared.TABLE}")  # noqa: S608 - internal names only
         with register(con, "__cp_new", lf_new):
@@ -352,10 +348,10 @@ def run_match_new(
         # only existing records some blocking rule can pair with a new one go to Splink
         wanted = prepared.candidate_sql(prediction_rules(model.splink_settings), "lf_ex",
                                         "lf_new")
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE lf_cand AS SELECT * FROM lf_ex"  # noqa: S608 - internal names only
-            + (f" WHERE unique_id IN ({wanted})" if wanted else "")
-        )
+        con.execute(f"CREATE OR REPLACE TEMP TABLE lf_cand AS SELECT * FROM lf_ex "  # noqa: S608 - internal names only
+                    f"WHERE unique_id IN ({wanted})")
+        timings["candidates_s"] = time.perf_counter() - t
+        t = time.perf_counter()
         con.execute("CREATE OR REPLACE TEMP VIEW lf_all AS SELECT * FROM lf_cand UNION ALL "
                     "SELECT * FROM lf_new")
         linker, db_api, sdfs = linker_for(
@@ -391,26 +387,26 @@ def run_match_new(
         within.drop_table_from_database_and_remove_from_cache()
         timings["predict_s"] = time.perf_counter() - t
         t = time.perf_counter()
-        # the signatures of every record of every candidate child (see ConstrainedUnionFind)
-        new_keys = nw.get_column("record_key").implode()
-        hit = pl.concat([cross["l"], cross["r"]]).unique()
-        cand = ex.filter(pl.col("record_key").is_in(hit.implode()))["child_key"].unique()
-        their = ex.filter(pl.col("child_key").is_in(cand.implode())).select(
-            pl.col("record_key").alias("unique_id")
-        ).filter(~pl.col("unique_id").is_in(new_keys))
-        with register(con, "__cp_keys", their):
-            sigs = fetch(
+        # every record of every candidate child, with what deciding needs of it
+        hit = pl.concat([cross["l"], cross["r"]]).unique().to_frame("unique_id")
+        with register(con, "__cp_hit", hit):
+            ex = fetch(
                 con,
-                f"SELECT e.unique_id, e.source_code, e.dob, e.fn FROM {prepared.TABLE} e "  # noqa: S608 - internal names only
-                "JOIN __cp_keys k ON k.unique_id = e.unique_id",
+                f"SELECT e.unique_id AS record_key, c.child_key, "  # noqa: S608 - internal names only
+                f"s.child_key IS NOT NULL AS shielded, e.nhs AS nhs_number, e.upn, "
+                f"e.source_code, e.dob, e.fn FROM {prepared.TABLE} e "
+                f"JOIN {prepared.CHILDREN} c ON c.unique_id = e.unique_id "
+                f"LEFT JOIN {prepared.SHIELDED} s ON s.child_key = c.child_key "
+                f"WHERE c.child_key IN (SELECT h.child_key FROM {prepared.CHILDREN} h "
+                "JOIN __cp_hit USING (unique_id))",
             )
     finally:
         con.close()
-    out = _decide(ex, nw, sigs, lf_new, cross, inner, rules)
+    out = _decide(ex, nw, lf_new, cross, inner, rules)
     timings["decide_s"] = time.perf_counter() - t
     log.info("match_new finished", extra={"linkage_stats": {
-        "existing": ex.height, "new": nw.height, "prepared_afresh": afresh,
-        "cross_pairs": cross.height,
+        "existing_changed": existing.records.height, "complete": existing.complete,
+        "new": nw.height, "prepared_afresh": afresh, "cross_pairs": cross.height,
         **{k: round(v, 3) for k, v in timings.items()}}})
     return out
 
@@ -418,12 +414,13 @@ def run_match_new(
 def _decide(
     ex: pl.DataFrame,
     nw: pl.DataFrame,
-    ex_sigs: pl.DataFrame,
     lf_new: pl.DataFrame,
     cross: pl.DataFrame,
     inner: pl.DataFrame,
     rules: Rules,
 ) -> pl.DataFrame:
+    """``ex``: every existing record of every candidate child (``record_key``, ``child_key``,
+    ``shielded``, ``nhs_number``, ``upn``, ``source_code``, ``dob``, ``fn``)."""
     # predict_between may put either side on the left; orient to (existing, new).
     new_keys = nw.get_column("record_key")
     cross = cross.with_columns(
@@ -457,10 +454,8 @@ def _decide(
     nhs += [frozenset(v) for v in child_index["nhs"].to_list()]
     upn = [frozenset((v,)) if v else frozenset() for v in nw["upn"].to_list()]
     upn += [frozenset(v) for v in child_index["upn"].to_list()]
-    child_sigs = (
-        ex_sigs.select(pl.col("unique_id").alias("record_key"), "source_code", "dob", "fn")
-        .join(ex.select("record_key", "child_key"), on="record_key")
-        .join(child_index.select("child_key", "ci"), on="child_key")
+    child_sigs = ex.select("child_key", "source_code", "dob", "fn").join(
+        child_index.select("child_key", "ci"), on="child_key"
     )
     sig_by_child: dict[int, dict[str, set[tuple[str, str]]]] = {}
     for ci, src, dob, fn in zip(

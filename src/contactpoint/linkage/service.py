@@ -32,6 +32,7 @@ from contactpoint.db.base import UTCDateTime, utcnow
 from contactpoint.db.tables import source_record
 from contactpoint.linkage import snapshot, store
 from contactpoint.linkage.engine import LinkResult
+from contactpoint.linkage.frame import Existing
 from contactpoint.linkage.review import queue_pairs
 from contactpoint.linkage.tables import link_event, link_run, review_item
 
@@ -46,9 +47,13 @@ class Matcher(Protocol):
 
     def dedupe(self, records: pl.DataFrame, workdir: Path) -> LinkResult: ...
 
-    def match_new(
-        self, existing: pl.DataFrame, new: pl.DataFrame, workdir: Path
-    ) -> pl.DataFrame: ...
+    def existing_mark(self) -> str | None:
+        """The mark of the existing records the engine holds (``None``: it holds none)."""
+
+    def match_new(self, existing: Existing, new: pl.DataFrame, workdir: Path) -> pl.DataFrame: ...
+
+    def keep_existing(self, existing: Existing) -> None:
+        """Hold ``existing`` for the next run (after a first run)."""
 
 
 @dataclass(frozen=True)
@@ -78,12 +83,11 @@ def link(
     workdir: Path | None = None,
     progress: Progress = _quiet,
     now: datetime | None = None,
-    cache_dir: Path | None = None,
 ) -> LinkSummary:
     """Link every pending source record. Runs inside the caller's transaction.
 
-    ``cache_dir``: where to keep the snapshot of existing records between incremental runs
-    (:mod:`contactpoint.linkage.snapshot`); ``None`` reads them all from the database.
+    The matcher may keep the existing records between runs (:meth:`Matcher.existing_mark`);
+    then only what changed since is read from the database (:mod:`.snapshot`).
     """
     started = time.perf_counter()
     marks: list[tuple[str, float]] = []
@@ -114,10 +118,9 @@ def link(
     ).scalar_one())
     with tempfile.TemporaryDirectory(prefix="cp-link-", dir=workdir) as tmp:
         if mode == "initial":
-            counts = _initial(conn, pending, matcher, Path(tmp), run_id, now, step, cache_dir)
+            counts = _initial(conn, pending, matcher, Path(tmp), run_id, now, step)
         else:
-            counts = _incremental(conn, pending, matcher, Path(tmp), run_id, now, step,
-                                  cache_dir)
+            counts = _incremental(conn, pending, matcher, Path(tmp), run_id, now, step)
     step("archiving children left without active source records")
     archived = _archive_orphans(conn, now)
     linked, created, reviews, held, engine_steps = counts
@@ -168,7 +171,7 @@ Counts = tuple[int, int, int, int, tuple[tuple[str, float], ...]]
 
 def _initial(
     conn: Connection, pending: pl.DataFrame, matcher: Matcher, workdir: Path, run_id: int,
-    now: datetime, progress: Progress, cache_dir: Path | None = None,
+    now: datetime, progress: Progress,
 ) -> Counts:
     records = pending.drop("current_child_key")
     progress(f"clustering {records.height:,} source records")
@@ -191,11 +194,10 @@ def _initial(
     progress(f"writing {assign.height:,} link decisions")
     store.apply_assignments(conn, assign, kind="link", now=now, run_id=run_id,
                             model_version=matcher.version)
-    if cache_dir is not None:  # every record is now an existing one: tomorrow's delta needs them
-        progress("saving the snapshot of existing records")
-        snapshot.save(conn, cache_dir, records.join(
-            assign.select("record_key", "child_key"), on="record_key"
-        ).with_columns(pl.lit(False).alias("shielded")))
+    progress("keeping the existing records for the next run")  # every record is one now
+    matcher.keep_existing(snapshot.whole(conn, records.join(
+        assign.select("record_key", "child_key"), on="record_key"
+    ).with_columns(pl.lit(False).alias("shielded"))))
     rp = result.review_pairs
     child_of = assign.select("record_key", "child_key")
     pairs = rp.join(child_of.rename({"record_key": "record_key_r"}), on="record_key_r", how="left")
@@ -252,12 +254,12 @@ def _current_children(conn: Connection, keys: list[int]) -> dict[int, int]:
 
 def _incremental(
     conn: Connection, pending: pl.DataFrame, matcher: Matcher, workdir: Path, run_id: int,
-    now: datetime, progress: Progress, cache_dir: Path | None = None,
+    now: datetime, progress: Progress,
 ) -> Counts:
-    progress("reading existing children's source records")
-    existing = snapshot.read_existing(conn, cache_dir)
+    progress("reading what changed among the existing records")
+    existing = snapshot.read_existing(conn, matcher.existing_mark())
     new = pending.drop("current_child_key")
-    progress(f"matching {new.height:,} records against {existing.height:,}")
+    progress(f"matching {new.height:,} records ({existing.records.height:,} existing re-read)")
     matched = matcher.match_new(existing, new, workdir)
     plan = matched.join(
         pending.select("record_key", "current_child_key", "nhs_number"), on="record_key"
@@ -276,12 +278,8 @@ def _incremental(
             vetoed.add((rk, target))
         else:
             same_child[rk] = target
-    relevant = pl.Series(
-        [*plan["child_key"].drop_nulls().unique().to_list(), *same_child.values()],
-        dtype=pl.Int64(),
-    ).implode()
-    ex = existing.select("record_key", "child_key", "shielded", "nhs_number").filter(
-        pl.col("child_key").is_in(relevant)
+    ex = store.read_children_records(
+        conn, {*plan["child_key"].drop_nulls().to_list(), *same_child.values()}
     )
     rep = dict(ex.group_by("child_key").agg(pl.col("record_key").min()).iter_rows())
     shielded = set(ex.filter(pl.col("shielded"))["child_key"].unique().to_list())

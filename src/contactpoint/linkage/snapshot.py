@@ -1,35 +1,34 @@
-"""A local snapshot of the *existing* frame, so a daily delta need not re-read the nation.
+"""What the engine's store of existing records lacks, so a daily delta need not re-read the nation.
 
-Reading every linked record (millions) costs more than matching a 10,000-record delta. After a
-full read, the frame is written to ``<linkage_dir>/existing.parquet`` with the time it was taken;
-it is rewritten only once the records re-read on each run pass ``REWRITE_AFTER`` of it (or after
-``MAX_AGE``), so a daily run reads the snapshot but does not write millions of rows back.
-The next incremental run reads the snapshot and re-reads from the database exactly the records
-that may have changed since, with no clock involved: records a feed touched (every import
-change, retirement and deletion sets ``source_record.link_pending``, which only a link run
-clears), records whose child changed (every change writes a ``link_event``; the snapshot keeps
-the highest event id it has seen, and link runs are serialised), and retired/deleted records of
-shielded children; shields are re-read from the ``child`` table every time. A snapshot from
-another database, or older than ``MAX_AGE``, is ignored and rebuilt. It holds personal data: it
-lives beside the database, under the same protection as ``var/``.
+Reading every linked record (millions) costs more than matching a 10,000-record delta. The
+engine keeps the existing records it has seen (:mod:`contactpoint.linkage.prepared`) with a
+*mark* naming the state of the database they describe: which database and index (its URL and
+the start of its first link run), the highest ``link_event`` id, and when they were last read
+in full. :func:`read_existing` returns exactly the records that may have changed since that mark,
+with no clock involved: records a feed touched (every import change, retirement and deletion
+sets ``source_record.link_pending``, which only a link run clears), records whose child changed
+(every move writes a ``link_event``, and link runs are serialised), and retired/deleted records
+of shielded children; shields are re-read from the ``child`` table every time. Without a mark,
+with one from another database, or with one whose full read is older than ``MAX_AGE``, every
+existing record is read again.
+
+Call it inside the link run's transaction (which holds the one-run-at-a-time lock) and before
+the run writes anything: the mark then names committed state whether the run commits or not.
 """
 
 from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import polars as pl
 from sqlalchemy import Connection, text
 
 from contactpoint.db.base import utcnow
 from contactpoint.linkage import store
+from contactpoint.linkage.frame import Existing
 
-SNAPSHOT = "existing.parquet"
-META = "existing.json"
-MAX_AGE = timedelta(days=7)
-REWRITE_AFTER = 0.02  # rewrite the snapshot once this share of it is re-read on every run
+MAX_AGE = timedelta(days=7)  # read everything again at least this often
 
 
 def _identity(conn: Connection) -> str:
@@ -42,81 +41,50 @@ def _last_event_id(conn: Connection) -> int:
     return int(conn.execute(text("SELECT COALESCE(MAX(id), 0) FROM link_event")).scalar_one())
 
 
-def _changed_keys(conn: Connection, after_event_id: int) -> pl.DataFrame:
+def _mark(conn: Connection, full_at: datetime) -> str:
+    return json.dumps({"identity": _identity(conn), "last_event_id": _last_event_id(conn),
+                       "full_at": full_at.isoformat()})
+
+
+def _changed_keys(conn: Connection, after_event_id: int) -> pl.Series:
     sql = text(
         "SELECT id FROM source_record WHERE link_pending "
         "UNION SELECT record_key FROM link_event WHERE id > :after "
         "UNION SELECT s.id FROM source_record s JOIN child c ON c.id = s.child_id "
         "WHERE c.shielded AND s.record_status <> 'active'"
     ).bindparams(after=after_event_id)
-    keys = [int(k) for (k,) in conn.execute(sql).all()]
-    return pl.DataFrame({"k": keys}, schema={"k": pl.Int64()})
+    return pl.Series("k", [int(k) for (k,) in conn.execute(sql).all()], dtype=pl.Int64())
 
 
-def read_existing(conn: Connection, cache_dir: Path | None) -> pl.DataFrame:
-    """The existing frame, from the snapshot plus what changed, or in full (then cached).
-
-    Call it inside the link run's transaction (which holds the one-run-at-a-time lock).
-    """
-    taken_at = utcnow()
-    last_event_id = _last_event_id(conn)
-    if cache_dir is None:
-        return store.read_existing(conn)
-    snap, meta_path = cache_dir / SNAPSHOT, cache_dir / META
-    identity = _identity(conn)
-    frame: pl.DataFrame | None = None
-    if snap.exists() and meta_path.exists():
-        meta = json.loads(meta_path.read_text())
-        when = datetime.fromisoformat(meta["taken_at"])
-        if (meta.get("identity") == identity and taken_at - when < MAX_AGE
-                and "last_event_id" in meta):
-            frame, refreshed = _refresh(conn, pl.read_parquet(snap), int(meta["last_event_id"]))
-            if refreshed <= REWRITE_AFTER * frame.height:
-                return frame  # the snapshot stays valid: next time refreshes a little more
-    if frame is None:
-        frame = store.read_existing(conn)
-    _write(cache_dir, frame, taken_at, identity, last_event_id)
-    return frame
+def read_existing(conn: Connection, held: str | None) -> Existing:
+    """The existing records as changes since the mark ``held`` (the engine's), or in full."""
+    now = utcnow()
+    if held is not None:
+        mark = json.loads(held)
+        full_at = datetime.fromisoformat(mark["full_at"])
+        if mark["identity"] == _identity(conn) and now - full_at < MAX_AGE:
+            return _changes(conn, int(mark["last_event_id"]), since=held, full_at=full_at)
+    return whole(conn, store.read_existing(conn), now)
 
 
-def save(conn: Connection, cache_dir: Path, frame: pl.DataFrame) -> None:
-    """Take the snapshot from a frame the caller knows to be the existing records now (a
-    first link run, inside its transaction: if it rolls back, the run it names never existed
-    and the snapshot is ignored)."""
-    _write(cache_dir, store.conform_existing(frame).sort("record_key"), utcnow(),
-           _identity(conn), _last_event_id(conn))
+def whole(conn: Connection, records: pl.DataFrame, full_at: datetime | None = None) -> Existing:
+    """Every existing record, as ``records`` (the caller read them in this transaction)."""
+    return Existing.whole(records, _mark(conn, full_at or utcnow()))
 
 
-def _write(cache_dir: Path, frame: pl.DataFrame, taken_at: datetime, identity: str,
-           last_event_id: int) -> None:
-    snap, meta_path = cache_dir / SNAPSHOT, cache_dir / META
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    tmp = snap.with_suffix(".tmp")
-    frame.write_parquet(tmp)
-    tmp.replace(snap)
-    meta_path.write_text(json.dumps({"taken_at": taken_at.isoformat(), "identity": identity,
-                                     "last_event_id": last_event_id}))
-
-
-def _refresh(
-    conn: Connection, cached: pl.DataFrame, after_event_id: int
-) -> tuple[pl.DataFrame, int]:
-    """The cached frame brought up to date, and how many records had to be re-read."""
+def _changes(conn: Connection, after_event_id: int, *, since: str, full_at: datetime) -> Existing:
+    mark = _mark(conn, full_at)
     changed = _changed_keys(conn, after_event_id)
-    store.load_temp(conn, "tmp_changed", changed)
+    store.load_temp(conn, "tmp_changed", changed.to_frame())
     fresh = store.read_records(
         conn,
         "s.id IN (SELECT k FROM tmp_changed) AND " + store.EXISTING_WHERE,  # noqa: S608
         {"child_key": ("s.child_id", pl.Int64()), "shielded": ("c.shielded", pl.Boolean())},
     )
     store.drop_temp(conn, "tmp_changed")
-    kept = cached.join(changed.rename({"k": "record_key"}), on="record_key", how="anti")
-    shielded = [int(k) for (k,) in conn.execute(text("SELECT id FROM child WHERE shielded"))]
-    merged = [int(k) for (k,) in conn.execute(text("SELECT id FROM child WHERE status = 'merged'"))]
-    out = pl.concat([kept, store.conform_existing(fresh)]).filter(
-        ~pl.col("child_key").is_in(pl.Series(merged, dtype=pl.Int64()).implode())
+    shielded = pl.Series(
+        "child_key", [int(k) for (k,) in conn.execute(text("SELECT id FROM child WHERE shielded"))],
+        dtype=pl.Int64(),
     )
-    return out.with_columns(
-        pl.col("child_key").is_in(pl.Series(shielded, dtype=pl.Int64()).implode())
-        .alias("shielded")
-    ).sort("record_key"), changed.height
+    return Existing(store.conform_existing(fresh), mark, since=since, changed=changed,
+                    shielded_children=shielded)
