@@ -604,3 +604,18 @@ def test_bulk_write_back_rebuilds_the_same_indexes(
     assert shape(connection) == before
     pending = connection.execute(select(func.count()).where(source_record.c.link_pending)).scalar()
     assert pending == 0
+
+
+def test_a_bulk_link_run_is_followed_by_a_vacuum(engine: Any) -> None:
+    """After a run that rewrote many records, the rewritten tables are vacuumed (PostgreSQL):
+    the next run must not walk millions of dead index entries."""
+    assert not store.tidy_after_bulk(engine, store.TIDY_AFTER_ROWS - 1)
+    if engine.dialect.name != "postgresql":
+        assert not store.tidy_after_bulk(engine, store.TIDY_AFTER_ROWS)  # nothing to tidy
+        return
+    sql = "SELECT COALESCE(vacuum_count, 0) FROM pg_stat_user_tables WHERE relname = 'child'"
+    with engine.connect() as conn:
+        before = conn.exec_driver_sql(sql).scalar_one()
+    assert store.tidy_after_bulk(engine, store.TIDY_AFTER_ROWS)
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql(sql).scalar_one() == before + 1

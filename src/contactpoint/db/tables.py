@@ -74,6 +74,9 @@ child = Table(
     Column("updated_at", UTCDateTime, nullable=False),
     CheckConstraint("status IN ('active', 'merged', 'archived')", name="status"),
 )
+# the few shielded children, found without reading every child (migration 0010)
+Index("ix_child_shielded", child.c.id, postgresql_where=text("shielded"),
+      sqlite_where=text("shielded"))
 
 source_record = Table(
     "source_record",

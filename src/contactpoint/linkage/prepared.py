@@ -56,9 +56,18 @@ def _meta(con: duckdb.DuckDBPyConnection, key: str) -> str | None:
     return str(rows[0][0]) if rows else None
 
 
+def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    return {t for (t,) in con.execute("SHOW TABLES").fetchall()}
+
+
+def _prepared_current(con: duckdb.DuckDBPyConnection) -> bool:
+    """``lf_existing`` exists and was prepared by this version of the preparation."""
+    return _meta(con, "prepare_version") == _VERSION and TABLE in _tables(con)
+
+
 def _current(con: duckdb.DuckDBPyConnection) -> bool:
-    tables = {t for (t,) in con.execute("SHOW TABLES").fetchall()}
-    return _meta(con, "prepare_version") == _VERSION and {TABLE, CHILDREN} <= tables
+    """The store is usable: prepared records and their children."""
+    return _prepared_current(con) and CHILDREN in _tables(con)
 
 
 def mark(con: duckdb.DuckDBPyConnection) -> str | None:
@@ -88,17 +97,14 @@ def keep_prepared(
         _set_meta(con, "mark", None)
 
 
-def update(
-    con: duckdb.DuckDBPyConnection, existing: Existing, done: pl.DataFrame | None = None
-) -> int:
+def update(con: duckdb.DuckDBPyConnection, existing: Existing) -> int:
     """Bring the store to ``existing``; returns how many records were prepared afresh.
-    ``done``: ``prepare(existing.records)`` when the caller has it already.
     Raises :class:`StaleStore` for changes since a mark the store does not hold."""
     records = existing.records
     children = records.select(pl.col("record_key").alias("unique_id"), "child_key")
     with _transaction(con):
         if existing.complete:
-            fresh = _replace_all(con, records, done)
+            fresh = _replace_all(con, records, None)
             shielded = records.filter(pl.col("shielded"))["child_key"].unique()
             with register(con, "__cp_children", children):
                 con.execute(f"CREATE OR REPLACE TABLE {CHILDREN} AS SELECT * FROM __cp_children")  # noqa: S608 - internal names only
@@ -143,9 +149,7 @@ def _replace_all(
     """``lf_existing`` := ``prepare(records)``, preparing only what the table lacks."""
     wanted = _row_hashes(records)
     with register(con, "__cp_wanted", wanted):
-        if _meta(con, "prepare_version") == _VERSION and TABLE in {
-            t for (t,) in con.execute("SHOW TABLES").fetchall()
-        }:
+        if _prepared_current(con):
             con.execute(
                 f"DELETE FROM {TABLE} e WHERE NOT EXISTS (SELECT 1 FROM __cp_wanted w "  # noqa: S608 - internal names only
                 "WHERE w.unique_id = e.unique_id AND w._h = e._h)"

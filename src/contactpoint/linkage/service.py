@@ -366,15 +366,19 @@ def _record_holds(conn: Connection, held: list[int], run_id: int, version: str,
 
 
 def _supersede_holds(conn: Connection, settled: list[int], now: datetime) -> None:
-    """Open shield holds of records that have now found a child are moot."""
+    """Open shield holds of records that have now found a child are moot. (The open holds
+    are few: they are read whole rather than searched for thousands of settled keys.)"""
     if not settled:
         return
-    for start in range(0, len(settled), 5000):
-        chunk = settled[start:start + 5000]
-        conn.execute(update(review_item).where(
-            review_item.c.status == "open", review_item.c.cause == "shielded_candidate",
-            review_item.c.record_key_l.in_(chunk) | review_item.c.record_key_r.in_(chunk),
-        ).values(status="superseded", closed_at=now))
+    holds = conn.execute(
+        select(review_item.c.id, review_item.c.record_key_l, review_item.c.record_key_r).where(
+            review_item.c.status == "open", review_item.c.cause == "shielded_candidate")
+    ).all()
+    keys = set(settled)
+    moot = [i for i, left, right in holds if left in keys or right in keys]
+    for start in range(0, len(moot), 5000):
+        conn.execute(update(review_item).where(review_item.c.id.in_(moot[start:start + 5000]))
+                     .values(status="superseded", closed_at=now))
 
 
 def _reactivate(conn: Connection, child_keys: list[int], now: datetime) -> None:

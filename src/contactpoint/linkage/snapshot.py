@@ -5,8 +5,9 @@ engine keeps the existing records it has seen (:mod:`contactpoint.linkage.prepar
 *mark* naming the state of the database they describe: which database and index (its URL and
 the start of its first link run), the highest ``link_event`` id, and when they were last read
 in full. :func:`read_existing` returns exactly the records that may have changed since that mark,
-with no clock involved: records a feed touched (every import change, retirement and deletion
-sets ``source_record.link_pending``, which only a link run clears), records whose child changed
+with no clock involved: linked records a feed touched (every import change, retirement and
+deletion sets ``source_record.link_pending``, which only a link run clears; a record with no
+child yet was never an existing one), records whose child changed
 (every move writes a ``link_event``, and link runs are serialised), and retired/deleted records
 of shielded children; shields are re-read from the ``child`` table every time. Without a mark,
 with one from another database, or with one whose full read is older than ``MAX_AGE``, every
@@ -48,7 +49,7 @@ def _mark(conn: Connection, full_at: datetime) -> str:
 
 def _changed_keys(conn: Connection, after_event_id: int) -> pl.Series:
     sql = text(
-        "SELECT id FROM source_record WHERE link_pending "
+        "SELECT id FROM source_record WHERE link_pending AND child_id IS NOT NULL "
         "UNION SELECT record_key FROM link_event WHERE id > :after "
         "UNION SELECT s.id FROM source_record s JOIN child c ON c.id = s.child_id "
         "WHERE c.shielded AND s.record_status <> 'active'"
