@@ -13,11 +13,12 @@ from sqlalchemy import Connection, func, insert, select, update
 
 from contactpoint.db.tables import child, extract, source, source_record
 from contactpoint.domain.identifiers import nhs_check_digit
-from contactpoint.linkage import engine, exports, review, service
+from contactpoint.linkage import engine, exports, review, service, snapshot
 from contactpoint.linkage.artefact import ModelArtefact
 from contactpoint.linkage.frame import conform
 from contactpoint.linkage.metrics import pairwise_metrics
 from contactpoint.linkage.models import EngineMatcher
+from engine_store import store_rows
 from names import FAMILY, GIVEN
 
 NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
@@ -192,3 +193,72 @@ def test_real_engine_links_and_protects_a_shielded_child(
     assert connection.execute(
         select(child.c.shielded).where(child.c.id == shielded_child)
     ).scalar_one()
+
+
+def test_daily_runs_keep_the_engine_store_equal_to_the_database_even_after_a_rollback(
+    connection: Connection, tmp_path: Path, model: ModelArtefact
+) -> None:
+    """The engine keeps the existing records between runs and takes only the changes since
+    its mark. A run that rolls back after the store took its changes leaves the store at a
+    committed state: the retried run decides the same, and the store, brought up to date as
+    the next run would, equals one read in full from the database."""
+    rows = _population(150, seed=11)
+    first, day_two = rows[: len(rows) - 40], rows[len(rows) - 40:]
+    _load(connection, first)
+    kept = tmp_path / "engine"
+    matcher = EngineMatcher(model, cache_dir=kept)
+    assert service.link(connection, matcher, workdir=tmp_path, now=NOW).mode == "initial"
+    assert matcher.existing_mark() is not None
+    keys = list(_load_more(connection, day_two))
+
+    attempt = connection.begin_nested()
+    tried = service.link(connection, matcher, workdir=tmp_path, now=NOW)
+    assert tried.mode == "incremental"
+    decided = _children_of(connection, keys)
+    attempt.rollback()
+    assert all(c is None for c in _children_of(connection, keys).values())
+
+    again = service.link(connection, matcher, workdir=tmp_path, now=NOW)
+    assert again.records_linked == tried.records_linked
+    assert _same_partition(_children_of(connection, keys), decided)
+    # the store is brought up to date at the start of a run: do what the next run does first
+    changes = snapshot.read_existing(connection, matcher.existing_mark())
+    assert not changes.complete
+    matcher.keep_existing(changes)
+    engine.keep_existing(snapshot.read_existing(connection, None), tmp_path / "full")
+    assert store_rows(kept) == store_rows(tmp_path / "full")
+
+
+def _load_more(conn: Connection, rows: list[dict[str, object]]) -> list[int]:
+    """More pending records, of sources that already exist."""
+    eids = {code: int(conn.execute(select(func.max(extract.c.id)).where(
+        extract.c.source_code == code)).scalar_one()) for code in SOURCES}
+    keys = []
+    for r in rows:
+        values = {k: v for k, v in r.items() if k != "person"}
+        keys.append(int(conn.execute(
+            insert(source_record).values(
+                **values, record_status="active", carers=[], involvements=[],
+                first_extract_id=eids[str(r["source_code"])],
+                extract_id=eids[str(r["source_code"])], content_hash="x",
+                link_pending=True, updated_at=NOW,
+            ).returning(source_record.c.id)
+        ).scalar_one()))
+    return keys
+
+
+def _children_of(conn: Connection, keys: list[int]) -> dict[int, int | None]:
+    got = dict(conn.execute(select(source_record.c.id, source_record.c.child_id).where(
+        source_record.c.id.in_(keys))).all())
+    return {k: got.get(k) for k in keys}
+
+
+def _same_partition(a: dict[int, int | None], b: dict[int, int | None]) -> bool:
+    """The same records together (new children get new ids on a retry)."""
+    def groups(m: dict[int, int | None]) -> set[frozenset[int]]:
+        by: dict[int | None, set[int]] = {}
+        for k, c in m.items():
+            by.setdefault(c, set()).add(k)
+        return {frozenset(g) for g in by.values()}
+
+    return groups(a) == groups(b)

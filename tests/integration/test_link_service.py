@@ -24,6 +24,7 @@ from contactpoint.linkage.engine import CLUSTERS_SCHEMA, MATCH_NEW_SCHEMA, REVIE
 from contactpoint.linkage.frame import Existing
 from contactpoint.linkage.prepared import StaleStore
 from contactpoint.linkage.tables import link_event, merge_event, review_decision, review_item
+from engine_store import store_rows
 
 NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
 _hashes = itertools.count()
@@ -471,21 +472,6 @@ def test_vectorised_child_ids_match_the_domain() -> None:
     assert store.child_ids_for(seqs) == [format_child_id(int(s)) for s in seqs]
 
 
-def _store_rows(workdir: Path) -> list[tuple[Any, ...]]:
-    from contactpoint.linkage import prepared
-    from contactpoint.linkage.scoring import EXISTING_DB
-    from contactpoint.linkage.splinkdb import connect
-
-    con = connect(workdir, EXISTING_DB, keep=True)
-    rows = con.execute(
-        f"SELECT e.*, c.child_key, s.child_key IS NOT NULL FROM {prepared.TABLE} e "
-        f"JOIN {prepared.CHILDREN} c USING (unique_id) "
-        f"LEFT JOIN {prepared.SHIELDED} s USING (child_key) ORDER BY unique_id"
-    ).fetchall()
-    con.close()
-    return rows
-
-
 def test_store_kept_by_changes_equals_one_read_in_full(
     connection: Connection, tmp_path: Path
 ) -> None:
@@ -519,13 +505,13 @@ def test_store_kept_by_changes_equals_one_read_in_full(
     assert {keys[3], eve} <= set(changes.changed.to_list())
     engine.keep_existing(changes, kept)
     engine.keep_existing(snapshot.read_existing(connection, None), tmp_path / "full")
-    got = _store_rows(kept)
-    assert got == _store_rows(tmp_path / "full")
+    got = store_rows(kept)
+    assert got == store_rows(tmp_path / "full")
     assert [r[0] for r in got] == [keys[0], keys[1], keys[2], eve]  # the retired one is gone
     assert [r[-1] for r in got] == [True, False, False, False]  # the shield came through
     with pytest.raises(StaleStore):  # changes against a state the store is not at
         engine.keep_existing(changes, kept)
-    assert _store_rows(kept) == got  # and nothing was changed by the refusal
+    assert store_rows(kept) == got  # and nothing was changed by the refusal
 
 
 @pytest.mark.parametrize("table", ["link_event", "merge_event", "review_decision"])
