@@ -7,6 +7,11 @@ store, grouped by patient reference, and each Patient is then assembled with its
 involvements. Each resource is validated through its ``fhir.resources.R4B`` model; a resource
 of another type (e.g. Observation) or one that fails validation is a reject naming its line
 (NDJSON) or entry number (Bundle).
+
+Validation and mapping dominate the time: NDJSON of ``PARALLEL_MIN_LINES`` lines or more is
+sent in chunks to worker processes (:mod:`contactpoint.ingest.fhir_workers`, the same code
+as the serial path); this thread alone writes the park store and the reject sink, in line
+order, so both paths give the same parked contributions and the same rejects.
 """
 
 from __future__ import annotations
@@ -15,34 +20,40 @@ import json
 import re
 import sqlite3
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures.process import BrokenProcessPool
 from datetime import date
+from itertools import chain, islice
 from pathlib import Path
 from typing import Any
 
 import ijson  # type: ignore[import-untyped]
 import polars as pl
-from pydantic import ValidationError
 
 from contactpoint.errors import FeedRefused
-from contactpoint.ingest import fhir_map
+from contactpoint.ingest import fhir_workers
 from contactpoint.ingest.columns import IDENTITY_COLUMNS, ROW
+from contactpoint.ingest.fhir_workers import (
+    Outcome,
+    PatientPart,
+    Rejected,
+    line_outcome,
+    resource_outcome,
+)
 from contactpoint.ingest.readers import Hints, ReaderOptions
 from contactpoint.ingest.rejects import RejectSink
 
-ACCEPTED = ("Patient", "RelatedPerson", "EpisodeOfCare", "CareTeam")
 BUNDLE_TYPES = ("batch", "transaction", "collection")
+# NDJSON of at least this many lines is validated by worker processes (smaller files do not
+# repay the pool's start-up); chunks of this many lines go to the workers.
+PARALLEL_MIN_LINES = 3000
+CHUNK_LINES = 500
+PARK_SCHEMA = (
+    "CREATE TABLE patient (row INTEGER PRIMARY KEY, json TEXT, full_url TEXT);"
+    "CREATE TABLE patient_key (ref TEXT, row INTEGER);"
+    "CREATE TABLE attached (row INTEGER, type TEXT, ref TEXT, json TEXT);"
+)
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-
-
-def _models() -> dict[str, Any]:
-    from fhir.resources.R4B.careteam import CareTeam
-    from fhir.resources.R4B.episodeofcare import EpisodeOfCare
-    from fhir.resources.R4B.patient import Patient
-    from fhir.resources.R4B.relatedperson import RelatedPerson
-
-    return {"Patient": Patient, "RelatedPerson": RelatedPerson,
-            "EpisodeOfCare": EpisodeOfCare, "CareTeam": CareTeam}
 
 
 def source_from_uri(value: str | None) -> str | None:
@@ -55,21 +66,27 @@ def source_from_uri(value: str | None) -> str | None:
     return tail if _CODE.match(tail) else None
 
 
-def _first_error(exc: ValidationError) -> tuple[str, str]:
-    err = exc.errors()[0]
-    loc = ".".join(str(x) for x in err.get("loc", ()) if x != "__root__")
-    return loc, str(err.get("msg", "invalid"))
-
-
 class FhirFeed:
+    """A FHIR feed reader; ``workers`` (default ``CONTACTPOINT_INGEST_WORKERS``, else 2),
+    ``parallel_min_lines`` and ``chunk_lines`` (defaults below) steer the NDJSON worker pool."""
+
     format = "fhir"
 
-    def __init__(self, path: Path, options: ReaderOptions, tick: Callable[[int], None]) -> None:
+    def __init__(
+        self, path: Path, options: ReaderOptions, tick: Callable[[int], None], *,
+        workers: int | None = None, parallel_min_lines: int | None = None,
+        chunk_lines: int | None = None,
+    ) -> None:
         self.path = path
         self.options = options
         self.tick = tick
         self.records = 0
         self.ndjson = path.suffix.lower() == ".ndjson"
+        self.workers = fhir_workers.worker_count() if workers is None else workers
+        self.parallel_min_lines = (
+            PARALLEL_MIN_LINES if parallel_min_lines is None else parallel_min_lines
+        )
+        self.chunk_lines = max(1, CHUNK_LINES if chunk_lines is None else chunk_lines)
         self._hints: Hints | None = None
 
     # --- metadata -----------------------------------------------------------------------
@@ -115,31 +132,15 @@ class FhirFeed:
         return self._hints
 
     # --- reading ------------------------------------------------------------------------
-    def _resources(self, sink: RejectSink) -> Iterator[tuple[int, dict[str, Any], str | None]]:
-        """(line or entry number, resource dict, Bundle fullUrl)."""
+    def _entries(self, sink: RejectSink) -> Iterator[tuple[int, dict[str, Any], str | None]]:
+        """A Bundle's (entry number, resource dict, fullUrl)."""
+        size = self.path.stat().st_size
+        if size > self.options.max_json_bytes:
+            raise FeedRefused(
+                f"{self.path.name}: a Bundle of {size} bytes is over the cap of "
+                f"{self.options.max_json_bytes}; send NDJSON (Bulk Data) instead"
+            )
         with self.path.open("rb") as stream:
-            if self.ndjson:
-                for number, line in enumerate(stream, start=1):
-                    self.tick(len(line))
-                    if not line.strip():
-                        continue
-                    self.records += 1
-                    try:
-                        data = json.loads(line)
-                    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-                        sink.add(number, "resource", None, f"not valid JSON ({exc})")
-                        continue
-                    if not isinstance(data, dict):
-                        sink.add(number, "resource", None, "not a JSON object")
-                        continue
-                    yield number, data, None
-                return
-            size = self.path.stat().st_size
-            if size > self.options.max_json_bytes:
-                raise FeedRefused(
-                    f"{self.path.name}: a Bundle of {size} bytes is over the cap of "
-                    f"{self.options.max_json_bytes}; send NDJSON (Bulk Data) instead"
-                )
             try:
                 for number, entry in enumerate(
                     ijson.items(stream, "entry.item", use_float=True), start=1
@@ -155,63 +156,57 @@ class FhirFeed:
                     f"{self.path.name}: entry {self.records}: not valid JSON ({exc}); "
                     "the file may be truncated"
                 ) from None
-            self.tick(size)
+        self.tick(size)
 
     def _park(self, store: sqlite3.Connection, sink: RejectSink) -> None:
-        models = _models()
-        for number, data, full_url in self._resources(sink):
-            rtype = data.get("resourceType")
-            if rtype not in ACCEPTED:
-                sink.add(number, "resourceType", str(rtype),
-                         f"resource type {rtype} is not accepted in a feed "
-                         f"(only {', '.join(ACCEPTED)})")
-                continue
-            try:
-                resource = models[rtype].model_validate(data)
-            except ValidationError as exc:
-                loc, msg = _first_error(exc)
-                sink.add(number, f"{rtype}.{loc}" if loc else rtype, None,
-                         f"not a valid FHIR R4 {rtype}: {msg}")
-                continue
-            try:
-                self._store(store, number, rtype, resource, full_url)
-            except fhir_map.MappingError as exc:
-                sink.add(number, exc.path, exc.value, exc.reason)
-
-    @staticmethod
-    def _store(
-        store: sqlite3.Connection, number: int, rtype: str, resource: Any, full_url: str | None
-    ) -> None:
-        """Map a validated resource once and park its contribution (JSON) by patient key."""
-        if rtype == "Patient":
-            fields = fhir_map.patient_fields(resource)
-            part = {"fields": fields, "involvements": fhir_map.gp_involvements(resource)}
-            keys = [k for k in (full_url, f"Patient/{resource.id}" if resource.id else None) if k]
-            store.execute("INSERT INTO patient VALUES (?, ?, ?)",
-                          (number, json.dumps(part), full_url))
-            store.executemany("INSERT INTO patient_key VALUES (?, ?)",
-                              [(k, number) for k in keys])
+        if not self.ndjson:
+            for number, data, full_url in self._entries(sink):
+                _keep(store, sink, number, resource_outcome(data, full_url))
             return
-        if rtype == "RelatedPerson":
-            part = {"carer": fhir_map.related_carer(resource)}
-        elif rtype == "EpisodeOfCare":
-            part = {"involvement": fhir_map.episode_involvement(resource)}
-        else:
-            part = {"involvement": fhir_map.careteam_involvement(resource)}
-        ref = fhir_map.patient_reference(rtype, resource)
-        store.execute("INSERT INTO attached VALUES (?, ?, ?, ?)",
-                      (number, rtype, ref, json.dumps(part)))
+        with self.path.open("rb") as stream:
+            lines: Iterable[bytes] = stream
+            if self.workers > 1:  # parallel when the file has at least parallel_min_lines
+                need = max(1, self.parallel_min_lines)
+                head = list(islice(stream, need))
+                if len(head) == need:
+                    self._park_parallel(store, sink, chain(head, stream))
+                    return
+                lines = head
+            for number, line in enumerate(lines, start=1):
+                self.tick(len(line))
+                outcome = line_outcome(line)
+                if outcome is None:
+                    continue
+                self.records += 1
+                _keep(store, sink, number, outcome)
+
+    def _park_parallel(
+        self, store: sqlite3.Connection, sink: RejectSink, lines: Iterator[bytes]
+    ) -> None:
+        """NDJSON lines validated and mapped by worker processes, kept here in file order."""
+        pool = fhir_workers.open_pool(self.workers)
+        try:
+            for size, outcomes in fhir_workers.ordered_chunks(
+                pool, lines, self.chunk_lines, in_flight=2 * self.workers
+            ):
+                for number, outcome in outcomes:
+                    _keep(store, sink, number, outcome)
+                self.records += len(outcomes)
+                self.tick(size)
+        except BrokenProcessPool as exc:
+            raise FeedRefused(
+                f"{self.path.name}: a validation worker process died ({exc}); "
+                "nothing from this file was stored"
+            ) from exc
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
 
     def batches(self, sink: RejectSink) -> Iterator[tuple[pl.DataFrame, bool]]:
         self.hints()
         with tempfile.TemporaryDirectory(prefix="cp-fhir-") as tmp:
             store = sqlite3.connect(Path(tmp) / "group.sqlite3")
             try:
-                store.executescript(
-                    "CREATE TABLE patient (row INTEGER PRIMARY KEY, json TEXT, full_url TEXT);"
-                    "CREATE TABLE patient_key (ref TEXT, row INTEGER);"
-                    "CREATE TABLE attached (row INTEGER, type TEXT, ref TEXT, json TEXT);"
-                )
+                store.executescript(PARK_SCHEMA)
                 self._park(store, sink)
                 store.executescript(
                     "CREATE INDEX ix_key ON patient_key (ref);"
@@ -265,6 +260,20 @@ class FhirFeed:
                 rows = []
         if rows:
             yield _frame(rows), False
+
+def _keep(store: sqlite3.Connection, sink: RejectSink, number: int, outcome: Outcome) -> None:
+    """Park a mapped resource's contribution by patient key, or write its reject line."""
+    if isinstance(outcome, Rejected):
+        sink.add(number, outcome.column, outcome.value, outcome.reason)
+    elif isinstance(outcome, PatientPart):
+        store.execute("INSERT INTO patient VALUES (?, ?, ?)",
+                      (number, outcome.part, outcome.full_url))
+        store.executemany("INSERT INTO patient_key VALUES (?, ?)",
+                          [(k, number) for k in outcome.keys])
+    else:
+        store.execute("INSERT INTO attached VALUES (?, ?, ?, ?)",
+                      (number, outcome.rtype, outcome.ref, outcome.part))
+
 
 def _frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
     schema = {ROW: pl.Int64, **dict.fromkeys(IDENTITY_COLUMNS, pl.String),

@@ -1,0 +1,213 @@
+"""Validate and map FHIR resources, one at a time or a chunk of NDJSON lines in a worker process.
+
+:func:`resource_outcome` is the one code path for "validate and map one resource", used by the
+serial reader and by the worker processes alike. Its result is a small picklable tuple
+(:class:`Rejected`, :class:`PatientPart` or :class:`AttachedPart`); only the reader thread
+writes them to the park store and the reject sink, in file order.
+
+The pool uses the ``forkserver`` start method (never ``fork``: the CLI has other threads
+running), with this module and the FHIR models preloaded in the server, so that they are
+imported once and each worker forks with them. As with any ``spawn``/``forkserver`` pool, a
+script run by path that reads NDJSON this way needs the ``if __name__ == "__main__":`` guard
+(each worker imports the main module); ``python -m contactpoint`` and the console script do.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import json
+import multiprocessing
+import os
+import signal
+import threading
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from typing import Any, NamedTuple
+
+from pydantic import ValidationError
+
+from contactpoint.ingest import fhir_map
+
+ACCEPTED = ("Patient", "RelatedPerson", "EpisodeOfCare", "CareTeam")
+WORKERS_ENV = "CONTACTPOINT_INGEST_WORKERS"  # worker processes; 0 or 1 = serial
+CHUNK_BYTES = 4 * 1024 * 1024  # a chunk also ends at this many bytes (very long lines)
+
+
+class Rejected(NamedTuple):
+    """A reject line for the record: column, value, reason."""
+
+    column: str
+    value: str | None
+    reason: str
+
+
+class PatientPart(NamedTuple):
+    """A mapped Patient: its contribution (JSON), Bundle fullUrl and the references to it."""
+
+    part: str
+    full_url: str | None
+    keys: tuple[str, ...]
+
+
+class AttachedPart(NamedTuple):
+    """A mapped RelatedPerson / EpisodeOfCare / CareTeam and its Patient reference."""
+
+    rtype: str
+    ref: str | None
+    part: str
+
+
+Outcome = Rejected | PatientPart | AttachedPart
+
+
+@functools.cache
+def models() -> dict[str, Any]:
+    """The ``fhir.resources.R4B`` model of each accepted resource type."""
+    from fhir.resources.R4B.careteam import CareTeam
+    from fhir.resources.R4B.episodeofcare import EpisodeOfCare
+    from fhir.resources.R4B.patient import Patient
+    from fhir.resources.R4B.relatedperson import RelatedPerson
+
+    return {"Patient": Patient, "RelatedPerson": RelatedPerson,
+            "EpisodeOfCare": EpisodeOfCare, "CareTeam": CareTeam}
+
+
+def _first_error(exc: ValidationError) -> tuple[str, str]:
+    err = exc.errors()[0]
+    loc = ".".join(str(x) for x in err.get("loc", ()) if x != "__root__")
+    return loc, str(err.get("msg", "invalid"))
+
+
+def resource_outcome(data: dict[str, Any], full_url: str | None) -> Outcome:
+    """Validate one resource through its model and map it once (or say why it is rejected)."""
+    rtype = data.get("resourceType")
+    if rtype not in ACCEPTED:
+        return Rejected("resourceType", str(rtype),
+                        f"resource type {rtype} is not accepted in a feed "
+                        f"(only {', '.join(ACCEPTED)})")
+    try:
+        resource = models()[rtype].model_validate(data)
+    except ValidationError as exc:
+        loc, msg = _first_error(exc)
+        return Rejected(f"{rtype}.{loc}" if loc else rtype, None,
+                        f"not a valid FHIR R4 {rtype}: {msg}")
+    try:
+        return _mapped(rtype, resource, full_url)
+    except fhir_map.MappingError as exc:
+        return Rejected(exc.path, exc.value, exc.reason)
+
+
+def _mapped(rtype: str, resource: Any, full_url: str | None) -> Outcome:
+    if rtype == "Patient":
+        fields = fhir_map.patient_fields(resource)
+        part = {"fields": fields, "involvements": fhir_map.gp_involvements(resource)}
+        keys = tuple(
+            k for k in (full_url, f"Patient/{resource.id}" if resource.id else None) if k
+        )
+        return PatientPart(json.dumps(part), full_url, keys)
+    if rtype == "RelatedPerson":
+        part = {"carer": fhir_map.related_carer(resource)}
+    elif rtype == "EpisodeOfCare":
+        part = {"involvement": fhir_map.episode_involvement(resource)}
+    else:
+        part = {"involvement": fhir_map.careteam_involvement(resource)}
+    return AttachedPart(rtype, fhir_map.patient_reference(rtype, resource), json.dumps(part))
+
+
+def line_outcome(line: bytes) -> Outcome | None:
+    """One NDJSON line: None when blank (not a record), else the resource's outcome."""
+    if not line.strip():
+        return None
+    try:
+        data = json.loads(line)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return Rejected("resource", None, f"not valid JSON ({exc})")
+    if not isinstance(data, dict):
+        return Rejected("resource", None, "not a JSON object")
+    return resource_outcome(data, None)
+
+
+def chunk_outcomes(first: int, blob: bytes) -> list[tuple[int, Outcome]]:
+    """(line number, outcome) of each non-blank line of a chunk whose first line is ``first``.
+
+    Runs in a worker process; ``blob`` is the chunk's lines joined, as read from the file."""
+    out = []
+    for number, line in enumerate(io.BytesIO(blob), start=first):
+        outcome = line_outcome(line)
+        if outcome is not None:
+            out.append((number, outcome))
+    return out
+
+
+# --- the worker pool ----------------------------------------------------------------------
+def worker_count() -> int:
+    """``CONTACTPOINT_INGEST_WORKERS`` (0 or 1: serial), else 2 (1 on a one-core machine)."""
+    raw = os.environ.get(WORKERS_ENV, "").strip()
+    if raw:
+        try:
+            return max(0, int(raw))
+        except ValueError:
+            raise ValueError(f"{WORKERS_ENV} must be a whole number, not {raw!r}") from None
+    return min(2, os.cpu_count() or 1)
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        ctx = multiprocessing.get_context("forkserver")
+        # Imported once, in the server; every worker forks from it with the models built.
+        ctx.set_forkserver_preload([__name__, "fhir.resources.R4B.patient",
+                                    "fhir.resources.R4B.relatedperson",
+                                    "fhir.resources.R4B.episodeofcare",
+                                    "fhir.resources.R4B.careteam"])
+        return ctx
+    return multiprocessing.get_context("spawn")
+
+
+def _init_worker() -> None:
+    """Leave Ctrl-C to the parent (it shuts the pool down) and exit as soon as it dies."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent = multiprocessing.parent_process()
+    if parent is not None:  # the importing process (not the fork server)
+
+        def watch() -> None:
+            parent.join()  # returns when the parent's end of the sentinel pipe closes
+            os._exit(1)
+
+        threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def open_pool(workers: int) -> ProcessPoolExecutor:
+    """A pool of ``workers`` processes; the caller shuts it down (in a ``finally``)."""
+    return ProcessPoolExecutor(
+        max_workers=workers, mp_context=_context(), initializer=_init_worker
+    )
+
+
+def ordered_chunks(
+    pool: ProcessPoolExecutor, lines: Iterator[bytes], chunk_lines: int, in_flight: int
+) -> Iterator[tuple[int, list[tuple[int, Outcome]]]]:
+    """(bytes, outcomes) of each chunk of ``lines`` (numbered from 1), in file order.
+
+    At most ``in_flight`` chunks are submitted and not yet handed back, so memory stays
+    bounded whatever the file's size. A worker's exception is raised here (a dead worker as
+    ``BrokenProcessPool``)."""
+    pending: deque[tuple[int, Future[list[tuple[int, Outcome]]]]] = deque()
+    number = 1
+    while True:
+        chunk: list[bytes] = []
+        size = 0
+        for line in lines:
+            chunk.append(line)
+            size += len(line)
+            if len(chunk) >= chunk_lines or size >= CHUNK_BYTES:
+                break
+        if chunk:
+            pending.append((size, pool.submit(chunk_outcomes, number, b"".join(chunk))))
+            number += len(chunk)
+        if pending and (not chunk or len(pending) >= in_flight):
+            done_size, future = pending.popleft()
+            yield done_size, future.result()
+        elif not chunk:
+            return
