@@ -261,6 +261,16 @@ def test_cli_writes_a_delta(run: tuple[Path, float], tmp_path: Path) -> None:
                         "extract_type": "delta"}
 
 
+def test_cli_writes_a_delta_of_a_given_date(run: tuple[Path, float], tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["synth", "--seed", "3", "--out", str(tmp_path),
+                                      "--delta-of", str(run[0]), "--delta-records", "200",
+                                      "--extract-date", "2026-11-03"])
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((tmp_path / "nhs-pds.ndjson.manifest.json").read_text(
+        encoding="utf-8"))
+    assert manifest["extract_date"] == "2026-11-03"
+
+
 def test_cli_refuses_a_delta_of_a_plain_directory(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["synth", "--out", str(tmp_path / "d"),
                                       "--delta-of", str(tmp_path)])

@@ -26,8 +26,9 @@ def synth(
     seed: Annotated[int, typer.Option(help="Random seed: same seed, same bytes.")] = 1,
     out: Annotated[Path, typer.Option(help="Directory to write the feeds into.")] = Path(
         "var/synth"),
-    extract_date: Annotated[str, typer.Option(help="Extract date, YYYY-MM-DD.")] = (
-        DEFAULT_EXTRACT_DATE.isoformat()),
+    extract_date: Annotated[str | None, typer.Option(
+        help=f"Extract date, YYYY-MM-DD (default {DEFAULT_EXTRACT_DATE.isoformat()}; a delta: "
+             "the day after its base's).")] = None,
     chunk_size: Annotated[int | None, typer.Option(
         min=1000, help=f"Children per chunk (default {DEFAULT_CHUNK}).")] = None,
     delta_of: Annotated[Path | None, typer.Option(
@@ -42,7 +43,7 @@ def synth(
 ) -> None:
     """Write every feed (CSV, FHIR NDJSON, CTF XML) and truth.csv for a synthetic population."""
     try:
-        day = date.fromisoformat(extract_date)
+        day = date.fromisoformat(extract_date) if extract_date else None
     except ValueError as exc:
         raise typer.BadParameter("extract date must be YYYY-MM-DD") from exc
     overrides: dict[str, float] = {}
@@ -64,14 +65,14 @@ def synth(
                 "base population from the base's synth.json")
         try:
             counts = write_delta(delta_of, out, DeltaOptions(records=delta_records, seed=seed,
-                                                             extract_date=None))
+                                                             extract_date=day))
         except ValidationFailed as exc:
             context.console.print(f"[red]{exc.message}[/red]")
             raise typer.Exit(1) from exc
     else:
         try:
             cfg = with_rates(SynthConfig(children=children or DEFAULT_CHILDREN, seed=seed,
-                                         extract_date=day,
+                                         extract_date=day or DEFAULT_EXTRACT_DATE,
                                          chunk_children=chunk_size or DEFAULT_CHUNK), overrides)
         except ValidationFailed as exc:
             raise typer.BadParameter(exc.message) from exc

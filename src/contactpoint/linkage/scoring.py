@@ -348,8 +348,9 @@ def run_match_new(
         # only existing records some blocking rule can pair with a new one go to Splink
         wanted = prepared.candidate_sql(prediction_rules(model.splink_settings), "lf_ex",
                                         "lf_new")
-        con.execute(f"CREATE OR REPLACE TEMP TABLE lf_cand AS SELECT * FROM lf_ex "  # noqa: S608 - internal names only
-                    f"WHERE unique_id IN ({wanted})")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE cand_ids AS {wanted}")
+        con.execute("CREATE OR REPLACE TEMP VIEW lf_cand AS SELECT * FROM lf_ex "
+                    "WHERE unique_id IN (SELECT unique_id FROM cand_ids)")
         timings["candidates_s"] = time.perf_counter() - t
         t = time.perf_counter()
         con.execute("CREATE OR REPLACE TEMP VIEW lf_all AS SELECT * FROM lf_cand UNION ALL "
