@@ -184,6 +184,12 @@ def test_small_files_bundles_and_one_worker_stay_serial(
         FhirFeed(small, ReaderOptions(), lambda _n: None)
 
 
+def force_parallel(monkeypatch: pytest.MonkeyPatch, chunk_lines: int) -> None:
+    """Any NDJSON file, however small, goes through the pool, in chunks this small."""
+    monkeypatch.setattr(fhir_reader, "PARALLEL_MIN_LINES", 1)
+    monkeypatch.setattr(fhir_reader, "CHUNK_LINES", chunk_lines)
+
+
 def load(url: str, path: Path, tmp_path: Path, source: str, **kw: Any) -> FileResult:
     engine = make_engine(url)
     try:
@@ -197,8 +203,7 @@ def test_parallel_import_lands_what_the_serial_import_lands(
     fresh_db_url: str, tmp_path: Path, pools: list[ProcessPoolExecutor],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(fhir_reader, "PARALLEL_MIN_LINES", 1)
-    monkeypatch.setattr(fhir_reader, "CHUNK_LINES", 16)
+    force_parallel(monkeypatch, chunk_lines=16)
     feed = write_feed(tmp_path / "feed.ndjson", groups=120)
     monkeypatch.setenv(fhir_workers.WORKERS_ENV, "1")
     serial = load(fresh_db_url, feed, tmp_path, "FHIR-SERIAL")
@@ -255,8 +260,7 @@ def test_a_dead_worker_refuses_the_file_and_stores_nothing(
     fresh_db_url: str, tmp_path: Path, pools: list[ProcessPoolExecutor],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(fhir_reader, "PARALLEL_MIN_LINES", 1)
-    monkeypatch.setattr(fhir_reader, "CHUNK_LINES", 5)
+    force_parallel(monkeypatch, chunk_lines=5)
     monkeypatch.setenv(fhir_workers.WORKERS_ENV, "2")
     feed = write_feed(tmp_path / "feed.ndjson", groups=60)
     kill = KillAWorker(pools)
