@@ -6,19 +6,14 @@ from pathlib import Path
 from typing import Any
 
 from contactpoint.linkage import prepared
-from contactpoint.linkage.scoring import EXISTING_DB
-from contactpoint.linkage.splinkdb import connect
 
 
 def store_rows(workdir: Path) -> list[tuple[Any, ...]]:
     """Every stored record: its prepared columns, its child and whether that child is shielded,
     in record order."""
-    con = connect(workdir, EXISTING_DB, keep=True)
-    try:
+    with prepared.opened(workdir) as con:
         return con.execute(
             f"SELECT e.*, c.child_key, s.child_key IS NOT NULL FROM {prepared.TABLE} e "
             f"JOIN {prepared.CHILDREN} c USING (unique_id) "
             f"LEFT JOIN {prepared.SHIELDED} s USING (child_key) ORDER BY unique_id"
         ).fetchall()
-    finally:
-        con.close()

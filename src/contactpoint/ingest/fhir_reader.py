@@ -261,6 +261,7 @@ class FhirFeed:
         if rows:
             yield _frame(rows), False
 
+
 def _keep(store: sqlite3.Connection, sink: RejectSink, number: int, outcome: Outcome) -> None:
     """Park a mapped resource's contribution by patient key, or write its reject line."""
     if isinstance(outcome, Rejected):

@@ -107,16 +107,11 @@ def existing_mark(workdir: Path) -> str | None:
     """The mark of the store of existing records kept in ``workdir`` (see :class:`Existing`),
     or ``None`` if there is no usable store there: then ``match_new`` needs them in full."""
     from contactpoint.linkage import prepared
-    from contactpoint.linkage.scoring import EXISTING_DB
-    from contactpoint.linkage.splinkdb import connect
 
-    if not (Path(workdir) / EXISTING_DB).exists():
+    if not (Path(workdir) / prepared.FILE).exists():
         return None
-    con = connect(Path(workdir), EXISTING_DB, keep=True)
-    try:
+    with prepared.opened(Path(workdir)) as con:
         return prepared.mark(con)
-    finally:
-        con.close()
 
 
 def match_new(
@@ -153,11 +148,6 @@ def keep_existing(existing: Existing, workdir: Path) -> None:
     anything (after a first run: the records that ``dedupe(keep_dir=workdir)`` prepared now
     have children)."""
     from contactpoint.linkage import prepared
-    from contactpoint.linkage.scoring import EXISTING_DB
-    from contactpoint.linkage.splinkdb import connect
 
-    con = connect(Path(workdir), EXISTING_DB, keep=True)
-    try:
+    with prepared.opened(Path(workdir)) as con:
         prepared.update(con, existing)
-    finally:
-        con.close()

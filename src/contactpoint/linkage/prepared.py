@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import duckdb
 import polars as pl
@@ -29,13 +30,24 @@ from sqlglot import exp
 
 from contactpoint.linkage.frame import Existing
 from contactpoint.linkage.normalise import PREPARE_VERSION, prepare
-from contactpoint.linkage.splinkdb import fetch, register
+from contactpoint.linkage.splinkdb import connect, fetch, register
 
+FILE = "existing.duckdb"  # in the engine's work directory
 TABLE = "lf_existing"
 CHILDREN = "existing_child"
 SHIELDED = "existing_shielded"
 _HASH_SEED = 20261125
 _VERSION = f"{PREPARE_VERSION}|polars {pl.__version__}"  # row hashes are per polars version
+
+
+@contextmanager
+def opened(workdir: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The store in ``workdir`` (created empty if there is none), closed afterwards."""
+    con = connect(workdir, FILE, keep=True)
+    try:
+        yield con
+    finally:
+        con.close()
 
 
 class StaleStore(RuntimeError):
@@ -160,12 +172,11 @@ def _replace_all(
                 f"{TABLE} e WHERE e.unique_id = w.unique_id)",
             )
             keys = todo.get_column("unique_id").implode()
-            fresh = prepare(records.filter(pl.col("record_key").is_in(keys)).drop(
-                "child_key", "shielded", strict=False)).join(wanted, on="unique_id")
+            fresh = prepare(records.filter(pl.col("record_key").is_in(keys))).join(
+                wanted, on="unique_id")
             _insert(con, fresh)
             return fresh
-        own = records.drop("child_key", "shielded", strict=False)
-        fresh = (prepare(own) if done is None else done).join(wanted, on="unique_id")
+        fresh = (prepare(records) if done is None else done).join(wanted, on="unique_id")
         with register(con, "__cp_fresh", fresh):
             con.execute(f"CREATE OR REPLACE TABLE {TABLE} AS SELECT * FROM __cp_fresh")  # noqa: S608 - internal names only
         return fresh

@@ -28,7 +28,6 @@ from contactpoint.linkage.splinkdb import connect, fetch, linker_for, load_table
 log = logging.getLogger(__name__)
 
 TF_COLUMNS = ("fn", "sn")
-EXISTING_DB = "existing.duckdb"  # the prepared existing records (see :mod:`.prepared`)
 
 
 def veto_select(table: str, household_vetoes: bool = True) -> str:
@@ -204,11 +203,8 @@ def run_dedupe(
     timings["prepare_s"] = time.perf_counter() - t0
     if keep_dir is not None:  # the prepared records, ready for the next day's match_new
         t = time.perf_counter()  # (before scoring: the process is smallest now)
-        kept = connect(keep_dir, EXISTING_DB, keep=True)
-        try:
+        with prepared.opened(keep_dir) as kept:
             prepared.keep_prepared(kept, frame, lf)
-        finally:
-            kept.close()
         timings["keep_s"] = time.perf_counter() - t
     con = connect(workdir)
     try:
@@ -333,8 +329,7 @@ def run_match_new(
     nw = conform(new)
     timings: dict[str, float] = {}
     t = time.perf_counter()
-    con = connect(workdir, EXISTING_DB, keep=True)
-    try:
+    with prepared.opened(workdir) as con:
         afresh = prepared.update(con, existing)
         timings["update_s"] = time.perf_counter() - t
         if nw.height == 0:
@@ -401,8 +396,6 @@ def run_match_new(
                 f"WHERE c.child_key IN (SELECT h.child_key FROM {prepared.CHILDREN} h "
                 "JOIN __cp_hit USING (unique_id))",
             )
-    finally:
-        con.close()
     out = _decide(ex, nw, lf_new, cross, inner, rules)
     timings["decide_s"] = time.perf_counter() - t
     log.info("match_new finished", extra={"linkage_stats": {
