@@ -25,9 +25,9 @@ def _records(url: str) -> pl.DataFrame:
     engine = create_engine(url)
     with engine.connect() as conn:
         rows = conn.execute(text(
-            "SELECT id, source_code, source_record_id, child_id, date_of_birth, family_name, "
-            "postcode FROM source_record WHERE record_status = 'active' "
-            "AND child_id IS NOT NULL")).all()
+            "SELECT s.id, s.source_code, s.source_record_id, l.child_key, s.date_of_birth, "
+            "s.family_name, s.postcode FROM source_record s "
+            "JOIN record_link l ON l.record_key = s.id WHERE s.record_status = 'active'")).all()
     engine.dispose()
     return pl.DataFrame(
         [tuple(r) for r in rows], orient="row", infer_schema_length=None,

@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select, text, update
+from sqlalchemy import Engine, delete, select, text
 
 from contactpoint.db.engine import make_engine
-from contactpoint.db.tables import extract, source, source_authority, source_record
+from contactpoint.db.tables import extract, link_queue, source, source_authority, source_record
 from contactpoint.domain.identifiers import upn_check_letter
 from contactpoint.ingest.service import FileResult, ImportOptions, import_file
 
@@ -64,6 +64,20 @@ def records(engine: Engine) -> dict[str, dict[str, Any]]:
     return {r["source_record_id"]: dict(r) for r in rows}
 
 
+def queued(engine: Engine) -> set[str]:
+    """The source record ids on the link queue."""
+    with engine.connect() as conn:
+        return set(conn.execute(
+            select(source_record.c.source_record_id)
+            .join(link_queue, link_queue.c.record_key == source_record.c.id)
+        ).scalars())
+
+
+def linker_saw_everything(engine: Engine) -> None:
+    with engine.begin() as conn:
+        conn.execute(delete(link_queue))
+
+
 def test_fixture_full_then_second_full_retires_changes_and_adds(
     engine_: Engine, tmp_path: Path
 ) -> None:
@@ -90,18 +104,26 @@ def test_fixture_full_then_second_full_retires_changes_and_adds(
     assert recs["PDS00001"]["involvements"][0]["org_code"] == "B86001"
 
 
-def test_link_pending_is_kept_for_unchanged_records(engine_: Engine, tmp_path: Path) -> None:
+def test_new_and_changed_records_are_queued_for_the_linker(
+    engine_: Engine, tmp_path: Path
+) -> None:
     load(engine_, write_feed(tmp_path, "a.csv", [child("A"), child("B")]), tmp_path)
-    with engine_.begin() as conn:  # the linker has seen both
-        conn.execute(update(source_record).values(link_pending=False))
+    assert queued(engine_) == {"A", "B"}  # a first load (direct mode) queues every record
+    linker_saw_everything(engine_)
     result = load(engine_, write_feed(
-        tmp_path, "b.csv", [child("A"), child("B", given_name="Anna")],
+        tmp_path, "b.csv", [child("A"), child("B", given_name="Anna"), child("C")],
         extract_date="2026-11-02"), tmp_path)
-    assert (result.changed, result.unchanged) == (1, 1)
-    recs = records(engine_)
-    assert recs["A"]["link_pending"] is False
-    assert recs["B"]["link_pending"] is True
-    assert recs["A"]["child_id"] is None
+    assert (result.new, result.changed, result.unchanged) == (1, 1, 1)
+    assert queued(engine_) == {"B", "C"}  # A came again unchanged
+    linker_saw_everything(engine_)
+    delta = write_feed(tmp_path, "c.csv", [child("A", record_status="deleted")],
+                       extract_type="delta", extract_date="2026-11-03")
+    load(engine_, delta, tmp_path)
+    assert queued(engine_) == {"A"}  # a deletion too
+    linker_saw_everything(engine_)
+    load(engine_, write_feed(tmp_path, "d.csv", [child("A", record_status="deleted")],
+                             extract_type="delta", extract_date="2026-11-04"), tmp_path)
+    assert queued(engine_) == set()  # deleted again: nothing changed
 
 
 def test_delta_updates_and_deletes_and_keeps_the_rest(engine_: Engine, tmp_path: Path) -> None:
@@ -227,16 +249,13 @@ def test_unknown_columns_can_be_ignored_when_asked(engine_: Engine, tmp_path: Pa
 
 
 def test_retirement_marks_the_record_for_the_linker(engine_: Engine, tmp_path: Path) -> None:
-    """The linker's snapshot relies on it: every change a feed makes sets link_pending."""
+    """The linker's snapshot relies on it: every change a feed makes queues the record."""
     load(engine_, write_feed(tmp_path, "a.csv", [child("A"), child("B")]), tmp_path)
-    with engine_.begin() as conn:  # the linker has seen both
-        conn.execute(update(source_record).values(link_pending=False))
+    linker_saw_everything(engine_)
     load(engine_, write_feed(tmp_path, "b.csv", [child("A")], extract_date="2026-11-02"),
          tmp_path)
-    recs = records(engine_)
-    assert recs["B"]["record_status"] == "retired"
-    assert recs["B"]["link_pending"] is True
-    assert recs["A"]["link_pending"] is False
+    assert records(engine_)["B"]["record_status"] == "retired"
+    assert queued(engine_) == {"B"}
 
 
 def test_a_bulk_change_refreshes_planner_statistics_inside_the_import(

@@ -17,7 +17,7 @@ from contactpoint.audit import trail
 from contactpoint.audit.trail import AuditAction
 from contactpoint.cli import context
 from contactpoint.cli.main import app
-from contactpoint.db.tables import child, source_record
+from contactpoint.db.tables import child, record_link, source_record
 from contactpoint.db.uow import UnitOfWork
 from contactpoint.domain.identifiers import nhs_check_digit
 from contactpoint.linkage import review
@@ -144,9 +144,9 @@ def test_import_link_export_evaluate_review(cli: CliRunner, tmp_path: Path) -> N
     engine = context.engine()
     with UnitOfWork(engine) as uow:
         keys = uow.connection.execute(
-            select(source_record.c.id, source_record.c.child_id).where(
-                source_record.c.source_record_id.in_([p["source_record_id"] for p in pair])
-            )
+            select(source_record.c.id, record_link.c.child_key)
+            .join(record_link, record_link.c.record_key == source_record.c.id)
+            .where(source_record.c.source_record_id.in_([p["source_record_id"] for p in pair]))
         ).all()
         assert len({k[1] for k in keys}) == 2
         import polars as pl
@@ -178,9 +178,9 @@ def test_import_link_export_evaluate_review(cli: CliRunner, tmp_path: Path) -> N
         children = {
             c
             for (c,) in conn.execute(
-                select(source_record.c.child_id).where(
-                    source_record.c.source_record_id.in_([p["source_record_id"] for p in pair])
-                )
+                select(record_link.c.child_key)
+                .join(source_record, record_link.c.record_key == source_record.c.id)
+                .where(source_record.c.source_record_id.in_([p["source_record_id"] for p in pair]))
             )
         }
         assert len(children) == 1

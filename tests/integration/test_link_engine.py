@@ -19,6 +19,7 @@ from contactpoint.linkage.frame import conform
 from contactpoint.linkage.metrics import pairwise_metrics
 from contactpoint.linkage.models import EngineMatcher
 from engine_store import store_rows
+from links import child_of, links, queue
 from names import FAMILY, GIVEN
 
 NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
@@ -117,12 +118,12 @@ def _load(conn: Connection, rows: list[dict[str, object]]) -> dict[int, int]:
                     first_extract_id=eids[str(r["source_code"])],
                     extract_id=eids[str(r["source_code"])],
                     content_hash="x",
-                    link_pending=True,
                     updated_at=NOW,
                 )
                 .returning(source_record.c.id)
             ).scalar_one()
         )
+        queue(conn, key)
         truth[key] = int(str(r["person"]))
     return truth
 
@@ -136,9 +137,9 @@ def test_real_engine_links_and_protects_a_shielded_child(
     summary = service.link(connection, matcher, workdir=tmp_path, now=NOW)
     assert summary.mode == "initial"
     assert summary.records_linked == len(rows)
-    links = exports.links_frame(connection)
-    assert links.height == len(rows)
-    predicted = dict(connection.execute(select(source_record.c.id, source_record.c.child_id)).all())
+    exported = exports.links_frame(connection)
+    assert exported.height == len(rows)
+    predicted = links(connection)
     m = pairwise_metrics(predicted, truth)
     assert m.precision >= 0.99, m
     assert m.recall >= 0.95, m
@@ -147,9 +148,7 @@ def test_real_engine_links_and_protects_a_shielded_child(
     # elsewhere, no NHS number
     first = next(r for r in rows if r["person"] == 0)
     key0 = next(k for k, p in truth.items() if p == 0)
-    shielded_child = connection.execute(
-        select(source_record.c.child_id).where(source_record.c.id == key0)
-    ).scalar_one()
+    shielded_child = child_of(connection, key0)
     connection.execute(update(child).where(child.c.id == shielded_child).values(shielded=True))
     eid = connection.execute(select(extract.c.id).limit(1)).scalar_one()
     dup = int(
@@ -169,19 +168,17 @@ def test_real_engine_links_and_protects_a_shielded_child(
                 first_extract_id=eid,
                 extract_id=eid,
                 content_hash="y",
-                link_pending=True,
                 updated_at=NOW,
             )
             .returning(source_record.c.id)
         ).scalar_one()
     )
+    queue(connection, dup)
     children_before = connection.execute(select(func.count()).select_from(child)).scalar_one()
     inc = service.link(connection, matcher, workdir=tmp_path, now=NOW)
     assert inc.mode == "incremental"
     assert inc.records_in == 1
-    placed = connection.execute(
-        select(source_record.c.child_id).where(source_record.c.id == dup)
-    ).scalar_one()
+    placed = child_of(connection, dup)
     # never a new, unshielded child: linked to the shielded child, or held for review
     assert placed in (None, shielded_child)
     assert (
@@ -241,15 +238,15 @@ def _load_more(conn: Connection, rows: list[dict[str, object]]) -> list[int]:
                 **values, record_status="active", carers=[], involvements=[],
                 first_extract_id=eids[str(r["source_code"])],
                 extract_id=eids[str(r["source_code"])], content_hash="x",
-                link_pending=True, updated_at=NOW,
+                updated_at=NOW,
             ).returning(source_record.c.id)
         ).scalar_one()))
+    queue(conn, *keys)
     return keys
 
 
 def _children_of(conn: Connection, keys: list[int]) -> dict[int, int | None]:
-    got = dict(conn.execute(select(source_record.c.id, source_record.c.child_id).where(
-        source_record.c.id.in_(keys))).all())
+    got = links(conn)
     return {k: got.get(k) for k in keys}
 
 

@@ -16,7 +16,7 @@ import polars as pl
 import pytest
 from sqlalchemy import Connection, func, insert, select, update
 
-from contactpoint.db.tables import child, extract, source, source_record
+from contactpoint.db.tables import child, extract, record_link, source, source_record
 from contactpoint.domain.identifiers import format_child_id, nhs_check_digit
 from contactpoint.errors import Conflict, NotFound
 from contactpoint.linkage import history, review, service, store
@@ -25,6 +25,7 @@ from contactpoint.linkage.frame import Existing
 from contactpoint.linkage.prepared import StaleStore
 from contactpoint.linkage.tables import link_event, merge_event, review_decision, review_item
 from engine_store import store_rows
+from links import child_of, queue, queued
 
 NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
 _hashes = itertools.count()
@@ -87,15 +88,16 @@ def add_record(
         "first_extract_id": eid,
         "extract_id": eid,
         "content_hash": srid,
-        "link_pending": True,
         "updated_at": NOW,
         **more,
     }
-    return int(
+    key = int(
         conn.execute(
             insert(source_record).values(**values).returning(source_record.c.id)
         ).scalar_one()
     )
+    queue(conn, key)
+    return key
 
 
 class StandIn:
@@ -180,12 +182,6 @@ class StandIn:
         return pl.DataFrame(rows, schema=MATCH_NEW_SCHEMA, orient="row")
 
 
-def child_of(conn: Connection, record_key: int) -> int | None:
-    return conn.execute(
-        select(source_record.c.child_id).where(source_record.c.id == record_key)
-    ).scalar()
-
-
 def run(conn: Connection, tmp_path: Path) -> service.LinkSummary:
     return service.link(conn, StandIn(), workdir=tmp_path, now=NOW)
 
@@ -214,8 +210,7 @@ def test_first_run_clusters_and_creates_children(connection: Connection, tmp_pat
     ids = connection.execute(select(child.c.id, child.c.child_id)).all()
     assert all(format_child_id(int(i)) == cid for i, cid in ids)
     assert s.review_items == 2  # Amy/Ben Stone, same DOB: a human looks at both pairs
-    pending = connection.execute(select(func.count()).where(source_record.c.link_pending)).scalar()
-    assert pending == 0
+    assert queued(connection) == set()
     events = connection.execute(select(link_event.c.model_version, link_event.c.kind)).all()
     assert len(events) == 3
     assert {e[0] for e in events} == {"stand-in-1"}
@@ -276,8 +271,9 @@ def test_review_decision_different_is_a_veto_and_never_requeued(
     connection.execute(
         update(source_record)
         .where(source_record.c.id == b)
-        .values(link_pending=True, given_name="Aimee")
+        .values(given_name="Aimee")
     )
+    queue(connection, b)
     run(connection, tmp_path)
     assert review.list_items(connection, status="all")[0].status == "decided"
     assert connection.execute(select(func.count()).select_from(review_item)).scalar() == 1
@@ -383,9 +379,7 @@ def test_unmerge_restores_previous_child_and_keeps_the_shield(
     )
     assert events == ["link", "merge", "unmerge"]
     # and a later run never rejoins them (unmerge remembered a veto)
-    connection.execute(
-        update(source_record).where(source_record.c.id == b).values(link_pending=True)
-    )
+    queue(connection, b)
     run(connection, tmp_path)
     assert child_of(connection, b) == cb
     with pytest.raises(NotFound):
@@ -416,10 +410,10 @@ def test_retired_records_leave_their_child_archived_and_shield_survives_reimport
     ca = child_of(connection, a)
     assert ca is not None
     connection.execute(update(child).where(child.c.id == ca).values(shielded=True))
-    connection.execute(  # as the importer retires it: every feed change sets link_pending
-        update(source_record).where(source_record.c.id == a)
-        .values(record_status="retired", link_pending=True)
+    connection.execute(  # as the importer retires it: every feed change queues the record
+        update(source_record).where(source_record.c.id == a).values(record_status="retired")
     )
+    queue(connection, a)
     s = run(connection, tmp_path)
     assert s.children_archived == 1
     assert history.child_by_key(connection, ca).status == "archived"
@@ -436,9 +430,8 @@ def test_retired_records_leave_their_child_archived_and_shield_survives_reimport
     assert row.status == "active"
     assert row.shielded
     # re-import of the same record (changed) keeps it on its child
-    connection.execute(
-        update(source_record).where(source_record.c.id == b).values(link_pending=True, town="Leeds")
-    )
+    connection.execute(update(source_record).where(source_record.c.id == b).values(town="Leeds"))
+    queue(connection, b)
     run(connection, tmp_path)
     assert child_of(connection, b) == ca
     assert history.child_by_key(connection, ca).shielded
@@ -494,9 +487,10 @@ def test_store_kept_by_changes_equals_one_read_in_full(
     # things change: a shield, a merge, a retirement, a new record linked
     connection.execute(update(child).where(child.c.id == c0).values(shielded=True))
     history.merge(connection, c1, c2)
-    # a retirement exactly as the importer writes it: every feed change sets link_pending
+    # a retirement exactly as the importer writes it: every feed change queues the record
     connection.execute(update(source_record).where(source_record.c.id == keys[3])
-                       .values(record_status="retired", link_pending=True, updated_at=utcnow()))
+                       .values(record_status="retired", updated_at=utcnow()))
+    queue(connection, keys[3])
     eve = add_record(connection, e, "9", "Eve", "Lake", date(2016, 1, 1))
     service.link(connection, StandIn(), workdir=tmp_path)
     changes = snapshot.read_existing(connection, mark)
@@ -538,11 +532,12 @@ def test_history_tables_are_append_only(engine: Any, tmp_path: Path, table: str)
 
 
 def _dangling_child_refs(conn: Connection) -> int:
-    """source_record.child_id has no foreign key (migration 0008): nothing may dangle."""
+    """record_link has no foreign keys (migration 0011): nothing may dangle."""
     return int(conn.execute(
-        select(func.count()).select_from(source_record).where(
-            source_record.c.child_id.is_not(None),
-            ~select(child.c.id).where(child.c.id == source_record.c.child_id).exists(),
+        select(func.count()).select_from(record_link).where(
+            ~select(child.c.id).where(child.c.id == record_link.c.child_key).exists()
+            | ~select(source_record.c.id).where(
+                source_record.c.id == record_link.c.record_key).exists()
         )
     ).scalar_one())
 
@@ -562,34 +557,26 @@ def test_link_merge_and_unmerge_never_leave_a_dangling_child_reference(
     assert _dangling_child_refs(connection) == 0
 
 
-def test_bulk_write_back_rebuilds_the_same_indexes(
-    connection: Connection, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A first link run over most of the table sets source_record's indexes aside and builds
-    them again (PostgreSQL): the schema after it is exactly the migrated one."""
-    from sqlalchemy import inspect
-
-    def shape(conn: Connection) -> tuple[object, ...]:
-        insp = inspect(conn)
-        indexes = sorted((i["name"], tuple(i["column_names"]), bool(i["unique"]))
-                         for i in insp.get_indexes("source_record"))
-        uniques = sorted((u["name"], tuple(u["column_names"]))
-                         for u in insp.get_unique_constraints("source_record"))
-        return tuple(indexes), tuple(uniques)
-
-    before = shape(connection)
-    monkeypatch.setattr(store, "BULK_REWRITE_MIN_ROWS", 0)
-    if connection.dialect.name == "postgresql":  # statistics say the table is big enough
-        connection.exec_driver_sql("ANALYZE source_record")
+def test_a_link_run_never_rewrites_a_source_record(connection: Connection, tmp_path: Path) -> None:
+    """Links live in ``record_link`` and the queue in ``link_queue`` (migration 0011): a link
+    run leaves every source record as the importer wrote it (a first run at 1 M children used
+    to rewrite all 2.6 M of them)."""
+    pg = connection.dialect.name == "postgresql"
+    updates_sql = ("SELECT COALESCE(SUM(n_tup_upd), 0) FROM pg_stat_xact_user_tables "
+                   "WHERE relname = 'source_record'")
     e = add_extract(connection)
     keys = [add_record(connection, e, str(i), g, "Stone", date(2015, 3, i + 1))
             for i, g in enumerate(["Amy", "Ben", "Cara"])]
+    records = select(source_record).order_by(source_record.c.id)
+    before = connection.execute(records).all()
+    updates = connection.exec_driver_sql(updates_sql).scalar_one() if pg else None
     s = run(connection, tmp_path)
     assert s.records_linked == 3
     assert all(child_of(connection, k) is not None for k in keys)
-    assert shape(connection) == before
-    pending = connection.execute(select(func.count()).where(source_record.c.link_pending)).scalar()
-    assert pending == 0
+    assert queued(connection) == set()
+    assert connection.execute(records).all() == before
+    if pg:
+        assert connection.exec_driver_sql(updates_sql).scalar_one() == updates
 
 
 def test_a_bulk_link_run_is_followed_by_a_vacuum(engine: Any) -> None:

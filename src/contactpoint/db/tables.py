@@ -106,9 +106,6 @@ source_record = Table(
     Column("first_extract_id", BigId, nullable=False),
     Column("extract_id", BigId, nullable=False),
     Column("content_hash", String(64), nullable=False),
-    # child.id; no foreign key on purpose (migration 0008): only the linker writes it, in bulk
-    Column("child_id", BigId, nullable=True),
-    Column("link_pending", Boolean, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     UniqueConstraint("source_code", "source_record_id", name="uq_source_record_key"),
     # equality chains, not IN lists: SQLite evaluates an IN list through a temporary table,
@@ -119,13 +116,31 @@ source_record = Table(
     ),
     CheckConstraint("sex IS NULL OR sex = 'M' OR sex = 'F' OR sex = 'U'", name="sex"),
 )
-# Partial: look-ups only ever want the non-null / pending side (migration 0006_import_speed).
-for _name, _column, _where in (
-    ("ix_source_record_child", source_record.c.child_id, "child_id IS NOT NULL"),
-    ("ix_source_record_pending", source_record.c.link_pending, "link_pending"),
-    ("ix_source_record_nhs", source_record.c.nhs_number, "nhs_number IS NOT NULL"),
-):
-    Index(_name, _column, postgresql_where=text(_where), sqlite_where=text(_where))
+# Partial: look-ups only ever want the non-null side (migration 0006_import_speed).
+Index("ix_source_record_nhs", source_record.c.nhs_number,
+      postgresql_where=text("nhs_number IS NOT NULL"), sqlite_where=text("nhs_number IS NOT NULL"))
+
+# Which child each source record belongs to, and which records wait for a link run: narrow
+# tables of their own (migration 0011), so linking never rewrites the wide source records (a
+# first run at 1 M children rewrote 2.6 M of them, most of its write-back). No foreign keys on
+# purpose: only the importer (``link_queue``) and the linker (both) write them, in bulk, and a
+# constraint costs a trigger query and a row lock per row; records and children are never
+# deleted.
+record_link = Table(
+    "record_link",
+    metadata,
+    Column("record_key", BigId, primary_key=True, autoincrement=False),  # source_record.id
+    Column("child_key", BigId, nullable=False),  # child.id
+)
+Index("ix_record_link_child", record_link.c.child_key)
+
+# A record is queued when it is new, or its content or status changed (the importer); a link
+# run takes it off when it links the (active) record. A retired or deleted record stays queued.
+link_queue = Table(
+    "link_queue",
+    metadata,
+    Column("record_key", BigId, primary_key=True, autoincrement=False),  # source_record.id
+)
 
 # Tables that hold facts about a child: their columns must be on the statutory allow-list.
 RECORD_TABLES: tuple[Table, ...] = (child, source_record)

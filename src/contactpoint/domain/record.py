@@ -37,7 +37,7 @@ STATUTORY_FIELDS: frozenset[str] = frozenset(
         "assessment_status", "lead_professional",
         # provenance and bookkeeping (about the data, not the child)
         "id", "source_code", "source_record_id", "record_status", "status",
-        "extract_id", "first_extract_id", "content_hash", "link_pending", "created_at",
+        "extract_id", "first_extract_id", "content_hash", "created_at",
         "updated_at", "shielded", "owning_la", "merged_into_id", "retained_to_25",
         "sequence_number",
     }

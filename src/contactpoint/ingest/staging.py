@@ -13,8 +13,8 @@ upsert; the unique key catches a duplicate within the file, and the caller then 
 file in staging mode (:class:`DirectConflict`), which reports duplicates as rejects. A file
 with ``record_status=deleted`` rows also falls back (a delete never lands in direct mode).
 
-``link_pending`` becomes true when a record is new, or its content or status changed; an
-unchanged re-sent record keeps the value it had. ``child_id`` is never written here.
+A record joins ``link_queue`` when it is new, or its content or status changed; an unchanged
+re-sent record stays as it was (queued or not). ``record_link`` is never written here.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from typing import Any
 
 import polars as pl
 import psycopg.errors
-from sqlalchemy import Connection, bindparam, text
+from sqlalchemy import BindParameter, Connection, bindparam, text
 from sqlalchemy.exc import IntegrityError
 
 from contactpoint.db.base import UTCDateTime
@@ -40,7 +40,8 @@ SQLITE_CACHE_KIB = 128 * 1024
 _DATA_COLUMNS = list(STAGE_COLUMNS)
 _INSERT_COLUMNS = [c for c in STAGE_COLUMNS if c != "record_status"]
 _DIRECT_COLUMNS = ["source_code", "record_status", *_INSERT_COLUMNS, "first_extract_id",
-                   "extract_id", "link_pending", "updated_at"]
+                   "extract_id", "updated_at"]
+_DIRECT_CONSTANTS = _DIRECT_COLUMNS[-3:]
 
 
 # COPY's text format: a backslash, tab, newline or carriage return inside a value is escaped.
@@ -123,7 +124,6 @@ class Stager:
         self._direct_values = {
             "source_code": source_code, "first_extract_id": extract_id,
             "extract_id": extract_id,
-            "link_pending": "t" if self.postgres else 1,
             "updated_at": now.isoformat() if self.postgres else (stamp(now) if stamp else now),
         }
         if not self.postgres:
@@ -137,7 +137,7 @@ class Stager:
             pl.lit(values["source_code"]).alias("source_code"),
             pl.lit("active").alias("record_status"),
             *_INSERT_COLUMNS,
-            *[pl.lit(values[c]).alias(c) for c in _DIRECT_COLUMNS[-4:]],
+            *[pl.lit(values[c]).alias(c) for c in _DIRECT_CONSTANTS],
         )
 
     def _direct_insert(self) -> str:
@@ -145,7 +145,7 @@ class Stager:
         binds only its own values (every bound value is a Python object made per row)."""
         values = self._direct_values
         constants = [_sql_literal(values["source_code"]), "'active'",
-                     *[_sql_literal(values[c]) for c in _DIRECT_COLUMNS[-4:]]]
+                     *[_sql_literal(values[c]) for c in _DIRECT_CONSTANTS]]
         marks = ", ".join([*constants[:2], *"?" * len(_INSERT_COLUMNS), *constants[2:]])
         return f"INSERT INTO source_record ({', '.join(_DIRECT_COLUMNS)}) VALUES ({marks})"  # noqa: S608 - constant names, quoted literals
 
@@ -273,9 +273,12 @@ class Stager:
         """
         if self.postgres and rows_written >= ANALYZE_AFTER_ROWS:
             self.conn.exec_driver_sql("ANALYZE source_record")
+            self.conn.exec_driver_sql("ANALYZE link_queue")
 
     def apply(self, source_code: str, extract_id: int, now: datetime, *, full: bool) -> Applied:
         if self.direct:  # every row is new; the source had no records to retire or delete
+            self._queue("SELECT id FROM source_record WHERE source_code = :src",
+                        {"src": source_code})
             return Applied(new=self.staged, changed=0, unchanged=0, deleted=0,
                            unknown_deletes=0, retired=0)
         params = {"src": source_code, "eid": extract_id, "now": now}
@@ -320,7 +323,7 @@ class Stager:
             self.conn.execute(
                 text(
                     f"UPDATE source_record SET {sets}, record_status = 'active',"  # noqa: S608 - constant table name
-                    " link_pending = TRUE, updated_at = :now, extract_id = :eid"
+                    " updated_at = :now, extract_id = :eid"
                     f" FROM {STAGE} s WHERE {key_match} AND {differs}"
                 ).bindparams(now_param),
                 params,
@@ -342,8 +345,8 @@ class Stager:
             self.conn.execute(
                 text(
                     f"INSERT INTO source_record ({insert_cols}, first_extract_id, extract_id,"  # noqa: S608 - constant table name
-                    " link_pending, updated_at)"
-                    f" SELECT {select_cols}, :eid, :eid, TRUE, :now FROM {STAGE} s"
+                    " updated_at)"
+                    f" SELECT {select_cols}, :eid, :eid, :now FROM {STAGE} s"
                     " WHERE s.record_status = 'active' AND NOT EXISTS (SELECT 1 FROM"
                     " source_record r WHERE r.source_code = :src"
                     " AND r.source_record_id = s.source_record_id)"
@@ -354,8 +357,6 @@ class Stager:
             self.conn.execute(
                 text(
                     "UPDATE source_record SET"  # noqa: S608 - constant table name
-                    " link_pending = CASE WHEN record_status <> 'deleted' THEN TRUE"
-                    " ELSE link_pending END,"
                     " updated_at = CASE WHEN record_status <> 'deleted' THEN :now"
                     " ELSE updated_at END,"
                     " record_status = 'deleted', extract_id = :eid"
@@ -364,13 +365,20 @@ class Stager:
                 ).bindparams(now_param),
                 params,
             )
+        # every record this file made new or changed (content or status) has this stamp
+        self._queue(
+            f"SELECT r.id FROM {STAGE} s JOIN source_record r ON r.source_code = :src"  # noqa: S608 - constant table name
+            " AND r.source_record_id = s.source_record_id"
+            " WHERE r.updated_at = :now AND r.extract_id = :eid",
+            params, now_param,
+        )
         retired = 0
         # after the upsert and deletes every active row of the file is an active record: any
         # other active record of the source is missing from this full extract
         if full and self._active_count(source_code) > active:
             result = self.conn.execute(
                 text(
-                    "UPDATE source_record SET record_status = 'retired', link_pending = TRUE,"  # noqa: S608 - constant table name
+                    "UPDATE source_record SET record_status = 'retired',"  # noqa: S608 - constant table name
                     " updated_at = :now, extract_id = :eid"
                     " WHERE source_code = :src AND record_status = 'active' AND NOT EXISTS"
                     f" (SELECT 1 FROM {STAGE} s"
@@ -379,9 +387,23 @@ class Stager:
                 params,
             )
             retired = int(result.rowcount)
+            self._queue(
+                "SELECT id FROM source_record WHERE source_code = :src"
+                " AND record_status = 'retired' AND updated_at = :now AND extract_id = :eid",
+                params, now_param,
+            )
         return Applied(
             new=new, changed=changed, unchanged=unchanged, deleted=deleted,
             unknown_deletes=unknown_deletes, retired=retired,
+        )
+
+    def _queue(self, select: str, params: dict[str, Any], *binds: BindParameter[Any]) -> None:
+        """Put the records ``select`` names (one ``record_key`` column) on ``link_queue``."""
+        verb = "INSERT INTO" if self.postgres else "INSERT OR IGNORE INTO"
+        conflict = " ON CONFLICT DO NOTHING" if self.postgres else ""
+        self.conn.execute(
+            text(f"{verb} link_queue (record_key) {select}{conflict}").bindparams(*binds),
+            params,
         )
 
     def _active_count(self, source_code: str) -> int:

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from contactpoint.db.tables import extract, source_authority, source_record
+from contactpoint.db.tables import extract, record_link, source_authority, source_record
 from contactpoint.domain.record import (
     AssessmentStatus,
     Carer,
@@ -96,7 +96,8 @@ def load_source_views(conn: Connection, child_key: int) -> list[SourceView]:
                s.nhs_number, s.upn, s.carers, s.involvements, s.extract_id,
                extract.c.extract_date)
         .join(extract, extract.c.id == s.extract_id)
-        .where(s.child_id == child_key, s.record_status == "active")
+        .join(record_link, record_link.c.record_key == s.id)
+        .where(record_link.c.child_key == child_key, s.record_status == "active")
         .order_by(s.id)
     ).all()
     views = []

@@ -15,7 +15,8 @@ from contactpoint.linkage.metrics import Metrics, pairwise_metrics
 LINKS_HEADER = ("source", "source_record_id", "child_id")
 _LINKS_SQL = (
     "SELECT s.source_code, s.source_record_id, c.child_id FROM source_record s "
-    "JOIN child c ON c.id = s.child_id WHERE s.record_status = 'active' ORDER BY s.id"
+    "JOIN record_link l ON l.record_key = s.id JOIN child c ON c.id = l.child_key "
+    "WHERE s.record_status = 'active' ORDER BY s.id"
 )
 
 
@@ -32,7 +33,8 @@ def write_links(conn: Connection, out: IO[str]) -> int:
 
 def unlinked_count(conn: Connection) -> int:
     return int(conn.execute(text(
-        "SELECT COUNT(*) FROM source_record WHERE record_status = 'active' AND child_id IS NULL"
+        "SELECT COUNT(*) FROM source_record s WHERE s.record_status = 'active' "
+        "AND NOT EXISTS (SELECT 1 FROM record_link l WHERE l.record_key = s.id)"
     )).scalar_one())
 
 

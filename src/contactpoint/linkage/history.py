@@ -18,7 +18,7 @@ import polars as pl
 from sqlalchemy import Connection, insert, select, update
 
 from contactpoint.db.base import utcnow
-from contactpoint.db.tables import child, source_record
+from contactpoint.db.tables import child, record_link, source_record
 from contactpoint.domain.identifiers import InvalidIdentifier, parse_child_id
 from contactpoint.errors import Conflict, NotFound, ValidationFailed
 from contactpoint.linkage import store
@@ -84,8 +84,9 @@ def resolve_child(conn: Connection, child_id: str) -> ChildRow:
 
 def nhs_numbers(conn: Connection, child_key: int) -> set[str]:
     rows = conn.execute(
-        select(source_record.c.nhs_number).where(
-            source_record.c.child_id == child_key,
+        select(source_record.c.nhs_number).join(
+            record_link, record_link.c.record_key == source_record.c.id).where(
+            record_link.c.child_key == child_key,
             source_record.c.record_status == "active",
             source_record.c.nhs_number.is_not(None),
         )
@@ -95,7 +96,8 @@ def nhs_numbers(conn: Connection, child_key: int) -> set[str]:
 
 def _record_keys(conn: Connection, child_key: int) -> list[int]:
     return [int(k) for k in conn.execute(
-        select(source_record.c.id).where(source_record.c.child_id == child_key)
+        select(record_link.c.record_key).where(record_link.c.child_key == child_key)
+        .order_by(record_link.c.record_key)
     ).scalars()]
 
 
@@ -242,8 +244,9 @@ def unmerge(
 
 def child_has_active_records(conn: Connection, child_key: int) -> bool:
     return conn.execute(
-        select(source_record.c.id).where(
-            source_record.c.child_id == child_key, source_record.c.record_status == "active"
+        select(source_record.c.id).join(
+            record_link, record_link.c.record_key == source_record.c.id).where(
+            record_link.c.child_key == child_key, source_record.c.record_status == "active"
         ).limit(1)
     ).first() is not None
 

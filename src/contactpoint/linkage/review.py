@@ -16,7 +16,7 @@ from sqlalchemy import BigInteger, Connection, String, and_, bindparam, insert, 
 from sqlalchemy.orm import aliased
 
 from contactpoint.db.base import UTCDateTime, utcnow
-from contactpoint.db.tables import child, source_record
+from contactpoint.db.tables import child, record_link, source_record
 from contactpoint.errors import Conflict, NotFound, ValidationFailed
 from contactpoint.linkage import history, store
 from contactpoint.linkage.tables import review_decision, review_item
@@ -79,6 +79,7 @@ class ReviewItem:
 
 def list_items(conn: Connection, *, status: str = "open", limit: int = 50) -> list[ReviewItem]:
     sl, sr = aliased(source_record), aliased(source_record)
+    ll, lr = aliased(record_link), aliased(record_link)
     cl, cr = aliased(child), aliased(child)
     stmt = (
         select(review_item.c.id, review_item.c.match_probability, review_item.c.cause,
@@ -87,8 +88,10 @@ def list_items(conn: Connection, *, status: str = "open", limit: int = 50) -> li
                sr.c.id, sr.c.source_code, sr.c.source_record_id, cr.c.child_id)
         .join(sl, sl.c.id == review_item.c.record_key_l)
         .join(sr, sr.c.id == review_item.c.record_key_r)
-        .outerjoin(cl, cl.c.id == sl.c.child_id)
-        .outerjoin(cr, cr.c.id == sr.c.child_id)
+        .outerjoin(ll, ll.c.record_key == sl.c.id)
+        .outerjoin(lr, lr.c.record_key == sr.c.id)
+        .outerjoin(cl, cl.c.id == ll.c.child_key)
+        .outerjoin(cr, cr.c.id == lr.c.child_key)
         .order_by(review_item.c.id).limit(limit)
     )
     if status != "all":
@@ -110,8 +113,10 @@ class DecisionResult:
 
 def _record(conn: Connection, key: int) -> tuple[int | None, str | None, str]:
     row = conn.execute(
-        select(source_record.c.child_id, source_record.c.nhs_number,
-               source_record.c.record_status).where(source_record.c.id == key)
+        select(record_link.c.child_key, source_record.c.nhs_number,
+               source_record.c.record_status)
+        .outerjoin(record_link, record_link.c.record_key == source_record.c.id)
+        .where(source_record.c.id == key)
     ).one()
     return (None if row[0] is None else int(row[0])), row[1], row[2]
 

@@ -29,7 +29,7 @@ import polars as pl
 from sqlalchemy import Connection, bindparam, func, insert, select, text, update
 
 from contactpoint.db.base import UTCDateTime, utcnow
-from contactpoint.db.tables import source_record
+from contactpoint.db.tables import link_queue, record_link, source_record
 from contactpoint.linkage import snapshot, store
 from contactpoint.linkage.engine import LinkResult
 from contactpoint.linkage.frame import Existing
@@ -108,9 +108,7 @@ def link(
         archived = _archive_orphans(conn, now)
         return LinkSummary("incremental", matcher.version, 0, 0, 0, 0, 0, archived,
                            time.perf_counter() - started, None, phases())
-    linked_any = conn.execute(
-        select(source_record.c.id).where(source_record.c.child_id.is_not(None)).limit(1)
-    ).first() is not None
+    linked_any = conn.execute(select(record_link.c.record_key).limit(1)).first() is not None
     mode = "incremental" if linked_any else "initial"
     run_id = int(conn.execute(
         insert(link_run).values(mode=mode, model_version=matcher.version, started_at=now,
@@ -245,9 +243,9 @@ def _current_children(conn: Connection, keys: list[int]) -> dict[int, int]:
     if not keys:
         return {}
     rows = conn.execute(
-        select(source_record.c.id, source_record.c.child_id).where(
-            source_record.c.id.in_(keys), source_record.c.child_id.is_not(None),
-            source_record.c.record_status == "active")
+        select(record_link.c.record_key, record_link.c.child_key)
+        .join(source_record, source_record.c.id == record_link.c.record_key)
+        .where(record_link.c.record_key.in_(keys), source_record.c.record_status == "active")
     ).all()
     return {int(r[0]): int(r[1]) for r in rows}
 
@@ -396,15 +394,16 @@ def _reactivate(conn: Connection, child_keys: list[int], now: datetime) -> None:
 def _archive_orphans(conn: Connection, now: datetime) -> int:
     """Children with no active source record left (every source deleted or retired it) are
     not live: they become ``archived`` (the row, its shield and its history stay). A retired or
-    deleted record keeps ``link_pending`` (only linking an active record clears it), so the
-    candidates come from the small pending index, not a scan of every record."""
+    deleted record stays on ``link_queue`` (only linking an active record takes it off), so the
+    candidates come from the small queue, not a scan of every record."""
     result = conn.execute(
         text(
             "UPDATE child SET status = 'archived', updated_at = :now WHERE status = 'active' "
-            "AND id IN (SELECT r.child_id FROM source_record r WHERE r.link_pending "
-            "AND r.record_status <> 'active' AND r.child_id IS NOT NULL) "
-            "AND NOT EXISTS (SELECT 1 FROM source_record s WHERE s.child_id = child.id "
-            "AND s.record_status = 'active')"
+            "AND id IN (SELECT l.child_key FROM link_queue q "
+            "JOIN record_link l ON l.record_key = q.record_key "
+            "JOIN source_record r ON r.id = q.record_key WHERE r.record_status <> 'active') "
+            "AND NOT EXISTS (SELECT 1 FROM record_link l JOIN source_record s "
+            "ON s.id = l.record_key WHERE l.child_key = child.id AND s.record_status = 'active')"
         ).bindparams(bindparam("now", now, type_=UTCDateTime()))
     )
     return int(result.rowcount or 0)
@@ -412,8 +411,9 @@ def _archive_orphans(conn: Connection, now: datetime) -> int:
 
 def pending_count(conn: Connection) -> int:
     return int(conn.execute(
-        select(func.count()).select_from(source_record).where(
-            source_record.c.link_pending, source_record.c.record_status == "active")
+        select(func.count()).select_from(link_queue)
+        .join(source_record, source_record.c.id == link_queue.c.record_key)
+        .where(source_record.c.record_status == "active")
     ).scalar_one())
 
 

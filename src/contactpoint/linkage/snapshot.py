@@ -6,8 +6,8 @@ engine keeps the existing records it has seen (:mod:`contactpoint.linkage.prepar
 the start of its first link run), the highest ``link_event`` id, and when they were last read
 in full. :func:`read_existing` returns exactly the records that may have changed since that mark,
 with no clock involved: linked records a feed touched (every import change, retirement and
-deletion sets ``source_record.link_pending``, which only a link run clears; a record with no
-child yet was never an existing one), records whose child changed
+deletion puts the record on ``link_queue``, which only a link run takes it off; a record with
+no child yet was never an existing one), records whose child changed
 (every move writes a ``link_event``, and link runs are serialised), and retired/deleted records
 of shielded children; shields are re-read from the ``child`` table every time. Without a mark,
 with one from another database, or with one whose full read is older than ``MAX_AGE``, every
@@ -49,9 +49,10 @@ def _mark(conn: Connection, full_at: datetime) -> str:
 
 def _changed_keys(conn: Connection, after_event_id: int) -> pl.Series:
     sql = text(
-        "SELECT id FROM source_record WHERE link_pending AND child_id IS NOT NULL "
+        "SELECT q.record_key FROM link_queue q JOIN record_link l ON l.record_key = q.record_key "
         "UNION SELECT record_key FROM link_event WHERE id > :after "
-        "UNION SELECT s.id FROM source_record s JOIN child c ON c.id = s.child_id "
+        "UNION SELECT s.id FROM child c JOIN record_link l ON l.child_key = c.id "
+        "JOIN source_record s ON s.id = l.record_key "
         "WHERE c.shielded AND s.record_status <> 'active'"
     ).bindparams(after=after_event_id)
     return pl.Series("k", [int(k) for (k,) in conn.execute(sql).all()], dtype=pl.Int64())
@@ -80,7 +81,7 @@ def _changes(conn: Connection, after_event_id: int, *, since: str, full_at: date
     fresh = store.read_records(
         conn,
         "s.id IN (SELECT k FROM tmp_changed) AND " + store.EXISTING_WHERE,  # noqa: S608
-        {"child_key": ("s.child_id", pl.Int64()), "shielded": ("c.shielded", pl.Boolean())},
+        store.EXISTING_COLUMNS,
     )
     store.drop_temp(conn, "tmp_changed")
     shielded = pl.Series(

@@ -9,18 +9,15 @@ millions of rows never go through the ORM or one statement per row.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 import numpy as np
 import polars as pl
-from sqlalchemy import Connection, Engine, UniqueConstraint, bindparam, text
-from sqlalchemy.schema import AddConstraint, CreateIndex, DropConstraint, DropIndex
+from sqlalchemy import Connection, Engine, bindparam, text
 
 from contactpoint.db.base import UTCDateTime
-from contactpoint.db.tables import source_record
 from contactpoint.domain.identifiers import CHILD_ID_LENGTH
 from contactpoint.linkage.frame import CARER_SEPARATOR, RECORD_SCHEMA, conform
 
@@ -45,21 +42,21 @@ def refresh_statistics(conn: Connection, rows_written: int) -> None:
     ``ingest.staging.Stager.refresh_statistics``: stale statistics turn key look-ups into scans
     of the whole table)."""
     if is_postgres(conn) and rows_written >= TIDY_AFTER_ROWS:
-        conn.exec_driver_sql("ANALYZE source_record")
-        conn.exec_driver_sql("ANALYZE child")
+        for table in _TIDIED:
+            conn.exec_driver_sql(f"ANALYZE {table}")
 
 
 TIDY_AFTER_ROWS = 50_000
-_TIDIED = ("source_record", "child", "link_event")
+_TIDIED = ("record_link", "link_queue", "child", "link_event")
 
 
 def tidy_after_bulk(engine: Engine, rows_written: int) -> bool:
     """After a committed link run that rewrote many rows, ``VACUUM`` the tables it rewrote
-    (PostgreSQL; outside any transaction). A first run leaves a dead version of every record,
-    and every index, ``link_pending``'s above all, keeps pointing at them until a vacuum: the
-    next day's "which records are pending" walks millions of dead entries (1.2 s instead of
-    25 ms at 1 M children). Autovacuum does this eventually, where it is on; the run does not
-    rely on it. Returns whether it vacuumed."""
+    (PostgreSQL; outside any transaction). A first run takes millions of records off
+    ``link_queue``, and its index keeps pointing at the dead rows until a vacuum: the next
+    day's "which records are pending" would walk millions of dead entries (1.2 s instead of
+    25 ms at 1 M children, when the queue was a column of ``source_record``). Autovacuum does
+    this eventually, where it is on; the run does not rely on it. Returns whether it vacuumed."""
     if engine.dialect.name != "postgresql" or rows_written < TIDY_AFTER_ROWS:
         return False
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
@@ -71,14 +68,22 @@ def is_postgres(conn: Connection) -> bool:
     return conn.dialect.name == "postgresql"
 
 
+# ``s`` a source record, ``l`` its link to a child and ``c`` that child (if linked), ``q`` its
+# place on the link queue (if queued). Each join is on a unique key: a query that does not
+# use a table's columns does not pay for the join (both databases drop it).
+RECORD_FROM = (
+    "source_record s LEFT JOIN record_link l ON l.record_key = s.id "
+    "LEFT JOIN child c ON c.id = l.child_key LEFT JOIN link_queue q ON q.record_key = s.id"
+)
+
+
 def _select_sql(extra: Sequence[str], where: str) -> str:
     cols = ", ".join(f"s.{c}" for c in _RECORD_COLUMNS)
     carers = "CAST(s.carers AS TEXT)"
     more = "".join(f", {e}" for e in extra)
     return (
         f"SELECT s.id AS record_key, {cols}, {carers} AS carers{more} "
-        f"FROM source_record s LEFT JOIN child c ON c.id = s.child_id WHERE {where} "
-        "ORDER BY s.id"
+        f"FROM {RECORD_FROM} WHERE {where} ORDER BY s.id"
     )
 
 
@@ -146,8 +151,8 @@ def _finish_records(raw: pl.DataFrame) -> pl.DataFrame:
 def read_records(
     conn: Connection, where: str, extra: dict[str, tuple[str, pl.DataType]] | None = None
 ) -> pl.DataFrame:
-    """Source records matching ``where`` (SQL over ``s`` = source_record, ``c`` = child) as a
-    record frame, plus ``extra`` columns (name -> (SQL expression, dtype))."""
+    """Source records matching ``where`` (SQL over :data:`RECORD_FROM`) as a record frame,
+    plus ``extra`` columns (name -> (SQL expression, dtype))."""
     extra = extra or {}
     sql = _select_sql([f"{expr} AS {name}" for name, (expr, _) in extra.items()], where)
     raw = query_frame(conn, sql, _raw_schema({k: t for k, (_, t) in extra.items()}))
@@ -161,8 +166,8 @@ def read_pending(conn: Connection) -> pl.DataFrame:
     linked record came back changed)."""
     return read_records(
         conn,
-        "s.link_pending AND s.record_status = 'active'",
-        {"current_child_key": ("s.child_id", pl.Int64())},
+        "q.record_key IS NOT NULL AND s.record_status = 'active'",
+        {"current_child_key": ("l.child_key", pl.Int64())},
     )
 
 
@@ -173,18 +178,20 @@ def read_existing(conn: Connection) -> pl.DataFrame:
     df = read_records(
         conn,
         EXISTING_WHERE,
-        {"child_key": ("s.child_id", pl.Int64()), "shielded": ("c.shielded", pl.Boolean())},
+        EXISTING_COLUMNS,
     )
     return conform_existing(df)
 
 
-# A retired or deleted record stays ``link_pending`` (only linking an active record clears it);
-# it is never matched as new, and a shielded child's such records must stay findable.
+# A retired or deleted record stays queued (only linking an active record takes it off); it is
+# never matched as new, and a shielded child's such records must stay findable.
 EXISTING_WHERE = (
-    "s.child_id IS NOT NULL AND c.status <> 'merged' "
-    "AND ((s.record_status = 'active' AND NOT s.link_pending) "
+    "l.child_key IS NOT NULL AND c.status <> 'merged' "
+    "AND ((s.record_status = 'active' AND q.record_key IS NULL) "
     "OR (s.record_status <> 'active' AND c.shielded))"
 )
+EXISTING_COLUMNS = {"child_key": ("l.child_key", pl.Int64()),
+                    "shielded": ("c.shielded", pl.Boolean())}
 
 
 def read_children_records(conn: Connection, child_keys: set[int]) -> pl.DataFrame:
@@ -198,9 +205,8 @@ def read_children_records(conn: Connection, child_keys: set[int]) -> pl.DataFram
                                                  schema={"k": pl.Int64()}))
     df = query_frame(
         conn,
-        "SELECT s.id, s.child_id, c.shielded, s.nhs_number FROM source_record s "
-        "JOIN child c ON c.id = s.child_id "
-        f"WHERE s.child_id IN (SELECT k FROM tmp_children) AND {EXISTING_WHERE}",
+        f"SELECT s.id, l.child_key, c.shielded, s.nhs_number FROM {RECORD_FROM} "
+        f"WHERE l.child_key IN (SELECT k FROM tmp_children) AND {EXISTING_WHERE}",
         schema,
     )
     drop_temp(conn, "tmp_children")
@@ -334,8 +340,9 @@ def apply_assignments(
     merge_event_id: int | None = None,
     settle: bool = True,
 ) -> int:
-    """Point each ``record_key`` at ``child_key`` and write one ``link_event`` per record, with
-    the child it left. ``settle`` also clears ``link_pending``. Returns rows changed."""
+    """Point each ``record_key`` at ``child_key`` (``record_link``) and write one
+    ``link_event`` per record, with the child it left. ``settle`` also takes the records off
+    ``link_queue``. Returns rows changed."""
     if assignments.height == 0:
         return 0
     frame = assignments.select(
@@ -357,57 +364,28 @@ def apply_assignments(
         text(
             "INSERT INTO link_event (record_key, child_key, previous_child_key, kind, band, "
             "match_probability, model_version, run_id, merge_event_id, created_at) "
-            "SELECT t.record_key, t.child_key, s.child_id, :kind, t.band, t.match_probability, "
-            ":mv, :run_id, :me, :now FROM tmp_assign t JOIN source_record s ON s.id = t.record_key"
+            "SELECT t.record_key, t.child_key, l.child_key, :kind, t.band, t.match_probability, "
+            ":mv, :run_id, :me, :now FROM tmp_assign t "
+            "LEFT JOIN record_link l ON l.record_key = t.record_key"
         ).bindparams(*params)
     )
-    update_sql = text(
-        "UPDATE source_record SET child_id = t.child_key"
-        + (", link_pending = false" if settle else "")
-        + " FROM tmp_assign t WHERE source_record.id = t.record_key"
+    # moved records, then new links: two plain statements, not an upsert (a first run inserts
+    # millions of links, and an upsert pays a speculative insertion for each)
+    moved = conn.exec_driver_sql(
+        "UPDATE record_link SET child_key = t.child_key FROM tmp_assign t "
+        "WHERE record_link.record_key = t.record_key"
     )
-    with _indexes_set_aside(conn, _rewrites_most(conn, frame.height)):
-        result = conn.execute(update_sql)
+    linked = conn.exec_driver_sql(
+        "INSERT INTO record_link (record_key, child_key) SELECT t.record_key, t.child_key "
+        "FROM tmp_assign t WHERE NOT EXISTS "
+        "(SELECT 1 FROM record_link l WHERE l.record_key = t.record_key)"
+    )
+    if settle:
+        conn.exec_driver_sql(
+            "DELETE FROM link_queue WHERE record_key IN (SELECT record_key FROM tmp_assign)"
+        )
     drop_temp(conn, "tmp_assign")
-    return int(result.rowcount or 0)
-
-
-BULK_REWRITE_MIN_ROWS = 200_000
-
-
-def _rewrites_most(conn: Connection, rows: int) -> bool:
-    """Will this write-back rewrite a large part of ``source_record`` (a first link run)?"""
-    if not is_postgres(conn) or rows < BULK_REWRITE_MIN_ROWS:
-        return False
-    estimate = conn.exec_driver_sql(
-        "SELECT reltuples FROM pg_class WHERE oid = 'source_record'::regclass"
-    ).scalar()
-    return rows >= 0.3 * max(float(estimate or 0), 1.0)
-
-
-@contextmanager
-def _indexes_set_aside(conn: Connection, bulk: bool) -> Iterator[None]:
-    """On PostgreSQL, around an update of most of ``source_record``: drop its secondary
-    indexes and unique key, and build them again afterwards, in the same transaction.
-    Every updated row is a new row version that each index would otherwise take one at a
-    time (about half the cost of a first link run's write-back); a build from sorted input
-    is several times cheaper. The transaction holds the table exclusively meanwhile, and a
-    rollback brings the old indexes back."""
-    if not bulk:
-        yield
-        return
-    indexes = sorted(source_record.indexes, key=lambda i: str(i.name))
-    unique = [c for c in source_record.constraints if isinstance(c, UniqueConstraint)]
-    conn.exec_driver_sql("SET LOCAL maintenance_work_mem = '512MB'")
-    for index in indexes:
-        conn.execute(DropIndex(index))
-    for constraint in unique:
-        conn.execute(DropConstraint(constraint))
-    yield
-    for constraint in unique:
-        conn.execute(AddConstraint(constraint))
-    for index in indexes:
-        conn.execute(CreateIndex(index))
+    return int(moved.rowcount or 0) + int(linked.rowcount or 0)
 
 
 def child_frame(conn: Connection, keys: Sequence[int] | None = None) -> pl.DataFrame:

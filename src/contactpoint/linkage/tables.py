@@ -1,7 +1,7 @@
 """Linkage bookkeeping: runs, link events, merges/unmerges and the clerical review queue.
 
 ``link_event`` and ``merge_event`` are append-only: a row is written once and never updated or
-deleted (every change of ``source_record.child_id`` writes one ``link_event``). Review items
+deleted (every change of a record's ``record_link`` writes one ``link_event``). Review items
 change status as a human decides them; each decision is its own append-only ``review_decision``
 row, remembered by the pair of source records it concerns. None of these tables holds personal
 data: ids, scores, model versions and the reviewer's stated reason only.
