@@ -592,3 +592,18 @@ def test_a_bulk_link_run_is_followed_by_a_vacuum(engine: Any) -> None:
     assert store.tidy_after_bulk(engine, store.TIDY_AFTER_ROWS)
     with engine.connect() as conn:
         assert conn.exec_driver_sql(sql).scalar_one() == before + 1
+
+
+def test_key_lookup_planning_lasts_only_for_the_run(engine: Any) -> None:
+    """An incremental run plans for key look-ups (PostgreSQL) inside its own transaction only:
+    a pooled connection handed to anything else afterwards plans as configured."""
+    if engine.dialect.name != "postgresql":
+        return
+    with engine.connect() as conn:
+        default = conn.exec_driver_sql("SHOW random_page_cost").scalar_one()
+        conn.rollback()
+        with conn.begin():
+            store.plan_for_key_lookups(conn)
+            assert conn.exec_driver_sql("SHOW random_page_cost").scalar_one() == "1.1"
+            assert conn.exec_driver_sql("SHOW jit").scalar_one() == "off"
+        assert conn.exec_driver_sql("SHOW random_page_cost").scalar_one() == default

@@ -112,8 +112,10 @@ class Stager:
     # --- direct mode (first load of a source) -------------------------------------------
     def try_direct(self, source_code: str, extract_id: int, now: datetime) -> bool:
         """Switch to direct mode when ``source_code`` has no records at all."""
-        exists = self.conn.execute(
-            text("SELECT 1 FROM source_record WHERE source_code = :src LIMIT 1"),
+        exists = self.conn.execute(  # in key order: by the unique index, never a scan that
+            # wades through other sources' rows (0.35 s at 1 M children, when it was planned so)
+            text("SELECT 1 FROM source_record WHERE source_code = :src"
+                 " ORDER BY source_code, source_record_id LIMIT 1"),
             {"src": source_code},
         ).first()
         if exists is not None:

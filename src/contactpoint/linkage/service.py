@@ -118,6 +118,7 @@ def link(
         if mode == "initial":
             counts = _initial(conn, pending, matcher, Path(tmp), run_id, now, step)
         else:
+            store.plan_for_key_lookups(conn)
             counts = _incremental(conn, pending, matcher, Path(tmp), run_id, now, step)
     step("archiving children left without active source records")
     archived = _archive_orphans(conn, now)
