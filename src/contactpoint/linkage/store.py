@@ -81,8 +81,9 @@ def is_postgres(conn: Connection) -> bool:
 
 
 # ``s`` a source record, ``l`` its link to a child and ``c`` that child (if linked), ``q`` its
-# place on the link queue (if queued). Each join is on a unique key: a query that does not
-# use a table's columns does not pay for the join (both databases drop it).
+# place on the link queue (if queued). Each join is on a unique key, so a query that uses
+# none of a table's columns does not pay for its join (PostgreSQL drops all three; SQLite keeps
+# ``l``, a primary-key look-up a row).
 RECORD_FROM = (
     "source_record s LEFT JOIN record_link l ON l.record_key = s.id "
     "LEFT JOIN child c ON c.id = l.child_key LEFT JOIN link_queue q ON q.record_key = s.id"
