@@ -179,3 +179,24 @@ def test_source_record_checks_hold_after_an_import(engine_: Engine, tmp_path: Pa
     for _ in range(3):  # whatever connection the pool hands out next
         with engine_.connect() as conn, pytest.raises(IntegrityError):
             conn.execute(text("UPDATE source_record SET sex = 'X'"))
+
+
+def test_a_first_load_queues_exactly_its_records_for_the_linker(
+    engine_: Engine, tmp_path: Path
+) -> None:
+    """Direct mode queues the key range it added, and falls back to naming the source's
+    records when a row with an explicit key sits above that range (the sequence is behind)."""
+    load(engine_, write_feed(tmp_path, "a.csv", ROWS[:5], header=HEADER), tmp_path)
+    with engine_.begin() as conn:
+        conn.execute(text("DELETE FROM link_queue"))
+        row = conn.execute(select(source_record).limit(1)).mappings().one()
+        conn.execute(source_record.insert().values(  # another source, a key far above
+            {**{k: v for k, v in row.items() if k != "id"}, "id": 10**9,
+             "source_code": "HMRC-CHB", "source_record_id": "X1"}))
+    load(engine_, write_feed(tmp_path, "b.csv", ROWS[5:12], source="NHS-PDS", header=HEADER),
+         tmp_path)
+    with engine_.connect() as conn:
+        queued = set(conn.execute(text(
+            "SELECT s.source_code, s.source_record_id FROM link_queue q "
+            "JOIN source_record s ON s.id = q.record_key")).all())
+    assert queued == {("NHS-PDS", r["source_record_id"]) for r in ROWS[5:12]}
