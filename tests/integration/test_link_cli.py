@@ -214,3 +214,23 @@ def context_now():  # type: ignore[no-untyped-def]
     from contactpoint.db.base import utcnow
 
     return utcnow()
+
+
+def test_import_then_link_in_one_command(cli: CliRunner, tmp_path: Path) -> None:
+    """``import --link`` links what landed, even when another file was refused (exit 1)."""
+    feeds = tmp_path / "feeds"
+    feeds.mkdir()
+    _write_feeds(feeds, n=40)
+    bad = feeds / "bad.csv"
+    bad.write_text("source_record_id,given_name\nX1,Amy\n")  # no manifest, no required columns
+    r = cli.invoke(app, ["import", str(feeds / "NHS-PDS.csv"), str(feeds / "DFE-CENSUS.csv"),
+                         str(bad), "--link"])
+    assert r.exit_code == 1, r.output
+    assert "refused" in r.output
+    assert "initial" in r.output
+    with UnitOfWork(context.engine()) as uow:
+        conn = uow.connection
+        records = conn.execute(select(source_record.c.id)).scalars().all()
+        linked = conn.execute(select(record_link.c.record_key)).scalars().all()
+    assert records
+    assert sorted(linked) == sorted(records)

@@ -75,6 +75,11 @@ def import_command(
         typer.Option("--report-dir", help="Where the summary and reject reports go "
                      "(default var/reports/import-<time>)."),
     ] = None,
+    then_link: Annotated[
+        bool,
+        typer.Option("--link", help="Then link what landed, as `contactpoint link` does, in "
+                     "this process (a daily run saves a start-up); even if a file was refused."),
+    ] = False,
 ) -> None:
     """Import feed files: exit 0 when every file landed (or was already imported), 1 if not."""
     settings = context.settings()
@@ -130,6 +135,10 @@ def import_command(
             context.out.print(f"{r.path.name}: reject report {r.reject_report}")
     summary = write_summary(run_dir, results, found.notes)
     context.out.print(f"summary written to {summary}")
+    if then_link:  # what landed is stored whatever else was refused: link it
+        from contactpoint.cli.linking import link
+
+        link()
     if any(not r.ok for r in results):
         raise typer.Exit(1)
 
