@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One daily delta, imported and linked N times, each time on a fresh copy of the same linked
 # database, so the figures can be repeated (the machines are noisy; quote the median):
-#   benchmarks/delta_repeat.sh DATABASE_URL WORKDIR DELTA_DIR [N]
+#   benchmarks/delta_repeat.sh DATABASE_URL WORKDIR DELTA_DIR [N] [one]
+# ("one": `contactpoint import DELTA_DIR --link`, one process, instead of import then link)
 #   e.g. benchmarks/delta_repeat.sh postgresql+psycopg://postgres@127.0.0.1:5432/cp_e2e /tmp/e2e /tmp/e2e/delta3 3
 # DATABASE_URL and WORKDIR: those end_to_end.sh ran with (the database linked, WORKDIR/var the
 # engine's store). A delta: contactpoint synth --delta-of WORKDIR/feeds --seed 23 --out DELTA_DIR
@@ -9,7 +10,7 @@
 # WORKDIR/var_base); every trial re-creates the database from it under its own name, since the
 # engine's store is marked with the database it describes. Figures: WORKDIR/delta-trial-*.log.
 set -euo pipefail
-url=${1:?database url}; work=${2:?work dir}; delta=${3:?delta dir}; n=${4:-3}
+url=${1:?database url}; work=${2:?work dir}; delta=${3:?delta dir}; n=${4:-3}; mode=${5:-two}
 here="$(cd "$(dirname "$0")" && pwd)"; cp_bin="$here/../.venv/bin/contactpoint"
 db=${url##*/}; libpq=${url/+psycopg/}; admin="${libpq%/*}/postgres"
 if [ ! -d "$work/var_base" ]; then
@@ -21,8 +22,13 @@ for trial in $(seq 1 "$n"); do
   psql -q "$admin" -c "DROP DATABASE $db WITH (FORCE)" -c "CREATE DATABASE $db TEMPLATE ${db}_base"
   rm -rf "$work/var" "$work/reports-trial"; cp -r "$work/var_base" "$work/var"; sync
   log="$work/delta-trial-$trial.log"
-  /usr/bin/time -f "import %e s, peak %M KiB" "$cp_bin" import "$delta" \
-      --report-dir "$work/reports-trial" > "$log" 2>&1
-  /usr/bin/time -f "link %e s, peak %M KiB" "$cp_bin" link >> "$log" 2>&1
+  if [ "$mode" = one ]; then
+    /usr/bin/time -f "import --link %e s, peak %M KiB" "$cp_bin" import "$delta" --link \
+        --report-dir "$work/reports-trial" > "$log" 2>&1
+  else
+    /usr/bin/time -f "import %e s, peak %M KiB" "$cp_bin" import "$delta" \
+        --report-dir "$work/reports-trial" > "$log" 2>&1
+    /usr/bin/time -f "link %e s, peak %M KiB" "$cp_bin" link >> "$log" 2>&1
+  fi
   echo "trial $trial: $(grep -E '^(import|link) ' "$log" | paste -sd ' ')"
 done
