@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import polars as pl
 
 from contactpoint.linkage.cluster import ConstrainedUnionFind, cluster_edges, signature
@@ -59,3 +61,51 @@ def test_anchored_nodes_never_merge() -> None:
     uf = ConstrainedUnionFind(3, anchored=[True, False, True])
     assert uf.union(0, 1) is True
     assert uf.union(1, 2) is False
+
+
+def _partition(roots: list[int]) -> set[frozenset[int]]:
+    groups: dict[int, set[int]] = {}
+    for node, root in enumerate(roots):
+        groups.setdefault(root, set()).add(node)
+    return {frozenset(g) for g in groups.values()}
+
+
+def test_conflict_free_components_shortcut_equals_edge_by_edge() -> None:
+    """Batch clustering sends only components that could hold a conflict through the
+    union-find: the clusters and the refused edges must be exactly those of sending all."""
+    from contactpoint.linkage.scoring import _constrained_roots
+
+    rng = random.Random(7)
+    n = 3_000
+    nodes = pl.DataFrame({  # few identifiers, sources and dates: plenty of conflicts
+        "nhs": [rng.choice([None, None, None, "n1", "n2", "n3"]) for _ in range(n)],
+        "upn": [rng.choice([None, None, None, None, "u1", "u2"]) for _ in range(n)],
+        "source_code": [rng.choice([None, "A", "B", "C"]) for _ in range(n)],
+        "dob": [rng.choice([None, "2015-01-01", "2015-01-02"]) for _ in range(n)],
+        "fn": [rng.choice([None, "amy", "ann", "amy"]) for _ in range(n)],
+    })
+    # small neighbourhoods (many components) and a few long-range edges
+    edges = [(i, min(n - 1, i + rng.randint(1, 3))) for i in range(0, n, 2)]
+    edges += [(rng.randrange(n), rng.randrange(n)) for _ in range(40)]
+    edges = [(a, b) for a, b in edges if a != b]
+    rng.shuffle(edges)
+    linkable = pl.DataFrame({"il": [a for a, _ in edges], "ir": [b for _, b in edges]})
+    cannot_pairs = [(rng.randrange(n), rng.randrange(n)) for _ in range(300)]
+    cannot_pairs += [(a, b) for a, b in edges[:60]]
+    cannot = pl.DataFrame({"il": [a for a, _ in cannot_pairs], "ir": [b for _, b in cannot_pairs]})
+
+    root, refused = _constrained_roots(nodes, linkable, cannot)
+
+    uf = ConstrainedUnionFind(
+        n,
+        nhs=[frozenset((v,)) if v else frozenset() for v in nodes["nhs"]],
+        upn=[frozenset((v,)) if v else frozenset() for v in nodes["upn"]],
+        signatures=[signature(s, d, f) for s, d, f in
+                    zip(nodes["source_code"], nodes["dob"], nodes["fn"], strict=True)],
+    )
+    uf.add_cannot_links(cannot_pairs)
+    expected_refused = cluster_edges(uf, linkable["il"].to_list(), linkable["ir"].to_list())
+    assert len(expected_refused) > 20  # the case has conflicts to refuse
+    assert refused == expected_refused
+    assert _partition(root.to_list()) == _partition(uf.roots())
+    assert len(_partition(uf.roots())) < n - 500  # and plenty of merges

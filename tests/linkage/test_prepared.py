@@ -1,11 +1,10 @@
-"""The persistent prepared-records store and the candidate pre-selection for daily deltas."""
+"""The persistent prepared-records store of existing records."""
 
 from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
 
-import duckdb
 import polars as pl
 import pytest
 
@@ -52,29 +51,6 @@ def test_changes_apply_only_at_the_mark_they_were_read_since(tmp_path: Path) -> 
     with pytest.raises(prepared.StaleStore):
         prepared.update(con, changes)  # the store is at m2 now
     con.close()
-
-
-def test_candidate_sql_selects_exactly_the_records_some_rule_pairs() -> None:
-    rules = ["l.dob = r.dob AND l.fn = r.sn", "substr(l.dob, 1, 7) = substr(r.dob, 1, 7) "
-             "AND (l.pc IS NULL OR r.pc IS NULL OR r.pc = l.pc)"]
-    assert not prepared.symmetric(rules[0])
-    assert prepared.symmetric(rules[1])
-    assert prepared.symmetric("(r.pc IS NULL OR l.pc IS NULL) AND l.sn = r.sn")
-    sql = prepared.candidate_sql(rules, "ex", "nw")
-    con = duckdb.connect()
-    for table in ("ex", "nw"):
-        con.execute(f"CREATE TABLE {table} (unique_id INT, dob VARCHAR, fn VARCHAR, sn VARCHAR, "
-                    "pc VARCHAR)")
-    con.execute("INSERT INTO ex VALUES (1, '2015-01-02', 'smith', 'amy', 'AB1'), "
-                "(2, '2015-01-02', 'amy', 'jones', 'XY9'), (3, '2016-05-05', 'x', 'y', NULL), "
-                "(4, '2015-01-30', 'q', 'q', NULL), (5, '2015-01-30', 'q', 'q', 'AB1'), "
-                "(6, '2015-01-02', 'ann', 'amy', 'AB1')")
-    con.execute("INSERT INTO nw VALUES (9, '2015-01-02', 'amy', 'smith', 'XY9')")
-    got = sorted(k for (k,) in con.execute(sql).fetchall())
-    # 1: its fn = the new sn (existing on the left); 6: its sn = the new fn (existing on the
-    # right of the asymmetric rule); 2 and 4: same month, postcode agrees or is missing;
-    # 5: same month but another postcode (the equality alone would have taken it); 3: nothing
-    assert got == [1, 2, 4, 6]
 
 
 def test_match_new_reuses_the_prepared_store(tmp_path: Path) -> None:

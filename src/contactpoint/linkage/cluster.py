@@ -19,6 +19,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+import numpy.typing as npt
+from scipy.sparse import coo_array
+from scipy.sparse.csgraph import connected_components
+
 
 @dataclass
 class ConstrainedUnionFind:
@@ -151,3 +156,13 @@ def cluster_edges(
         if union(a, b) is False:
             refused.append(i)
     return refused
+
+
+def components(
+    size: int, left: npt.NDArray[np.int64], right: npt.NDArray[np.int64]
+) -> npt.NDArray[np.int64]:
+    """The connected component of each of ``size`` nodes along edges ``left[i]``-``right[i]``
+    (labels 0, 1, …; no constraint applies)."""
+    graph = coo_array((np.ones(len(left), dtype=np.int8), (left, right)), shape=(size, size))
+    labels: npt.NDArray[np.int64] = connected_components(graph, directed=False)[1]
+    return labels.astype(np.int64)

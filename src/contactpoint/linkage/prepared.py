@@ -25,8 +25,6 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
-import sqlglot
-from sqlglot import exp
 
 from contactpoint.linkage.frame import Existing
 from contactpoint.linkage.normalise import PREPARE_VERSION, prepare
@@ -186,43 +184,3 @@ def columns(con: duckdb.DuckDBPyConnection) -> list[str]:
     """The prepared columns (without the content hash), in table order."""
     names = [r[0] for r in con.execute(f"DESCRIBE {TABLE}").fetchall()]
     return [n for n in names if n != "_h"]
-
-
-def _canonical(node: exp.Expr) -> str:
-    """A form of a condition that ignores the order of ``AND``/``OR`` operands and of the two
-    sides of ``=`` (enough to tell a symmetric blocking rule from an asymmetric one)."""
-    if isinstance(node, exp.Paren):
-        return _canonical(node.this)
-    if isinstance(node, exp.And | exp.Or):
-        parts = sorted(_canonical(p) for p in (node.this, node.expression))
-        return f"{node.key}({','.join(parts)})"
-    if isinstance(node, exp.EQ):
-        return "eq({},{})".format(*sorted((_canonical(node.this), _canonical(node.expression))))
-    return node.sql(dialect="duckdb")
-
-
-def _swapped(node: exp.Expr) -> exp.Expr:
-    def swap(n: exp.Expr) -> exp.Expr:
-        if isinstance(n, exp.Column) and n.table in ("l", "r"):
-            return exp.column(n.name, table="r" if n.table == "l" else "l")
-        return n
-
-    return node.copy().transform(swap)
-
-
-def symmetric(rule: str) -> bool:
-    """Does the blocking rule say the same with its two sides swapped?"""
-    tree = sqlglot.parse_one(rule, dialect="duckdb")
-    return _canonical(tree) == _canonical(_swapped(tree))
-
-
-def candidate_sql(rules: list[str], existing: str, new: str) -> str:
-    """SQL selecting the ``unique_id`` of every ``existing`` record that some blocking rule
-    pairs with a ``new`` record: per rule, the rule itself as a join condition, with the
-    existing record on either side (once, if the rule is symmetric)."""
-    selects: list[str] = []
-    for rule in rules:
-        selects.append(f"SELECT l.unique_id FROM {existing} l JOIN {new} r ON {rule}")  # noqa: S608 - the model's own rules
-        if not symmetric(rule):
-            selects.append(f"SELECT r.unique_id FROM {new} l JOIN {existing} r ON {rule}")  # noqa: S608 - the model's own rules
-    return " UNION ".join(selects)

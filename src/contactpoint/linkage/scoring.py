@@ -8,11 +8,18 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import polars as pl
 
 from contactpoint.linkage import prepared
 from contactpoint.linkage.artefact import ModelArtefact, Rules
-from contactpoint.linkage.cluster import ConstrainedUnionFind, cluster_edges, signature
+from contactpoint.linkage.blocking import blocked_pairs_sql, candidate_sql
+from contactpoint.linkage.cluster import (
+    ConstrainedUnionFind,
+    cluster_edges,
+    components,
+    signature,
+)
 from contactpoint.linkage.frame import Existing, conform
 from contactpoint.linkage.model import (
     DOB_EXACT_LEVEL,
@@ -190,6 +197,74 @@ def _identifier_sets(values: pl.Series) -> list[frozenset[str]]:
     return [frozenset((v,)) if v is not None else frozenset() for v in values.to_list()]
 
 
+def _constrained_roots(
+    nodes: pl.DataFrame, linkable: pl.DataFrame, cannot: pl.DataFrame
+) -> tuple[pl.Series, list[int]]:
+    """Cluster the ``nodes`` (index ``i`` = row) along the ``linkable`` edges (``il``, ``ir``,
+    in order), never across a ``cannot`` pair or a conflict (:mod:`.cluster`).
+
+    Returns each node's root and the positions of the edges refused. Most connected components
+    of the edges cannot hold a conflict at all (no cannot-link pair inside, at most one NHS
+    number and one UPN, no source with two forenames on one date of birth): every edge of such
+    a component would be accepted, so it is one cluster as it stands. Only the others go edge
+    by edge through the union-find, which gives the same result as sending everything.
+    """
+    il, ir = linkable["il"].to_numpy(), linkable["ir"].to_numpy()
+    comp = components(nodes.height, il, ir)
+    nodes = nodes.select("nhs", "upn", "source_code", "dob", "fn", pl.Series("comp", comp))
+    two_identifiers = nodes.group_by("comp").agg(
+        (pl.col("nhs").drop_nulls().n_unique() > 1) | (pl.col("upn").drop_nulls().n_unique() > 1)
+    ).filter(pl.col("nhs"))["comp"]
+    two_forenames = (
+        nodes.filter(pl.col("source_code").is_not_null() & pl.col("dob").is_not_null())
+        .group_by("comp", "source_code", "dob").agg(pl.col("fn").fill_null("").n_unique())
+        .filter(pl.col("fn") > 1)["comp"]
+    )
+    cl, cr = cannot["il"].to_numpy(), cannot["ir"].to_numpy()
+    inside = comp[cl] == comp[cr]
+    cl, cr = cl[inside], cr[inside]
+    hard = np.zeros(nodes.height, dtype=bool)  # by component label
+    hard[pl.concat([two_identifiers, two_forenames]).to_numpy()] = True
+    hard[comp[cl]] = True
+    members = np.flatnonzero(hard[comp])
+    local = np.full(nodes.height, -1, dtype=np.int64)
+    local[members] = np.arange(len(members))
+    sub = nodes[members]
+    uf = ConstrainedUnionFind(
+        sub.height,
+        nhs=_identifier_sets(sub["nhs"]),
+        upn=_identifier_sets(sub["upn"]),
+        signatures=_signatures(sub),
+    )
+    uf.add_cannot_links(zip(local[cl].tolist(), local[cr].tolist(), strict=True))
+    hard_pos = np.flatnonzero(hard[comp[il]])
+    refused = cluster_edges(uf, local[il[hard_pos]].tolist(), local[ir[hard_pos]].tolist())
+    # a component's label is its root; inside the others the union-find's, past every label
+    root = comp.copy()
+    root[members] = np.asarray(uf.roots(), dtype=np.int64) + nodes.height
+    return pl.Series("root", root), hard_pos[refused].tolist()
+
+
+def predict_all(
+    con: duckdb.DuckDBPyConnection, table: str, settings: dict[str, Any], floor_weight: float
+) -> Any:
+    """Splink's predictions (match weight >= ``floor_weight``) for every pair of ``table``
+    that a prediction rule blocks together: Splink's own ``predict``, with the blocked pairs
+    made by :func:`.blocking.blocked_pairs_sql` (the same pairs, made faster)."""
+    linker, db_api, _ = linker_for(con, [table], settings)
+    pairs = f"{table}_blocked_pairs"
+    con.execute(f"CREATE OR REPLACE TABLE {pairs} AS "
+                f"{blocked_pairs_sql(prediction_rules(settings), table)}")
+    registered = linker.table_management.register_blocked_pairs_for_predict(
+        db_api.register(pairs, table_name=f"in_{pairs}")
+    )
+    # Registered pairs make Splink first copy out, per side, the input records that occur in
+    # some pair (a planner work-around for few pairs among many records). In a batch run every
+    # record does, so that is two copies of the nation for nothing: score from the input.
+    registered.metadata["registered_for_predict"] = False
+    return linker.inference.predict(threshold_match_weight=floor_weight, warning_mode="never")
+
+
 def run_dedupe(
     records: pl.DataFrame, model: ModelArtefact, workdir: Path, keep_dir: Path | None = None
 ) -> Any:
@@ -210,10 +285,7 @@ def run_dedupe(
     try:
         t = time.perf_counter()
         load_table(con, "lf", lf)
-        linker, _, _ = linker_for(con, ["lf"], model.splink_settings)
-        pred = linker.inference.predict(
-            threshold_match_weight=rules.score_floor_weight, warning_mode="never"
-        )
+        pred = predict_all(con, "lf", model.splink_settings, rules.score_floor_weight)
         scored = int(fetch(con, f"SELECT count(*) AS n FROM {pred.physical_name}")["n"][0])  # noqa: S608 - internal names and constants only
         edges = _edges(con, pred.physical_name, rules)
         timings["predict_s"] = time.perf_counter() - t
@@ -254,18 +326,11 @@ def run_dedupe(
         .join(index.rename({"k": "r", "i": "ir"}), on="r", how="left")
         .sort(["w", "l", "r"], descending=[True, False, False])
     )
-    uf = ConstrainedUnionFind(
-        nodes.height,
-        nhs=_identifier_sets(nodes["nhs"]),
-        upn=_identifier_sets(nodes["upn"]),
-        signatures=_signatures(nodes.rename({"k": "unique_id"})),
-    )
     vetoed = edges.filter(pl.col("vetoed"))
     inside = vetoed.filter(pl.col("il").is_not_null() & pl.col("ir").is_not_null())
-    uf.add_cannot_links(zip(inside["il"].to_list(), inside["ir"].to_list(), strict=True))
     linkable = edges.filter(linkable_mask)
-    refused_pos = cluster_edges(uf, linkable["il"].to_list(), linkable["ir"].to_list())
-    roots = pl.DataFrame({"record_key": nodes["k"], "root": pl.Series(uf.roots(), dtype=pl.Int64)})
+    root, refused_pos = _constrained_roots(nodes, linkable, inside)
+    roots = pl.DataFrame({"record_key": nodes["k"], "root": root})
     clusters = (
         pl.DataFrame({"record_key": keys})
         .join(roots, on="record_key", how="left")
@@ -341,10 +406,11 @@ def run_match_new(
         with register(con, "__cp_new", lf_new):
             con.execute(f"CREATE OR REPLACE TEMP TABLE lf_new AS SELECT {cols} FROM __cp_new")  # noqa: S608 - internal names only
         # only existing records some blocking rule can pair with a new one go to Splink
-        wanted = prepared.candidate_sql(prediction_rules(model.splink_settings), "lf_ex",
-                                        "lf_new")
+        wanted = candidate_sql(prediction_rules(model.splink_settings), "lf_ex", "lf_new")
         con.execute(f"CREATE OR REPLACE TEMP TABLE cand_ids AS {wanted}")
-        con.execute("CREATE OR REPLACE TEMP VIEW lf_cand AS SELECT * FROM lf_ex "
+        # a table, not a view: Splink reads the candidates more than once, and a view would
+        # scan every existing record each time
+        con.execute("CREATE OR REPLACE TEMP TABLE lf_cand AS SELECT * FROM lf_ex "
                     "WHERE unique_id IN (SELECT unique_id FROM cand_ids)")
         timings["candidates_s"] = time.perf_counter() - t
         t = time.perf_counter()
