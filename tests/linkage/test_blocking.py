@@ -33,13 +33,13 @@ def test_blocked_pairs_are_exactly_splinks_own(
     assert ours.sort(key).equals(splink.select(ours.columns).sort(key))  # same pairs, same rule
 
 
-def test_candidate_sql_selects_exactly_the_records_some_rule_pairs() -> None:
+def test_new_pairs_pair_new_records_with_existing_ones_either_side_and_with_each_other() -> None:
     rules = ["l.dob = r.dob AND l.fn = r.sn", "substr(l.dob, 1, 7) = substr(r.dob, 1, 7) "
              "AND (l.pc IS NULL OR r.pc IS NULL OR r.pc = l.pc)"]
     assert not blocking.symmetric(rules[0])
     assert blocking.symmetric(rules[1])
     assert blocking.symmetric("(r.pc IS NULL OR l.pc IS NULL) AND l.sn = r.sn")
-    sql = blocking.candidate_sql(rules, "ex", "nw")
+    sql = blocking.new_pairs_sql(rules, "ex", "nw")
     con = duckdb.connect()
     for table in ("ex", "nw"):
         con.execute(f"CREATE TABLE {table} (unique_id INT, dob VARCHAR, fn VARCHAR, sn VARCHAR, "
@@ -47,22 +47,24 @@ def test_candidate_sql_selects_exactly_the_records_some_rule_pairs() -> None:
     con.execute("INSERT INTO ex VALUES (1, '2015-01-02', 'smith', 'amy', 'AB1'), "
                 "(2, '2015-01-02', 'amy', 'jones', 'XY9'), (3, '2016-05-05', 'x', 'y', NULL), "
                 "(4, '2015-01-30', 'q', 'q', NULL), (5, '2015-01-30', 'q', 'q', 'AB1'), "
-                "(6, '2015-01-02', 'ann', 'amy', 'AB1')")
-    con.execute("INSERT INTO nw VALUES (9, '2015-01-02', 'amy', 'smith', 'XY9')")
-    got = sorted(k for (k,) in con.execute(sql).fetchall())
-    # 1: its fn = the new sn (existing on the left); 6: its sn = the new fn (existing on the
-    # right of the asymmetric rule); 2 and 4: same month, postcode agrees or is missing;
-    # 5: same month but another postcode (the equality alone would have taken it); 3: nothing
-    assert got == [1, 2, 4, 6]
-
-
+                "(6, '2015-01-02', 'ann', 'amy', 'AB1'), (7, '2015-01-02', 'smith', 'x', 'XY9')")
+    con.execute("INSERT INTO nw VALUES (9, '2015-01-02', 'amy', 'smith', 'XY9'), "
+                "(10, '2016-05-05', 'y', 'x', 'ZZ1'), (11, '2016-05-05', 'y', 'z', 'ZZ1')")
+    got = con.execute(sql + " ORDER BY 2, 3").fetchall()
+    # with 9: 1 (its fn is 9's sn: existing on the left of the asymmetric rule), 6 (its sn is
+    # 9's fn: on the right), 2 and 4 (same month, the postcode agrees or is missing), 7 (by
+    # both rules: counted under the first); 5 has the month but another postcode.
+    # 3 with 10 (3's fn is 10's sn) and with 11 (11's fn is 3's sn: the new record on the
+    # left); 10 with 11: two new records (same month and postcode); 1 with 7: both existing
+    assert got == [("0", 1, 9), ("1", 2, 9), ("0", 3, 10), ("0", 3, 11), ("1", 4, 9),
+                   ("0", 6, 9), ("0", 7, 9), ("1", 10, 11)]
 
 
 def test_batch_predictions_are_splinks_own(
     synth_population: tuple[pl.DataFrame, pl.DataFrame, list[tuple[str, str]]],
     default_model: ModelArtefact, tmp_path: Path,
 ) -> None:
-    from contactpoint.linkage.scoring import predict_all
+    from contactpoint.linkage.scoring import predict_pairs
 
     records, _, _ = synth_population
     con = connect(tmp_path)
@@ -70,10 +72,48 @@ def test_batch_predictions_are_splinks_own(
     floor = default_model.rules.score_floor_weight
     linker, _, _ = linker_for(con, ["lf"], default_model.splink_settings)
     theirs = linker.inference.predict(threshold_match_weight=floor, warning_mode="never")
-    ours = predict_all(con, "lf", default_model.splink_settings, floor)
+    pairs = blocking.blocked_pairs_sql(prediction_rules(default_model.splink_settings), "lf")
+    ours = predict_pairs(con, "lf", pairs, default_model.splink_settings, floor)
     cols = "unique_id_l, unique_id_r, match_key, match_weight, match_probability"
     got = [fetch(con, f"SELECT {cols} FROM {t.physical_name} ORDER BY unique_id_l, unique_id_r")
            for t in (ours, theirs)]
     con.close()
     assert got[0].height > records.height
     assert got[0].equals(got[1])
+
+
+def test_new_pairs_score_as_splinks_predict_between_and_within(
+    synth_population: tuple[pl.DataFrame, pl.DataFrame, list[tuple[str, str]]],
+    default_model: ModelArtefact, tmp_path: Path,
+) -> None:
+    """A day's records are scored once over our pairs; Splink's ``predict_between`` (existing
+    x new) and ``predict_within`` (new x new) score the same pairs alike."""
+    from contactpoint.linkage.scoring import TF_COLUMNS, predict_pairs
+
+    records, _, _ = synth_population
+    settings, floor = default_model.splink_settings, default_model.rules.score_floor_weight
+    lf = prepare(records)
+    new_keys = lf["unique_id"].sample(400, seed=3)
+    con = connect(tmp_path)
+    load_table(con, "lf_new", lf.filter(pl.col("unique_id").is_in(new_keys.implode())))
+    load_table(con, "lf_ex", lf.filter(~pl.col("unique_id").is_in(new_keys.implode())))
+    load_table(con, "lf_all", lf)
+    ours = predict_pairs(con, "lf_all", blocking.new_pairs_sql(prediction_rules(settings),
+                         "lf_ex", "lf_new"), settings, floor, frequencies_over=("lf_ex", "lf_new"))
+    linker, db_api, sdfs = linker_for(con, ["lf_all"], settings, extra=("lf_ex", "lf_new"))
+    for col in TF_COLUMNS:  # the tables predict_pairs made
+        linker.table_management.register_term_frequency_lookup(
+            db_api.register(f"tf_lookup_{col}", table_name=f"in_tf_{col}"), col)
+    between = linker.inference.predict_between(sdfs[1], sdfs[2], threshold_match_weight=floor,
+                                               warning_mode="never")
+    within = linker.inference.predict_within(sdfs[2], threshold_match_weight=floor,
+                                             warning_mode="never")
+    pair = ("SELECT least(unique_id_l, unique_id_r) AS a, greatest(unique_id_l, unique_id_r) "
+            "AS b, match_probability AS p FROM {}")
+    got = fetch(con, pair.format(ours.physical_name) + " ORDER BY a, b")
+    want = fetch(con, f"{pair.format(between.physical_name)} UNION ALL "
+                      f"{pair.format(within.physical_name)} ORDER BY a, b")
+    con.close()
+    assert got.height > 400
+    assert got.select("a", "b").equals(want.select("a", "b"))
+    assert (got["p"] - want["p"]).abs().max() < 1e-9  # type: ignore[operator]

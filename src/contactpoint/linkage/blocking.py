@@ -8,27 +8,57 @@ is scored when any rule joins it. Two uses:
   instead exclude, in every rule's join, the pairs of all the rules before it (evaluating up
   to twenty conditions per candidate pair); the result is the same set of pairs, handed to
   Splink with ``register_blocked_pairs_for_predict``.
-* :func:`candidate_sql`, the existing records some rule pairs with a day's new records.
+* :func:`new_pairs_sql`, the pairs a day's new records are scored in: with the existing
+  records some rule joins them to, and with each other.
 """
 
 from __future__ import annotations
+
+import functools
+from collections.abc import Iterable
 
 import sqlglot
 from sqlglot import exp
 
 
 def blocked_pairs_sql(rules: list[str], table: str) -> str:
-    """SQL of the blocked pairs of a dedupe over ``table`` in the layout Splink's predict
-    takes (``match_key``: the index of the first rule that pairs them, ``join_key_l`` <
-    ``join_key_r``: the two ``unique_id``), exactly the pairs Splink's own blocking makes."""
-    joins = " UNION ALL ".join(
-        f"SELECT {i} AS k, l.unique_id AS join_key_l, r.unique_id AS join_key_r "  # noqa: S608 - the model's own rules
-        f"FROM {table} l JOIN {table} r ON ({rule}) AND l.unique_id < r.unique_id"
-        for i, rule in enumerate(rules)
+    """SQL of the blocked pairs of a dedupe over ``table``, in the layout Splink's predict
+    takes: ``match_key`` (the index of the first rule that pairs them), ``join_key_l`` <
+    ``join_key_r`` (the two ``unique_id``). Exactly the pairs Splink's own blocking makes."""
+    return _first_rule_per_pair(_joins(enumerate(rules), table, table, ordered=True))
+
+
+def new_pairs_sql(rules: list[str], existing: str, new: str) -> str:
+    """SQL of the pairs a day's ``new`` records are scored in, in the layout of
+    :func:`blocked_pairs_sql`: every (existing, new) pair some rule joins, the existing
+    record on either side of an asymmetric rule, and every pair of new records (as a dedupe
+    of ``new`` would block them). Existing records are never paired with each other."""
+    numbered = list(enumerate(rules))
+    asymmetric = [(i, rule) for i, rule in numbered if not symmetric(rule)]
+    return _first_rule_per_pair(
+        _joins(numbered, existing, new, ordered=False)
+        + _joins(asymmetric, new, existing, ordered=False)
+        + _joins(numbered, new, new, ordered=True)
     )
+
+
+def _joins(
+    rules: Iterable[tuple[int, str]], left: str, right: str, *, ordered: bool
+) -> list[str]:
+    """Per (index, rule), the pairs it joins as (``k`` = the index, the smaller ``unique_id``,
+    the larger); ``ordered``: only ``l.unique_id < r.unique_id`` (a table joined to itself)."""
+    also = " AND l.unique_id < r.unique_id" if ordered else ""
+    return [
+        f"SELECT {i} AS k, least(l.unique_id, r.unique_id) AS a, "  # noqa: S608 - the model's own rules
+        f"greatest(l.unique_id, r.unique_id) AS b FROM {left} l JOIN {right} r ON ({rule}){also}"
+        for i, rule in rules
+    ]
+
+
+def _first_rule_per_pair(joins: list[str]) -> str:
     return (
-        "SELECT CAST(min(k) AS VARCHAR) AS match_key, join_key_l, join_key_r "  # noqa: S608 - internal names only
-        f"FROM ({joins}) GROUP BY join_key_l, join_key_r"
+        "SELECT CAST(min(k) AS VARCHAR) AS match_key, a AS join_key_l, b AS join_key_r "  # noqa: S608 - internal names only
+        f"FROM ({' UNION ALL '.join(joins)}) GROUP BY a, b"
     )
 
 
@@ -54,19 +84,8 @@ def _swapped(node: exp.Expr) -> exp.Expr:
     return node.copy().transform(swap)
 
 
+@functools.cache
 def symmetric(rule: str) -> bool:
     """Does the blocking rule say the same with its two sides swapped?"""
     tree = sqlglot.parse_one(rule, dialect="duckdb")
     return _canonical(tree) == _canonical(_swapped(tree))
-
-
-def candidate_sql(rules: list[str], existing: str, new: str) -> str:
-    """SQL selecting the ``unique_id`` of every ``existing`` record that some blocking rule
-    pairs with a ``new`` record: per rule, the rule itself as a join condition, with the
-    existing record on either side (once, if the rule is symmetric)."""
-    selects: list[str] = []
-    for rule in rules:
-        selects.append(f"SELECT l.unique_id FROM {existing} l JOIN {new} r ON {rule}")  # noqa: S608 - the model's own rules
-        if not symmetric(rule):
-            selects.append(f"SELECT r.unique_id FROM {new} l JOIN {existing} r ON {rule}")  # noqa: S608 - the model's own rules
-    return " UNION ".join(selects)

@@ -13,7 +13,7 @@ import polars as pl
 
 from contactpoint.linkage import prepared
 from contactpoint.linkage.artefact import ModelArtefact, Rules
-from contactpoint.linkage.blocking import blocked_pairs_sql, candidate_sql
+from contactpoint.linkage.blocking import blocked_pairs_sql, new_pairs_sql
 from contactpoint.linkage.cluster import (
     ConstrainedUnionFind,
     cluster_edges,
@@ -245,22 +245,37 @@ def _constrained_roots(
     return pl.Series("root", root), hard_pos[refused].tolist()
 
 
-def predict_all(
-    con: duckdb.DuckDBPyConnection, table: str, settings: dict[str, Any], floor_weight: float
+def predict_pairs(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    pairs_sql: str,
+    settings: dict[str, Any],
+    floor_weight: float,
+    *,
+    frequencies_over: tuple[str, ...] = (),
 ) -> Any:
-    """Splink's predictions (match weight >= ``floor_weight``) for every pair of ``table``
-    that a prediction rule blocks together: Splink's own ``predict``, with the blocked pairs
-    made by :func:`.blocking.blocked_pairs_sql` (the same pairs, made faster)."""
+    """Splink's predictions (match weight >= ``floor_weight``) for the pairs of records of
+    ``table`` that ``pairs_sql`` selects (:mod:`.blocking`): Splink's own ``predict``, given
+    the blocked pairs. Term frequencies are counted over ``table``, or over the union of the
+    ``frequencies_over`` tables (a day's records: over the whole population)."""
     linker, db_api, _ = linker_for(con, [table], settings)
+    for col in TF_COLUMNS if frequencies_over else ():
+        values = " UNION ALL ".join(f"SELECT {col} FROM {t}" for t in frequencies_over)  # noqa: S608 - internal names only
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE tf_lookup_{col} AS "  # noqa: S608 - internal names only
+            f"SELECT {col}, count(*) / sum(count(*)) OVER () AS tf_{col} FROM ({values}) "
+            f"WHERE {col} IS NOT NULL GROUP BY {col}"
+        )
+        tf = db_api.register(f"tf_lookup_{col}", table_name=f"in_tf_lookup_{col}")
+        linker.table_management.register_term_frequency_lookup(tf, col)
     pairs = f"{table}_blocked_pairs"
-    con.execute(f"CREATE OR REPLACE TABLE {pairs} AS "
-                f"{blocked_pairs_sql(prediction_rules(settings), table)}")
+    con.execute(f"CREATE OR REPLACE TABLE {pairs} AS {pairs_sql}")
     registered = linker.table_management.register_blocked_pairs_for_predict(
         db_api.register(pairs, table_name=f"in_{pairs}")
     )
     # Registered pairs make Splink first copy out, per side, the input records that occur in
-    # some pair (a planner work-around for few pairs among many records). In a batch run every
-    # record does, so that is two copies of the nation for nothing: score from the input.
+    # some pair (a planner work-around for few pairs among many records). Here every record
+    # of ``table`` does, so that is two copies for nothing: score from the input.
     registered.metadata["registered_for_predict"] = False
     return linker.inference.predict(threshold_match_weight=floor_weight, warning_mode="never")
 
@@ -285,7 +300,8 @@ def run_dedupe(
     try:
         t = time.perf_counter()
         load_table(con, "lf", lf)
-        pred = predict_all(con, "lf", model.splink_settings, rules.score_floor_weight)
+        pairs = blocked_pairs_sql(prediction_rules(model.splink_settings), "lf")
+        pred = predict_pairs(con, "lf", pairs, model.splink_settings, rules.score_floor_weight)
         scored = int(fetch(con, f"SELECT count(*) AS n FROM {pred.physical_name}")["n"][0])  # noqa: S608 - internal names and constants only
         edges = _edges(con, pred.physical_name, rules)
         timings["predict_s"] = time.perf_counter() - t
@@ -405,48 +421,28 @@ def run_match_new(
         con.execute(f"CREATE OR REPLACE TEMP VIEW lf_ex AS SELECT {cols} FROM {prepared.TABLE}")  # noqa: S608 - internal names only
         with register(con, "__cp_new", lf_new):
             con.execute(f"CREATE OR REPLACE TEMP TABLE lf_new AS SELECT {cols} FROM __cp_new")  # noqa: S608 - internal names only
-        # only existing records some blocking rule can pair with a new one go to Splink
-        wanted = candidate_sql(prediction_rules(model.splink_settings), "lf_ex", "lf_new")
-        con.execute(f"CREATE OR REPLACE TEMP TABLE cand_ids AS {wanted}")
-        # a table, not a view: Splink reads the candidates more than once, and a view would
-        # scan every existing record each time
-        con.execute("CREATE OR REPLACE TEMP TABLE lf_cand AS SELECT * FROM lf_ex "
-                    "WHERE unique_id IN (SELECT unique_id FROM cand_ids)")
+        # pairs first (of new records only); then the existing records in them, as a table:
+        # Splink reads its input more than once
+        pairs = new_pairs_sql(prediction_rules(model.splink_settings), "lf_ex", "lf_new")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE new_pairs AS {pairs}")
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE lf_all AS SELECT * FROM lf_ex WHERE unique_id IN "
+            "(SELECT join_key_l FROM new_pairs UNION SELECT join_key_r FROM new_pairs) "
+            "UNION ALL SELECT * FROM lf_new"
+        )
         timings["candidates_s"] = time.perf_counter() - t
         t = time.perf_counter()
-        con.execute("CREATE OR REPLACE TEMP VIEW lf_all AS SELECT * FROM lf_cand UNION ALL "
-                    "SELECT * FROM lf_new")
-        linker, db_api, sdfs = linker_for(
-            con, ["lf_all"], model.splink_settings, extra=("lf_cand", "lf_new")
-        )
-        # term frequencies over the WHOLE existing population plus the new records
-        for col in TF_COLUMNS:
-            con.execute(
-                f"CREATE OR REPLACE TEMP TABLE tf_lookup_{col} AS "  # noqa: S608 - internal names only
-                f"SELECT {col}, count(*) / sum(count(*)) OVER () AS tf_{col} FROM "
-                f"(SELECT {col} FROM lf_ex UNION ALL SELECT {col} FROM lf_new) "
-                f"WHERE {col} IS NOT NULL GROUP BY {col}"
-            )
-            tf_sdf = db_api.register(f"tf_lookup_{col}", table_name=f"in_tf_lookup_{col}")
-            linker.table_management.register_term_frequency_lookup(tf_sdf, col)
-        floor = rules.score_floor_weight
-        between = linker.inference.predict_between(
-            sdfs[1], sdfs[2], threshold_match_weight=floor, warning_mode="never"
-        )
-        within = linker.inference.predict_within(
-            sdfs[2], threshold_match_weight=floor, warning_mode="never"
-        )
+        pred = predict_pairs(con, "lf_all", "SELECT * FROM new_pairs", model.splink_settings,
+                             rules.score_floor_weight, frequencies_over=("lf_ex", "lf_new"))
         veto = "(v_nhs OR v_upn OR v_twin OR v_person)"
-        cross_sql = veto_select(between.physical_name, rules.household_vetoes)
-        cross = fetch(con, f"SELECT l, r, p, w, {veto} AS vetoed FROM ({cross_sql})")  # noqa: S608 - internal names and constants only
-        inner_sql = veto_select(within.physical_name, rules.household_vetoes)
-        inner = fetch(
-            con,
-            f"SELECT l, r, p, w, {veto} AS vetoed FROM ({inner_sql}) "  # noqa: S608 - internal names and constants only
-            f"WHERE p >= {rules.review_probability}",
-        )
-        between.drop_table_from_database_and_remove_from_cache()
-        within.drop_table_from_database_and_remove_from_cache()
+        scored = f"SELECT l, r, p, w, {veto} AS vetoed FROM ({veto_select(pred.physical_name, rules.household_vetoes)})"  # noqa: E501, S608 - internal names and constants only
+        with register(con, "__cp_new_keys", nw.select(pl.col("record_key").alias("k"))):
+            both_new = ("l IN (SELECT k FROM __cp_new_keys) AND "
+                        "r IN (SELECT k FROM __cp_new_keys)")
+            cross = fetch(con, f"SELECT * FROM ({scored}) WHERE NOT ({both_new})")  # noqa: S608 - internal names and constants only
+            inner = fetch(con, f"SELECT * FROM ({scored}) WHERE {both_new} "  # noqa: S608 - internal names and constants only
+                               f"AND p >= {rules.review_probability}")
+        pred.drop_table_from_database_and_remove_from_cache()
         timings["predict_s"] = time.perf_counter() - t
         t = time.perf_counter()
         # every record of every candidate child, with what deciding needs of it
