@@ -100,13 +100,14 @@ def test_new_pairs_score_as_splinks_predict_between_and_within(
     load_table(con, "lf_all", lf)
     ours = predict_pairs(con, "lf_all", blocking.new_pairs_sql(prediction_rules(settings),
                          "lf_ex", "lf_new"), settings, floor, frequencies_over=("lf_ex", "lf_new"))
-    linker, db_api, sdfs = linker_for(con, ["lf_all"], settings, extra=("lf_ex", "lf_new"))
+    linker, db_api, _ = linker_for(con, ["lf_all"], settings)
+    ex, nw = (db_api.register(t, table_name=f"in_{t}") for t in ("lf_ex", "lf_new"))
     for col in TF_COLUMNS:  # the tables predict_pairs made
         linker.table_management.register_term_frequency_lookup(
             db_api.register(f"tf_lookup_{col}", table_name=f"in_tf_{col}"), col)
-    between = linker.inference.predict_between(sdfs[1], sdfs[2], threshold_match_weight=floor,
+    between = linker.inference.predict_between(ex, nw, threshold_match_weight=floor,
                                                warning_mode="never")
-    within = linker.inference.predict_within(sdfs[2], threshold_match_weight=floor,
+    within = linker.inference.predict_within(nw, threshold_match_weight=floor,
                                              warning_mode="never")
     pair = ("SELECT least(unique_id_l, unique_id_r) AS a, greatest(unique_id_l, unique_id_r) "
             "AS b, match_probability AS p FROM {}")

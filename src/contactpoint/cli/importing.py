@@ -110,6 +110,10 @@ def import_command(
     if not found.files:
         context.console.print("[red]no feed files found[/red]")
         raise typer.Exit(1)
+    if any(path.suffix.lower() == ".ndjson" for path in found.files):
+        from contactpoint.ingest import fhir_workers
+
+        fhir_workers.start_early()  # its imports overlap the files before the first NDJSON
     engine = context.engine()
     results: list[FileResult] = []
     with Progress(

@@ -21,8 +21,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
-from scipy.sparse import coo_array
-from scipy.sparse.csgraph import connected_components
 
 
 @dataclass
@@ -163,6 +161,9 @@ def components(
 ) -> npt.NDArray[np.int64]:
     """The connected component of each of ``size`` nodes along edges ``left[i]``-``right[i]``
     (labels 0, 1, …; no constraint applies)."""
+    from scipy.sparse import coo_array  # a batch run's; a day's run does without
+    from scipy.sparse.csgraph import connected_components
+
     graph = coo_array((np.ones(len(left), dtype=np.int8), (left, right)), shape=(size, size))
     labels: npt.NDArray[np.int64] = connected_components(graph, directed=False)[1]
     return labels.astype(np.int64)

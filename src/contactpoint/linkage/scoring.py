@@ -477,7 +477,7 @@ def _decide(
 ) -> pl.DataFrame:
     """``ex``: every existing record of every candidate child (``record_key``, ``child_key``,
     ``shielded``, ``nhs_number``, ``upn``, ``source_code``, ``dob``, ``fn``)."""
-    # predict_between may put either side on the left; orient to (existing, new).
+    # pairs come with the smaller key on the left; orient them to (existing, new).
     new_keys = nw.get_column("record_key")
     cross = cross.with_columns(
         pl.when(pl.col("r").is_in(new_keys.implode())).then(pl.col("l")).otherwise(pl.col("r"))

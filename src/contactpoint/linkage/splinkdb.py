@@ -62,20 +62,12 @@ def load_table(con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame) -
 
 
 def linker_for(
-    con: duckdb.DuckDBPyConnection,
-    tables: list[str],
-    settings: dict[str, Any],
-    extra: tuple[str, ...] = (),
+    con: duckdb.DuckDBPyConnection, tables: list[str], settings: dict[str, Any]
 ) -> tuple[Linker, DuckDBAPI, list[Any]]:
-    """A Splink linker over already-loaded tables (by name); returns it, its API and inputs.
-
-    ``extra`` tables are registered with the same API (for ``predict_between``/``_within``)
-    but are not the linker's own input; their SplinkDataFrames follow ``tables``' in the list.
-    """
+    """A Splink linker over already-loaded tables (by name); returns it, its API and inputs."""
     db_api = DuckDBAPI(con)
-    sdfs = [db_api.register(t, table_name=f"in_{t}") for t in (*tables, *extra)]
-    own = sdfs[: len(tables)]
-    linker = Linker(own[0] if len(own) == 1 else own, settings, log_level=logging.WARNING)
+    sdfs = [db_api.register(t, table_name=f"in_{t}") for t in tables]
+    linker = Linker(sdfs[0] if len(sdfs) == 1 else sdfs, settings, log_level=logging.WARNING)
     return linker, db_api, sdfs
 
 
