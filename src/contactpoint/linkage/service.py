@@ -102,14 +102,16 @@ def link(
 
     now = now or utcnow()
     store.lock_linkage(conn)  # one link run (or merge, or unmerge) at a time
+    linked_any = conn.execute(select(record_link.c.record_key).limit(1)).first() is not None
+    mode = "incremental" if linked_any else "initial"
+    if mode == "incremental":  # from the queue on, this run reads and writes by key
+        store.plan_for_key_lookups(conn)
     step("reading pending source records")
     pending = store.read_pending(conn)
     if pending.height == 0:
         archived = _archive_orphans(conn, now)
         return LinkSummary("incremental", matcher.version, 0, 0, 0, 0, 0, archived,
                            time.perf_counter() - started, None, phases())
-    linked_any = conn.execute(select(record_link.c.record_key).limit(1)).first() is not None
-    mode = "incremental" if linked_any else "initial"
     run_id = int(conn.execute(
         insert(link_run).values(mode=mode, model_version=matcher.version, started_at=now,
                                 records_in=pending.height).returning(link_run.c.id)
@@ -118,7 +120,6 @@ def link(
         if mode == "initial":
             counts = _initial(conn, pending, matcher, Path(tmp), run_id, now, step)
         else:
-            store.plan_for_key_lookups(conn)
             counts = _incremental(conn, pending, matcher, Path(tmp), run_id, now, step)
     step("archiving children left without active source records")
     archived = _archive_orphans(conn, now)
