@@ -437,6 +437,37 @@ def test_retired_records_leave_their_child_archived_and_shield_survives_reimport
     assert history.child_by_key(connection, ca).shielded
 
 
+def test_a_run_takes_retired_records_off_the_queue_with_a_retire_event(
+    connection: Connection, tmp_path: Path
+) -> None:
+    """Retired and deleted records leave the queue (which would otherwise grow with every
+    retirement) once a run has matched, so the engine's store took them in; one that had a
+    child leaves a ``retire`` event, so a store at an older mark still sees it go."""
+    e = add_extract(connection)
+    add_record(connection, e, "1", "Amy", "Stone", date(2015, 3, 1))
+    gone = add_record(connection, e, "2", "Gus", "Hill", date(2014, 1, 2))
+    never = add_record(connection, e, "3", "Nia", "Ray", date(2013, 5, 6))
+    connection.execute(  # deleted before any run linked it
+        update(source_record).where(source_record.c.id == never).values(record_status="deleted"))
+    run(connection, tmp_path)
+    assert queued(connection) == set()  # a first run: no child, no event
+    cg = child_of(connection, gone)
+    assert cg is not None
+    connection.execute(  # as the importer retires it: every feed change queues the record
+        update(source_record).where(source_record.c.id == gone).values(record_status="retired"))
+    queue(connection, gone)
+    run(connection, tmp_path)
+    assert queued(connection) == {gone}  # nothing was matched: the store has not seen it go
+    bea = add_record(connection, e, "4", "Bea", "Cole", date(2016, 2, 3))
+    run(connection, tmp_path)
+    assert child_of(connection, bea) is not None
+    assert queued(connection) == set()
+    retire = select(link_event.c.record_key, link_event.c.child_key,
+                    link_event.c.previous_child_key).where(link_event.c.kind == "retire")
+    assert connection.execute(retire).all() == [(gone, cg, cg)]
+    assert child_of(connection, gone) == cg  # the link itself is history: it stays
+
+
 def test_store_round_trip_reads_a_valid_frame(connection: Connection) -> None:
     e = add_extract(connection)
     add_record(

@@ -76,3 +76,32 @@ def test_links_and_the_queue_move_to_their_own_tables_and_back(fresh_db_url: str
         command.upgrade(config, "head")
     finally:
         engine.dispose()
+
+
+def test_retire_events_stay_append_only_and_refuse_a_downgrade(fresh_db_url: str) -> None:
+    """0012 lets a run record a ``retire``; the table stays append-only (SQLite rebuilds it
+    for the new CHECK and must make its triggers again), and no downgrade drops the event."""
+    import pytest
+    from alembic import command
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    from contactpoint.db.engine import make_engine
+
+    config = migrate.alembic_config(fresh_db_url)
+    engine = make_engine(fresh_db_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO link_event (record_key, child_key, previous_child_key, kind, band, "
+                "created_at) VALUES (1, 7, 7, 'retire', 'retired', '2026-11-26 00:00:00+00:00')"))
+        with engine.connect() as conn:
+            for sql in ("UPDATE link_event SET band = 'x'", "DELETE FROM link_event"):
+                with pytest.raises(DBAPIError, match="append-only"):
+                    conn.execute(text(sql))
+                conn.rollback()
+        with pytest.raises(RuntimeError, match="1 'retire' events"):
+            command.downgrade(config, "0011_record_link")
+        assert migrate.current_heads(fresh_db_url)[0] == {migrate.HEAD}
+    finally:
+        engine.dispose()

@@ -198,6 +198,7 @@ def _initial(
     matcher.keep_existing(snapshot.whole(conn, records.join(
         assign.select("record_key", "child_key"), on="record_key"
     ).with_columns(pl.lit(False).alias("shielded"))))
+    store.dequeue_inactive(conn, now=now, run_id=run_id, model_version=matcher.version)
     rp = result.review_pairs
     child_of = assign.select("record_key", "child_key")
     pairs = rp.join(child_of.rename({"record_key": "record_key_r"}), on="record_key_r", how="left")
@@ -343,6 +344,8 @@ def _incremental(
                          now=now)
     _supersede_holds(conn, [a[0] for a in assigned], now)
     _record_holds(conn, held, run_id, matcher.version, probs, now)
+    # the store took in the retirements when it matched (match_new updates it first)
+    store.dequeue_inactive(conn, now=now, run_id=run_id, model_version=matcher.version)
     return frame.height, len(created), queued, len(held), ()
 
 

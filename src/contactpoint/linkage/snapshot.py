@@ -7,9 +7,10 @@ the start of its first link run), the highest ``link_event`` id, and when they w
 in full. :func:`read_existing` returns exactly the records that may have changed since that mark,
 with no clock involved: linked records a feed touched (every import change, retirement and
 deletion puts the record on ``link_queue``, which only a link run takes it off; a record with
-no child yet was never an existing one), records whose child changed
-(every move writes a ``link_event``, and link runs are serialised), and retired/deleted records
-of shielded children; shields are re-read from the ``child`` table every time. Without a mark,
+no child yet was never an existing one), records whose child changed or that were retired
+(every move writes a ``link_event``, and so does a run that takes a retired record off the
+queue; link runs are serialised), and retired/deleted records of shielded children; shields
+are re-read from the ``child`` table every time. Without a mark,
 with one from another database, or with one whose full read is older than ``MAX_AGE``, every
 existing record is read again.
 

@@ -401,6 +401,33 @@ def apply_assignments(
     return int(moved.rowcount or 0) + int(linked.rowcount or 0)
 
 
+def dequeue_inactive(
+    conn: Connection, *, now: datetime, run_id: int, model_version: str | None
+) -> int:
+    """Take retired and deleted records off ``link_queue``; call it only once the engine's
+    store has taken their retirement in (after ``match_new`` or a first run's store). A record
+    that has a child gets a ``link_event`` of kind ``retire`` (its child on both sides), so a
+    store at any earlier mark learns of it too. Returns how many left the queue."""
+    conn.exec_driver_sql(
+        "CREATE TEMP TABLE tmp_retired AS SELECT q.record_key FROM link_queue q "
+        "JOIN source_record s ON s.id = q.record_key WHERE s.record_status <> 'active'"
+    )
+    conn.execute(
+        text(
+            "INSERT INTO link_event (record_key, child_key, previous_child_key, kind, band, "
+            "match_probability, model_version, run_id, merge_event_id, created_at) "
+            "SELECT l.record_key, l.child_key, l.child_key, 'retire', 'retired', NULL, :mv, "
+            ":run_id, NULL, :now FROM record_link l "
+            "JOIN tmp_retired t ON t.record_key = l.record_key"
+        ).bindparams(bindparam("now", now, type_=UTCDateTime()),
+                     bindparam("run_id", run_id), bindparam("mv", model_version))
+    )
+    gone = conn.exec_driver_sql(
+        "DELETE FROM link_queue WHERE record_key IN (SELECT record_key FROM tmp_retired)")
+    drop_temp(conn, "tmp_retired")
+    return int(gone.rowcount or 0)
+
+
 def child_frame(conn: Connection, keys: Sequence[int] | None = None) -> pl.DataFrame:
     """Children's protections: ``child_key, status, shielded, owning_la, retained_to_25``."""
     where = ""

@@ -74,7 +74,7 @@ link_event = Table(
     Column("run_id", BigId, nullable=True),  # link_run.id
     Column("merge_event_id", BigId, nullable=True),  # merge_event.id
     Column("created_at", UTCDateTime, nullable=False),
-    CheckConstraint("kind IN ('link', 'hold', 'merge', 'unmerge')", name="kind"),
+    CheckConstraint("kind IN ('link', 'hold', 'merge', 'unmerge', 'retire')", name="kind"),
 )
 Index("ix_link_event_record", link_event.c.record_key)
 Index("ix_link_event_child", link_event.c.child_key)
