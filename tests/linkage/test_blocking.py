@@ -6,6 +6,7 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
+from splink import Linker
 
 from contactpoint.linkage import blocking
 from contactpoint.linkage.artefact import ModelArtefact
@@ -14,14 +15,21 @@ from contactpoint.linkage.normalise import prepare
 from contactpoint.linkage.splinkdb import connect, fetch, linker_for, load_table
 
 
+def _population(records: pl.DataFrame, model: ModelArtefact, tmp_path: Path
+                ) -> tuple[duckdb.DuckDBPyConnection, Linker]:
+    """The prepared population as table ``lf`` and a Splink linker over it."""
+    con = connect(tmp_path)
+    load_table(con, "lf", prepare(records))
+    linker, _, _ = linker_for(con, ["lf"], model.splink_settings)
+    return con, linker
+
+
 def test_blocked_pairs_are_exactly_splinks_own(
     synth_population: tuple[pl.DataFrame, pl.DataFrame, list[tuple[str, str]]],
     default_model: ModelArtefact, tmp_path: Path,
 ) -> None:
     records, _, _ = synth_population
-    con = connect(tmp_path)
-    load_table(con, "lf", prepare(records))
-    linker, _, _ = linker_for(con, ["lf"], default_model.splink_settings)
+    con, linker = _population(records, default_model, tmp_path)
     theirs = linker.inference.compute_blocked_pairs_for_predict()
     splink = fetch(con, f"SELECT match_key, join_key_l, join_key_r FROM {theirs.physical_name}")
     rules = prediction_rules(default_model.splink_settings)
@@ -67,10 +75,8 @@ def test_batch_predictions_are_splinks_own(
     from contactpoint.linkage.scoring import predict_pairs
 
     records, _, _ = synth_population
-    con = connect(tmp_path)
-    load_table(con, "lf", prepare(records))
+    con, linker = _population(records, default_model, tmp_path)
     floor = default_model.rules.score_floor_weight
-    linker, _, _ = linker_for(con, ["lf"], default_model.splink_settings)
     theirs = linker.inference.predict(threshold_match_weight=floor, warning_mode="never")
     pairs = blocking.blocked_pairs_sql(prediction_rules(default_model.splink_settings), "lf")
     ours = predict_pairs(con, "lf", pairs, default_model.splink_settings, floor)
