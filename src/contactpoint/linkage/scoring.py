@@ -35,6 +35,9 @@ from contactpoint.linkage.splinkdb import connect, fetch, linker_for, load_table
 log = logging.getLogger(__name__)
 
 TF_COLUMNS = ("fn", "sn")
+# what clustering reads of the prepared records (twins, ambiguity, conflicts)
+CLUSTER_COLUMNS = ("unique_id", "source_code", "dob", "sn", "sn_names", "pc", "fn", "fn_mid",
+                   "nhs", "upn")
 
 
 def veto_select(table: str, household_vetoes: bool = True) -> str:
@@ -300,10 +303,15 @@ def run_dedupe(
     try:
         t = time.perf_counter()
         load_table(con, "lf", lf)
+        n_records = frame.height
+        # DuckDB holds the prepared records now: Python's copies would sit through predict
+        # (the run's peak); what clustering reads of them comes back after
+        del frame, lf
         pairs = blocked_pairs_sql(prediction_rules(model.splink_settings), "lf")
         pred = predict_pairs(con, "lf", pairs, model.splink_settings, rules.score_floor_weight)
         scored = int(fetch(con, f"SELECT count(*) AS n FROM {pred.physical_name}")["n"][0])  # noqa: S608 - internal names and constants only
         edges = _edges(con, pred.physical_name, rules)
+        lf = fetch(con, f"SELECT {', '.join(CLUSTER_COLUMNS)} FROM lf")  # noqa: S608 - internal names only
         timings["predict_s"] = time.perf_counter() - t
     finally:
         con.close()
@@ -383,7 +391,7 @@ def run_dedupe(
         )
     )
     stats: dict[str, Any] = {
-        "records": frame.height,
+        "records": n_records,
         "scored_pairs": scored,
         "pairs_at_or_above_review": edges.height,
         "vetoed_pairs": vetoed.height,
