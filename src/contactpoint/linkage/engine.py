@@ -7,7 +7,8 @@ may delete it afterwards.
 
 Decisions, in one place:
 
-* Splink scores pairs found by the blocking rules (:mod:`.model`).
+* Splink scores the pairs the blocking rules find (rules in :mod:`.model`, pairs made by
+  :mod:`.blocking`).
 * Vetoes (:mod:`.scoring`): different valid NHS numbers, different valid UPNs; in household
   populations also the twin pattern (exact DOB, surname agrees, forenames disagree, no shared
   identifier) and "no person evidence" (neither forename nor DOB agrees). A vetoed pair is
