@@ -1,11 +1,13 @@
-"""Blocking: the batch run's blocked pairs and the candidate pre-selection for daily deltas."""
+"""Blocking: the batch run's blocked pairs and a day's pairs, against Splink's own."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
 import polars as pl
+import pytest
 from splink import Linker
 
 from contactpoint.linkage import blocking
@@ -14,27 +16,31 @@ from contactpoint.linkage.model import prediction_rules
 from contactpoint.linkage.normalise import prepare
 from contactpoint.linkage.splinkdb import connect, fetch, linker_for, load_table
 
+Loaded = tuple[pl.DataFrame, duckdb.DuckDBPyConnection, Linker]
 
-def _population(records: pl.DataFrame, model: ModelArtefact, tmp_path: Path
-                ) -> tuple[duckdb.DuckDBPyConnection, Linker]:
-    """The prepared population as table ``lf`` and a Splink linker over it."""
+
+@pytest.fixture
+def loaded(
+    synth_population: tuple[pl.DataFrame, pl.DataFrame, list[tuple[str, str]]],
+    default_model: ModelArtefact, tmp_path: Path,
+) -> Iterator[Loaded]:
+    """The fixed population's records, prepared as table ``lf``, and a Splink linker over it."""
+    records, _, _ = synth_population
     con = connect(tmp_path)
     load_table(con, "lf", prepare(records))
-    linker, _, _ = linker_for(con, ["lf"], model.splink_settings)
-    return con, linker
+    linker, _, _ = linker_for(con, ["lf"], default_model.splink_settings)
+    yield records, con, linker
+    con.close()
 
 
 def test_blocked_pairs_are_exactly_splinks_own(
-    synth_population: tuple[pl.DataFrame, pl.DataFrame, list[tuple[str, str]]],
-    default_model: ModelArtefact, tmp_path: Path,
+    loaded: Loaded, default_model: ModelArtefact
 ) -> None:
-    records, _, _ = synth_population
-    con, linker = _population(records, default_model, tmp_path)
+    records, con, linker = loaded
     theirs = linker.inference.compute_blocked_pairs_for_predict()
     splink = fetch(con, f"SELECT match_key, join_key_l, join_key_r FROM {theirs.physical_name}")
     rules = prediction_rules(default_model.splink_settings)
     ours = fetch(con, blocking.blocked_pairs_sql(rules, "lf"))
-    con.close()
     key = ["join_key_l", "join_key_r"]
     assert splink.height > 2 * records.height
     assert splink["match_key"].n_unique() >= 10  # most rules add pairs of their own
@@ -68,14 +74,10 @@ def test_new_pairs_pair_new_records_with_existing_ones_either_side_and_with_each
                    ("0", 6, 9), ("0", 7, 9), ("1", 10, 11)]
 
 
-def test_batch_predictions_are_splinks_own(
-    synth_population: tuple[pl.DataFrame, pl.DataFrame, list[tuple[str, str]]],
-    default_model: ModelArtefact, tmp_path: Path,
-) -> None:
+def test_batch_predictions_are_splinks_own(loaded: Loaded, default_model: ModelArtefact) -> None:
     from contactpoint.linkage.scoring import predict_pairs
 
-    records, _, _ = synth_population
-    con, linker = _population(records, default_model, tmp_path)
+    records, con, linker = loaded
     floor = default_model.rules.score_floor_weight
     theirs = linker.inference.predict(threshold_match_weight=floor, warning_mode="never")
     pairs = blocking.blocked_pairs_sql(prediction_rules(default_model.splink_settings), "lf")
@@ -83,7 +85,6 @@ def test_batch_predictions_are_splinks_own(
     cols = "unique_id_l, unique_id_r, match_key, match_weight, match_probability"
     got = [fetch(con, f"SELECT {cols} FROM {t.physical_name} ORDER BY unique_id_l, unique_id_r")
            for t in (ours, theirs)]
-    con.close()
     assert got[0].height > records.height
     assert got[0].equals(got[1])
 
