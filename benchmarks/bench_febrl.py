@@ -2,14 +2,14 @@
 
     .venv/bin/python benchmarks/bench_febrl.py
 
-1. Contactpoint's engine (``contactpoint.linkage.engine``): train on the data, dedupe.
+1. Contactpoint's engine (``contactpoint.matching.engine``): train on the data, dedupe.
 2. A default Splink 5 set-up on the same mapped columns (NameComparison with term
    frequencies on both names, DateOfBirthComparison, exact/JW on the address columns, u from
    random sampling, EM on two blocks, p >= 0.5, connected components).
 3. recordlinkage 0.16's unsupervised ECM classifier on the union of the same blocks.
 
 Every figure is pairwise precision/recall/F1 over *all* true pairs (unblocked pairs count as
-missed), computed exactly by ``contactpoint.linkage.metrics``.
+missed), computed exactly by ``contactpoint.matching.metrics``.
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from linkage_data import febrl4
 
-from contactpoint.linkage import engine
-from contactpoint.linkage.metrics import Metrics, pairwise_metrics
+from contactpoint.matching import engine
+from contactpoint.matching.metrics import Metrics, pairwise_metrics
 
 BLOCKS = ("given_name", "family_name", "date_of_birth", "address_line_3")
 

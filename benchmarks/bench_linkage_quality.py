@@ -21,8 +21,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from linkage_data import synth_csv, twin_pairs
 
-from contactpoint.linkage import engine
-from contactpoint.linkage.metrics import pairwise_metrics
+from contactpoint.matching import engine
+from contactpoint.matching.metrics import pairwise_metrics
 
 
 def main() -> None:

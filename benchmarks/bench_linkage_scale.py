@@ -27,9 +27,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from linkage_data import synth_csv, twin_pairs
 
-from contactpoint.linkage import engine
-from contactpoint.linkage.frame import Existing
-from contactpoint.linkage.metrics import pairwise_metrics
+from contactpoint.matching import engine
+from contactpoint.matching.frame import Existing
+from contactpoint.matching.metrics import pairwise_metrics
 
 
 def peak_rss_gib() -> float:

@@ -15,7 +15,7 @@ import polars as pl
 
 from contactpoint.db.base import utcnow
 from contactpoint.db.engine import make_engine
-from contactpoint.linkage import snapshot, store
+from contactpoint.linking import snapshot, store
 from contactpoint.settings import load_settings
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import polars as pl
 
-from contactpoint.linkage.frame import conform
+from contactpoint.matching.frame import conform
 
 
 def febrl4() -> tuple[pl.DataFrame, pl.DataFrame]:

@@ -1,4 +1,4 @@
-"""Train the default model shipped in the package (src/contactpoint/linkage/default_model.json).
+"""Train the default model shipped in the package (src/contactpoint/matching/default_model.json).
 
     .venv/bin/python benchmarks/train_default_model.py [--children 20000] [--seed 1]
 
@@ -20,9 +20,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from linkage_data import synth_csv
 
-from contactpoint.linkage import engine
+from contactpoint.matching import engine
 
-PACKAGE = Path(__file__).resolve().parents[1] / "src" / "contactpoint" / "linkage"
+PACKAGE = Path(__file__).resolve().parents[1] / "src" / "contactpoint" / "matching"
 
 
 def main() -> None:

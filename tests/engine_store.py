@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from contactpoint.linkage import prepared
+from contactpoint.matching import prepared
 
 
 def store_rows(workdir: Path) -> list[tuple[Any, ...]]:

@@ -20,9 +20,9 @@ from contactpoint.cli.main import app
 from contactpoint.db.tables import child, record_link, source_record
 from contactpoint.db.uow import UnitOfWork
 from contactpoint.domain.identifiers import nhs_check_digit
-from contactpoint.linkage import review
-from contactpoint.linkage.child_records import load_child_record
-from contactpoint.linkage.tables import merge_event
+from contactpoint.linking import review
+from contactpoint.linking.child_records import load_child_record
+from contactpoint.linking.tables import merge_event
 from names import FAMILY, GIVEN
 
 COLUMNS = [

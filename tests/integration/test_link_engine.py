@@ -13,11 +13,12 @@ from sqlalchemy import Connection, func, insert, select, update
 
 from contactpoint.db.tables import child, extract, source, source_record
 from contactpoint.domain.identifiers import nhs_check_digit
-from contactpoint.linkage import engine, exports, review, service, snapshot
-from contactpoint.linkage.artefact import ModelArtefact
-from contactpoint.linkage.frame import conform
-from contactpoint.linkage.metrics import pairwise_metrics
-from contactpoint.linkage.models import EngineMatcher
+from contactpoint.linking import exports, review, service, snapshot
+from contactpoint.linking.models import EngineMatcher
+from contactpoint.matching import engine
+from contactpoint.matching.artefact import ModelArtefact
+from contactpoint.matching.frame import conform
+from contactpoint.matching.metrics import pairwise_metrics
 from engine_store import store_rows
 from links import child_of, links, queue
 from names import FAMILY, GIVEN

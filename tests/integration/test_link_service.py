@@ -19,11 +19,16 @@ from sqlalchemy import Connection, func, insert, select, update
 from contactpoint.db.tables import child, extract, record_link, source, source_record
 from contactpoint.domain.identifiers import format_child_id, nhs_check_digit
 from contactpoint.errors import Conflict, NotFound
-from contactpoint.linkage import history, review, service, store
-from contactpoint.linkage.engine import CLUSTERS_SCHEMA, MATCH_NEW_SCHEMA, REVIEW_SCHEMA, LinkResult
-from contactpoint.linkage.frame import Existing
-from contactpoint.linkage.prepared import StaleStore
-from contactpoint.linkage.tables import link_event, merge_event, review_decision, review_item
+from contactpoint.linking import history, review, service, store
+from contactpoint.linking.tables import link_event, merge_event, review_decision, review_item
+from contactpoint.matching.engine import (
+    CLUSTERS_SCHEMA,
+    MATCH_NEW_SCHEMA,
+    REVIEW_SCHEMA,
+    LinkResult,
+)
+from contactpoint.matching.frame import Existing
+from contactpoint.matching.prepared import StaleStore
 from engine_store import store_rows
 from links import child_of, queue, queued
 
@@ -417,7 +422,7 @@ def test_retired_records_leave_their_child_archived_and_shield_survives_reimport
     s = run(connection, tmp_path)
     assert s.children_archived == 1
     assert history.child_by_key(connection, ca).status == "archived"
-    from contactpoint.linkage.child_records import load_child_record
+    from contactpoint.linking.child_records import load_child_record
 
     with pytest.raises(NotFound):  # not live: no active source record
         load_child_record(connection, history.child_by_key(connection, ca).child_id)
@@ -500,7 +505,8 @@ def test_store_kept_by_changes_equals_one_read_in_full(
     connection: Connection, tmp_path: Path
 ) -> None:
     from contactpoint.db.base import utcnow
-    from contactpoint.linkage import engine, snapshot
+    from contactpoint.linking import snapshot
+    from contactpoint.matching import engine
 
     e = add_extract(connection)
     keys = [add_record(connection, e, str(i), g, "Stone", date(2015, 3, i + 1))

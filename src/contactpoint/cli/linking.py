@@ -16,7 +16,7 @@ from contactpoint.audit.trail import AuditAction
 from contactpoint.cli import context
 from contactpoint.db.uow import UnitOfWork
 from contactpoint.errors import ContactPointError
-from contactpoint.linkage import exports, history, models, review, service, store
+from contactpoint.linking import exports, history, models, review, service, store
 
 export_app = typer.Typer(help="Export what the index holds.", no_args_is_help=True)
 review_app = typer.Typer(help="The clerical review queue, merges and unmerges.",

@@ -13,11 +13,11 @@ from typing import Any
 import polars as pl
 import pytest
 
-from contactpoint.linkage.artefact import ModelArtefact
-from contactpoint.linkage.frame import conform
-from contactpoint.linkage.normalise import prepare
-from contactpoint.linkage.scoring import veto_select
-from contactpoint.linkage.splinkdb import connect, fetch, linker_for, load_table
+from contactpoint.matching.artefact import ModelArtefact
+from contactpoint.matching.frame import conform
+from contactpoint.matching.normalise import prepare
+from contactpoint.matching.scoring import veto_select
+from contactpoint.matching.splinkdb import connect, fetch, linker_for, load_table
 
 pyspark = pytest.importorskip("pyspark")
 if shutil.which("java") is None:
@@ -30,7 +30,7 @@ RECORDS = 2500  # records of the fixed synthetic population: a few thousand pair
 def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     from pyspark.sql import SparkSession
 
-    from contactpoint.linkage.spark import similarity_jar
+    from contactpoint.matching.spark import similarity_jar
 
     session = (
         SparkSession.builder.master("local[2]").appName("contactpoint-test")
@@ -57,7 +57,7 @@ def test_spark_scores_exactly_what_duckdb_scores(
 ) -> None:
     from splink import Linker, SparkAPI
 
-    from contactpoint.linkage.spark import spark_settings, to_spark
+    from contactpoint.matching.spark import spark_settings, to_spark
 
     records = synth_population[0].sort("record_key").head(RECORDS)
     lf = prepare(conform(records))

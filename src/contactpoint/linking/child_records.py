@@ -28,7 +28,7 @@ from contactpoint.domain.record import (
 from contactpoint.domain.sources import RecordField
 from contactpoint.domain.survivorship import SourceView, SurvivedChild, assemble
 from contactpoint.errors import NotFound
-from contactpoint.linkage.history import resolve_child
+from contactpoint.linking.history import resolve_child
 
 _INVOLVEMENT_FIELDS = record_field_names(Involvement)
 _CARER_FIELDS = record_field_names(Carer)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import polars as pl
 
-from contactpoint.linkage.artefact import ModelArtefact
-from contactpoint.linkage.engine import dedupe
+from contactpoint.matching.artefact import ModelArtefact
+from contactpoint.matching.engine import dedupe
 
 from .conftest import frame, nhs, record
 

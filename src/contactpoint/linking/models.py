@@ -13,15 +13,16 @@ from pathlib import Path
 import polars as pl
 from sqlalchemy import Connection
 
-from contactpoint.linkage import engine, store
-from contactpoint.linkage.artefact import ModelArtefact
-from contactpoint.linkage.engine import LinkResult
-from contactpoint.linkage.frame import Existing
+from contactpoint.linking import store
+from contactpoint.matching import engine
+from contactpoint.matching.artefact import ModelArtefact
+from contactpoint.matching.engine import LinkResult
+from contactpoint.matching.frame import Existing
 
 
 @dataclass(frozen=True)
 class EngineMatcher:
-    """The real engine behind the :class:`contactpoint.linkage.service.Matcher` call shape."""
+    """The real engine behind the :class:`contactpoint.linking.service.Matcher` call shape."""
 
     model: ModelArtefact
     cache_dir: Path | None = None  # where the prepared existing records persist between runs

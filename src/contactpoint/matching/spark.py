@@ -1,11 +1,11 @@
 """The same model on Spark (Splink's Spark backend): the artefact's SQL, translated.
 
 Every SQL fragment in a model artefact (comparison levels, blocking rules) and in
-:func:`contactpoint.linkage.scoring.veto_select` is written in DuckDB's dialect. ``to_spark``
+:func:`contactpoint.matching.scoring.veto_select` is written in DuckDB's dialect. ``to_spark``
 translates one with sqlglot and maps the few functions Spark spells differently: list overlap
 (``list_has_any`` → ``arrays_overlap``) and Jaro-Winkler (Splink's Spark UDF
 ``jaro_winkler``, from the similarity jar Splink ships). ``spark_settings`` applies it to a
-whole model; ``tests/linkage/test_spark.py`` checks, on a local Spark, that it scores exactly
+whole model; ``tests/matching/test_spark.py`` checks, on a local Spark, that it scores exactly
 the pairs DuckDB scores with the same probabilities. See docs/linkage.md.
 """
 
@@ -18,8 +18,8 @@ from typing import Any
 import sqlglot
 from sqlglot import exp
 
-from contactpoint.linkage.artefact import ModelArtefact
-from contactpoint.linkage.model import prediction_rules
+from contactpoint.matching.artefact import ModelArtefact
+from contactpoint.matching.model import prediction_rules
 
 
 def _rename(node: exp.Expression) -> exp.Expression:

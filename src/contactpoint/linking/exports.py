@@ -9,8 +9,8 @@ from typing import IO
 import polars as pl
 from sqlalchemy import Connection, text
 
-from contactpoint.linkage import store
-from contactpoint.linkage.metrics import Metrics, pairwise_metrics
+from contactpoint.linking import store
+from contactpoint.matching.metrics import Metrics, pairwise_metrics
 
 LINKS_HEADER = ("source", "source_record_id", "child_id")
 _LINKS_SQL = (

@@ -1,7 +1,7 @@
 """What the engine's store of existing records lacks, so a daily delta need not re-read the nation.
 
 Reading every linked record (millions) costs more than matching a 10,000-record delta. The
-engine keeps the existing records it has seen (:mod:`contactpoint.linkage.prepared`) with a
+engine keeps the existing records it has seen (:mod:`contactpoint.matching.prepared`) with a
 *mark* naming the state of the database they describe: which database and index (its URL and
 the start of its first link run), the highest ``link_event`` id, and when they were last read
 in full. :func:`read_existing` returns exactly the records that may have changed since that mark,
@@ -27,8 +27,8 @@ import polars as pl
 from sqlalchemy import Connection, text
 
 from contactpoint.db.base import utcnow
-from contactpoint.linkage import store
-from contactpoint.linkage.frame import Existing
+from contactpoint.linking import store
+from contactpoint.matching.frame import Existing
 
 MAX_AGE = timedelta(days=7)  # read everything again at least this often
 

@@ -6,7 +6,7 @@ exactly the columns of :data:`RECORD_SCHEMA`. The linking service builds it from
 files. Values are already normalised by the importer: postcode ``"SW1A 1AA"`` or null, NHS number
 10 digits passing modulus 11 or null, UPN valid or null, ``sex`` one of ``M``/``F``/``U`` or
 null, carers' names joined by ``"|"``. The engine applies its own, further, comparison-only
-normalisation (case, accents, punctuation) in :mod:`contactpoint.linkage.normalise`; it never
+normalisation (case, accents, punctuation) in :mod:`contactpoint.matching.normalise`; it never
 writes back.
 
 ``match_new`` also takes an *existing* frame: a record frame plus ``child_key`` (Int64: the child

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import polars as pl
 
-from contactpoint.linkage.artefact import ModelArtefact
-from contactpoint.linkage.engine import MATCH_NEW_SCHEMA, match_new
-from contactpoint.linkage.frame import Existing
+from contactpoint.matching.artefact import ModelArtefact
+from contactpoint.matching.engine import MATCH_NEW_SCHEMA, match_new
+from contactpoint.matching.frame import Existing
 
 from .conftest import frame, nhs, record
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from contactpoint.linkage.artefact import InvalidModel, read_artefact
-from contactpoint.linkage.engine import DEFAULT_MODEL_PATH, load_model
+from contactpoint.matching.artefact import InvalidModel, read_artefact
+from contactpoint.matching.engine import DEFAULT_MODEL_PATH, load_model
 
 
 def test_default_model_loads_and_verifies() -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from contactpoint.linkage.model import base_settings
-from contactpoint.linkage.normalise import prepare
-from contactpoint.linkage.splinkdb import connect, load_table
-from contactpoint.linkage.training import household_evidence
+from contactpoint.matching.model import base_settings
+from contactpoint.matching.normalise import prepare
+from contactpoint.matching.splinkdb import connect, load_table
+from contactpoint.matching.training import household_evidence
 
 from .conftest import frame, record
 

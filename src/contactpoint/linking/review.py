@@ -18,8 +18,8 @@ from sqlalchemy.orm import aliased
 from contactpoint.db.base import UTCDateTime, utcnow
 from contactpoint.db.tables import child, record_link, source_record
 from contactpoint.errors import Conflict, NotFound, ValidationFailed
-from contactpoint.linkage import history, store
-from contactpoint.linkage.tables import review_decision, review_item
+from contactpoint.linking import history, store
+from contactpoint.linking.tables import review_decision, review_item
 
 OUTCOMES = ("same", "different")
 

@@ -21,8 +21,8 @@ from contactpoint.db.base import utcnow
 from contactpoint.db.tables import child, record_link, source_record
 from contactpoint.domain.identifiers import InvalidIdentifier, parse_child_id
 from contactpoint.errors import Conflict, NotFound, ValidationFailed
-from contactpoint.linkage import store
-from contactpoint.linkage.tables import link_event, merge_event, review_decision
+from contactpoint.linking import store
+from contactpoint.linking.tables import link_event, merge_event, review_decision
 
 MAX_REDIRECTS = 64
 

@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Engine, bindparam, text
 
 from contactpoint.db.base import UTCDateTime
 from contactpoint.domain.identifiers import CHILD_ID_LENGTH
-from contactpoint.linkage.frame import CARER_SEPARATOR, RECORD_SCHEMA, conform
+from contactpoint.matching.frame import CARER_SEPARATOR, RECORD_SCHEMA, conform
 
 _RECORD_COLUMNS = [c for c in RECORD_SCHEMA if c not in ("record_key", "carer_names")]
 _FETCH_BATCH = 50_000

@@ -1,7 +1,7 @@
 """The engine's store of existing records, kept in a DuckDB file between link runs.
 
 A daily delta is scored against every existing record, but only records that are new or
-changed since the last run need normalising again (:func:`contactpoint.linkage.normalise.prepare`
+changed since the last run need normalising again (:func:`contactpoint.matching.normalise.prepare`
 is the expensive step), and nothing about the millions of others needs to travel. Tables:
 
 * ``lf_existing``: the prepared records (``unique_id`` = record key) with ``_h``, the content
@@ -10,7 +10,7 @@ is the expensive step), and nothing about the millions of others needs to travel
 * ``existing_shielded`` (``child_key``): the shielded children;
 * ``cp_meta``: the preparation version and the *mark* the caller gave with the last update.
 
-:func:`update` applies an :class:`~contactpoint.linkage.frame.Existing` in one DuckDB
+:func:`update` applies an :class:`~contactpoint.matching.frame.Existing` in one DuckDB
 transaction: in full (rows whose hash no longer matches are replaced, missing ones prepared,
 others kept), or as changes since the mark the store holds. The file holds comparison keys
 derived from personal data: it lives in the linkage directory, under the same protection as
@@ -26,9 +26,9 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from contactpoint.linkage.frame import Existing
-from contactpoint.linkage.normalise import PREPARE_VERSION, prepare
-from contactpoint.linkage.splinkdb import connect, fetch, register
+from contactpoint.matching.frame import Existing
+from contactpoint.matching.normalise import PREPARE_VERSION, prepare
+from contactpoint.matching.splinkdb import connect, fetch, register
 
 FILE = "existing.duckdb"  # in the engine's work directory
 TABLE = "lf_existing"

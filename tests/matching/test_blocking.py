@@ -10,11 +10,11 @@ import polars as pl
 import pytest
 from splink import Linker
 
-from contactpoint.linkage import blocking
-from contactpoint.linkage.artefact import ModelArtefact
-from contactpoint.linkage.model import prediction_rules
-from contactpoint.linkage.normalise import prepare
-from contactpoint.linkage.splinkdb import connect, fetch, linker_for, load_table
+from contactpoint.matching import blocking
+from contactpoint.matching.artefact import ModelArtefact
+from contactpoint.matching.model import prediction_rules
+from contactpoint.matching.normalise import prepare
+from contactpoint.matching.splinkdb import connect, fetch, linker_for, load_table
 
 Loaded = tuple[pl.DataFrame, duckdb.DuckDBPyConnection, Linker]
 
@@ -75,7 +75,7 @@ def test_new_pairs_pair_new_records_with_existing_ones_either_side_and_with_each
 
 
 def test_batch_predictions_are_splinks_own(loaded: Loaded, default_model: ModelArtefact) -> None:
-    from contactpoint.linkage.scoring import predict_pairs
+    from contactpoint.matching.scoring import predict_pairs
 
     records, con, linker = loaded
     floor = default_model.rules.score_floor_weight
@@ -95,7 +95,7 @@ def test_new_pairs_score_as_splinks_predict_between_and_within(
 ) -> None:
     """A day's records are scored once over our pairs; Splink's ``predict_between`` (existing
     x new) and ``predict_within`` (new x new) score the same pairs alike."""
-    from contactpoint.linkage.scoring import TF_COLUMNS, predict_pairs
+    from contactpoint.matching.scoring import TF_COLUMNS, predict_pairs
 
     records, _, _ = synth_population
     settings, floor = default_model.splink_settings, default_model.rules.score_floor_weight

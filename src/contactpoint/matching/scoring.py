@@ -11,17 +11,17 @@ import duckdb
 import numpy as np
 import polars as pl
 
-from contactpoint.linkage import prepared
-from contactpoint.linkage.artefact import ModelArtefact, Rules
-from contactpoint.linkage.blocking import blocked_pairs_sql, new_pairs_sql
-from contactpoint.linkage.cluster import (
+from contactpoint.matching import prepared
+from contactpoint.matching.artefact import ModelArtefact, Rules
+from contactpoint.matching.blocking import blocked_pairs_sql, new_pairs_sql
+from contactpoint.matching.cluster import (
     ConstrainedUnionFind,
     cluster_edges,
     components,
     signature,
 )
-from contactpoint.linkage.frame import Existing, conform
-from contactpoint.linkage.model import (
+from contactpoint.matching.frame import Existing, conform
+from contactpoint.matching.model import (
     DOB_EXACT_LEVEL,
     DOB_PERSON_MIN_LEVEL,
     FORENAME_ELSE_LEVEL,
@@ -29,8 +29,8 @@ from contactpoint.linkage.model import (
     SURNAME_AGREE_MIN_LEVEL,
     prediction_rules,
 )
-from contactpoint.linkage.normalise import prepare
-from contactpoint.linkage.splinkdb import connect, fetch, linker_for, load_table, register
+from contactpoint.matching.normalise import prepare
+from contactpoint.matching.splinkdb import connect, fetch, linker_for, load_table, register
 
 log = logging.getLogger(__name__)
 
@@ -286,7 +286,7 @@ def predict_pairs(
 def run_dedupe(
     records: pl.DataFrame, model: ModelArtefact, workdir: Path, keep_dir: Path | None = None
 ) -> Any:
-    from contactpoint.linkage.engine import LinkResult
+    from contactpoint.matching.engine import LinkResult
 
     rules = model.rules
     timings: dict[str, float] = {}
@@ -412,7 +412,7 @@ def run_match_new(
 ) -> pl.DataFrame:
     """Bring the store of existing records in ``workdir`` up to date (:mod:`.prepared`), score
     the new records against every existing record and among themselves, then decide."""
-    from contactpoint.linkage.engine import MATCH_NEW_SCHEMA
+    from contactpoint.matching.engine import MATCH_NEW_SCHEMA
 
     rules = model.rules
     nw = conform(new)

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import polars as pl
 
-from contactpoint.linkage.artefact import ModelArtefact
-from contactpoint.linkage.engine import dedupe, load_model, train
-from contactpoint.linkage.metrics import pairwise_metrics
+from contactpoint.matching.artefact import ModelArtefact
+from contactpoint.matching.engine import dedupe, load_model, train
+from contactpoint.matching.metrics import pairwise_metrics
 
 PRECISION_FLOOR = 0.999
 RECALL_FLOOR = 0.99

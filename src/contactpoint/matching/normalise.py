@@ -22,7 +22,7 @@ from importlib import resources
 import jellyfish
 import polars as pl
 
-from contactpoint.linkage.frame import CARER_SEPARATOR
+from contactpoint.matching.frame import CARER_SEPARATOR
 
 PREPARE_VERSION = "1"  # bump whenever prepare() derives a key differently (cached keys expire)
 
@@ -67,7 +67,7 @@ def name_tokens(value: str | None) -> list[str]:
 @lru_cache(maxsize=1)
 def nickname_groups() -> dict[str, str]:
     """name -> canonical name of its group (the first group listing it wins)."""
-    text = resources.files("contactpoint.linkage").joinpath("data/nicknames.txt").read_text()
+    text = resources.files("contactpoint.matching").joinpath("data/nicknames.txt").read_text()
     mapping: dict[str, str] = {}
     for line in text.splitlines():
         line = line.strip()

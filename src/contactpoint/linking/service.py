@@ -30,11 +30,11 @@ from sqlalchemy import Connection, bindparam, func, insert, select, text, update
 
 from contactpoint.db.base import UTCDateTime, utcnow
 from contactpoint.db.tables import link_queue, record_link, source_record
-from contactpoint.linkage import snapshot, store
-from contactpoint.linkage.engine import LinkResult
-from contactpoint.linkage.frame import Existing
-from contactpoint.linkage.review import queue_pairs
-from contactpoint.linkage.tables import link_event, link_run, review_item
+from contactpoint.linking import snapshot, store
+from contactpoint.linking.review import queue_pairs
+from contactpoint.linking.tables import link_event, link_run, review_item
+from contactpoint.matching.engine import LinkResult
+from contactpoint.matching.frame import Existing
 
 Progress = Callable[[str], None]
 

@@ -14,15 +14,15 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from contactpoint.linkage.artefact import ModelArtefact, Rules, canonical_hash, write_artefact
-from contactpoint.linkage.frame import conform
-from contactpoint.linkage.model import (
+from contactpoint.matching.artefact import ModelArtefact, Rules, canonical_hash, write_artefact
+from contactpoint.matching.frame import conform
+from contactpoint.matching.model import (
     DETERMINISTIC_RULES,
     EM_BLOCKING_RULES,
     base_settings,
 )
-from contactpoint.linkage.normalise import prepare
-from contactpoint.linkage.splinkdb import connect, linker_for, load_table
+from contactpoint.matching.normalise import prepare
+from contactpoint.matching.splinkdb import connect, linker_for, load_table
 
 M_FLOOR = 1e-5  # no level may make a match impossible: vetoes do that, explicitly
 U_FLOOR = 1e-8

@@ -1,7 +1,7 @@
 """The linkage engine's public interface: train, load, dedupe, match_new.
 
-Everything here takes and returns polars DataFrames (see :mod:`contactpoint.linkage.frame`);
-Splink and DuckDB stay inside ``contactpoint.linkage``. ``workdir`` is a scratch directory the
+Everything here takes and returns polars DataFrames (see :mod:`contactpoint.matching.frame`);
+Splink and DuckDB stay inside ``contactpoint.matching``. ``workdir`` is a scratch directory the
 engine owns for the duration of a call (a file-backed DuckDB database lives there); the caller
 may delete it afterwards.
 
@@ -36,8 +36,8 @@ from typing import Any
 
 import polars as pl
 
-from contactpoint.linkage.artefact import ModelArtefact, read_artefact
-from contactpoint.linkage.frame import Existing
+from contactpoint.matching.artefact import ModelArtefact, read_artefact
+from contactpoint.matching.frame import Existing
 
 DEFAULT_MODEL_PATH = Path(__file__).with_name("default_model.json")
 
@@ -86,7 +86,7 @@ def train(records: pl.DataFrame, out_dir: Path, *, workdir: Path | None = None) 
     name and DOB), m by EM on several blocking rules; writes ``training-report-<version>.json``
     and ``.md`` beside the model. Returns the written artefact (``path`` set).
     """
-    from contactpoint.linkage.training import train_model
+    from contactpoint.matching.training import train_model
 
     return train_model(records, Path(out_dir), workdir=workdir)
 
@@ -98,7 +98,7 @@ def dedupe(
 
     ``keep_dir``: also leave the prepared records there, so that the first ``match_new`` with
     that directory need not prepare the nation again."""
-    from contactpoint.linkage.scoring import run_dedupe
+    from contactpoint.matching.scoring import run_dedupe
 
     result: LinkResult = run_dedupe(records, model, Path(workdir), keep_dir)
     return result
@@ -107,7 +107,7 @@ def dedupe(
 def existing_mark(workdir: Path) -> str | None:
     """The mark of the store of existing records kept in ``workdir`` (see :class:`Existing`),
     or ``None`` if there is no usable store there: then ``match_new`` needs them in full."""
-    from contactpoint.linkage import prepared
+    from contactpoint.matching import prepared
 
     if not (Path(workdir) / prepared.FILE).exists():
         return None
@@ -124,7 +124,7 @@ def match_new(
     every day with ``existing`` as the changes since :func:`existing_mark`, and only those
     records are prepared again and stored; nothing else about the others is read.
 
-    ``existing``: :class:`~contactpoint.linkage.frame.Existing`, existing frames of record
+    ``existing``: :class:`~contactpoint.matching.frame.Existing`, existing frames of record
     frame + ``child_key`` (Int64) + ``shielded`` (Boolean).
     ``new``: record frame (record keys disjoint from the existing ones).
     Returns :data:`MATCH_NEW_SCHEMA`, one row per new record:
@@ -139,7 +139,7 @@ def match_new(
     cluster), so a review that is rejected can still create the new child.
     Only pairs (existing x new) and (new x new) are scored.
     """
-    from contactpoint.linkage.scoring import run_match_new
+    from contactpoint.matching.scoring import run_match_new
 
     return run_match_new(existing, new, model, Path(workdir))
 
@@ -148,7 +148,7 @@ def keep_existing(existing: Existing, workdir: Path) -> None:
     """Bring the store of existing records in ``workdir`` to ``existing`` without matching
     anything (after a first run: the records that ``dedupe(keep_dir=workdir)`` prepared now
     have children)."""
-    from contactpoint.linkage import prepared
+    from contactpoint.matching import prepared
 
     with prepared.opened(Path(workdir)) as con:
         prepared.update(con, existing)

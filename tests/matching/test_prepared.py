@@ -8,9 +8,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from contactpoint.linkage import prepared
-from contactpoint.linkage.frame import Existing
-from contactpoint.linkage.splinkdb import connect, fetch
+from contactpoint.matching import prepared
+from contactpoint.matching.frame import Existing
+from contactpoint.matching.splinkdb import connect, fetch
 
 from .conftest import frame, record
 
@@ -54,7 +54,7 @@ def test_changes_apply_only_at_the_mark_they_were_read_since(tmp_path: Path) -> 
 
 
 def test_match_new_reuses_the_prepared_store(tmp_path: Path) -> None:
-    from contactpoint.linkage.engine import load_model, match_new
+    from contactpoint.matching.engine import load_model, match_new
 
     existing = Existing.whole(frame([record(1), record(2, given_name="Grace")]).with_columns(
         pl.Series("child_key", [10, 20])))

@@ -12,9 +12,9 @@ import polars as pl
 import pytest
 
 from contactpoint.domain.identifiers import nhs_check_digit
-from contactpoint.linkage.artefact import ModelArtefact
-from contactpoint.linkage.engine import load_model
-from contactpoint.linkage.frame import conform
+from contactpoint.matching.artefact import ModelArtefact
+from contactpoint.matching.engine import load_model
+from contactpoint.matching.frame import conform
 
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 SYNTH_CHILDREN = 2000

@@ -6,8 +6,8 @@ import random
 
 import polars as pl
 
-from contactpoint.linkage.cluster import ConstrainedUnionFind, cluster_edges, signature
-from contactpoint.linkage.metrics import pairwise_metrics
+from contactpoint.matching.cluster import ConstrainedUnionFind, cluster_edges, signature
+from contactpoint.matching.metrics import pairwise_metrics
 
 
 def test_pairwise_metrics_known_answer() -> None:
@@ -73,7 +73,7 @@ def _partition(roots: list[int]) -> set[frozenset[int]]:
 def test_conflict_free_components_shortcut_equals_edge_by_edge() -> None:
     """Batch clustering sends only components that could hold a conflict through the
     union-find: the clusters and the refused edges must be exactly those of sending all."""
-    from contactpoint.linkage.scoring import _constrained_roots
+    from contactpoint.matching.scoring import _constrained_roots
 
     rng = random.Random(7)
     n = 3_000
