@@ -41,6 +41,9 @@ class Rules:
     * ``shield_floor_probability``: a new record whose best candidate is a *shielded* child with
       a probability in [floor, link) goes to review, never to a new child.
     * ``score_floor_weight``: pairs below this Splink match weight are not kept at all.
+    * ``review_margin_weight``: a high-scoring edge that clustering refused goes to review only
+      when it comes within this many bits of the edge by which either record joined its own
+      child (a close call); a far weaker one was no contest.
     * Vetoes: two valid, different NHS numbers; two valid, different UPNs (always on); the twin
       pattern (exact date of birth, surname agreeing, forenames that disagree on every name
       level, and no shared NHS number or UPN) and the no-person-evidence pattern (neither
@@ -60,6 +63,7 @@ class Rules:
     shield_floor_probability: float = 0.01
     score_floor_weight: float = -12.0
     household_vetoes: bool = True
+    review_margin_weight: float = 5.0
 
 
 @dataclass(frozen=True)

@@ -2,12 +2,14 @@
 
 Edges are processed by descending probability. Two clusters are merged only when
 
-* their NHS-number sets do not conflict (both non-empty and disjoint = conflict), likewise UPNs;
+* their NHS-number sets do not conflict (both non-empty and disjoint = conflict); UPNs are
+  weighed by the model, not a constraint (a school move can give a child a second UPN), but a
+  shared UPN or NHS number lifts the one-record-per-source rule below;
 * no cannot-link pair (a vetoed pair: different identifiers, or the twin pattern) has one
   record in each;
 * no source holds, in the two clusters, two records with the same date of birth and different
-  forenames (a source keeps one record per child, so those are two children born together:
-  this keeps similar-named twins such as Hana/Hanna apart across sources);
+  forename groups (a nickname or variant is the same name): those are two children born
+  together, and this keeps similar-named twins such as Hana/Hanna apart across sources;
 * at most one of them is *anchored* (an existing child in incremental matching: existing
   children are never merged with each other by the engine).
 
@@ -69,11 +71,11 @@ class ConstrainedUnionFind:
         na, nb = self.nhs[ra], self.nhs[rb]
         if na and nb and na.isdisjoint(nb):
             return True
-        ua, ub = self.upn[ra], self.upn[rb]
-        if ua and ub and ua.isdisjoint(ub):
-            return True
+        # one source holding two records on one DOB under two names is two children, unless
+        # the two sides share an identifier (the source's own duplicate of one child)
+        shared = not na.isdisjoint(nb) or not self.upn[ra].isdisjoint(self.upn[rb])
         sa, sb = self.signatures[ra], self.signatures[rb]
-        if sa and sb and _signature_conflict(sa, sb):
+        if sa and sb and not shared and _signature_conflict(sa, sb):
             return True
         if not self.cannot:
             return False

@@ -24,11 +24,31 @@ from typing import Any
 
 DIALECT = "duckdb"
 
-FORENAME_ELSE_LEVEL = 0  # gamma of the "else" level of forename (the twin signal)
-DOB_EXACT_LEVEL = 4  # gamma of the exact level of dob
-SURNAME_AGREE_MIN_LEVEL = 3  # gamma >= this: surname exact, shared part or typo
-FORENAME_PERSON_MIN_LEVEL = 2  # gamma >= this: forename exact, variant, typo or phonetic
-DOB_PERSON_MIN_LEVEL = 2  # gamma >= this: DOB exact, day/month swap, one field off
+# Columns the vetoes read besides the comparisons' own; every prediction keeps them.
+VETO_COLUMNS: tuple[str, ...] = ("source_code", "fn_mid_ini", "fn_mid_abbr")
+
+
+def with_veto_columns(settings: dict[str, Any]) -> dict[str, Any]:
+    """``settings`` with :data:`VETO_COLUMNS` retained in the predictions (an engine need, not
+    a model parameter: the artefact is not changed)."""
+    kept = list(settings.get("additional_columns_to_retain") or [])
+    return {**settings,
+            "additional_columns_to_retain": kept + [c for c in VETO_COLUMNS if c not in kept]}
+
+
+def gamma(settings: dict[str, Any], comparison: str, label: str) -> int:
+    """The gamma value Splink gives the level of ``comparison`` labelled ``label``: the
+    non-null levels count down to 0 (the last, "else"). Vetoes name levels by their label, so
+    a model whose comparisons gain or lose a level keeps its vetoes right."""
+    for comp in settings["comparisons"]:
+        if comp["output_column_name"] != comparison:
+            continue
+        levels = [lv for lv in comp["comparison_levels"] if not lv.get("is_null_level")]
+        labels = [lv.get("label_for_charts") for lv in levels]
+        if label not in labels:
+            raise KeyError(f"comparison {comparison!r} has no level labelled {label!r}")
+        return len(levels) - 1 - labels.index(label)
+    raise KeyError(f"no comparison {comparison!r}")
 
 
 def _null(cond: str, label: str = "null") -> dict[str, Any]:

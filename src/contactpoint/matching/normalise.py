@@ -7,6 +7,9 @@ Nothing here changes a stored value; it derives comparison keys:
 * ``fn_names``: the canonical forms of every forename the record carries (given, preferred,
   middle); ``sn_names``: every surname part (hyphenated parts, former surname);
 * ``fn_mp`` / ``sn_mp``: metaphone codes (jellyfish) for phonetic agreement;
+* ``fn_mid`` (middle names), with ``fn_mid_ini`` (their initials, ``"ii"``) and ``fn_mid_abbr``
+  (every middle name is an initial: ``Jannat I Ferdous``), so an initial is compatible with the
+  name it abbreviates;
 * ``dob``: ISO date text; ``pc``, ``pc_sector``, ``pc_district``; ``addr_num`` (house number)
   and ``addr_street`` (address letters); ``carers``: carer full names.
 Phonetic codes and nickname look-ups are computed once per distinct name.
@@ -24,7 +27,7 @@ import polars as pl
 
 from contactpoint.matching.frame import CARER_SEPARATOR
 
-PREPARE_VERSION = "1"  # bump whenever prepare() derives a key differently (cached keys expire)
+PREPARE_VERSION = "2"  # bump whenever prepare() derives a key differently (cached keys expire)
 
 _NON_LETTER = re.compile(r"[^a-z]+")
 _FLAT = r"\b(?:flat|apartment|apt|unit|room|suite)\s*\d+[a-z]?\b"
@@ -209,6 +212,17 @@ def prepare(records: pl.DataFrame) -> pl.DataFrame:
             lambda v: " ".join(t for t in name_tokens(v) if t not in PLACEHOLDER_FORENAMES)
             or None,
             pl.Utf8(),
+        ),
+        fn_mid_ini=_map_unique(
+            df.get_column("middle_names"),
+            lambda v: "".join(t[0] for t in name_tokens(v) if t not in PLACEHOLDER_FORENAMES)
+            or None,
+            pl.Utf8(),
+        ),
+        fn_mid_abbr=_map_unique(
+            df.get_column("middle_names"),
+            lambda v: all(len(t) == 1 for t in name_tokens(v)) if name_tokens(v) else None,
+            pl.Boolean(),
         ),
         fn_ocr=_map_unique(out.get_column("fn"), ocr_key, pl.Utf8()),
         sn_ocr=_map_unique(out.get_column("sn"), ocr_key, pl.Utf8()),

@@ -21,14 +21,7 @@ from contactpoint.matching.cluster import (
     signature,
 )
 from contactpoint.matching.frame import Existing, conform
-from contactpoint.matching.model import (
-    DOB_EXACT_LEVEL,
-    DOB_PERSON_MIN_LEVEL,
-    FORENAME_ELSE_LEVEL,
-    FORENAME_PERSON_MIN_LEVEL,
-    SURNAME_AGREE_MIN_LEVEL,
-    prediction_rules,
-)
+from contactpoint.matching.model import base_settings, gamma, prediction_rules
 from contactpoint.matching.normalise import prepare
 from contactpoint.matching.splinkdb import connect, fetch, linker_for, load_table, register
 
@@ -36,45 +29,92 @@ log = logging.getLogger(__name__)
 
 TF_COLUMNS = ("fn", "sn")
 # what clustering reads of the prepared records (twins, ambiguity, conflicts)
-CLUSTER_COLUMNS = ("unique_id", "source_code", "dob", "sn", "sn_names", "pc", "fn", "fn_mid",
-                   "nhs", "upn")
+CLUSTER_COLUMNS = ("unique_id", "source_code", "dob", "sn", "sn_names", "pc", "fn", "fn_canon",
+                   "fn_mid", "fn_mid_ini", "fn_mid_abbr", "nhs", "upn")
 
 
-def veto_select(table: str, household_vetoes: bool = True) -> str:
-    """Pairs with their vetoes.
+def veto_select(
+    table: str, household_vetoes: bool = True, settings: dict[str, Any] | None = None
+) -> str:
+    """Pairs with their vetoes (levels named by label in ``settings``, the model's).
 
-    * ``v_nhs`` / ``v_upn``: two different valid identifiers (always);
+    * ``v_nhs``: two different valid NHS numbers (always);
+    * ``v_upn``: two different valid UPNs *and* forenames that are not the same name (exact,
+      a nickname or variant, or another of the record's forenames). A school move can give a
+      child a second UPN, so different UPNs alone are evidence the model weighs, not a veto;
     * ``v_twin`` (household populations): exact DOB, surname agreeing, forenames disagreeing on
       every level (or both records carrying middle names that conflict: twins Rose Molly and
-      Rose Olivia), no shared identifier: children born together;
+      Rose Olivia; an initial never conflicts with the name it abbreviates: Jannat I and
+      Jannat Iqra Ivy), no shared identifier: children born together;
     * ``v_person`` (household populations): neither forename nor DOB agrees even roughly and no
-      identifier is shared: only household facts agree, which siblings share too.
+      identifier is shared: only household facts agree, which siblings share too;
+    * ``nhs_only``: vetoed by the NHS numbers alone, with the same forename and date of birth
+      (at most one field off): one child with two NHS numbers, or a mis-keyed number. Never
+      linked; a person decides (review, reason ``nhs_conflict``);
+    * ``plausible``: the person evidence could be one child (forename exact, or born in the same
+      year, or an identifier shared). A pair in the clerical band that is not plausible agrees on
+      household facts and a similar name only: siblings (Sophie and Sofia three years apart),
+      not work for a person.
     """
+    st = settings if settings is not None else base_settings()
     on = "" if household_vetoes else "false AND "
     shared = "(coalesce(nhs_l = nhs_r, false) OR coalesce(upn_l = upn_r, false))"
-    # both records carry middle names and they share no name and are not a typo apart
-    mid_conflict = (
-        "coalesce(NOT list_has_any(string_split(fn_mid_l, ' '), string_split(fn_mid_r, ' ')) "
-        "AND jaro_winkler_similarity(fn_mid_l, fn_mid_r) < 0.85, false)"
-    )
+    dob_exact = gamma(st, "dob", "exact")
+    dob_person = gamma(st, "dob", "one field or one character off")
+    fn_else = gamma(st, "forename", "else")
+    fn_person = gamma(st, "forename", "phonetic or similar")
+    fn_same = gamma(st, "forename", "nickname, variant or another forename")
+    sn_agree = gamma(st, "surname", "typo")
+    fn_exact = gamma(st, "forename", "exact")
+    dob_year = gamma(st, "dob", "same year")
     return f"""
     SELECT unique_id_l AS l, unique_id_r AS r, match_probability AS p, match_weight AS w,
       coalesce(nhs_l <> nhs_r, false) AS v_nhs,
-      coalesce(upn_l <> upn_r, false) AS v_upn,
-      ({on}gamma_dob = {DOB_EXACT_LEVEL}
-        AND (gamma_forename = {FORENAME_ELSE_LEVEL} OR {mid_conflict})
-        AND gamma_surname >= {SURNAME_AGREE_MIN_LEVEL} AND NOT {shared}) AS v_twin,
-      ({on}gamma_forename < {FORENAME_PERSON_MIN_LEVEL} AND gamma_dob < {DOB_PERSON_MIN_LEVEL}
-        AND NOT {shared}) AS v_person
+      coalesce(upn_l <> upn_r, false) AND gamma_forename < {fn_same} AS v_upn,
+      ({on}gamma_dob = {dob_exact}
+        AND (gamma_forename = {fn_else} OR {MIDDLE_NAMES_CONFLICT})
+        AND gamma_surname >= {sn_agree} AND NOT {shared}) AS v_twin,
+      ({on}gamma_forename < {fn_person} AND gamma_dob < {dob_person}
+        AND NOT {shared}) AS v_person,
+      coalesce(nhs_l <> nhs_r, false) AND gamma_forename >= {fn_same}
+        AND gamma_dob >= {dob_person} AND NOT {MIDDLE_NAMES_CONFLICT} AS nhs_only,
+      (gamma_forename >= {fn_exact} OR gamma_dob >= {dob_year} OR {shared}) AS plausible
     FROM {table}
     """  # noqa: S608 - internal names and constants only
 
 
-def _edges(con: duckdb.DuckDBPyConnection, table: str, rules: Rules) -> pl.DataFrame:
+# Both records carry middle names, they share none, are not a typo apart, and neither side is
+# only the other's initials ("I" against "Iqra Ivy", "A" against "Ada").
+MIDDLE_NAMES_CONFLICT = (
+    "coalesce(NOT list_has_any(string_split(fn_mid_l, ' '), string_split(fn_mid_r, ' ')) "
+    "AND jaro_winkler_similarity(fn_mid_l, fn_mid_r) < 0.85 "
+    "AND NOT (fn_mid_abbr_l AND substr(fn_mid_ini_r, 1, length(fn_mid_ini_l)) = fn_mid_ini_l) "
+    "AND NOT (fn_mid_abbr_r AND substr(fn_mid_ini_l, 1, length(fn_mid_ini_r)) = fn_mid_ini_r)"
+    ", false)"
+)
+
+
+def middle_names_conflict(a: str, b: str) -> pl.Expr:
+    """:data:`MIDDLE_NAMES_CONFLICT` over two sets of prepared columns in one frame (``a``,
+    ``b`` are suffixes: ``""`` and ``"2"``)."""
+    mid, mid2 = pl.col(f"fn_mid{a}"), pl.col(f"fn_mid{b}")
+    ini, ini2 = pl.col(f"fn_mid_ini{a}"), pl.col(f"fn_mid_ini{b}")
+    abbr, abbr2 = pl.col(f"fn_mid_abbr{a}"), pl.col(f"fn_mid_abbr{b}")
+    return (
+        mid.is_not_null() & mid2.is_not_null() & (mid != mid2)
+        & ~(abbr.fill_null(False) & ini2.str.starts_with(ini).fill_null(False))
+        & ~(abbr2.fill_null(False) & ini.str.starts_with(ini2).fill_null(False))
+    )
+
+
+def _edges(
+    con: duckdb.DuckDBPyConnection, table: str, rules: Rules, settings: dict[str, Any]
+) -> pl.DataFrame:
     """Pairs at or above the review band (vetoed ones flagged), highest probability first."""
     sql = f"""
-    WITH v AS ({veto_select(table, rules.household_vetoes)})
-    SELECT l, r, p, w, (v_nhs OR v_upn OR v_twin OR v_person) AS vetoed
+    WITH v AS ({veto_select(table, rules.household_vetoes, settings)})
+    SELECT l, r, p, w, (v_nhs OR v_upn OR v_twin OR v_person) AS vetoed,
+      nhs_only AND NOT (v_upn OR v_twin OR v_person) AS nhs_only, plausible
     FROM v WHERE p >= {rules.review_probability}
     """  # noqa: S608 - internal names and constants only
     return fetch(con, sql)
@@ -100,20 +140,23 @@ def ambiguous_records(links: pl.DataFrame, lf: pl.DataFrame) -> pl.Series:
     holds two records with x's date of birth and surname, or y1 and y2 carry different NHS
     numbers or UPNs: two children are then shown twice over (a source's duplicate of one
     child makes no other record ambiguous). A record sharing an NHS number or UPN with a
-    candidate is never ambiguous. Catches similar-named twins that one source spells alike
-    (Maryam/Mariam, Muhammad/Mohammed, Aisha/Alisha, Olive/Olivia, Rose with and without
-    middle names).
+    candidate is never ambiguous, and neither is one that names one twin exactly and is no
+    nickname or variant of the other's name (Harvey against Harvey and Harry). Catches
+    similar-named twins that one source spells alike (Maryam/Mariam, Muhammad/Mohammed,
+    Aisha/Alisha, Rose with and without middle names).
     """
     attrs = lf.select(
         pl.col("unique_id").alias("y"), pl.col("source_code").alias("src"), "dob", "sn",
-        "sn_names", "pc", pl.col("fn").fill_null(""), "fn_mid", "nhs", "upn",
+        "sn_names", "pc", pl.col("fn").fill_null(""), "fn_canon", "fn_mid", "fn_mid_ini",
+        "fn_mid_abbr", "nhs", "upn",
     )
     both = _both_ways(links).join(attrs, on="y", how="left")
     # x's own source must also hold two records born that day with that surname: two sources
     # then show two children (a within-source duplicate of y shows in y's source only)
     own = lf.select(
         pl.col("unique_id").alias("x"), pl.col("nhs").alias("x_nhs"),
-        pl.col("upn").alias("x_upn"),
+        pl.col("upn").alias("x_upn"), pl.col("fn").alias("x_fn"),
+        pl.col("fn_canon").alias("x_canon"),
         (pl.len().over("source_code", "dob", "sn") > 1).alias("x_twin_set"),
     )
     both = both.join(own, on="x", how="inner")
@@ -128,9 +171,7 @@ def ambiguous_records(links: pl.DataFrame, lf: pl.DataFrame) -> pl.Series:
         & _surnames_agree("sn_names", "sn_names2")
         & (pl.col("pc").is_null() | pl.col("pc2").is_null() | (pl.col("pc") == pl.col("pc2")))
         & (
-            (pl.col("fn") != pl.col("fn2"))
-            | (pl.col("fn_mid").is_not_null() & pl.col("fn_mid2").is_not_null()
-               & (pl.col("fn_mid") != pl.col("fn_mid2")))
+            (pl.col("fn") != pl.col("fn2")) | middle_names_conflict("", "2")
         )
     )
     # y1, y2 carrying two valid identifiers are two children whatever x's source holds
@@ -138,7 +179,14 @@ def ambiguous_records(links: pl.DataFrame, lf: pl.DataFrame) -> pl.Series:
         pl.col("upn") != pl.col("upn2")
     ).fill_null(False)
     shown = pl.col("x_twin_set") | two_ids
-    return pairs.filter(same_src_twins.fill_null(False) & shown).get_column("x").unique()
+    # x names one twin exactly and is no variant of the other's name (Harvey, not Harry): no
+    # doubt which child it is. A variant of both (Muhammed between Muhammad and Mohammed) is.
+    clear = (
+        (pl.col("x_fn") == pl.col("fn")) & (pl.col("x_canon") != pl.col("fn_canon2"))
+    ) | ((pl.col("x_fn") == pl.col("fn2")) & (pl.col("x_canon") != pl.col("fn_canon")))
+    return pairs.filter(
+        same_src_twins.fill_null(False) & shown & ~clear.fill_null(False)
+    ).get_column("x").unique()
 
 
 def _born_together(a: str, b: str) -> pl.Expr:
@@ -190,9 +238,10 @@ def twin_named_alike(links: pl.DataFrame, lf: pl.DataFrame) -> pl.DataFrame:
 
 
 def _signatures(lf: pl.DataFrame) -> list[dict[str, set[tuple[str, str]]] | None]:
+    """Each record's (source, DOB, forename group): a nickname or variant is the same name."""
     return [
         signature(src, dob, fn)
-        for src, dob, fn in zip(lf["source_code"], lf["dob"], lf["fn"], strict=True)
+        for src, dob, fn in zip(lf["source_code"], lf["dob"], lf["fn_canon"], strict=True)
     ]
 
 
@@ -214,14 +263,14 @@ def _constrained_roots(
     """
     il, ir = linkable["il"].to_numpy(), linkable["ir"].to_numpy()
     comp = components(nodes.height, il, ir)
-    nodes = nodes.select("nhs", "upn", "source_code", "dob", "fn", pl.Series("comp", comp))
+    nodes = nodes.select("nhs", "upn", "source_code", "dob", "fn_canon", pl.Series("comp", comp))
     two_identifiers = nodes.group_by("comp").agg(
-        (pl.col("nhs").drop_nulls().n_unique() > 1) | (pl.col("upn").drop_nulls().n_unique() > 1)
+        pl.col("nhs").drop_nulls().n_unique() > 1
     ).filter(pl.col("nhs"))["comp"]
     two_forenames = (
         nodes.filter(pl.col("source_code").is_not_null() & pl.col("dob").is_not_null())
-        .group_by("comp", "source_code", "dob").agg(pl.col("fn").fill_null("").n_unique())
-        .filter(pl.col("fn") > 1)["comp"]
+        .group_by("comp", "source_code", "dob").agg(pl.col("fn_canon").fill_null("").n_unique())
+        .filter(pl.col("fn_canon") > 1)["comp"]
     )
     cl, cr = cannot["il"].to_numpy(), cannot["ir"].to_numpy()
     inside = comp[cl] == comp[cr]
@@ -310,7 +359,7 @@ def run_dedupe(
         pairs = blocked_pairs_sql(prediction_rules(model.splink_settings), "lf")
         pred = predict_pairs(con, "lf", pairs, model.splink_settings, rules.score_floor_weight)
         scored = int(fetch(con, f"SELECT count(*) AS n FROM {pred.physical_name}")["n"][0])  # noqa: S608 - internal names and constants only
-        edges = _edges(con, pred.physical_name, rules)
+        edges = _edges(con, pred.physical_name, rules, model.splink_settings)
         lf = fetch(con, f"SELECT {', '.join(CLUSTER_COLUMNS)} FROM lf")  # noqa: S608 - internal names only
         timings["predict_s"] = time.perf_counter() - t
     finally:
@@ -369,15 +418,18 @@ def run_dedupe(
     timings["cluster_s"] = time.perf_counter() - t
 
     ck = clusters.rename({"record_key": "k"})
-    refused = linkable[refused_pos].with_columns(pl.lit("conflict").alias("reason"))
-    band = edges.filter(~pl.col("vetoed") & (pl.col("p") < rules.link_probability)).with_columns(
-        pl.lit("clerical_band").alias("reason")
-    )
+    refused = _close_calls(linkable[refused_pos], linkable, clusters, rules).with_columns(
+        pl.lit("conflict").alias("reason"))
+    band = edges.filter(
+        ~pl.col("vetoed") & (pl.col("p") < rules.link_probability) & pl.col("plausible")
+    ).with_columns(pl.lit("clerical_band").alias("reason"))
     ambiguous = edges.filter(
         ~pl.col("vetoed") & pl.col("ambiguous") & (pl.col("p") >= rules.link_probability)
     ).with_columns(pl.lit("ambiguous").alias("reason"))
+    nhs_conflict = edges.filter(pl.col("nhs_only") & (pl.col("p") >= rules.link_probability)
+                                ).with_columns(pl.lit("nhs_conflict").alias("reason"))
     review = (
-        pl.concat([refused, ambiguous, band])
+        pl.concat([refused, ambiguous, band, nhs_conflict])
         .join(ck.rename({"k": "l", "cluster_key": "cl"}), on="l")
         .join(ck.rename({"k": "r", "cluster_key": "cr"}), on="r")
         .filter(pl.col("cl") != pl.col("cr"))
@@ -405,6 +457,35 @@ def run_dedupe(
     }
     log.info("dedupe finished", extra={"linkage_stats": stats})
     return LinkResult(clusters=clusters, review_pairs=review, stats=stats)
+
+
+def _close_calls(
+    refused: pl.DataFrame, linkable: pl.DataFrame, clusters: pl.DataFrame, rules: Rules
+) -> pl.DataFrame:
+    """The refused edges worth a person's look: those whose weight comes within
+    ``rules.review_margin_weight`` bits of the edge by which either record joined its own
+    child. An edge far weaker than both records' own (a namesake born the same day in
+    another town, kept apart by two NHS numbers) was no close call."""
+    ck = clusters.rename({"record_key": "k"})
+    inside = (
+        linkable.select("l", "r", "w")
+        .join(ck.rename({"k": "l", "cluster_key": "cl"}), on="l")
+        .join(ck.rename({"k": "r", "cluster_key": "cr"}), on="r")
+        .filter(pl.col("cl") == pl.col("cr"))
+    )
+    own = pl.concat([inside.select(pl.col("l").alias("x"), "w"),
+                     inside.select(pl.col("r").alias("x"), "w")]
+                    ).group_by("x").agg(pl.col("w").max().alias("best"))
+    margin = rules.review_margin_weight
+    return (
+        refused.join(own.rename({"x": "l", "best": "best_l"}), on="l", how="left")
+        .join(own.rename({"x": "r", "best": "best_r"}), on="r", how="left")
+        .filter(
+            (pl.col("w") > pl.col("best_l").fill_null(float("inf")) - margin)
+            | (pl.col("w") > pl.col("best_r").fill_null(float("inf")) - margin)
+        )
+        .drop("best_l", "best_r")
+    )
 
 
 def run_match_new(
@@ -443,7 +524,10 @@ def run_match_new(
         pred = predict_pairs(con, "lf_all", "SELECT * FROM new_pairs", model.splink_settings,
                              rules.score_floor_weight, frequencies_over=("lf_ex", "lf_new"))
         veto = "(v_nhs OR v_upn OR v_twin OR v_person)"
-        scored = f"SELECT l, r, p, w, {veto} AS vetoed FROM ({veto_select(pred.physical_name, rules.household_vetoes)})"  # noqa: E501, S608 - internal names and constants only
+        vetoes = veto_select(pred.physical_name, rules.household_vetoes, model.splink_settings)
+        scored = (f"SELECT l, r, p, w, {veto} AS vetoed, "  # noqa: S608 - internal names only
+                  f"nhs_only AND NOT (v_upn OR v_twin OR v_person) AS nhs_only, plausible "
+                  f"FROM ({vetoes})")
         with register(con, "__cp_new_keys", nw.select(pl.col("record_key").alias("k"))):
             both_new = ("l IN (SELECT k FROM __cp_new_keys) AND "
                         "r IN (SELECT k FROM __cp_new_keys)")
@@ -460,7 +544,7 @@ def run_match_new(
                 con,
                 f"SELECT e.unique_id AS record_key, c.child_key, "  # noqa: S608 - internal names only
                 f"s.child_key IS NOT NULL AS shielded, e.nhs AS nhs_number, e.upn, "
-                f"e.source_code, e.dob, e.fn FROM {prepared.TABLE} e "
+                f"e.source_code, e.dob, e.fn_canon AS fn FROM {prepared.TABLE} e "
                 f"JOIN {prepared.CHILDREN} c ON c.unique_id = e.unique_id "
                 f"LEFT JOIN {prepared.SHIELDED} s ON s.child_key = c.child_key "
                 f"WHERE c.child_key IN (SELECT h.child_key FROM {prepared.CHILDREN} h "
@@ -497,6 +581,11 @@ def _decide(
     cross = cross.join(child_of, on="ek")
     # A child is a candidate for a new record unless some record of it vetoes the pair.
     per_child = cross.group_by(["nk", "child_key"]).agg(
+        # a candidate vetoed only by a second NHS number, names and date agreeing, is
+        # reviewed by a person (never linked): its probability counts for review
+        pl.when((~pl.col("vetoed") | pl.col("nhs_only"))
+                & (pl.col("plausible") | (pl.col("p") >= rules.link_probability)))
+        .then(pl.col("p")).max().fill_null(0.0).alias("p_review"),
         pl.col("p").filter(~pl.col("vetoed")).max().fill_null(0.0).alias("p"),
         pl.col("w").filter(~pl.col("vetoed")).max().fill_null(-99.0).alias("w"),
         pl.col("vetoed").any().alias("vetoed"),
@@ -570,10 +659,10 @@ def _decide(
         uf.find(ci): ck for ci, ck in zip(child_index["ci"], child_index["child_key"], strict=True)
     }
     best = (
-        pc.sort(["w", "child_key"], descending=[True, False])
+        pc.sort(["p_review", "w", "child_key"], descending=[True, True, False])
         .group_by("ni", maintain_order=True)
         .first()
-        .select("ni", "child_key", "p", "shielded")
+        .select("ni", "child_key", pl.col("p_review").alias("p"), "shielded")
     )
     out = new_index.with_columns(pl.Series("root", roots[:n_new], dtype=pl.Int64))
     out = out.with_columns(

@@ -19,7 +19,7 @@ import sqlglot
 from sqlglot import exp
 
 from contactpoint.matching.artefact import ModelArtefact
-from contactpoint.matching.model import prediction_rules
+from contactpoint.matching.model import prediction_rules, with_veto_columns
 
 
 def _rename(node: exp.Expression) -> exp.Expression:
@@ -38,7 +38,7 @@ def to_spark(sql: str) -> str:
 
 def spark_settings(model: ModelArtefact) -> dict[str, Any]:
     """The model's Splink settings with every SQL fragment in Spark SQL."""
-    settings = copy.deepcopy(model.splink_settings)
+    settings = copy.deepcopy(with_veto_columns(model.splink_settings))
     for comparison in settings["comparisons"]:
         for level in comparison["comparison_levels"]:
             if level.get("sql_condition", "ELSE") != "ELSE":

@@ -13,6 +13,8 @@ import duckdb
 import polars as pl
 from splink import DuckDBAPI, Linker
 
+from contactpoint.matching.model import with_veto_columns
+
 THREADS = int(os.environ.get("CONTACTPOINT_LINKAGE_THREADS", "2"))
 MEMORY_LIMIT = os.environ.get("CONTACTPOINT_LINKAGE_MEMORY", "6GB")
 
@@ -64,10 +66,12 @@ def load_table(con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame) -
 def linker_for(
     con: duckdb.DuckDBPyConnection, tables: list[str], settings: dict[str, Any]
 ) -> tuple[Linker, DuckDBAPI, list[Any]]:
-    """A Splink linker over already-loaded tables (by name); returns it, its API and inputs."""
+    """A Splink linker over already-loaded tables (by name); returns it, its API and inputs.
+    Its predictions keep the columns the vetoes read (:data:`.model.VETO_COLUMNS`)."""
     db_api = DuckDBAPI(con)
     sdfs = [db_api.register(t, table_name=f"in_{t}") for t in tables]
-    linker = Linker(sdfs[0] if len(sdfs) == 1 else sdfs, settings, log_level=logging.WARNING)
+    linker = Linker(sdfs[0] if len(sdfs) == 1 else sdfs, with_veto_columns(settings),
+                    log_level=logging.WARNING)
     return linker, db_api, sdfs
 
 
