@@ -47,21 +47,14 @@ def link(
                 progress("re-estimating the linkage model")
                 model = models.retrain(uow.connection, linkage_dir, workdir=linkage_dir)
                 progress(f"model {model.version} written to {model.path}")
-            else:
-                model = models.current_model(linkage_dir)
-            matcher = models.EngineMatcher(model, cache_dir=linkage_dir / "engine")
-            summary = service.link(uow.connection, matcher,
-                                   workdir=linkage_dir, progress=progress)
+            matcher = models.matcher_for(linkage_dir)
+            summary = service.link(uow.connection, matcher, workdir=linkage_dir,
+                                   progress=progress, actor=context.actor())
         except ContactPointError as exc:
             raise _fail(exc) from exc
-        context.audit(uow.connection, AuditAction.LINK_RUN,
-                      subject=f"model:{summary.model_version}",
-                      details={"mode": summary.mode, "records_in": summary.records_in,
-                               "records_linked": summary.records_linked,
-                               "children_created": summary.children_created,
-                               "review_items": summary.review_items,
-                               "records_held": summary.records_held})
         uow.commit()
+    if summary.model_choice:
+        context.console.print(f"model: {summary.model_choice}")
     started = time.perf_counter()
     if store.tidy_after_bulk(context.engine(), summary.records_linked):
         context.console.log("vacuumed the rewritten tables")

@@ -28,6 +28,8 @@ from typing import Protocol
 import polars as pl
 from sqlalchemy import Connection, bindparam, func, insert, select, text, update
 
+from contactpoint.audit import trail
+from contactpoint.audit.trail import AuditAction
 from contactpoint.db.base import UTCDateTime, utcnow
 from contactpoint.db.tables import link_queue, record_link, source_record
 from contactpoint.linking import snapshot, store
@@ -70,6 +72,7 @@ class LinkSummary:
     run_id: int | None
     phases: tuple[tuple[str, float], ...] = ()  # (step, seconds), in order
     engine: tuple[tuple[str, float], ...] = ()  # the engine's own steps (a first run)
+    model_choice: str | None = None  # a first run: the model kept or trained, and why
 
 
 def _quiet(_: str) -> None:
@@ -83,8 +86,10 @@ def link(
     workdir: Path | None = None,
     progress: Progress = _quiet,
     now: datetime | None = None,
+    actor: str = "system:link",
 ) -> LinkSummary:
-    """Link every pending source record. Runs inside the caller's transaction.
+    """Link every pending source record. Runs inside the caller's transaction, and appends
+    the run's audit entry there (``actor``: who started it).
 
     The matcher may keep the existing records between runs (:meth:`Matcher.existing_mark`);
     then only what changed since is read from the database (:mod:`.snapshot`).
@@ -110,8 +115,10 @@ def link(
     pending = store.read_pending(conn)
     if pending.height == 0:
         archived = _archive_orphans(conn, now)
-        return LinkSummary("incremental", matcher.version, 0, 0, 0, 0, 0, archived,
-                           time.perf_counter() - started, None, phases())
+        summary = LinkSummary("incremental", matcher.version, 0, 0, 0, 0, 0, archived,
+                              time.perf_counter() - started, None, phases())
+        _audit(conn, summary, actor)
+        return summary
     run_id = int(conn.execute(
         insert(link_run).values(mode=mode, model_version=matcher.version, started_at=now,
                                 records_in=pending.height).returning(link_run.c.id)
@@ -127,9 +134,25 @@ def link(
     store.refresh_statistics(conn, linked)
     conn.execute(update(link_run).where(link_run.c.id == run_id).values(
         finished_at=utcnow(), records_linked=linked, children_created=created,
-        review_items=reviews, records_held=held))
-    return LinkSummary(mode, matcher.version, pending.height, linked, created, reviews, held,
-                       archived, time.perf_counter() - started, run_id, phases(), engine_steps)
+        review_items=reviews, records_held=held, model_version=matcher.version))
+    summary = LinkSummary(mode, matcher.version, pending.height, linked, created, reviews,
+                          held, archived, time.perf_counter() - started, run_id, phases(),
+                          engine_steps, getattr(matcher, "model_choice", None))
+    _audit(conn, summary, actor)
+    return summary
+
+
+def _audit(conn: Connection, summary: LinkSummary, actor: str) -> None:
+    """The run's audit entry, in its own transaction (ids and counts only)."""
+    trail.append(
+        conn, action=AuditAction.LINK_RUN, actor=actor, organisation=None,
+        subject=f"model:{summary.model_version}",
+        details={"mode": summary.mode, "run_id": summary.run_id,
+                 "records_in": summary.records_in, "records_linked": summary.records_linked,
+                 "children_created": summary.children_created,
+                 "review_items": summary.review_items, "records_held": summary.records_held,
+                 "model_choice": summary.model_choice},
+    )
 
 
 def _new_children(conn: Connection, n: int, now: datetime) -> list[int]:

@@ -66,12 +66,15 @@ class LinkResult:
     * ``review_pairs``: pairs in the clerical band that ended up in *different* clusters,
       ``reason`` one of ``'clerical_band'`` or ``'conflict'`` (a high-scoring pair that the
       vetoes kept apart only through other records: worth a human look).
-    * ``stats``: counts and timings (records, candidate pairs, links, vetoes, clusters, seconds).
+    * ``stats``: counts and timings (records, candidate pairs, links, vetoes, clusters, seconds);
+      with ``fit_dir``, ``stats["model_fit"]``: whether the model fitted and why.
+    * ``model``: the model trained for this population when the given one did not fit.
     """
 
     clusters: pl.DataFrame
     review_pairs: pl.DataFrame
     stats: dict[str, Any] = field(default_factory=dict)
+    model: ModelArtefact | None = None  # a model trained for this population (``fit_dir``)
 
 
 def load_model(path: Path | None = None) -> ModelArtefact:
@@ -92,15 +95,19 @@ def train(records: pl.DataFrame, out_dir: Path, *, workdir: Path | None = None) 
 
 
 def dedupe(
-    records: pl.DataFrame, model: ModelArtefact, workdir: Path, keep_dir: Path | None = None
+    records: pl.DataFrame, model: ModelArtefact, workdir: Path, keep_dir: Path | None = None,
+    fit_dir: Path | None = None,
 ) -> LinkResult:
     """Link a whole record frame from scratch: score, veto, band and cluster.
 
     ``keep_dir``: also leave the prepared records there, so that the first ``match_new`` with
-    that directory need not prepare the nation again."""
+    that directory need not prepare the nation again.
+    ``fit_dir``: first check that ``model`` fits these records (:mod:`.fit`: households and
+    multiple births, measured as training would); if it does not, train a model on them,
+    write it into ``fit_dir`` and link with it (``LinkResult.model``)."""
     from contactpoint.matching.scoring import run_dedupe
 
-    result: LinkResult = run_dedupe(records, model, Path(workdir), keep_dir)
+    result: LinkResult = run_dedupe(records, model, Path(workdir), keep_dir, fit_dir)
     return result
 
 

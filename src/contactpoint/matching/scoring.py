@@ -11,7 +11,7 @@ import duckdb
 import numpy as np
 import polars as pl
 
-from contactpoint.matching import prepared
+from contactpoint.matching import fit, prepared
 from contactpoint.matching.artefact import ModelArtefact, Rules
 from contactpoint.matching.blocking import blocked_pairs_sql, new_pairs_sql
 from contactpoint.matching.cluster import (
@@ -24,6 +24,7 @@ from contactpoint.matching.frame import Existing, conform
 from contactpoint.matching.model import base_settings, gamma, prediction_rules
 from contactpoint.matching.normalise import prepare
 from contactpoint.matching.splinkdb import connect, fetch, linker_for, load_table, register
+from contactpoint.matching.training import train_model
 
 log = logging.getLogger(__name__)
 
@@ -333,7 +334,8 @@ def predict_pairs(
 
 
 def run_dedupe(
-    records: pl.DataFrame, model: ModelArtefact, workdir: Path, keep_dir: Path | None = None
+    records: pl.DataFrame, model: ModelArtefact, workdir: Path, keep_dir: Path | None = None,
+    fit_dir: Path | None = None,
 ) -> Any:
     from contactpoint.matching.engine import LinkResult
 
@@ -353,6 +355,18 @@ def run_dedupe(
         t = time.perf_counter()
         load_table(con, "lf", lf)
         n_records = frame.height
+        trained: ModelArtefact | None = None
+        fit_report: dict[str, Any] | None = None
+        if fit_dir is not None:  # out of the box: does the model fit this population?
+            fitted = fit.assess(con, n_records, model)
+            fit_report = fitted.as_dict()
+            if not fitted.fits:
+                t_train = time.perf_counter()
+                trained = model = train_model(frame, fit_dir, workdir=workdir / "train")
+                rules = model.rules
+                timings["train_s"] = time.perf_counter() - t_train
+            fit_report["model_version"] = model.version
+            log.info("model fit", extra={"linkage_fit": fit_report})
         # DuckDB holds the prepared records now: Python's copies would sit through predict
         # (the run's peak); what clustering reads of them comes back after
         del frame, lf
@@ -455,8 +469,10 @@ def run_dedupe(
         **{k: round(v, 3) for k, v in timings.items()},
         "total_s": round(time.perf_counter() - t0, 3),
     }
+    if fit_report is not None:
+        stats["model_fit"] = fit_report
     log.info("dedupe finished", extra={"linkage_stats": stats})
-    return LinkResult(clusters=clusters, review_pairs=review, stats=stats)
+    return LinkResult(clusters=clusters, review_pairs=review, stats=stats, model=trained)
 
 
 def _close_calls(
