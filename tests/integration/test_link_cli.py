@@ -171,6 +171,21 @@ def test_import_link_export_evaluate_review(cli: CliRunner, tmp_path: Path) -> N
     r = cli.invoke(app, ["review", "list"])
     assert r.exit_code == 0
     assert str(item) in r.output
+    # what a person needs to decide: both records side by side and the model's evidence
+    r = cli.invoke(app, ["review", "show", str(item)])
+    assert r.exit_code == 0, r.output
+    assert "the model's evidence" in r.output
+    assert "forename" in r.output
+    r = cli.invoke(app, ["review", "show", str(item), "--json"])
+    assert r.exit_code == 0, r.output
+    shown = json.loads(r.stdout)
+    assert shown["id"] == item
+    assert {c["comparison"] for c in shown["evidence"]["comparisons"]} >= {
+        "forename", "surname", "dob", "nhs"}
+    assert shown["left"]["record"]["given_name"]
+    total = shown["evidence"]["prior_weight"] + sum(
+        c["match_weight"] for c in shown["evidence"]["comparisons"])
+    assert abs(total - shown["evidence"]["match_weight"]) < 0.01
     r = cli.invoke(app, ["review", "decide", str(item), "--same", "--reason", "checked"])
     assert r.exit_code == 0, r.output
     with UnitOfWork(engine) as uow:
@@ -203,7 +218,7 @@ def test_import_link_export_evaluate_review(cli: CliRunner, tmp_path: Path) -> N
     with UnitOfWork(engine) as uow:
         actions = [e.action for e in trail.recent(uow.connection, last=100)]
     for action in (AuditAction.IMPORT, AuditAction.LINK_RUN, AuditAction.EXPORT,
-                   AuditAction.UNMERGE, AuditAction.REVIEW_DECISION):
+                   AuditAction.UNMERGE, AuditAction.REVIEW_DECISION, AuditAction.REVIEW_VIEW):
         assert action in actions, action
     assert actions.count(AuditAction.IMPORT) == 2
     r = cli.invoke(app, ["audit", "verify"])

@@ -55,6 +55,7 @@ class AuditAction(StrEnum):
     MERGE = "linkage:child:merge"
     UNMERGE = "linkage:child:unmerge"
     REVIEW_DECISION = "linkage:review:decide"
+    REVIEW_VIEW = "linkage:review:view"
     AUDIT_VERIFY = "audit:chain:verify"
     AUDIT_CHECKPOINT = "audit:chain:checkpoint"
     AUDIT_READ = "audit:event:read"

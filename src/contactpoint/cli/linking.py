@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import sys
 import time
 from pathlib import Path
@@ -164,16 +163,59 @@ def review_decide(
     with UnitOfWork(context.engine()) as uow:
         try:
             result = review.decide(uow.connection, item, "same" if same else "different",
-                                   actor=actor or getpass.getuser(), reason=reason, force=force)
+                                   actor=context.actor(actor), reason=reason, force=force)
         except ContactPointError as exc:
             raise _fail(exc) from exc
-        context.audit(uow.connection, AuditAction.REVIEW_DECISION, subject=f"review:{item}",
-                      reason=reason, who=actor,
-                      details={"outcome": result.outcome, "forced": force,
-                               "child_id": result.child_id})
         uow.commit()
     where = f": child {result.child_id}" if result.child_id else ""
     context.out.print(f"item {result.item_id} decided {result.outcome}{where}")
+
+
+@review_app.command("show")
+def review_show(
+    item: int,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON document on stdout.")] = False,
+    actor: Annotated[str | None, typer.Option(help="Who looks (default: OS user).")] = None,
+) -> None:
+    """Both records of ITEM side by side, each comparison's level and match weight, and the
+    vetoes that hold. Shows personal data: the view is audited."""
+    settings = context.settings()
+    with UnitOfWork(context.engine()) as uow:
+        try:
+            shown = review.evidence(uow.connection, item,
+                                    models.current_model(settings.effective_linkage_dir),
+                                    actor=context.actor(actor))
+        except ContactPointError as exc:
+            raise _fail(exc) from exc
+        uow.commit()
+    data = shown.as_dict()
+    if as_json:
+        context.out.print_json(data=data)
+        return
+    table = Table(title=f"review item {item} ({data['cause']}, {data['status']}, "
+                        f"p={data['match_probability'] or 0:.3f})")
+    table.add_column("field")
+    for side in ("left", "right"):
+        table.add_column(f"{data[side]['source']}:{data[side]['source_record_id']}"
+                         f" (child {data[side]['child_id'] or 'held'})", overflow="fold")
+    for field in review.SHOWN_FIELDS:
+        left, right = data["left"]["record"][field], data["right"]["record"][field]
+        if left or right:
+            table.add_row(field, left or "", right or "")
+    ev = data["evidence"]
+    waterfall = Table(title="the model's evidence (match weight, bits)")
+    for col in ("comparison", "level", "weight", "left", "right"):
+        waterfall.add_column(col, overflow="fold")
+    waterfall.add_row("prior", "", f"{ev['prior_weight']:+.2f}", "", "")
+    for c in ev["comparisons"]:
+        waterfall.add_row(c["comparison"], c["level"], f"{c['match_weight']:+.2f}",
+                          c["left"] or "", c["right"] or "")
+    waterfall.add_row("total", f"p={ev['match_probability']:.4f}", f"{ev['match_weight']:+.2f}",
+                      "", "")
+    wide = context.out if context.out.is_terminal else Console(width=160)
+    wide.print(table)
+    wide.print(waterfall)
+    wide.print("vetoes: " + (", ".join(ev["vetoes"]) or "none"))
 
 
 def _record_keys(uow: UnitOfWork, refs: list[str]) -> list[int]:
@@ -210,13 +252,10 @@ def review_unmerge(
         try:
             current = history.resolve_child(uow.connection, child_id)
             keys = _record_keys(uow, records)
-            target = history.unmerge(uow.connection, current.key, keys,
-                                     to_new=new, actor=actor or getpass.getuser(), reason=reason)
+            target = history.unmerge(uow.connection, current.key, keys, to_new=new,
+                                     actor=context.actor(actor), reason=reason)
         except ContactPointError as exc:
             raise _fail(exc) from exc
-        context.audit(uow.connection, AuditAction.UNMERGE, subject=f"child:{current.child_id}",
-                      reason=reason, who=actor,
-                      details={"records": len(keys), "into": target.child_id})
         uow.commit()
     context.out.print(f"{len(keys)} record(s) moved from {current.child_id} "
                       f"to {target.child_id}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import BigInteger, DateTime, Integer, MetaData
@@ -46,3 +47,13 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def one_of(column: str, values: type[StrEnum], *, chain: bool = False) -> str:
+    """A CHECK condition: ``column`` holds one of the enum's values. ``chain`` writes it as
+    ``a = 'x' OR a = 'y'`` (SQLite evaluates an IN list through a temporary table, ~3 µs per
+    inserted row: the form hot tables use, migration 0009)."""
+    quoted = [f"'{v.value}'" for v in values]
+    if chain:
+        return " OR ".join(f"{column} = {q}" for q in quoted)
+    return f"{column} IN ({', '.join(quoted)})"

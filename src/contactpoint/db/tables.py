@@ -22,7 +22,8 @@ from sqlalchemy import (
     text,
 )
 
-from contactpoint.db.base import BigId, UTCDateTime, metadata
+from contactpoint.db.base import BigId, UTCDateTime, metadata, one_of
+from contactpoint.domain.linkage import ChildStatus, RecordStatus
 
 source = Table(
     "source",
@@ -72,7 +73,7 @@ child = Table(
     Column("retained_to_25", Boolean, nullable=False, server_default="0"),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
-    CheckConstraint("status IN ('active', 'merged', 'archived')", name="status"),
+    CheckConstraint(one_of("status", ChildStatus), name="status"),
 )
 # the few shielded children, found without reading every child (migration 0010)
 Index("ix_child_shielded", child.c.id, postgresql_where=text("shielded"),
@@ -110,10 +111,7 @@ source_record = Table(
     UniqueConstraint("source_code", "source_record_id", name="uq_source_record_key"),
     # equality chains, not IN lists: SQLite evaluates an IN list through a temporary table,
     # ~3 µs per inserted row (migration 0009)
-    CheckConstraint(
-        "record_status = 'active' OR record_status = 'deleted' OR record_status = 'retired'",
-        name="record_status",
-    ),
+    CheckConstraint(one_of("record_status", RecordStatus, chain=True), name="record_status"),
     CheckConstraint("sex IS NULL OR sex = 'M' OR sex = 'F' OR sex = 'U'", name="sex"),
 )
 # Partial: look-ups only ever want the non-null side (migration 0006_import_speed).

@@ -17,6 +17,8 @@ from typing import Any
 import polars as pl
 from sqlalchemy import Connection, insert, select, update
 
+from contactpoint.audit import trail
+from contactpoint.audit.trail import AuditAction
 from contactpoint.db.base import utcnow
 from contactpoint.db.tables import child, record_link, source_record
 from contactpoint.domain.identifiers import InvalidIdentifier, parse_child_id
@@ -190,7 +192,8 @@ def unmerge(
     They go back to the child they were merged out of when that child can be restored (and
     ``to_new`` is false), else to a new child. Both parts keep the shield, LA ownership and
     retention. Each moved record is remembered as *different* from each record left behind,
-    so later runs never join them again.
+    so later runs never join them again. Appends the audit entry (``actor``) in the caller's
+    transaction.
     """
     store.lock_linkage(conn)
     now = now or utcnow()
@@ -239,6 +242,10 @@ def unmerge(
         for m in moving for s in staying
     ]
     conn.execute(insert(review_decision), vetoes)
+    trail.append(conn, action=AuditAction.UNMERGE, actor=actor, organisation=None,
+                 reason=reason, subject=f"child:{current.child_id}",
+                 details={"records": len(moving), "into": target.child_id,
+                          "merge_event": event_id})
     return target
 
 

@@ -10,18 +10,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import polars as pl
 from sqlalchemy import BigInteger, Connection, String, and_, bindparam, insert, select, text, update
 from sqlalchemy.orm import aliased
 
+from contactpoint.audit import trail
+from contactpoint.audit.trail import AuditAction
 from contactpoint.db.base import UTCDateTime, utcnow
 from contactpoint.db.tables import child, record_link, source_record
+from contactpoint.domain.linkage import ReviewOutcome, ReviewStatus
 from contactpoint.errors import Conflict, NotFound, ValidationFailed
 from contactpoint.linking import history, store
 from contactpoint.linking.tables import review_decision, review_item
+from contactpoint.matching import engine
+from contactpoint.matching.artefact import ModelArtefact
 
-OUTCOMES = ("same", "different")
+OUTCOMES = tuple(ReviewOutcome)
 
 
 def queue_pairs(
@@ -77,7 +83,8 @@ class ReviewItem:
     created_at: datetime
 
 
-def list_items(conn: Connection, *, status: str = "open", limit: int = 50) -> list[ReviewItem]:
+def list_items(conn: Connection, *, status: str = "open", limit: int = 50,
+               item_id: int | None = None) -> list[ReviewItem]:
     sl, sr = aliased(source_record), aliased(source_record)
     ll, lr = aliased(record_link), aliased(record_link)
     cl, cr = aliased(child), aliased(child)
@@ -96,6 +103,8 @@ def list_items(conn: Connection, *, status: str = "open", limit: int = 50) -> li
     )
     if status != "all":
         stmt = stmt.where(review_item.c.status == status)
+    if item_id is not None:
+        stmt = stmt.where(review_item.c.id == item_id)
     return [
         ReviewItem(int(r[0]), ReviewSide(int(r[5]), r[6], r[7], r[8]),
                    ReviewSide(int(r[9]), r[10], r[11], r[12]), r[1], r[2], r[3], r[4])
@@ -158,10 +167,65 @@ def decide(
         record_key_l=left, record_key_r=right, outcome=outcome, review_item_id=item_id,
         forced=force, actor=actor, reason=reason, decided_at=now))
     conn.execute(update(review_item).where(review_item.c.id == item_id).values(
-        status="decided", closed_at=now))
-    if outcome == "same":
-        return _join(conn, item_id, left, right, child_l, child_r, actor, reason, force, now)
-    return _separate(conn, item_id, left, right, child_l, child_r, actor, reason, now)
+        status=ReviewStatus.DECIDED, closed_at=now))
+    if outcome == ReviewOutcome.SAME:
+        result = _join(conn, item_id, left, right, child_l, child_r, actor, reason, force, now)
+    else:
+        result = _separate(conn, item_id, left, right, child_l, child_r, actor, reason, now)
+    trail.append(conn, action=AuditAction.REVIEW_DECISION, actor=actor, organisation=None,
+                 reason=reason, subject=f"review:{item_id}",
+                 details={"outcome": result.outcome, "forced": force,
+                          "child_id": result.child_id})
+    return result
+
+
+@dataclass(frozen=True)
+class ReviewEvidence:
+    """What a person needs to decide an item: the item, both records side by side (the fields
+    the model compares), and each comparison's level and weight (:func:`evidence`)."""
+
+    item: ReviewItem
+    records: tuple[dict[str, Any], dict[str, Any]]
+    explanation: dict[str, Any]
+
+    def as_dict(self) -> dict[str, Any]:
+        i = self.item
+        side = [{"source": s.source_code, "source_record_id": s.source_record_id,
+                 "child_id": s.child_id, "record": r}
+                for s, r in zip((i.left, i.right), self.records, strict=True)]
+        return {"id": i.id, "cause": i.cause, "status": i.status,
+                "match_probability": i.match_probability,
+                "created_at": i.created_at.isoformat(), "left": side[0], "right": side[1],
+                "evidence": self.explanation}
+
+
+SHOWN_FIELDS = ("given_name", "middle_names", "family_name", "former_family_name",
+                "preferred_name", "date_of_birth", "sex", "address_line_1", "address_line_2",
+                "address_line_3", "town", "postcode", "nhs_number", "upn", "carer_names")
+
+
+def evidence(conn: Connection, item_id: int, model: ModelArtefact, *, actor: str | None,
+             organisation: str | None = None, reason: str | None = None) -> ReviewEvidence:
+    """Both records of item ``item_id`` side by side with the model's waterfall. The records
+    are personal data: the view is audited (``actor``) in the caller's transaction."""
+    items = list_items(conn, status="all", item_id=item_id)
+    if not items:
+        raise NotFound(f"no review item {item_id}")
+    item = items[0]
+    keys = (item.left.record_key, item.right.record_key)
+    frame = store.read_records(conn, f"s.id IN ({keys[0]}, {keys[1]})")
+    by_key = {r["record_key"]: r for r in frame.to_dicts()}
+    pair = pl.concat([frame.filter(pl.col("record_key") == k) for k in keys])
+    explained = engine.explain_pair(pair, model).as_dict()
+    shown = tuple(
+        {f: (str(by_key[k][f]) if by_key[k][f] is not None else None) for f in SHOWN_FIELDS}
+        for k in keys
+    )
+    children = [c for c in (item.left.child_id, item.right.child_id) if c]
+    trail.append(conn, action=AuditAction.REVIEW_VIEW, actor=actor, organisation=organisation,
+                 reason=reason, subject=f"review:{item_id}",
+                 details={"children": children, "model_version": model.version})
+    return ReviewEvidence(item, (shown[0], shown[1]), explained)
 
 
 def _settle_held(conn: Connection, key: int, child_key: int, band: str, now: datetime) -> None:

@@ -22,7 +22,14 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from contactpoint.db.base import BigId, UTCDateTime, metadata
+from contactpoint.db.base import BigId, UTCDateTime, metadata, one_of
+from contactpoint.domain.linkage import (
+    LinkEventKind,
+    LinkRunMode,
+    MergeKind,
+    ReviewOutcome,
+    ReviewStatus,
+)
 
 link_run = Table(
     "link_run",
@@ -37,7 +44,7 @@ link_run = Table(
     Column("children_created", Integer, nullable=False, server_default="0"),
     Column("review_items", Integer, nullable=False, server_default="0"),
     Column("records_held", Integer, nullable=False, server_default="0"),
-    CheckConstraint("mode IN ('initial', 'incremental')", name="mode"),
+    CheckConstraint(one_of("mode", LinkRunMode), name="mode"),
 )
 
 merge_event = Table(
@@ -54,7 +61,7 @@ merge_event = Table(
     Column("reason", String(500), nullable=True),
     Column("review_item_id", BigId, ForeignKey("review_item.id"), nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
-    CheckConstraint("kind IN ('merge', 'unmerge')", name="kind"),
+    CheckConstraint(one_of("kind", MergeKind), name="kind"),
 )
 
 # No foreign keys on purpose: a first link run appends millions of rows, and the constraint
@@ -74,7 +81,7 @@ link_event = Table(
     Column("run_id", BigId, nullable=True),  # link_run.id
     Column("merge_event_id", BigId, nullable=True),  # merge_event.id
     Column("created_at", UTCDateTime, nullable=False),
-    CheckConstraint("kind IN ('link', 'hold', 'merge', 'unmerge', 'retire')", name="kind"),
+    CheckConstraint(one_of("kind", LinkEventKind), name="kind"),
 )
 Index("ix_link_event_record", link_event.c.record_key)
 Index("ix_link_event_child", link_event.c.child_key)
@@ -95,7 +102,7 @@ review_item = Table(
     Column("closed_at", UTCDateTime, nullable=True),
     UniqueConstraint("record_key_l", "record_key_r", name="uq_review_item_pair"),
     CheckConstraint("record_key_l < record_key_r", name="pair_order"),
-    CheckConstraint("status IN ('open', 'decided', 'superseded')", name="status"),
+    CheckConstraint(one_of("status", ReviewStatus), name="status"),
 )
 Index("ix_review_item_status", review_item.c.status)
 
@@ -112,7 +119,7 @@ review_decision = Table(
     Column("reason", String(500), nullable=True),
     Column("decided_at", UTCDateTime, nullable=False),
     CheckConstraint("record_key_l < record_key_r", name="pair_order"),
-    CheckConstraint("outcome IN ('same', 'different')", name="outcome"),
+    CheckConstraint(one_of("outcome", ReviewOutcome), name="outcome"),
 )
 Index("ix_review_decision_l", review_decision.c.record_key_l)
 Index("ix_review_decision_r", review_decision.c.record_key_r)

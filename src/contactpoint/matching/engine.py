@@ -159,3 +159,11 @@ def keep_existing(existing: Existing, workdir: Path) -> None:
 
     with prepared.opened(Path(workdir)) as con:
         prepared.update(con, existing)
+
+
+def explain_pair(records: pl.DataFrame, model: ModelArtefact) -> Any:
+    """Each comparison's level and match weight for a pair of records (two rows of a record
+    frame), the vetoes that hold, and the total: :class:`.explain.PairExplanation`."""
+    from contactpoint.matching.explain import explain_pair as explain
+
+    return explain(records, model)

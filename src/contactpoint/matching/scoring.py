@@ -207,12 +207,13 @@ def _surnames_agree(a: str, b: str) -> pl.Expr:
 def twin_named_alike(links: pl.DataFrame, lf: pl.DataFrame) -> pl.DataFrame:
     """Auto-link edges (x, y1) to veto: x's forename is not y1's but is exactly that of y1's
     twin y2, a record in y1's source with the same postcode, an agreeing surname, a date of
-    birth in the same year and month or day as y1's, and another forename. x is then y2's
+    birth in the same year and month or day as y1's, and another name (not a nickname or
+    variant of y1's: Alex and Alexander in one source are one child). x is then y2's
     (one twin's date mistyped can make the other twin's agree exactly with x) or a third
     child's, never y1's (household populations). Returns ``l``, ``r`` with ``l < r``."""
     attrs = lf.select(
         pl.col("unique_id").alias("y"), pl.col("source_code").alias("src"), "pc", "dob",
-        "sn_names", "fn", "nhs", "upn",
+        "sn_names", "fn", "fn_canon", "nhs", "upn",
     ).filter(pl.col("pc").is_not_null() & pl.col("fn").is_not_null())
     both = _both_ways(links)
     x_attrs = lf.select(pl.col("unique_id").alias("x"), pl.col("fn").alias("x_fn"),
@@ -227,11 +228,13 @@ def twin_named_alike(links: pl.DataFrame, lf: pl.DataFrame) -> pl.DataFrame:
     )
     twins = cand.join(
         attrs.drop("nhs", "upn").rename(
-            {"y": "y2", "dob": "dob2", "sn_names": "sn_names2", "fn": "fn2"}),
+            {"y": "y2", "dob": "dob2", "sn_names": "sn_names2", "fn": "fn2",
+             "fn_canon": "fn_canon2"}),
         left_on=["src", "pc", "x_fn"], right_on=["src", "pc", "fn2"],
     ).filter(
         (pl.col("y2") != pl.col("y")) & (pl.col("y2") != pl.col("x"))
         & _born_together("dob", "dob2") & _surnames_agree("sn_names", "sn_names2")
+        & (pl.col("fn_canon") != pl.col("fn_canon2"))  # Alex and Alexander: one child
     )
     return twins.select(
         pl.min_horizontal("x", "y").alias("l"), pl.max_horizontal("x", "y").alias("r")
