@@ -47,8 +47,11 @@ def veto_select(
       every level (or both records carrying middle names that conflict: twins Rose Molly and
       Rose Olivia; an initial never conflicts with the name it abbreviates: Jannat I and
       Jannat Iqra Ivy), no shared identifier: children born together;
-    * ``v_person`` (household populations): neither forename nor DOB agrees even roughly and no
-      identifier is shared: only household facts agree, which siblings share too;
+    * ``v_person`` (household populations): no identifier is shared and the person evidence
+      is against one child: neither forename nor DOB agrees even roughly, or the dates of birth
+      are years apart (not a swap, not one field off) and the forenames are not the same
+      (Rayan Tariq in 2019 and Ahmed Rayan in 2012): only household facts agree, which
+      siblings share too;
     * ``nhs_only``: vetoed by the NHS numbers alone, with the same forename and date of birth
       (at most one field off): one child with two NHS numbers, or a mis-keyed number. Never
       linked; a person decides (review, reason ``nhs_conflict``);
@@ -67,6 +70,7 @@ def veto_select(
     fn_same = gamma(st, "forename", "nickname, variant or another forename")
     sn_agree = gamma(st, "surname", "typo")
     fn_exact = gamma(st, "forename", "exact")
+    dob_else = gamma(st, "dob", "else")
     dob_year = gamma(st, "dob", "same year")
     return f"""
     SELECT unique_id_l AS l, unique_id_r AS r, match_probability AS p, match_weight AS w,
@@ -75,7 +79,8 @@ def veto_select(
       ({on}gamma_dob = {dob_exact}
         AND (gamma_forename = {fn_else} OR {MIDDLE_NAMES_CONFLICT})
         AND gamma_surname >= {sn_agree} AND NOT {shared}) AS v_twin,
-      ({on}gamma_forename < {fn_person} AND gamma_dob < {dob_person}
+      ({on}((gamma_forename < {fn_person} AND gamma_dob < {dob_person})
+            OR (gamma_forename < {fn_exact} AND gamma_dob = {dob_else}))
         AND NOT {shared}) AS v_person,
       coalesce(nhs_l <> nhs_r, false) AND gamma_forename >= {fn_same}
         AND gamma_dob >= {dob_person} AND NOT {MIDDLE_NAMES_CONFLICT} AS nhs_only,
@@ -146,12 +151,22 @@ def ambiguous_records(links: pl.DataFrame, lf: pl.DataFrame) -> pl.Series:
     similar-named twins that one source spells alike (Maryam/Mariam, Muhammad/Mohammed,
     Aisha/Alisha, Rose with and without middle names).
     """
-    attrs = lf.select(
+    # Only a record with a possible twin in its own source (same year of birth, and the same
+    # postcode or a missing one) can be y1 or y2: the others never pass ``same_src_twins``,
+    # so they are dropped before the self-join, whose size would otherwise grow with the
+    # square of each record's candidates (large children, many sources).
+    year = pl.col("dob").str.slice(0, 4)
+    paired = lf.filter(
+        pl.col("pc").is_null()
+        | (pl.len().over("source_code", year, "pc") > 1)
+        | (pl.col("pc").is_null().sum().over("source_code", year) > 0)
+    )
+    attrs = paired.select(
         pl.col("unique_id").alias("y"), pl.col("source_code").alias("src"), "dob", "sn",
         "sn_names", "pc", pl.col("fn").fill_null(""), "fn_canon", "fn_mid", "fn_mid_ini",
         "fn_mid_abbr", "nhs", "upn",
     )
-    both = _both_ways(links).join(attrs, on="y", how="left")
+    both = _both_ways(links).join(attrs, on="y", how="inner")
     # x's own source must also hold two records born that day with that surname: two sources
     # then show two children (a within-source duplicate of y shows in y's source only)
     own = lf.select(
@@ -161,7 +176,8 @@ def ambiguous_records(links: pl.DataFrame, lf: pl.DataFrame) -> pl.Series:
         (pl.len().over("source_code", "dob", "sn") > 1).alias("x_twin_set"),
     )
     both = both.join(own, on="x", how="inner")
-    anchored = both.filter(
+    ids = lf.select(pl.col("unique_id").alias("y"), "nhs", "upn")
+    anchored = _both_ways(links).join(ids, on="y").join(own, on="x").filter(
         (pl.col("x_nhs") == pl.col("nhs")).fill_null(False)
         | (pl.col("x_upn") == pl.col("upn")).fill_null(False)
     ).select("x").unique()
