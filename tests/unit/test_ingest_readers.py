@@ -197,3 +197,26 @@ def test_a_json_that_is_not_a_bundle_is_refused(tmp_path: Path) -> None:
     path.write_text(json.dumps({"resourceType": "Patient", "id": "x"}))
     with pytest.raises(FeedRefused, match="must be a FHIR Bundle"):
         FhirFeed(path, ReaderOptions(), lambda _n: None).hints()
+
+
+def test_a_superseded_nhs_number_is_not_the_childs() -> None:
+    """PDS can carry a child's old NHS number beside the current one: the current one is the
+    child's, whichever comes first."""
+    from fhir.resources.R4B.patient import Patient
+
+    from contactpoint.ingest.fhir_map import NHS_NUMBER_SYSTEM, patient_fields
+
+    old = {"system": NHS_NUMBER_SYSTEM, "value": "4000000004", "use": "old"}
+    ended = {"system": NHS_NUMBER_SYSTEM, "value": "4000000012",
+             "period": {"end": "2020-01-01"}}
+    current = {"system": NHS_NUMBER_SYSTEM, "value": "4000000020"}
+    for identifiers in ([old, current], [ended, current], [current, old]):
+        patient = Patient.model_validate({
+            "resourceType": "Patient", "id": "p1", "identifier": identifiers,
+            "name": [{"use": "official", "family": "Okafor", "given": ["Amelia"]}],
+            "birthDate": "2016-03-14"})
+        assert patient_fields(patient)["nhs_number"] == "4000000020"
+    patient = Patient.model_validate({
+        "resourceType": "Patient", "id": "p1", "identifier": [old],
+        "name": [{"use": "official", "family": "Okafor", "given": ["Amelia"]}]})
+    assert patient_fields(patient)["nhs_number"] == "4000000004"  # the only one known

@@ -47,13 +47,19 @@ def _pick_name(names: list[Any], use: str) -> Any | None:
 
 def patient_fields(patient: Any) -> dict[str, str | None]:
     """Identity fields (strings, unvalidated) of a Patient; the source key is required."""
-    nhs = None
+    nhs = superseded = None
     own_key = None
     for ident in patient.identifier or []:
         if ident.system == NHS_NUMBER_SYSTEM:
-            nhs = nhs or _text(ident.value)
+            # a number recorded as superseded (use "old", or a period that has ended) is not
+            # the child's NHS number: the current one is, whatever the order
+            if ident.use == "old" or (ident.period is not None and ident.period.end):
+                superseded = superseded or _text(ident.value)
+            else:
+                nhs = nhs or _text(ident.value)
         elif own_key is None and _text(ident.value):
             own_key = _text(ident.value)
+    nhs = nhs or superseded
     key = own_key or _text(patient.id)
     if not key:
         raise MappingError("Patient.identifier", None, "no source identifier and no Patient.id")
