@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import IO
 
 import polars as pl
-from sqlalchemy import Connection, text
+from sqlalchemy import BindParameter, Connection, bindparam, text
 
 from contactpoint.linking import store
+from contactpoint.linking.sensitive import sensitive_sources
 from contactpoint.matching.metrics import Metrics, pairwise_metrics
 
 LINKS_HEADER = ("source", "source_record_id", "child_id")
@@ -20,15 +21,11 @@ _LINKED = (
 )
 _LINKS_SQL = f"SELECT s.source_code, s.source_record_id, c.child_id {_LINKED} ORDER BY s.id"
 # Records of sources flagged sensitive are left out (linking/sensitive.py).
-_NOT_SENSITIVE = " AND s.source_code NOT IN (SELECT code FROM source WHERE sensitive)"
 _PUBLIC_LINKS_SQL = (
-    f"SELECT s.source_code, s.source_record_id, c.child_id {_LINKED}{_NOT_SENSITIVE} "
-    "ORDER BY s.id"
+    f"SELECT s.source_code, s.source_record_id, c.child_id {_LINKED} "
+    "AND s.source_code NOT IN :codes ORDER BY s.id"
 )
-_WITHHELD_SQL = (
-    f"SELECT COUNT(*) {_LINKED} AND s.source_code IN "  # noqa: S608 (constant SQL)
-    "(SELECT code FROM source WHERE sensitive)"
-)
+_SENSITIVE_COUNT_SQL = f"SELECT COUNT(*) {_LINKED} AND s.source_code IN :codes"
 
 
 @dataclass(frozen=True)
@@ -42,12 +39,19 @@ def write_links(conn: Connection, out: IO[str], *,
                 include_sensitive: bool = False) -> LinksWritten:
     """Write ``source,source_record_id,child_id`` for every linked active source record;
     the records of sensitive-service sources only when ``include_sensitive``."""
-    sensitive = int(conn.execute(text(_WITHHELD_SQL)).scalar_one())
+    codes = sorted(sensitive_sources(conn))
+    sensitive = 0
+    stmt = text(_LINKS_SQL)
+    if codes:
+        in_codes: BindParameter[list[str]] = bindparam("codes", codes, expanding=True)
+        sensitive = int(conn.execute(
+            text(_SENSITIVE_COUNT_SQL).bindparams(in_codes)).scalar_one())
+        if not include_sensitive:
+            stmt = text(_PUBLIC_LINKS_SQL).bindparams(in_codes)
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(LINKS_HEADER)
     count = 0
-    sql = _LINKS_SQL if include_sensitive else _PUBLIC_LINKS_SQL
-    for row in conn.execute(text(sql)).yield_per(50_000):
+    for row in conn.execute(stmt).yield_per(50_000):
         writer.writerow(tuple(row))
         count += 1
     if include_sensitive:
