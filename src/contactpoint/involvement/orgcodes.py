@@ -22,7 +22,7 @@ from contactpoint.db.base import utcnow
 from contactpoint.errors import Conflict, NotFound, ValidationFailed
 from contactpoint.involvement.tables import organisation_code
 
-_FEED_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._/-]{0,63}$")
+_FEED_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$")
 
 
 class FeedCodeKind(StrEnum):
@@ -50,7 +50,7 @@ def add(conn: Connection, org_code: str, feed_code: str, kind: FeedCodeKind,
     code = normalise_feed_code(feed_code)
     if not _FEED_CODE.match(code):
         raise ValidationFailed(
-            "a feed code is 1-64 letters, digits, spaces or . _ / - (as the feed sends it)")
+            "a feed code is 1-64 letters, digits, spaces or . _ - (as the feed sends it)")
     if conn.execute(select(organisation.c.id).where(organisation.c.code == org_code)
                     ).first() is None:
         raise NotFound(f"no organisation {org_code!r}")
