@@ -175,7 +175,8 @@ def test_recording_needs_a_recent_own_search_or_an_involved_organisation(
     with pytest.raises(NotFound) as caught:
         service.record(connection, who, child_id, social_work(), now=NOW)
     assert caught.value.message == service.NOT_FOUND
-    searched(connection, who, child_id)
+    trail.append(connection, action=AuditAction.CHILD_SEARCH, actor=who.actor,
+                 organisation=who.org_code, details={"shown": [f"child:{child_id}"]}, at=NOW)
     service.record(connection, who, child_id, social_work(), now=NOW)
     # once the organisation is involved, a colleague records without a search
     service.record(connection, colleague, child_id,

@@ -159,14 +159,15 @@ def recently_found(conn: Connection, actor: str, child_id: str, *, now: datetime
     """Did ``actor``'s own search return ``child_id`` within ``within`` of ``now``?
 
     Reads the search events of the audit trail (indexed by actor), whose details name the
-    child ids returned. The search service's child -> event index can answer this directly
-    once it exists.
+    child ids returned (as ``"<id>"`` or ``"child:<id>"`` JSON strings). The search
+    service's child -> event index can answer this directly once it exists.
     """
     return conn.execute(
         select(audit_event.c.seq).where(
             audit_event.c.actor == actor,
             audit_event.c.action == AuditAction.CHILD_SEARCH.value,
             audit_event.c.at >= now - within,
-            audit_event.c.details.contains(f'"{child_id}"', autoescape=True),
+            or_(audit_event.c.details.contains(f'"{child_id}"', autoescape=True),
+                audit_event.c.details.contains(f'child:{child_id}"', autoescape=True)),
         ).limit(1)
     ).first() is not None
