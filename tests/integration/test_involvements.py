@@ -300,3 +300,21 @@ def test_ended_involvements_are_not_current(connection: Connection) -> None:
     service.cease(connection, who, child_id, made.id, now=NOW)
     assert not queries.organisation_involved(connection, key, council, today=TODAY)
     assert queries.current_involvements(connection, key, today=TODAY) == []
+
+
+def test_the_child_views_shapes(connection: Connection) -> None:
+    key, child_id = add_child(connection)
+    who = practitioner(connection)
+    colleague = practitioner(connection, who.org_code)
+    searched(connection, who, child_id)
+    made = service.record(connection, who, child_id, social_work(), now=NOW)
+    assert [(i.practitioner_name, own) for i, own in
+            queries.recorded_for(connection, key, who.actor, today=TODAY)] == [("Sam Patel", True)]
+    assert [own for _, own in queries.recorded_for(connection, key, colleague.actor,
+                                                   today=TODAY)] == [False]
+    assert queries.recorded_for(connection, key, None, today=TODAY)[0][0].org_code \
+        == who.org_code
+    orgcodes.add(connection, who.org_code, "urn 100001", FeedCodeKind.URN, ctx=CTX)
+    assert orgcodes.known_codes(connection, who.org_code) == {who.org_code, "URN 100001"}
+    service.cease(connection, who, child_id, made.id, now=NOW)
+    assert queries.recorded_for(connection, key, who.actor, today=TODAY) == ()

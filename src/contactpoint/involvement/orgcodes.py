@@ -94,6 +94,13 @@ def feed_codes_of(conn: Connection, org_code: str) -> frozenset[str]:
                                   .where(organisation_code.c.org_code == org_code)).scalars())
 
 
+def known_codes(conn: Connection, org_code: str) -> frozenset[str]:
+    """Every code the organisation is known by on an involvement: its own (on the ones its
+    practitioners record) and its mapped feed codes (normalised: compare a feed's code after
+    :func:`normalise_feed_code`)."""
+    return frozenset({org_code}) | feed_codes_of(conn, org_code)
+
+
 def organisations_of(conn: Connection, feed_codes: set[str]) -> dict[str, str]:
     """``{normalised feed code: organisation code}`` for the mapped ones among ``feed_codes``."""
     wanted = {normalise_feed_code(c) for c in feed_codes if c}

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, and_, or_, select
 
-from contactpoint.access.tables import organisation
+from contactpoint.access.tables import app_user, organisation
 from contactpoint.audit.tables import audit_event
 from contactpoint.audit.trail import AuditAction
 from contactpoint.db.base import utcnow
@@ -132,6 +132,21 @@ def current_involvements(conn: Connection, child_key: int, *,
         org = mapped.get(orgcodes.normalise_feed_code(inv.org_code)) if inv.org_code else None
         out.append(CurrentInvolvement(inv, InvolvementOrigin.FEED, org))
     return out
+
+
+def recorded_for(conn: Connection, child_key: int, actor: str | None, *,
+                 today: date | None = None) -> tuple[tuple[Involvement, bool], ...]:
+    """The child's current recorded involvements (following merges), each with whether
+    ``actor`` (``user:<name>``) recorded it: the shape the child view's policy takes."""
+    today = today or utcnow().date()
+    key = resolve_key(conn, child_key).key
+    rows = recorded_rows(conn, key, current_on=today)
+    users = dict(conn.execute(
+        select(app_user.c.id, app_user.c.username)
+        .where(app_user.c.id.in_(sorted({int(r.created_by) for r in rows})))).all()
+    ) if rows else {}
+    return tuple((as_involvement(r), actor is not None
+                  and f"user:{users.get(int(r.created_by))}" == actor) for r in rows)
 
 
 def organisation_involved(conn: Connection, child_key: int, org_code: str, *,
