@@ -318,3 +318,50 @@ def test_the_child_views_shapes(connection: Connection) -> None:
     assert orgcodes.known_codes(connection, who.org_code) == {who.org_code, "URN 100001"}
     service.cease(connection, who, child_id, made.id, now=NOW)
     assert queries.recorded_for(connection, key, who.actor, today=TODAY) == ()
+
+
+def test_two_concurrent_ceases_give_one_cease_and_one_conflict(
+    fresh_db_url: str, backend: str,
+) -> None:
+    """The second transaction's UPDATE waits for the first's row lock, then finds the
+    involvement ceased: one cease, one audit entry, one Conflict (PostgreSQL; SQLite writers
+    never overlap)."""
+    import threading
+
+    from contactpoint.db.engine import make_engine
+
+    if backend != "postgresql":
+        pytest.skip("SQLite serialises writers: no overlapping transactions to race")
+    engine = make_engine(fresh_db_url)
+    try:
+        with engine.begin() as conn:
+            _, child_id = add_child(conn)
+            who = practitioner(conn)
+            searched(conn, who, child_id)
+            made = service.record(conn, who, child_id, social_work(), now=NOW)
+        first = engine.connect()
+        first.begin()
+        service.cease(first, who, child_id, made.id, now=NOW)  # holds the row lock
+        outcome: list[str] = []
+
+        def second() -> None:
+            with engine.begin() as conn:
+                try:
+                    service.cease(conn, who, child_id, made.id, now=NOW)
+                    outcome.append("ceased")
+                except Conflict:
+                    outcome.append("conflict")
+
+        thread = threading.Thread(target=second)
+        thread.start()
+        thread.join(timeout=1.0)
+        assert thread.is_alive()  # waiting for the first transaction's lock
+        first.commit()
+        first.close()
+        thread.join(timeout=30)
+        assert outcome == ["conflict"]
+        with engine.connect() as conn:
+            assert events(conn, child_id) == [AuditAction.INVOLVEMENT_RECORD,
+                                              AuditAction.INVOLVEMENT_CEASE]
+    finally:
+        engine.dispose()

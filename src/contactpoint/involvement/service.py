@@ -245,12 +245,17 @@ def change(conn: Connection, who: Practitioner, child_id: str, involvement_id: i
                      if getattr(d, f.name) != getattr(held.details, f.name))
     if not changed:
         return held
-    conn.execute(update(involvement).where(involvement.c.id == involvement_id).values(
+    done = conn.execute(update(involvement).where(
+        involvement.c.id == involvement_id,
+        involvement.c.status == InvolvementStatus.CURRENT.value,  # not ceased meanwhile
+    ).values(
         service_type=d.service_type.value, practitioner_name=d.practitioner_name,
         practitioner_role=d.practitioner_role, practitioner_phone=d.practitioner_phone,
         practitioner_email=d.practitioner_email, assessment_status=d.assessment_status.value,
         lead_professional=d.lead_professional, sensitive=d.sensitive,
         consent_basis=d.consent_basis.value, start=d.start, end=d.end, updated_at=now))
+    if done.rowcount != 1:
+        raise Conflict("this involvement has ceased: record a new one instead")
     _audit(conn, who, AuditAction.INVOLVEMENT_UPDATE, row.child_id,
            {"involvement": involvement_id, "fields": changed,
             "service_type": d.service_type.value, "sensitive": d.sensitive,
@@ -273,8 +278,12 @@ def cease(conn: Connection, who: Practitioner, child_id: str, involvement_id: in
         raise ValidationFailed("end: a ceased involvement ends today or earlier")
     if held.details.start is not None and end < held.details.start:
         raise ValidationFailed("end: before start")
-    conn.execute(update(involvement).where(involvement.c.id == involvement_id).values(
-        status=InvolvementStatus.CEASED.value, end=end, updated_at=now))
+    done = conn.execute(update(involvement).where(
+        involvement.c.id == involvement_id,
+        involvement.c.status == InvolvementStatus.CURRENT.value,  # one cease wins a race
+    ).values(status=InvolvementStatus.CEASED.value, end=end, updated_at=now))
+    if done.rowcount != 1:
+        raise Conflict("this involvement has ceased already")
     _audit(conn, who, AuditAction.INVOLVEMENT_CEASE, row.child_id,
            {"involvement": involvement_id, "end": end.isoformat()}, now)
     return _get(conn, who, row, involvement_id)
