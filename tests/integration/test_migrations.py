@@ -100,8 +100,11 @@ def test_retire_events_stay_append_only_and_refuse_a_downgrade(fresh_db_url: str
                 with pytest.raises(DBAPIError, match="append-only"):
                     conn.execute(text(sql))
                 conn.rollback()
+        command.downgrade(config, "0012_link_event_retire")  # later revisions step back
         with pytest.raises(RuntimeError, match="1 'retire' events"):
             command.downgrade(config, "0011_record_link")
+        assert migrate.current_heads(fresh_db_url)[0] == {"0012_link_event_retire"}
+        command.upgrade(config, "heads")
         assert migrate.current_heads(fresh_db_url)[0] == {migrate.HEAD}
     finally:
         engine.dispose()

@@ -13,6 +13,7 @@ from contactpoint.domain.record import (
     record_field_names,
     statutory,
 )
+from contactpoint.involvement.tables import RECORD_TABLES as INVOLVEMENT_TABLES
 
 
 @pytest.mark.parametrize("cls", RECORD_CLASSES, ids=lambda c: c.__name__)
@@ -20,7 +21,7 @@ def test_record_classes_hold_only_statutory_fields(cls: type) -> None:
     assert record_field_names(cls) <= STATUTORY_FIELDS
 
 
-@pytest.mark.parametrize("table", RECORD_TABLES, ids=lambda t: t.name)
+@pytest.mark.parametrize("table", RECORD_TABLES + INVOLVEMENT_TABLES, ids=lambda t: t.name)
 def test_record_tables_hold_only_statutory_columns(table: object) -> None:
     columns = {c.name for c in table.columns}  # type: ignore[attr-defined]
     assert columns <= STATUTORY_FIELDS, columns - STATUTORY_FIELDS

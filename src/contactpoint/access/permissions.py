@@ -26,6 +26,8 @@ class Permission(StrEnum):
     RECORD_SHIELD_SET = "record:shield:set"
     RECORD_SHIELD_OVERRIDE = "record:shield:override"
     RECORD_CONTACT_BROKER = "record:contact:broker"
+    RECORD_INVOLVEMENT_READ = "record:involvement:read"
+    RECORD_INVOLVEMENT_WRITE = "record:involvement:write"
     AUDIT_TRAIL_READ = "audit:trail:read"
     AUDIT_SUBJECT_REPORT = "audit:subject:report"
     ADMIN_USER_MANAGE = "admin:user:manage"
@@ -39,7 +41,13 @@ P = Permission
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.PRACTITIONER: frozenset(
-        {P.SELF_PROFILE_READ, P.RECORD_CHILD_SEARCH, P.RECORD_CHILD_VIEW}
+        {
+            P.SELF_PROFILE_READ,
+            P.RECORD_CHILD_SEARCH,
+            P.RECORD_CHILD_VIEW,
+            P.RECORD_INVOLVEMENT_READ,
+            P.RECORD_INVOLVEMENT_WRITE,
+        }
     ),
     Role.COUNCIL_TEAM: frozenset(
         {
@@ -49,6 +57,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.RECORD_SHIELD_SET,
             P.RECORD_SHIELD_OVERRIDE,
             P.RECORD_CONTACT_BROKER,
+            P.RECORD_INVOLVEMENT_READ,
+            P.RECORD_INVOLVEMENT_WRITE,
             P.ADMIN_USER_MANAGE,
             P.LINKAGE_REVIEW_DECIDE,
         }

@@ -31,6 +31,9 @@ clients_app = typer.Typer(help="Machine clients (SMART backend services).", no_a
 
 
 def register(app: typer.Typer) -> None:
+    from contactpoint.cli.orgcodes import codes_app
+
+    orgs_app.add_typer(codes_app, name="codes")
     app.add_typer(orgs_app, name="orgs")
     app.add_typer(users_app, name="users")
     app.add_typer(clients_app, name="clients")

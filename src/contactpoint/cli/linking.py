@@ -15,7 +15,7 @@ from contactpoint.audit.trail import AuditAction
 from contactpoint.cli import context
 from contactpoint.db.uow import UnitOfWork
 from contactpoint.errors import ContactPointError
-from contactpoint.linking import exports, history, models, review, service, store
+from contactpoint.linking import exports, history, models, review, sensitive, service, store
 
 export_app = typer.Typer(help="Export what the index holds.", no_args_is_help=True)
 review_app = typer.Typer(help="The clerical review queue, merges and unmerges.",
@@ -82,19 +82,33 @@ def link(
 @export_app.command("links")
 def export_links(
     out: Annotated[Path | None, typer.Option("--out", help="CSV file (default stdout).")] = None,
+    withhold_sensitive: Annotated[bool, typer.Option(
+        "--withhold-sensitive", help="Leave out the records of sensitive-service sources "
+        "(sexual health, CAMHS, substance misuse), which name those services beside "
+        "children.")] = False,
 ) -> None:
-    """Write CSV source,source_record_id,child_id for every linked active source record."""
+    """Write CSV source,source_record_id,child_id for every linked active source record (the
+    contract linkage is measured by; the export and how many sensitive-service records it
+    holds are audited)."""
     with UnitOfWork(context.engine()) as uow:
         pending = exports.unlinked_count(uow.connection)
         if out is None:
-            count = exports.write_links(uow.connection, sys.stdout)
+            written = exports.write_links(uow.connection, sys.stdout,
+                                          include_sensitive=not withhold_sensitive)
         else:
             with out.open("w", newline="", encoding="utf-8") as fh:
-                count = exports.write_links(uow.connection, fh)
+                written = exports.write_links(uow.connection, fh,
+                                              include_sensitive=not withhold_sensitive)
         context.audit(uow.connection, AuditAction.EXPORT, subject="links",
-                      details={"rows": count, "to": str(out) if out else "stdout"})
+                      details={"rows": written.rows, "to": str(out) if out else "stdout",
+                               "sensitive_withheld": written.withheld,
+                               "sensitive_included": written.sensitive})
         uow.commit()
+    count = written.rows
     context.console.print(f"{count:,} links written" + (f" to {out}" if out else ""))
+    if written.withheld:
+        context.console.print(f"{written.withheld:,} records of sensitive-service sources left "
+                              "out (--withhold-sensitive)")
     if pending:
         context.console.print(f"[yellow]warning: {pending:,} active source records are not "
                               "linked yet (run `contactpoint link`)[/yellow]")
@@ -128,10 +142,26 @@ def evaluate(
 def review_list(
     status: Annotated[str, typer.Option(help="open, decided, superseded or all")] = "open",
     limit: Annotated[int, typer.Option(min=1)] = 50,
+    include_sensitive: Annotated[bool, typer.Option(
+        "--include-sensitive", help="Also items with a record of a sensitive-service source: "
+        "needs --reason; audited.")] = False,
+    reason: Annotated[str | None, typer.Option(help="Why (with --include-sensitive).")] = None,
 ) -> None:
-    """List review items (source record keys and children only; no personal data)."""
+    """List review items (source record keys and children only; no personal data). Items
+    with a record of a sensitive-service source are left out unless --include-sensitive."""
     with UnitOfWork(context.engine()) as uow:
-        items = review.list_items(uow.connection, status=status, limit=limit)
+        try:
+            sensitive.require_reason(include_sensitive, reason)
+        except ContactPointError as exc:
+            raise _fail(exc) from exc
+        listing = sensitive.review_items(uow.connection, status=status, limit=limit,
+                                         include_sensitive=include_sensitive)
+        if include_sensitive:
+            sensitive.record_disclosure(uow.connection, what="review-list",
+                                        actor=context.actor(), reason=reason,
+                                        rows=listing.sensitive_shown)
+            uow.commit()
+    items = listing.items
     table = Table(title=f"review items ({status})")
     for col in ("item", "left record", "left child", "right record", "right child", "p",
                 "cause", "status"):
@@ -144,6 +174,10 @@ def review_list(
                       i.right.child_id or "(held)", p, i.cause, i.status)
     wide = context.out if context.out.is_terminal else Console(width=160)
     wide.print(table)
+    if listing.withheld:
+        context.console.print(f"{listing.withheld:,} items with a record of a "
+                              "sensitive-service source left out (--include-sensitive "
+                              "--reason … to include them)")
 
 
 @review_app.command("decide")

@@ -31,6 +31,9 @@ source = Table(
     Column("code", String(64), primary_key=True),
     Column("recognised", Boolean, nullable=False),
     Column("registered_at", UTCDateTime, nullable=False),
+    # Set (for good) once any record of the source carries a sensitive-service involvement:
+    # outputs that name sources leave such a source's records out (migration 0015).
+    Column("sensitive", Boolean, nullable=False, server_default="0"),
 )
 
 source_authority = Table(
@@ -78,6 +81,10 @@ child = Table(
 # the few shielded children, found without reading every child (migration 0010)
 Index("ix_child_shielded", child.c.id, postgresql_where=text("shielded"),
       sqlite_where=text("shielded"))
+# the children merged into each child, for reads that follow merges (migration 0015)
+Index("ix_child_merged_into", child.c.merged_into_id,
+      postgresql_where=text("merged_into_id IS NOT NULL"),
+      sqlite_where=text("merged_into_id IS NOT NULL"))
 
 source_record = Table(
     "source_record",

@@ -40,6 +40,9 @@ STATUTORY_FIELDS: frozenset[str] = frozenset(
         "extract_id", "first_extract_id", "content_hash", "created_at",
         "updated_at", "shielded", "owning_la", "merged_into_id", "retained_to_25",
         "sequence_number",
+        # who recorded a practitioner involvement, and the child it was recorded against
+        # (``child.id``; merges are followed at read time): bookkeeping, not about the child
+        "child_key", "created_by",
     }
 )
 
@@ -97,6 +100,13 @@ class AssessmentStatus(StrEnum):
     NONE = "none"
     IN_PROGRESS = "in_progress"
     COMPLETED = "completed"
+
+
+class InvolvementStatus(StrEnum):
+    """A practitioner-recorded involvement: current until its practitioner marks it ceased."""
+
+    CURRENT = "current"
+    CEASED = "ceased"
 
 
 class ConsentBasis(StrEnum):

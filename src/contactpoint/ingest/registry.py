@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Generic, TypeVar
 
+import polars as pl
 from sqlalchemy import Connection, func, insert, select, update
 
 from contactpoint.db.tables import extract, source, source_authority
@@ -39,6 +42,33 @@ def ensure_source(conn: Connection, code: str, now: datetime) -> tuple[bool, boo
         [{"source_code": code, "field": f.value, "rank": r} for f, r in ranks.items()],
     )
     return True, recognised
+
+
+# How every reader writes a sensitive-service involvement (compact JSON, validate.py).
+SENSITIVE_MARK = '"sensitive":true'
+_T = TypeVar("_T")
+
+
+class SensitiveWatch(Generic[_T]):
+    """Wraps a batch encoder and notes whether any good row carries a sensitive-service
+    involvement (sexual health, CAMHS, substance misuse, or flagged sensitive)."""
+
+    def __init__(self, encode: Callable[[pl.DataFrame], _T]) -> None:
+        self._encode = encode
+        self.seen = False
+
+    def __call__(self, frame: pl.DataFrame) -> _T:
+        if not self.seen and "involvements" in frame.columns:
+            self.seen = bool(
+                frame["involvements"].str.contains(SENSITIVE_MARK, literal=True).any())
+        return self._encode(frame)
+
+
+def mark_sensitive(conn: Connection, code: str) -> None:
+    """The source provides a sensitive service: outputs that name sources leave its records
+    out from now on (never unset: a source that stops sending such records has sent them)."""
+    conn.execute(update(source).where(source.c.code == code, source.c.sensitive.is_(False))
+                 .values(sensitive=True))
 
 
 @dataclass(frozen=True)

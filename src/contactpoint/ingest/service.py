@@ -251,7 +251,8 @@ def _stage_and_apply(
     reader: FeedReader, meta: ExtractMeta, extract_id: int, now: datetime, stager: Stager,
 ) -> None:
     rules = Rules(today=options.today, min_birth_date=options.min_birth_date)
-    stager.load(_pause_after_each(validated_batches(reader, sink, rules, stager.encode)))
+    watch = registry.SensitiveWatch(stager.encode)
+    stager.load(_pause_after_each(validated_batches(reader, sink, rules, watch)))
     row_map = reader.finish(sink)
     sink.row_map = row_map
     stager.index()
@@ -281,6 +282,8 @@ def _stage_and_apply(
     result.new, result.changed, result.unchanged = applied.new, applied.changed, applied.unchanged
     result.deleted, result.unknown_deletes = applied.deleted, applied.unknown_deletes
     stager.refresh_statistics(applied.new + applied.changed + applied.retired + applied.deleted)
+    if watch.seen:
+        registry.mark_sensitive(conn, meta.source)
     registry.finish_extract(
         conn, extract_id, read=result.rows_read, landed=result.rows_landed,
         rejected=result.rows_rejected, retired=result.rows_retired,

@@ -3,32 +3,60 @@
 from __future__ import annotations
 
 import csv
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
 import polars as pl
-from sqlalchemy import Connection, text
+from sqlalchemy import BindParameter, Connection, bindparam, text
 
 from contactpoint.linking import store
+from contactpoint.linking.sensitive import sensitive_sources
 from contactpoint.matching.metrics import Metrics, pairwise_metrics
 
 LINKS_HEADER = ("source", "source_record_id", "child_id")
-_LINKS_SQL = (
-    "SELECT s.source_code, s.source_record_id, c.child_id FROM source_record s "
-    "JOIN record_link l ON l.record_key = s.id JOIN child c ON c.id = l.child_key "
-    "WHERE s.record_status = 'active' ORDER BY s.id"
+_LINKED = (
+    "FROM source_record s JOIN record_link l ON l.record_key = s.id "
+    "JOIN child c ON c.id = l.child_key WHERE s.record_status = 'active'"
 )
+_LINKS_SQL = f"SELECT s.source_code, s.source_record_id, c.child_id {_LINKED} ORDER BY s.id"
+# Records of sources flagged sensitive are left out (linking/sensitive.py).
+_PUBLIC_LINKS_SQL = (
+    f"SELECT s.source_code, s.source_record_id, c.child_id {_LINKED} "
+    "AND s.source_code NOT IN :codes ORDER BY s.id"
+)
+_SENSITIVE_COUNT_SQL = f"SELECT COUNT(*) {_LINKED} AND s.source_code IN :codes"
 
 
-def write_links(conn: Connection, out: IO[str]) -> int:
-    """Write ``source,source_record_id,child_id`` for every linked active source record."""
+@dataclass(frozen=True)
+class LinksWritten:
+    rows: int
+    withheld: int  # linked active records of sensitive sources left out (0 when included)
+    sensitive: int  # such records written (include_sensitive)
+
+
+def write_links(conn: Connection, out: IO[str], *,
+                include_sensitive: bool = False) -> LinksWritten:
+    """Write ``source,source_record_id,child_id`` for every linked active source record;
+    the records of sensitive-service sources only when ``include_sensitive``."""
+    codes = sorted(sensitive_sources(conn))
+    sensitive = 0
+    stmt = text(_LINKS_SQL)
+    if codes:
+        in_codes: BindParameter[list[str]] = bindparam("codes", codes, expanding=True)
+        sensitive = int(conn.execute(
+            text(_SENSITIVE_COUNT_SQL).bindparams(in_codes)).scalar_one())
+        if not include_sensitive:
+            stmt = text(_PUBLIC_LINKS_SQL).bindparams(in_codes)
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(LINKS_HEADER)
     count = 0
-    for row in conn.execute(text(_LINKS_SQL)).yield_per(50_000):
+    for row in conn.execute(stmt).yield_per(50_000):
         writer.writerow(tuple(row))
         count += 1
-    return count
+    if include_sensitive:
+        return LinksWritten(count, 0, sensitive)
+    return LinksWritten(count, sensitive, 0)
 
 
 def unlinked_count(conn: Connection) -> int:
@@ -39,6 +67,8 @@ def unlinked_count(conn: Connection) -> int:
 
 
 def links_frame(conn: Connection) -> pl.DataFrame:
+    """Every linked active record, sensitive sources included: for ``evaluate``, which prints
+    only figures."""
     return store.query_frame(conn, _LINKS_SQL, {"source": pl.Utf8(),
                                                 "source_record_id": pl.Utf8(),
                                                 "child_id": pl.Utf8()})

@@ -1,0 +1,1 @@
+"""Involvements: practitioners record that they work with a child; organisations map feed codes."""
