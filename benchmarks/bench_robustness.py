@@ -17,7 +17,8 @@ record frame as ``bench_febrl.py`` does, the same three systems (Splink's FEBRL 
 Every figure counts every true pair (blocked or not); review items are our review pairs and
 count as unlinked (the clusters already leave them apart), reported per 100 children; twin and
 triplet pairs come exactly from the redrawn population (``linkage_data.birth_pairs``); seconds
-are wall time of the whole run (training included for ``trained`` and ``splink``).
+are wall time of the whole run (training included for ``trained`` and ``splink``); the last
+column counts our review items by reason (``conflict``, ``ambiguous``, ``clerical_band``).
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ class Row:
     system: str
     metrics: Metrics
     review_items: int
+    reasons: str
     seconds: float
     records: int
     children: int
@@ -67,11 +69,12 @@ class Row:
                  else f"{m.twins_merged} of {m.twin_pairs}")
         return (f"| {self.condition} | {self.records:,} | {self.system} | {m.precision:.5f} | "
                 f"{m.recall:.5f} | {m.f1:.5f} | {self.review_items:,} | {per100:.2f} | "
-                f"{twins} | {self.seconds:.1f} |")
+                f"{twins} | {self.seconds:.1f} | {self.reasons} |")
 
 
 HEADER = ("| condition | records | system | P | R | F1 | review items | per 100 children "
-          "| twin/triplet pairs merged | seconds |\n|---|---|---|---|---|---|---|---|---|---|")
+          "| twin/triplet pairs merged | seconds | review items by reason |\n"
+          "|---|---|---|---|---|---|---|---|---|---|---|")
 
 
 def condition_config(name: str, children: int, seed: int) -> SynthConfig:
@@ -82,7 +85,7 @@ def condition_config(name: str, children: int, seed: int) -> SynthConfig:
 
 
 def run_ours(records: pl.DataFrame, truth: pl.DataFrame, twins: list[tuple[str, str]] | None,
-             tmp: Path, *, trained: bool) -> tuple[Metrics, int, float]:
+             tmp: Path, *, trained: bool) -> tuple[Metrics, int, str, float]:
     t = time.perf_counter()
     if trained:
         model = engine.train(records, tmp / "model", workdir=tmp / "train")
@@ -90,7 +93,9 @@ def run_ours(records: pl.DataFrame, truth: pl.DataFrame, twins: list[tuple[str, 
         model = engine.load_model()
     result = engine.dedupe(records, model, tmp / "work")
     m = pairwise_metrics(result.clusters, truth, twins)
-    return m, result.review_pairs.height, time.perf_counter() - t
+    reasons = result.review_pairs.group_by("reason").len().sort("reason")
+    by_reason = ", ".join(f"{r} {k}" for r, k in reasons.iter_rows())
+    return m, result.review_pairs.height, by_reason, time.perf_counter() - t
 
 
 def run_systems(condition: str, records: pl.DataFrame, truth: pl.DataFrame,
@@ -103,11 +108,11 @@ def run_systems(condition: str, records: pl.DataFrame, truth: pl.DataFrame,
         if system == "splink":
             m, secs = run_splink_default(records, truth, work, profile=profile,
                                          link_sources=link_sources, twins=twins)
-            review = 0
+            review, reasons = 0, "(no review band)"
         else:
-            m, review, secs = run_ours(records, truth, twins, work,
-                                       trained=system == "trained")
-        emit(Row(condition, system, m, review, secs, records.height, children))
+            m, review, reasons, secs = run_ours(records, truth, twins, work,
+                                                trained=system == "trained")
+        emit(Row(condition, system, m, review, reasons, secs, records.height, children))
 
 
 def main() -> None:
