@@ -254,3 +254,21 @@ def test_a_delta_redraws_a_conditioned_base(tmp_path: Path) -> None:
     assert params["conditions"] == ["initials", "name_origins"]
     counts = write_delta(tmp_path / "base", tmp_path / "delta", DeltaOptions(records=100))
     assert sum(counts.values()) > 0
+
+
+def test_cli_takes_conditions_and_refuses_an_unknown_one(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from contactpoint.cli.main import app
+
+    result = CliRunner().invoke(app, ["synth", "--children", "300", "--seed", "5",
+                                      "--condition", "dedupe_only", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    params = json.loads((tmp_path / "synth.json").read_text())
+    assert params["conditions"] == ["dedupe_only"]
+    assert params["rates"]["dedupe_only"] == 0.3
+    assert set(params["records"]) == {"HMRC-CHB"}
+    bad = CliRunner().invoke(app, ["synth", "--children", "300", "--condition", "initial",
+                                   "--out", str(tmp_path / "bad")])
+    assert bad.exit_code != 0
+    assert "unknown condition 'initial'" in bad.output
