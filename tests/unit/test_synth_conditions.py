@@ -272,3 +272,9 @@ def test_cli_takes_conditions_and_refuses_an_unknown_one(tmp_path: Path) -> None
                                    "--out", str(tmp_path / "bad")])
     assert bad.exit_code != 0
     assert "unknown condition 'initial'" in bad.output
+
+
+def test_a_dedupe_only_base_has_no_delta(tmp_path: Path) -> None:
+    generate(with_conditions(SynthConfig(children=300, seed=3), ["dedupe_only"]), tmp_path / "b")
+    with pytest.raises(ValidationFailed, match="dedupe-only"):
+        write_delta(tmp_path / "b", tmp_path / "d", DeltaOptions(records=10))

@@ -17,7 +17,8 @@ surname changes, nicknames, transliterations, typos, date slips, missing fields)
 ``--condition NAME`` draws a population unlike the default one (``synth.conditions``: initials,
 within-source duplicates, two NHS numbers, name origins, typos x3, missing DOB parts, address
 churn, dedupe-only, many sources).
-Modules: ``config`` (rates), ``conditions`` (the robustness conditions), ``names``/``places``/``pools``/``world`` (what exists),
+Modules: ``config`` (rates), ``conditions`` (the robustness conditions),
+``names``/``places``/``pools``/``world`` (what exists),
 ``population`` (the truth), ``noise`` and ``sources`` (what each source holds),
 ``fhir``/``ctf``/``generate`` (writing), ``fingerprint`` (generator version and
 digests of the drawn world and population, checked by ``delta``), ``delta``, ``bench``.

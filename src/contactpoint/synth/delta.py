@@ -203,6 +203,9 @@ def _changed(pop: Population, world: World, rng: np.random.Generator,
 def write_delta(base: Path, out: Path, opts: DeltaOptions) -> dict[str, int]:
     """Write a delta extract into ``out``; returns the record count per source."""
     cfg, params = _base_config(base)
+    if cfg.dedupe_only > 0:
+        raise ValidationFailed(
+            f"{base} is a dedupe-only extract (one source): it has no daily delta")
     day = opts.extract_date or cfg.extract_date + timedelta(days=1)
     delta_cfg = dataclasses.replace(cfg, extract_date=day)
     world = build_world(cfg.children, cfg.seed, cfg.ctf_school_share)

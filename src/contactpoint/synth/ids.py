@@ -101,7 +101,8 @@ def second_nhs_numbers(person_index: IntArray, seed: int) -> StrArray:
 
 def second_upns(upn: StrArray, person_index: IntArray) -> StrArray:
     """A second valid UPN per pupil (allocated by a school they left): the same LA and year
-    of allocation, an establishment number no school in the synthetic world uses."""
+    of allocation, an establishment number no school in the synthetic world uses (6000-9999);
+    distinct from every other UPN while person indices stay below 4 M."""
     if upn.size == 0:
         return upn
     la = np.array([int(u[1:4]) for u in upn], dtype=np.int64)
