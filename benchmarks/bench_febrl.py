@@ -3,7 +3,8 @@
     .venv/bin/python benchmarks/bench_febrl.py
 
 1. Contactpoint's engine (``contactpoint.matching.engine``): train on the data, dedupe.
-2. A default Splink 5 set-up on the same mapped columns (NameComparison with term
+2. A default Splink 5 set-up (``default_splink.py``, shared with ``bench_robustness.py``) on
+   the same mapped columns (NameComparison with term
    frequencies on both names, DateOfBirthComparison, exact/JW on the address columns, u from
    random sampling, EM on two blocks, p >= 0.5, connected components).
 3. recordlinkage 0.16's unsupervised ECM classifier on the union of the same blocks.
@@ -24,6 +25,7 @@ import polars as pl
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from default_splink import components, run_splink_default
 from linkage_data import febrl4
 
 from contactpoint.matching import engine
@@ -32,77 +34,11 @@ from contactpoint.matching.metrics import Metrics, pairwise_metrics
 BLOCKS = ("given_name", "family_name", "date_of_birth", "address_line_3")
 
 
-def _components(keys: list[int], pairs: list[tuple[int, int]]) -> dict[int, int]:
-    parent = {k: k for k in keys}
-
-    def find(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for a, b in pairs:
-        ra, rb = find(a), find(b)
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
-    return {k: find(k) for k in keys}
-
-
 def run_engine(records: pl.DataFrame, truth: pl.DataFrame, tmp: Path) -> tuple[Metrics, float]:
     t = time.perf_counter()
     model = engine.train(records, tmp / "model", workdir=tmp / "train")
     result = engine.dedupe(records, model, tmp / "work")
     return pairwise_metrics(result.clusters, truth), time.perf_counter() - t
-
-
-def run_splink_default(
-    records: pl.DataFrame, truth: pl.DataFrame, tmp: Path
-) -> tuple[Metrics, float]:
-    import duckdb
-    import splink.comparison_library as cl
-    from splink import DuckDBAPI, Linker, SettingsCreator, block_on
-
-    t = time.perf_counter()
-    df = records.with_columns(
-        pl.col("record_key").alias("unique_id"),
-        pl.col("date_of_birth").dt.strftime("%Y-%m-%d").alias("dob"),
-    ).drop("date_of_birth")
-    con = duckdb.connect(str(tmp / "splink_default.duckdb"))
-    con.execute("SET threads = 2")
-    db_api = DuckDBAPI(con)
-    a = db_api.register(df.filter(pl.col("source_code") == "FEBRL-A").to_arrow(), table_name="a")
-    b = db_api.register(df.filter(pl.col("source_code") == "FEBRL-B").to_arrow(), table_name="b")
-    settings = SettingsCreator(
-        link_type="link_only",
-        blocking_rules_to_generate_predictions=[
-            block_on("given_name"), block_on("family_name"), block_on("dob"),
-            block_on("address_line_3"),
-        ],
-        comparisons=[
-            cl.NameComparison("given_name").configure(term_frequency_adjustments=True),
-            cl.NameComparison("family_name").configure(term_frequency_adjustments=True),
-            cl.DateOfBirthComparison("dob", input_is_string=True),
-            cl.JaroWinklerAtThresholds("address_line_1", [0.9, 0.8]),
-            cl.JaroWinklerAtThresholds("address_line_2", [0.9, 0.8]),
-            cl.JaroWinklerAtThresholds("town", [0.9, 0.8]),
-            cl.ExactMatch("address_line_3"),
-        ],
-        retain_intermediate_calculation_columns=False,
-    )
-    linker = Linker([a, b], settings, log_level=logging.WARNING)
-    linker.training.estimate_probability_two_random_records_match(
-        [block_on("given_name", "family_name", "dob")], recall=0.7
-    )
-    linker.training.estimate_u_using_random_sampling(max_pairs=1e7, seed=1)
-    linker.training.estimate_parameters_using_expectation_maximisation(block_on("dob"))
-    linker.training.estimate_parameters_using_expectation_maximisation(
-        block_on("given_name", "family_name")
-    )
-    pred = linker.inference.predict(threshold_match_probability=0.5)
-    pairs = con.sql(f"SELECT unique_id_l, unique_id_r FROM {pred.physical_name}").fetchall()
-    con.close()
-    clusters = _components(records["record_key"].to_list(), [(int(x), int(y)) for x, y in pairs])
-    return pairwise_metrics(clusters, truth), time.perf_counter() - t
 
 
 def run_recordlinkage_ecm(records: pl.DataFrame, truth: pl.DataFrame) -> tuple[Metrics, float]:
@@ -129,7 +65,7 @@ def run_recordlinkage_ecm(records: pl.DataFrame, truth: pl.DataFrame) -> tuple[M
     ecm = rl.ECMClassifier(binarize=0.5)
     matches = ecm.fit_predict(features)
     pairs = [(int(x), int(y)) for x, y in matches]
-    clusters = _components(records["record_key"].to_list(), pairs)
+    clusters = components(records["record_key"].to_list(), pairs)
     return pairwise_metrics(clusters, truth), time.perf_counter() - t
 
 
@@ -142,7 +78,9 @@ def main() -> None:
         for name, fn in (
             ("Contactpoint engine (Splink 5 + vetoes + constrained clusters)",
              lambda: run_engine(records, truth, tmp)),
-            ("default Splink 5 set-up, p >= 0.5", lambda: run_splink_default(records, truth, tmp)),
+            ("default Splink 5 set-up, p >= 0.5",
+             lambda: run_splink_default(records, truth, tmp,
+                                        link_sources=("FEBRL-A", "FEBRL-B"))),
             ("recordlinkage 0.16 ECM, same blocks", lambda: run_recordlinkage_ecm(records, truth)),
         ):
             m, secs = fn()

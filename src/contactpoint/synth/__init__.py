@@ -13,8 +13,12 @@ surname changes, nicknames, transliterations, typos, date slips, missing fields)
 * ``synth.json`` (the parameters, record counts per source, hard-case counts, and the
   generator fingerprint a delta checks).
 
-``--delta-of BASE`` writes a daily delta against ``BASE`` instead (``synth.delta``).
-Modules: ``config`` (rates), ``names``/``places``/``pools``/``world`` (what exists),
+``--delta-of BASE`` writes a daily delta against ``BASE`` instead (``synth.delta``);
+``--condition NAME`` draws a population unlike the default one (``synth.conditions``: initials,
+within-source duplicates, two NHS numbers, name origins, typos x3, missing DOB parts, address
+churn, dedupe-only, many sources).
+Modules: ``config`` (rates), ``conditions`` (the robustness conditions),
+``names``/``places``/``pools``/``world`` (what exists),
 ``population`` (the truth), ``noise`` and ``sources`` (what each source holds),
 ``fhir``/``ctf``/``generate`` (writing), ``fingerprint`` (generator version and
 digests of the drawn world and population, checked by ``delta``), ``delta``, ``bench``.

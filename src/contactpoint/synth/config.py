@@ -38,10 +38,19 @@ class Noise:
     middle_missing: float = 0.2  # middle names not held
     former_missing: float = 0.3  # a known former surname not held
     duplicate: float = 0.0  # a second record for the same child in the same source
+    # the robustness conditions (synth.conditions); all off by default
+    middle_initial: float = 0.0  # of held middle names: written as initials ("I I") or cut
+    dob_first_of_month: float = 0.0  # day unknown: written as the 1st of the month
+    dob_first_of_year: float = 0.0  # day and month unknown: written as 1 January
+    superseded_nhs: float = 0.0  # of children with two NHS numbers: the old one held here
+    family_first: float = 0.0  # of East Asian names: family name written first (swapped)
+    name_form: float = 0.0  # origin habits: Al-/El- prefixes, -ska/-ski, calling names
 
-    def scaled(self, factor: float) -> Noise:
-        """The same profile with every garbling rate multiplied (capped at 1)."""
+    def scaled(self, factor: float, only: tuple[str, ...] | None = None) -> Noise:
+        """The same profile with every garbling rate (or those in ``only``) multiplied
+        (capped at 1)."""
         values = {f.name: min(1.0, getattr(self, f.name) * factor)
+                  if only is None or f.name in only else getattr(self, f.name)
                   for f in dataclasses.fields(self)}
         return Noise(**values)
 
@@ -82,6 +91,14 @@ class SynthConfig:
     yot_rate: float = 0.01
     shs_rate: float = 0.01
     ctf_school_share: float = 0.05
+    # the robustness conditions (synth.conditions); 0 leaves the default population untouched
+    second_middle_rate: float = 0.0  # of children with a middle name: a second one too
+    two_nhs_rate: float = 0.0  # of children: a second (superseded) valid NHS number
+    origin_mix: float = 0.0  # blend of households towards the mixed-origin shares and pools
+    looked_after_rate: float = 0.0  # of children: in care, several placements' addresses
+    dedupe_only: float = 0.0  # > 0: one source only, this share of children held twice
+    extra_services: float = 0.0  # coverage scale of more local services (HV, SN, EH, CX...)
+    conditions: tuple[str, ...] = ()  # the named conditions applied (recorded in synth.json)
     # noise per source
     noise_pds: Noise = field(default_factory=lambda: Noise(nickname=0.002, postcode_missing=0.002,
                                                            stale_address=0.05,

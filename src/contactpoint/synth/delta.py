@@ -30,6 +30,7 @@ import numpy.typing as npt
 
 from contactpoint.errors import ValidationFailed
 from contactpoint.synth import sources
+from contactpoint.synth.conditions import with_conditions
 from contactpoint.synth.config import SynthConfig, with_rates
 from contactpoint.synth.fingerprint import (
     FINGERPRINT_KEY,
@@ -91,9 +92,10 @@ def _base_config(base: Path) -> tuple[SynthConfig, dict[str, Any]]:
                           extract_date=date.fromisoformat(str(params["extract_date"])),
                           chunk_children=int(params["chunk_children"]))
         rates = {str(k): float(v) for k, v in dict(params.get("rates") or {}).items()}
+        conditions = [str(c) for c in params.get("conditions") or []]
     except (KeyError, TypeError, ValueError) as exc:
         raise ValidationFailed(f"{path} lacks or garbles the base parameters: {exc}") from exc
-    return with_rates(cfg, rates), params
+    return with_rates(with_conditions(cfg, conditions), rates), params
 
 
 def _existing(cfg: SynthConfig, world: World, wanted: IntArray,
@@ -201,6 +203,9 @@ def _changed(pop: Population, world: World, rng: np.random.Generator,
 def write_delta(base: Path, out: Path, opts: DeltaOptions) -> dict[str, int]:
     """Write a delta extract into ``out``; returns the record count per source."""
     cfg, params = _base_config(base)
+    if cfg.dedupe_only > 0:
+        raise ValidationFailed(
+            f"{base} is a dedupe-only extract (one source): it has no daily delta")
     day = opts.extract_date or cfg.extract_date + timedelta(days=1)
     delta_cfg = dataclasses.replace(cfg, extract_date=day)
     world = build_world(cfg.children, cfg.seed, cfg.ctf_school_share)

@@ -36,6 +36,9 @@ GRO_FILE = "gro-births.csv"
 TRUTH_FILE = "truth.csv"
 PARAMS_FILE = "synth.json"
 LOCAL_KINDS = {"csc": ("LA-CSC-", "la-csc-"), "yot": ("YOT-", "yot-"), "shs": ("SHS-", "shs-")}
+# the ``many_sources`` condition's services, one source per council each
+EXTRA_KINDS = {"hv": ("LA-HV-", "la-hv-"), "sn": ("LA-SN-", "la-sn-"), "eh": ("LA-EH-", "la-eh-"),
+               "cx": ("LA-CX-", "la-cx-"), "camhs": ("CAMHS-", "camhs-")}
 
 
 def person_ids(pid: npt.NDArray[Any]) -> npt.NDArray[Any]:
@@ -106,7 +109,7 @@ class Writer:
         self.truth("NHS-PDS", view)
 
     def finish(self, world: World) -> None:
-        for kind, (code, stem) in LOCAL_KINDS.items():
+        for kind, (code, stem) in {**LOCAL_KINDS, **EXTRA_KINDS}.items():
             views = self.local.get(kind, [])
             if not views:
                 continue
@@ -145,11 +148,15 @@ class Writer:
 def write_chunk(cfg: SynthConfig, world: World, pop: Population, chunk_index: int,
                 w: Writer) -> None:
     rng = np.random.default_rng([cfg.seed, 200 + chunk_index])
+    if cfg.dedupe_only > 0:  # one source only, holding some children more than once
+        w.csv(CHB_FILE, "HMRC-CHB", sources.chb(pop, world, cfg, rng))
+        return
     w.ndjson(sources.pds(pop, world, cfg, rng))
     w.csv(CENSUS_FILE, "DFE-CENSUS", sources.census(pop, world, cfg, rng))
     w.csv(CHB_FILE, "HMRC-CHB", sources.chb(pop, world, cfg, rng))
     w.csv(GRO_FILE, "GRO-BIRTHS", sources.gro(pop, world, cfg, rng))
-    for kind in LOCAL_KINDS:
+    kinds = [*LOCAL_KINDS, *(EXTRA_KINDS if cfg.extra_services > 0 else ())]
+    for kind in kinds:
         w.local.setdefault(kind, []).append(sources.local(pop, world, cfg, rng, kind))
     in_ctf = np.isin(pop.school, world.ctf_schools)
     if in_ctf.any():
@@ -237,5 +244,6 @@ def write_params(out: Path, cfg: SynthConfig, counts: dict[str, int],
         "children": cfg.children, "seed": cfg.seed, "rates": overrides,
         "extract_date": cfg.extract_date.isoformat(), "chunk_children": cfg.chunk_children,
         "records": dict(sorted(counts.items())), **(extra or {}),
+        **({"conditions": list(cfg.conditions)} if cfg.conditions else {}),
     }
     (out / PARAMS_FILE).write_text(json.dumps(params, indent=2) + "\n", encoding="utf-8")

@@ -88,3 +88,33 @@ def source_keys(prefix: str, person_index: IntArray, salt: int, width: int = 9) 
     mult = 1_000_003 + 2 * (salt % 1000) * 10  # odd, ends in 3: coprime with 10**width
     keys = permute(person_index, modulus, mult, (salt * 104_729) % modulus)
     return np.char.add(prefix, zfill(keys, width))
+
+
+SECOND_NHS_OFFSET = 25_000_000  # person indices below this get second numbers unlike any first
+
+
+def second_nhs_numbers(person_index: IntArray, seed: int) -> StrArray:
+    """A second valid NHS number per person, distinct from every person's first number (and
+    from the other second numbers) while the population has fewer than 25 M children."""
+    return nhs_numbers(person_index.astype(np.int64) + SECOND_NHS_OFFSET, seed)
+
+
+def second_upns(upn: StrArray, person_index: IntArray) -> StrArray:
+    """A second valid UPN per pupil (allocated by a school they left): the same LA and year
+    of allocation, an establishment number no school in the synthetic world uses (6000-9999);
+    distinct from every other UPN while person indices stay below 4 M."""
+    if upn.size == 0:
+        return upn
+    la = np.array([int(u[1:4]) for u in upn], dtype=np.int64)
+    year2 = np.array([int(u[8:10]) for u in upn], dtype=np.int64)
+    pid = person_index.astype(np.int64)
+    return upns(la, 6000 + (pid // 1000) % 4000, year2, pid % 1000)
+
+
+def chosen_people(person_index: IntArray, rate: float, salt: int) -> npt.NDArray[Any]:
+    """A fixed share ``rate`` of the people, the same in every source and every run (a hash of
+    the person index, no draw from any random generator)."""
+    if rate <= 0:
+        return np.zeros(person_index.shape[0], dtype=bool)
+    h = permute(person_index, 1_000_003, 7919 + 2 * salt, 104_729 * salt)
+    return np.asarray(h < rate * 1_000_003)

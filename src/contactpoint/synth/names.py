@@ -253,3 +253,33 @@ SIMILAR_FORENAMES: Final[tuple[tuple[str, str], ...]] = (
     ("Mason", "Jason"), ("Aiden", "Jayden"), ("Ryan", "Rayan"), ("Zain", "Zayn"),
     ("Hassan", "Hussain"), ("Hana", "Hanna"), ("Aisha", "Alisha"), ("Aaron", "Adam"),
 )
+
+# --- the ``name_origins`` condition: a population unlike the default England ------------------
+
+# shares of households by origin (same order as ORIGINS) when the mix is fully applied
+MIXED_ORIGIN_SHARE: Final[tuple[float, ...]] = (0.35, 0.20, 0.12, 0.12, 0.03, 0.08, 0.10)
+
+# Arabic surnames with their article, as families write them
+ARABIC_PREFIXED: Final[tuple[str, ...]] = _words("""
+    Al-Hashimi Al-Amin El-Sayed Al-Khatib Al-Najjar El-Masri Al-Hassan Al-Farsi Al-Zahrani
+    El-Din Al-Obeidi Al-Tamimi Al-Qahtani El-Hadi Al-Jabouri Al-Ansari El-Khoury Al-Shami
+    Al-Harbi Al-Mutairi El-Gamal Al-Saadi Al-Baghdadi El-Badawi
+""")
+
+# spelling variants of the wider pools (transliteration, anglicised forms)
+MIXED_TRANSLITERATIONS: Final[tuple[tuple[str, ...], ...]] = (
+    ("Abdul", "Abdel", "Abdool"), ("Abdullah", "Abdallah", "Abdulla"), ("Hamza", "Hamzah"),
+    ("Ayaan", "Ayan"), ("Zayn", "Zain", "Zayan"), ("Rayyan", "Rayan", "Raiyan"),
+    ("Aarav", "Arav"), ("Ishaan", "Ishan"), ("Vihaan", "Vihan"), ("Priya", "Prya"),
+    ("Muhammad", "Mohammed", "Mohammad", "Muhammed", "Mohamed"), ("Iqra", "Iqrah"),
+    ("Jannat", "Jannath"), ("Sumaiya", "Sumaya", "Somaya"), ("Tasnim", "Tasneem"),
+    ("Ferdous", "Firdous", "Ferdaus"), ("Chowdhury", "Choudhury", "Chaudhry"),
+    ("Rahman", "Rehman", "Rahmaan"), ("Hossain", "Hussain", "Hosain"),
+    ("Oluwaseun", "Oluseun"), ("Oluwadamilola", "Damilola"), ("Chukwuemeka", "Chukwuma"),
+    ("Adebayo", "Adebayor"), ("Oluwatobi", "Tobi"), ("Ngozi", "Ngozy"),
+    ("Zhang", "Chang", "Cheung"), ("Xu", "Hsu", "Tsui"), ("Zhou", "Chou", "Chow"),
+    ("Huang", "Wong", "Hwang"), ("Chen", "Chan", "Chin"), ("Liu", "Lau", "Lew"),
+    ("Xiao", "Hsiao", "Siu"), ("Qing", "Ching"), ("Jian", "Chien"),
+    ("Katarzyna", "Katharina"), ("Małgorzata", "Malgorzata"), ("Michał", "Michal"),
+    ("Paweł", "Pawel"), ("Wojciech", "Wojtek"), ("Krzysztof", "Christopher"),
+)

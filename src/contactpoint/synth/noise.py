@@ -114,9 +114,12 @@ def apply_nicknames(given: StrArray, preferred: StrArray, rate: float,
     return out.result()
 
 
-def apply_variants(values: StrArray, rate: float, rng: np.random.Generator) -> StrArray:
-    """Transliteration or alternative spellings (Mohammed/Muhammad, Aleksandr/Alexander)."""
-    variants = name_pools().variants
+def apply_variants(values: StrArray, rate: float, rng: np.random.Generator,
+                   variants: dict[str, tuple[str, ...]] | None = None) -> StrArray:
+    """Transliteration or alternative spellings (Mohammed/Muhammad, Aleksandr/Alexander);
+    ``variants``: the table to use (default: the default pools')."""
+    if variants is None:
+        variants = name_pools().variants
     idx = _choose(rng, values.shape[0], rate)
     if idx.size == 0:
         return values
@@ -252,3 +255,116 @@ def apply_phone_format(values: StrArray, rate: float, rng: np.random.Generator) 
         v = out[i]
         out[i] = f"{v[:5]} {v[5:]}" if rng.random() < 0.7 else f"+44 {v[1:5]} {v[5:]}"
     return out.result()
+
+
+def apply_initials(values: StrArray, rate: float, rng: np.random.Generator) -> StrArray:
+    """Middle names written as initials (``Iqra Ivy`` -> ``I I``), or only the first one kept
+    (``Iqra``, ``I``): what a form with a short "middle initial" box or a clerk does."""
+    idx = _choose(rng, values.shape[0], rate, values != "")
+    if idx.size == 0:
+        return values
+    out = _Edits(values)
+    for i in idx:
+        parts = str(out[i]).split()
+        r = rng.random()
+        if r < 0.6:
+            out[i] = " ".join(p[0] for p in parts)
+        elif r < 0.85:
+            out[i] = parts[0][0]
+        else:
+            out[i] = parts[0]
+    return out.result()
+
+
+def apply_dob_parts(dob: DateArray, first_of_month: float, first_of_year: float,
+                    rng: np.random.Generator) -> DateArray:
+    """An unknown day written as the 1st of the month; unknown day and month as 1 January."""
+    out = dob
+    idx = _choose(rng, dob.shape[0], first_of_month)
+    if idx.size:
+        out = out.copy()
+        out[idx] = out[idx].astype("datetime64[M]").astype("datetime64[D]")
+    idx = _choose(rng, dob.shape[0], first_of_year)
+    if idx.size:
+        out = out.copy()
+        out[idx] = out[idx].astype("datetime64[Y]").astype("datetime64[D]")
+    return out
+
+
+_PREFIXES = ("Al-", "El-", "Al ", "El ")
+
+
+def _arabic_prefix(name: str, rng: np.random.Generator) -> str:
+    """``Al-Rashid`` as ``Al Rashid``, ``Alrashid``, ``El-Rashid`` or ``Rashid``."""
+    for prefix in _PREFIXES:
+        if name.startswith(prefix):
+            stem = name[len(prefix):]
+            k = int(rng.integers(0, 4))
+            return [f"Al {stem}", f"Al{stem.lower()}", f"El-{stem}", stem][k]
+    return name
+
+
+def _polish_form(name: str) -> str:
+    """A Polish surname in the other gender's form (Kowalska <-> Kowalski)."""
+    for fem, masc in (("cka", "cki"), ("dzka", "dzki"), ("ska", "ski")):
+        if name.endswith(fem):
+            return name[: -len(fem)] + masc
+        if name.endswith(masc):
+            return name[: -len(masc)] + fem
+    return name
+
+
+_COMPOUND_PREFIXES = ("Oluwa", "Olu", "Chukwu", "Chi", "Ade", "Ayo")
+
+
+def _short_compound(name: str, rng: np.random.Generator) -> str:
+    """A compound Yoruba or Igbo forename shortened or split (Oluwadamilola -> Damilola or
+    Oluwa Damilola)."""
+    for prefix in _COMPOUND_PREFIXES:
+        if name.startswith(prefix) and len(name) > len(prefix) + 2:
+            rest = name[len(prefix):]
+            if rng.random() < 0.6:
+                return rest[0].upper() + rest[1:]
+            return f"{prefix} {rest[0].upper()}{rest[1:]}"
+    return name
+
+
+def apply_name_habits(given: StrArray, middle: StrArray, family: StrArray, origin: StrArray,
+                      rate: float, rng: np.random.Generator,
+                      ) -> tuple[StrArray, StrArray, StrArray]:
+    """Naming habits of a few origins, each at ``rate`` of the records they can touch:
+
+    * South Asian, Arabic and Nigerian children known by their middle (calling) name: the
+      source holds it as the given name and the first name as a middle one;
+    * Arabic ``Al-``/``El-`` surname prefixes written another way or dropped;
+    * Polish surnames in the other gender's form (a girl's ``-ska`` as her father's ``-ski``);
+    * Nigerian compound forenames shortened or split.
+    """
+    idx = _choose(rng, given.shape[0], rate)
+    if idx.size == 0:
+        return given, middle, family
+    g, m, f = _Edits(given), _Edits(middle), _Edits(family)
+    for i in idx:
+        o = str(origin[i])
+        if o in ("south_asian", "arabic", "african") and m[i] and rng.random() < 0.5:
+            first = m[i].split()[0]
+            g[i], m[i] = first, " ".join([g[i], *m[i].split()[1:]])
+        elif o == "arabic":
+            f[i] = _arabic_prefix(f[i], rng)
+        elif o == "east_european":
+            f[i] = _polish_form(f[i])
+        elif o == "african":
+            g[i] = _short_compound(g[i], rng)
+    return g.result(), m.result(), f.result()
+
+
+def apply_family_first(given: StrArray, family: StrArray, eligible: BoolArray, rate: float,
+                       rng: np.random.Generator) -> tuple[StrArray, StrArray]:
+    """Family name written first: the source's given and family fields swapped."""
+    idx = _choose(rng, given.shape[0], rate, eligible)
+    if idx.size == 0:
+        return given, family
+    g, f = _Edits(given), _Edits(family)
+    for i in idx:
+        g[i], f[i] = f[i], g[i]
+    return g.result(), f.result()

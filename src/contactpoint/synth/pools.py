@@ -11,8 +11,10 @@ import numpy as np
 import numpy.typing as npt
 
 from contactpoint.synth.names import (
+    ARABIC_PREFIXED,
     FEMALE,
     MALE,
+    MIXED_TRANSLITERATIONS,
     NICKNAMES,
     ORIGINS,
     SIMILAR_FORENAMES,
@@ -100,4 +102,74 @@ def name_pools() -> NamePools:
         nicknames=dict(NICKNAMES),
         variants={k: tuple(v) for k, v in variants.items()},
         similar={"M": male_pairs, "F": female_pairs},
+    )
+
+
+_FOLD = str.maketrans("łŁøØđĐ", "lLoOdD")
+
+
+def ascii_fold(name: str) -> str:
+    """``Michał Wiśniewski`` -> ``Michal Wisniewski``: what a system without diacritics holds."""
+    import unicodedata
+
+    decomposed = unicodedata.normalize("NFKD", name.translate(_FOLD))
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def _faker_origin_names() -> dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]]:
+    """(male, female, surnames) per origin from Faker's bundled locale lists (Latin script)."""
+    from faker.providers.person import en_IN, ig_NG, pl_PL, yo_NG, zh_CN
+
+    def latin(names: Iterable[str]) -> tuple[str, ...]:
+        return tuple(n for n in names if n.replace("-", "").replace("'", "").isalpha()
+                     and " " not in n)
+
+    chinese = latin(zh_CN.Provider.first_romanized_names)
+    return {
+        "south_asian": (latin(en_IN.Provider.first_names_male),
+                        latin(en_IN.Provider.first_names_female),
+                        latin(en_IN.Provider.last_names)),
+        "east_european": (latin(pl_PL.Provider.first_names_male),
+                          latin(pl_PL.Provider.first_names_female),
+                          latin(pl_PL.Provider.male_last_names)),
+        "african": (latin(yo_NG.Provider.first_names_male) + latin(ig_NG.Provider.first_names_male),
+                    latin(yo_NG.Provider.first_names_female)
+                    + latin(ig_NG.Provider.first_names_female),
+                    latin(yo_NG.Provider.last_names) + latin(ig_NG.Provider.last_names)),
+        "chinese": (chinese, chinese, latin(zh_CN.Provider.last_romanized_names)),
+        "arabic": ((), (), ARABIC_PREFIXED),
+    }
+
+
+@cache
+def mixed_name_pools() -> NamePools:
+    """The pools of the ``name_origins`` condition: each non-English origin widened with
+    Faker's locale lists (Indian, Polish, Yoruba and Igbo, romanised Chinese) and Arabic
+    surnames with their article, and more transliteration variants (diacritics folded)."""
+    base = name_pools()
+    extra = _faker_origin_names()
+    groups: list[tuple[str, ...]] = [*TRANSLITERATIONS, *MIXED_TRANSLITERATIONS]
+    for male, female, last in extra.values():
+        for name in (*male, *female, *last):
+            folded = ascii_fold(name)
+            if folded != name:
+                groups.append((name, folded))
+    variants: dict[str, list[str]] = {}
+    for group in groups:
+        for name in group:
+            variants.setdefault(name, [])
+            variants[name].extend(v for v in group if v != name and v not in variants[name])
+
+    def widen(kind: int, pools: tuple[Pool, ...]) -> tuple[Pool, ...]:
+        out = []
+        for o, pool in zip(ORIGINS, pools, strict=True):
+            more = extra[o][kind] if o in extra else ()
+            # the default pool first (its most common names stay common), the wider list after
+            out.append(_pool((*pool.names.tolist(), *more), 0.9, 12.0) if more else pool)
+        return tuple(out)
+
+    return NamePools(
+        male=widen(0, base.male), female=widen(1, base.female), surname=widen(2, base.surname),
+        nicknames=base.nicknames, variants={k: tuple(v) for k, v in variants.items()},
+        similar=base.similar,
     )

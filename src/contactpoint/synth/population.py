@@ -17,9 +17,9 @@ import numpy.typing as npt
 
 from contactpoint.synth.config import SynthConfig
 from contactpoint.synth.ids import mobile_numbers, nhs_numbers, upns
-from contactpoint.synth.names import ORIGIN_SHARE, ORIGINS
+from contactpoint.synth.names import MIXED_ORIGIN_SHARE, ORIGIN_SHARE, ORIGINS
 from contactpoint.synth.places import HOUSE_NAMES
-from contactpoint.synth.pools import NamePools, Pool, name_pools
+from contactpoint.synth.pools import NamePools, Pool, mixed_name_pools, name_pools
 from contactpoint.synth.world import World
 
 IntArray = npt.NDArray[Any]
@@ -134,7 +134,11 @@ def _secondary_names(rng: np.random.Generator, h: int, cfg: SynthConfig) -> StrA
 
 def draw_households(cfg: SynthConfig, world: World, rng: np.random.Generator, h: int,
                 names: NamePools) -> dict[str, npt.NDArray[Any]]:
-    origin = rng.choice(len(ORIGINS), h, p=np.array(ORIGIN_SHARE) / sum(ORIGIN_SHARE))
+    share = np.array(ORIGIN_SHARE) / sum(ORIGIN_SHARE)
+    if cfg.origin_mix > 0:
+        mixed = np.array(MIXED_ORIGIN_SHARE) / sum(MIXED_ORIGIN_SHARE)
+        share = (1 - cfg.origin_mix) * share + cfg.origin_mix * mixed
+    origin = rng.choice(len(ORIGINS), h, p=share)
     base = _sample_by_group(rng, origin, names.surname)
     other = _sample_by_group(rng, origin, names.surname)
     step = _sample_by_group(rng, origin, names.surname)
@@ -256,12 +260,29 @@ def _namesakes(rng: np.random.Generator, rate: float, family: StrArray, sex: Str
     return given.astype(str), dob
 
 
+def _feminine_forms(family: StrArray, origin: IntArray, sex: StrArray, cfg: SynthConfig,
+                    ) -> StrArray:
+    """Polish girls carry the feminine form of the family surname (Kowalski -> Kowalska);
+    only in the ``name_origins`` condition (the default pools have no such girls)."""
+    if cfg.origin_mix <= 0 or family.size == 0:
+        return family
+    polish = (origin == ORIGINS.index("east_european")) & (sex == "F")
+    out = family.astype(object)
+    for i in np.flatnonzero(polish):
+        name = str(out[i])
+        for masc, fem in (("cki", "cka"), ("dzki", "dzka"), ("ski", "ska")):
+            if name.endswith(masc):
+                out[i] = name[: -len(masc)] + fem
+                break
+    return out.astype(str)
+
+
 def generate_chunk(cfg: SynthConfig, world: World, chunk_index: int, first_pid: int,
                    n_children: int, first_hh: int, first_birth: int,
                    upn_counter: dict[int, int]) -> Population:
     """``n_children`` children in whole households (the last one may be cut short)."""
     rng = np.random.default_rng([cfg.seed, 100 + chunk_index])
-    names = name_pools()
+    names = mixed_name_pools() if cfg.origin_mix > 0 else name_pools()
     h = math.ceil(n_children / 1.2) + 50
     hhd = draw_households(cfg, world, rng, h, names)
     # births per household, multiplicity per birth
@@ -320,6 +341,11 @@ def generate_chunk(cfg: SynthConfig, world: World, chunk_index: int, first_pid: 
                             hhd["council"][child_hh], bsize)
     middle = draw_forenames(rng, origin, sex, names)
     middle = np.where((rng.random(n) < cfg.middle_name_rate) & (middle != given), middle, "")
+    if cfg.second_middle_rate > 0:
+        second = draw_forenames(rng, origin, sex, names)
+        two = (middle != "") & (second != middle) & (second != given) & (
+            rng.random(n) < cfg.second_middle_rate)
+        middle = np.where(two, np.char.add(np.char.add(middle, " "), second), middle)
     preferred = np.full(n, "", dtype=object)
     r_pref = rng.random(n)
     for i in np.flatnonzero(r_pref < cfg.preferred_name_rate):
@@ -360,7 +386,7 @@ def generate_chunk(cfg: SynthConfig, world: World, chunk_index: int, first_pid: 
         pid=pid, hh=first_hh + child_hh, origin=origin.astype(np.int64),
         birth=first_birth + child_birth,
         birth_size=bsize.astype(np.int64), sex=sex, given=given, middle=middle,
-        family=hhd["family"][child_hh],
+        family=_feminine_forms(hhd["family"][child_hh], origin, sex, cfg),
         former_family=np.where(age_years >= 1, hhd["former"][child_hh], ""),
         preferred=preferred, dob=dob, nhs=nhs_numbers(pid, cfg.seed), upn=upn,
         council=hhd["council"][child_hh], unit=hhd["unit"][child_hh],
