@@ -16,11 +16,17 @@ from contactpoint.api.problems import problem
 log = logging.getLogger("contactpoint.access_log")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
+# GOV.UK Frontend's page template has one inline script (it adds ``js-enabled`` to the body);
+# the CSP allows it by its hash, as GOV.UK documents (checked against the rendered page in
+# tests/functional/test_web_pages.py). No other inline script is allowed.
+GOVUK_TEMPLATE_SCRIPT_HASH = "'sha256-GUQ5ad8JK5KmEWmROf3LZd9ge94daqNvd8xy9YS1iDw='"
+
 SECURITY_HEADERS: dict[str, str] = {
     "Strict-Transport-Security": "max-age=63072000; includeSubDomains",
     "Content-Security-Policy": (
         "default-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
-        "form-action 'self'; img-src 'self' data:; script-src 'self'; style-src 'self'"
+        "form-action 'self'; img-src 'self' data:; "
+        f"script-src 'self' {GOVUK_TEMPLATE_SCRIPT_HASH}; style-src 'self'"
     ),
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
