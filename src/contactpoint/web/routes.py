@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from contactpoint.web import assets, errors, home, signin
+from contactpoint.web import assets, auditor, errors, home, signin, users
 
 # Sign-in steps a *pending* session (password accepted, code not yet) may reach; every other
 # page needs a full session. Reviewed with app.PUBLIC_ROUTES.
@@ -18,6 +18,6 @@ PUBLIC_MOUNTS: frozenset[str] = frozenset({assets.GOVUK_MOUNT, assets.APP_MOUNT}
 def install(app: FastAPI) -> None:
     """Call after the JSON error handlers are installed (``api.problems.install``)."""
     errors.install(app)
-    for module in (signin, home):
+    for module in (signin, home, auditor, users):
         app.include_router(module.router)
     assets.mount(app)

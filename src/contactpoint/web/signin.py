@@ -119,7 +119,7 @@ def code_page(request: Request) -> Response:
             uri = totp.provisioning_uri(secret, user.username, rt.access.totp_issuer)
             qr = segno.make(uri, error="m")
             enrol = {
-                "qr_svg": qr.svg_inline(scale=4, title="QR code for your authenticator app"),
+                "qr_svg": qr.svg_inline(scale=5, title="QR code for your authenticator app"),
                 "secret": " ".join(secret[i : i + 4] for i in range(0, len(secret), 4)),
             }
     title = "Set up your authenticator app" if enrol else "Enter your security code"
@@ -178,7 +178,7 @@ def sign_out(request: Request, principal: SignedIn) -> Response:
 
 
 @router.get("/reauth")
-def step_up_page(request: Request, principal: SignedIn, next: str = "/") -> Response:  # noqa: A002
+def step_up_page(request: Request, principal: SignedIn, next: str = "/") -> Response:
     return render(
         request,
         "reauth.html",
@@ -193,7 +193,7 @@ def step_up(
     principal: SignedIn,
     password: Text = "",
     code: Code = "",
-    next: Annotated[str, Form(max_length=256)] = "/",  # noqa: A002
+    next: Annotated[str, Form(max_length=256)] = "/",
 ) -> Response:
     """Password and code again: a new session id and a fresh authentication time."""
     back = safe_next(next)
@@ -242,7 +242,7 @@ def step_up(
 
 @router.post("/session/keep-alive", dependencies=[Depends(page_user), Depends(csrf.verify)])
 def keep_alive(
-    _principal: SignedIn, next: Annotated[str, Form(max_length=256)] = "/"  # noqa: A002
+    _principal: SignedIn, next: Annotated[str, Form(max_length=256)] = "/"
 ) -> Response:
     """'Stay signed in': loading the session (``page_user``) has reset the idle timer."""
     return _redirect(safe_next(next))
