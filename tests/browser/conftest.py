@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -47,8 +49,8 @@ AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21aa", "wcag22aa"]
 # The pages shown in the README (docs/screenshots/NAME.png).
 SCREENSHOTS = frozenset({
-    "enrol-authenticator", "sign-in-error", "start-council", "council-users",
-    "council-add-user-errors", "audit-search-results", "audit-verify", "idle-warning",
+    "enrol-authenticator", "council-users", "council-add-user-errors", "audit-search-results",
+    "audit-verify", "idle-warning",
 })
 FAST = {"argon2_time_cost": 1, "argon2_memory_kib": 8, "argon2_parallelism": 1}
 
@@ -167,9 +169,22 @@ def check(page: Page, axe_source: str) -> Callable[[str], None]:
         if screenshots and name in SCREENSHOTS:
             target = Path(screenshots)
             target.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(target / f"{name}.png"), type="png")
+            path = target / f"{name}.png"
+            page.screenshot(path=str(path), type="png", full_page=True)
+            _optimise(path)
 
     return run
+
+
+def _optimise(path: Path) -> None:
+    """Shrink a screenshot with pngquant when it is installed (apt-get install pngquant)."""
+    pngquant = shutil.which("pngquant")
+    if pngquant:
+        subprocess.run(
+            [pngquant, "--force", "--skip-if-larger", "--strip", "--quality=70-95",
+             "--output", str(path), str(path)],
+            check=False,
+        )
 
 
 @pytest.fixture

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
+import logging
 import re
 
 import pytest
@@ -17,6 +19,7 @@ from sqlalchemy import Engine
 from contactpoint.access.config import SESSION_COOKIE
 from contactpoint.access.permissions import Role
 from contactpoint.access.testing import Account, FakeClock, make_org, make_service, make_user
+from contactpoint.api.logs import JsonFormatter
 from contactpoint.api.middleware import SECURITY_HEADERS
 from contactpoint.audit import trail
 from contactpoint.web import assets
@@ -289,3 +292,37 @@ def test_pages_still_render_without_built_assets(
     assert page.status_code == 200
     assert "make assets" in page.text
     assert "govuk-frontend.min.css" not in page.text
+
+
+def test_page_journeys_log_no_personal_data(
+    app: FastAPI, db: Engine, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    with db.begin() as conn:
+        service = make_service(conn, clock)
+        org = make_org(service, la_code="LA5")
+        council = make_user(service, org, Role.COUNCIL_TEAM, username="canary.council.janedoe")
+        auditor = make_user(service, org, Role.AUDITOR, username="canary.auditor.johnsmith")
+    caplog.set_level(logging.DEBUG)
+    secrets = [council.username, council.password, council.totp_secret, auditor.username,
+               auditor.password, "000000471003"]
+    client = sign_in(app, council, clock)
+    secrets.append(client.cookies[SESSION_COOKIE])
+    client.get(f"/users/{council.username}")
+    client.post(
+        "/users",
+        data={"csrf_token": token(client.get("/").text), "username": "canary.new.person",
+              "password": "Canary Passphrase X1"},
+    )
+    secrets += ["canary.new.person", "Canary Passphrase X1"]
+    watcher = sign_in(app, auditor, clock)
+    csrf = token(watcher.get("/audit").text)
+    watcher.post("/audit", data={"csrf_token": csrf, "child_id": "000000471003"})
+    watcher.post("/audit", data={"csrf_token": csrf, "username": council.username})
+    server = [r for r in caplog.records if not r.name.startswith(("httpx", "httpcore"))]
+    formatter = JsonFormatter()
+    lines = [formatter.format(record) for record in server]
+    text = "\n".join(lines) + "\n".join(r.getMessage() for r in server)
+    for secret in secrets:
+        assert secret not in text, secret
+    routes = {json.loads(line)["route"] for line in lines if '"event":"request"' in line}
+    assert {"/login", "/login/code", "/users/{username}", "/audit"} <= routes

@@ -15,7 +15,8 @@ class DateField:
     """A GOV.UK date input: ``<name>-day``, ``<name>-month``, ``<name>-year``."""
 
     name: str
-    label: str
+    label: str  # in error messages: "The DBS check date must include a month"
+    legend: str = ""  # above the three fields: "DBS check date"
 
     def raw(self, form: Mapping[str, Any]) -> dict[str, str]:
         return {part: str(form.get(f"{self.name}-{part}", "")).strip()[:8]

@@ -48,9 +48,13 @@ FreshForDates = Annotated[
 ]
 
 DATES = (
-    DateField("vetted_on", "The DBS check date"),
-    DateField("trained_on", "The training date"),
-    DateField("agreement_signed_on", "The date the user agreement was signed"),
+    DateField("vetted_on", "The DBS check date", "DBS check date"),
+    DateField("trained_on", "The training date", "Training date"),
+    DateField(
+        "agreement_signed_on",
+        "The date the user agreement was signed",
+        "Date the user agreement was signed",
+    ),
 )
 ROLE_LABELS = {
     Role.PRACTITIONER: "Practitioner",
