@@ -54,7 +54,7 @@ def test_first_sign_in_enrols_the_app_then_signs_out(
     expect(page).to_have_url(f"{server.url}/login")
 
 
-def test_a_wrong_password_gets_the_one_answer_after_the_code(
+def test_a_wrong_password_gets_the_one_answer_after_the_code_then_a_retry_works(
     page: Page, server: Server, check: Check, new_account: NewAccount
 ) -> None:
     account = new_account(Role.PRACTITIONER)
@@ -70,6 +70,13 @@ def test_a_wrong_password_gets_the_one_answer_after_the_code(
     expect(summary).to_be_focused()  # GOV.UK Frontend's script moves focus to the summary
     expect(page).to_have_title("Error: Sign in – Contactpoint – GOV.UK")
     check("sign-in-error")
+    # the form on the error page works (its CSRF token is bound to what the browser holds)
+    page.get_by_label("Username").fill(account.username)
+    page.get_by_label("Password", exact=True).fill(account.password)
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_label("Security code").fill(current_code(account.totp_secret))
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(f"{server.url}/")
 
 
 def _tab_to(page: Page, element_id: str, limit: int = 15) -> None:

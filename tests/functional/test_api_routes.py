@@ -289,3 +289,15 @@ def test_the_sweep_catches_a_route_left_open(app: FastAPI) -> None:
         pytest.raises(AssertionError, match="leak"),
     ):
         sweep_anonymous(app, client)
+
+
+def test_the_sweep_catches_a_page_left_open(app: FastAPI) -> None:
+    @app.get("/test-only/page")
+    def page() -> dict[str, str]:
+        return {"child": "data"}
+
+    with (
+        TestClient(app, base_url="https://testserver") as client,
+        pytest.raises(AssertionError, match="test-only/page"),
+    ):
+        sweep_anonymous(app, client)

@@ -10,6 +10,7 @@ import hashlib
 import json
 import logging
 import re
+from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
@@ -18,10 +19,19 @@ from sqlalchemy import Engine
 
 from contactpoint.access.config import SESSION_COOKIE
 from contactpoint.access.permissions import Role
-from contactpoint.access.testing import Account, FakeClock, make_org, make_service, make_user
+from contactpoint.access.testing import (
+    FAST_SETTINGS,
+    Account,
+    FakeClock,
+    make_org,
+    make_service,
+    make_user,
+)
 from contactpoint.api.logs import JsonFormatter
 from contactpoint.api.middleware import SECURITY_HEADERS
+from contactpoint.app import create_app
 from contactpoint.audit import trail
+from contactpoint.settings import Settings
 from contactpoint.web import assets
 
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -131,6 +141,15 @@ def test_a_wrong_password_and_a_wrong_code_get_the_same_answer(
         "/login/code", data={"csrf_token": token(page.text), "code": "000000"}
     )
     assert answer_1.status_code == answer_2.status_code == 401
+    # the error page's form works: the next attempt is not refused for its token
+    clock.next_totp_step()
+    retry = wrong_code.post(
+        "/login",
+        data={"csrf_token": token(answer_2.text), "username": account.username,
+              "password": account.password},
+    )
+    assert retry.status_code == 303
+    assert retry.headers["location"] == "/login/code"
     for answer in (answer_1, answer_2):
         assert FAILED in answer.text
         assert "govuk-error-summary" in answer.text
@@ -326,3 +345,20 @@ def test_page_journeys_log_no_personal_data(
         assert secret not in text, secret
     routes = {json.loads(line)["route"] for line in lines if '"event":"request"' in line}
     assert {"/login", "/login/code", "/users/{username}", "/audit"} <= routes
+
+
+def test_the_app_starts_without_built_assets(
+    db: Engine, module_db_url: str, clock: FakeClock, monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path, caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setattr(assets, "GOVUK_DIR", tmp_path / "not-built")
+    app = create_app(
+        Settings(database_url=module_db_url), access_settings=FAST_SETTINGS, engine=db, clock=clock
+    )
+    assert any("assets are missing" in r.getMessage() for r in caplog.records)
+    client = browser(app)
+    page = client.get("/login")
+    assert page.status_code == 200
+    assert "make assets" in page.text
+    assert client.get("/assets/govuk-frontend.min.css").status_code == 404
+    assert client.get("/static/contactpoint.js").status_code == 200

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.routing import Router
 
 log = logging.getLogger("contactpoint.web")
 
@@ -38,6 +39,8 @@ def mount(app: FastAPI) -> bool:
             "GOV.UK Frontend assets are missing; pages render unstyled",
             extra={"hint": BUILD_HINT.format(dir=GOVUK_DIR)},
         )
-    app.mount(GOVUK_MOUNT, StaticFiles(directory=GOVUK_DIR, check_dir=False), name="govuk-assets")
+    # Not built: an empty router, so every asset is a plain 404 (never a 500).
+    govuk = StaticFiles(directory=GOVUK_DIR) if built else Router()
+    app.mount(GOVUK_MOUNT, govuk, name="govuk-assets")
     app.mount(APP_MOUNT, StaticFiles(directory=APP_DIR), name="app-static")
     return built

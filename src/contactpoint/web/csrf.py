@@ -35,9 +35,17 @@ def _secret(request: Request) -> str | None:
     return request.cookies.get(SESSION_COOKIE) or request.cookies.get(PRESESSION_COOKIE)
 
 
+def session_ending(request: Request) -> None:
+    """This response clears the session cookie: bind its forms to the pre-session instead."""
+    request.state.session_ending = True
+
+
 def token_for(request: Request) -> str:
     """The token this request's forms carry; may start a pre-session (see :func:`persist`)."""
-    secret = _secret(request)
+    if getattr(request.state, "session_ending", False):
+        secret = request.cookies.get(PRESESSION_COOKIE)
+    else:
+        secret = _secret(request)
     if secret is None:
         secret = getattr(request.state, "new_presession", None)
         if secret is None:

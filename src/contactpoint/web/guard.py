@@ -17,7 +17,7 @@ from contactpoint.errors import PermissionDenied
 
 SIGN_IN_PATH = "/login"
 REAUTH_PATH = "/reauth"
-_SAFE_NEXT = re.compile(r"^/[A-Za-z0-9/_.-]{0,200}$")
+_SAFE_NEXT = re.compile(r"^/[A-Za-z0-9/_.@-]{0,200}$")
 
 
 class Redirect(Exception):

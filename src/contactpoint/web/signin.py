@@ -87,6 +87,7 @@ def sign_in(request: Request, username: Text = "", password: Text = "") -> Respo
         else:
             token = sessions.create(conn, user.id, authenticated=False, now=rt.clock())
     if refused is not None:
+        csrf.session_ending(request)
         response = _sign_in_page(
             request, status=refused.http_status, errors=_failure_errors(refused, "username"),
             username=username,
@@ -153,6 +154,7 @@ def enter_code(request: Request, code: Code = "") -> Response:
             else:
                 token = sessions.promote(conn, session, now=rt.clock())
     if refused is not None:
+        csrf.session_ending(request)
         response = _sign_in_page(
             request, status=refused.http_status, errors=_failure_errors(refused, "username")
         )

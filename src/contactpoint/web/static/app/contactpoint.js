@@ -21,7 +21,7 @@ if (idleSeconds > 0 && warning) {
   const tick = () => {
     const left = idleSeconds - (Date.now() - started) / 1000
     if (left <= 0) {
-      window.location.assign('/login?timed_out=1')
+      window.location.assign('/login?timed_out=true')
       return
     }
     if (left <= warnSeconds) {
