@@ -235,3 +235,30 @@ def test_the_axe_check_catches_a_violation(page: Page, server: Server, check: Ch
     )
     with pytest.raises(AssertionError, match="label"):
         check("never-written")
+
+
+def test_council_team_changes_a_role_and_dates(
+    page: Page, server: Server, check: Check, new_account: NewAccount
+) -> None:
+    council = new_account(Role.COUNCIL_TEAM, la_code="LA8")
+    colleague = new_account(Role.PRACTITIONER, org=council.organisation)
+    sign_in(page, server.url, council)
+    page.goto(f"{server.url}/users/{colleague.username}")
+    check("council-user")
+    page.get_by_role("link", name="Change role").click()
+    expect(page).to_have_title(f"Change the role of {colleague.username} – Contactpoint – GOV.UK")
+    check("council-user-role")
+    page.get_by_label("Council team").check()
+    page.get_by_role("button", name="Save role").click()
+    expect(page.locator(".govuk-summary-list")).to_contain_text("Council team")
+    page.get_by_role("link", name="Change dates").click()
+    check("council-user-dates")
+    page.locator("#trained_on-month").fill("13")
+    page.get_by_role("button", name="Save dates").click()
+    expect(page.locator(".govuk-error-summary")).to_contain_text(
+        "The training date must be a real date"
+    )
+    check("council-user-dates-error")
+    page.locator("#trained_on-month").fill("10")
+    page.get_by_role("button", name="Save dates").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(colleague.username)

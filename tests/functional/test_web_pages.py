@@ -362,3 +362,32 @@ def test_the_app_starts_without_built_assets(
     assert "make assets" in page.text
     assert client.get("/assets/govuk-frontend.min.css").status_code == 404
     assert client.get("/static/contactpoint.js").status_code == 200
+
+
+def test_council_changes_a_role_and_resets_an_authenticator_app(
+    app: FastAPI, db: Engine, clock: FakeClock, council: tuple[Account, str]
+) -> None:
+    account, org = council
+    with db.begin() as conn:
+        worker = make_user(make_service(conn, clock), org)
+    worker_client = sign_in(app, worker, clock)  # enrolled now
+    client = sign_in(app, account, clock)
+    page = client.get(f"/users/{worker.username}/role")
+    assert page.status_code == 200
+    assert "National administrator" not in page.text  # not a role a council team grants
+    csrf = token(page.text)
+    refused = client.post(f"/users/{worker.username}/role",
+                          data={"csrf_token": csrf, "role": "national_admin"})
+    assert refused.status_code == 422
+    granted = client.post(f"/users/{worker.username}/role",
+                          data={"csrf_token": csrf, "role": "council_team"})
+    assert granted.status_code == 303
+    assert worker_client.get("/").status_code == 303  # a role change signs them out
+    reset = client.post(f"/users/{worker.username}/reset-2fa", data={"csrf_token": csrf})
+    assert reset.headers["location"] == f"/users/{worker.username}?reset=true"
+    with db.connect() as conn:
+        actions = [e.action for e in trail.recent(conn, last=6)]
+    assert {"admin:user:role_grant", "admin:user:mfa_reset"} <= set(actions)
+    again = browser(app)
+    password_step(again, worker)
+    assert "Set up your authenticator app" in again.get("/login/code").text  # enrols again

@@ -42,6 +42,10 @@ FreshForUser = Annotated[
     Principal,
     Depends(Page(Permission.ADMIN_USER_MANAGE, recent_auth=True, back="/users/{username}")),
 ]
+FreshForRole = Annotated[
+    Principal,
+    Depends(Page(Permission.ADMIN_USER_MANAGE, recent_auth=True, back="/users/{username}/role")),
+]
 FreshForDates = Annotated[
     Principal,
     Depends(Page(Permission.ADMIN_USER_MANAGE, recent_auth=True, back="/users/{username}/dates")),
@@ -169,11 +173,14 @@ async def create_user(request: Request, actor: FreshToCreate) -> Response:
 
 
 @router.get("/users/{username}")
-def user_page(request: Request, username: str, actor: Manager, created: bool = False) -> Response:
+def user_page(
+    request: Request, username: str, actor: Manager, created: bool = False, reset: bool = False
+) -> Response:
     rt = runtime(request)
     with rt.transaction() as conn:
         user = managed_user(rt.service(conn), actor, username)
-    context = {"title": user.username, "created": created, **_user_view(user, request)}
+    context = {"title": user.username, "created": created, "reset": reset,
+               **_user_view(user, request)}
     return render(request, "users_show.html", context, principal=actor)
 
 
@@ -234,3 +241,50 @@ async def change_dates(request: Request, username: str, actor: FreshForDates) ->
     return _redirect(f"/users/{user.username}")
 
 
+
+
+@router.get("/users/{username}/role")
+def role_page(request: Request, username: str, actor: FreshForRole) -> Response:
+    rt = runtime(request)
+    with rt.transaction() as conn:
+        user = managed_user(rt.service(conn), actor, username)
+    return _role_page(request, actor, user, [])
+
+
+def _role_page(
+    request: Request, actor: Principal, user: User, errors: list[FieldError], status: int = 200
+) -> Response:
+    roles = [(role.value, ROLE_LABELS[role]) for role in grantable_roles(actor)]
+    context = {"title": f"Change the role of {user.username}", "user": user, "roles": roles,
+               "errors": errors}
+    return render(request, "users_role.html", context, status=status, principal=actor)
+
+
+@router.post("/users/{username}/role")
+async def change_role(request: Request, username: str, actor: FreshForRole) -> Response:
+    """A role grant: audited as such, and it signs the user out everywhere (``update_user``)."""
+    raw = await request.form()
+    value = str(raw.get("role", ""))
+    rt = runtime(request)
+    with rt.transaction() as conn:
+        service = rt.service(conn)
+        user = managed_user(service, actor, username)
+        if value not in {r.value for r in grantable_roles(actor)}:
+            errors = [FieldError("role", "Select a role")]
+            return _role_page(request, actor, user, errors, status=422)
+        role = Role(value)
+        managed_user(service, actor, username, role)  # may they grant this role to them?
+        service.update_user(user, ctx=audit_context(request, actor), role=role)
+    return _redirect(f"/users/{user.username}")
+
+
+@router.post("/users/{username}/reset-2fa")
+def reset_second_factor(request: Request, username: str, actor: FreshForUser) -> Response:
+    """A new TOTP secret, never shown here: the user sets up their app at their next sign-in
+    (the enrolment step), and is signed out everywhere now."""
+    rt = runtime(request)
+    with rt.transaction() as conn:
+        service = rt.service(conn)
+        user = managed_user(service, actor, username)
+        service.reset_totp(user, ctx=audit_context(request, actor))
+    return _redirect(f"/users/{user.username}?reset=true")
