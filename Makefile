@@ -31,7 +31,7 @@ assets: $(ASSETS_STAMP)  ## npm ci, then copy GOV.UK Frontend's built css/js/fon
 
 setup: $(STAMP) $(ASSETS_STAMP)  ## create .venv, install pinned dependencies, build the web assets
 
-demo: $(STAMP) $(ASSETS_STAMP)  ## synthetic population -> import -> link -> summary (SQLite + DuckDB)
+demo: $(STAMP) $(ASSETS_STAMP)  ## synthetic population -> import -> link -> summary -> serve the pages (SQLite + DuckDB)
 	$(BIN)/contactpoint demo
 
 lint: $(STAMP)  ## ruff
