@@ -95,6 +95,10 @@ def test_two_steps_with_enrolment_then_the_start_page(
     pending = first.cookies[SESSION_COOKIE]
     enrol = client.get("/login/code")
     assert "Set up your authenticator app" in enrol.text
+    empty = client.post("/login/code", data={"csrf_token": token(enrol.text), "code": " "})
+    assert empty.status_code == 422
+    assert "Enter the 6-digit security code" in empty.text
+    assert 'class="segno"' in empty.text  # still the enrolment page
     assert 'class="segno"' in enrol.text  # the QR code
     secret = " ".join(account.totp_secret[i : i + 4] for i in range(0, 32, 4))
     assert secret in enrol.text

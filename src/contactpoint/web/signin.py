@@ -107,6 +107,10 @@ def _has_session_cookie(request: Request) -> None:
 @router.get(CODE_PATH, dependencies=[Depends(_has_session_cookie)])
 def code_page(request: Request) -> Response:
     """Second step; on a first sign-in, the authenticator app is set up here (QR code)."""
+    return _code_page(request, [])
+
+
+def _code_page(request: Request, errors: list[FieldError], status: int = 200) -> Response:
     rt = runtime(request)
     cookie = request.cookies.get(SESSION_COOKIE, "")
     enrol: dict[str, str] | None = None
@@ -124,7 +128,8 @@ def code_page(request: Request) -> Response:
                 "secret": " ".join(secret[i : i + 4] for i in range(0, len(secret), 4)),
             }
     title = "Set up your authenticator app" if enrol else "Enter your security code"
-    return render(request, "code.html", {"title": title, "enrol": enrol}, principal=None)
+    context = {"title": title, "enrol": enrol, "errors": errors}
+    return render(request, "code.html", context, status=status, principal=None)
 
 
 @router.post(
@@ -134,6 +139,8 @@ def enter_code(request: Request, code: Code = "") -> Response:
     rt = runtime(request)
     cookie = request.cookies.get(SESSION_COOKIE, "")
     otp = code.replace(" ", "").strip()
+    if not otp:  # nothing tried, nothing counted
+        return _code_page(request, [FieldError("code", "Enter the 6-digit security code")], 422)
     refused: ContactPointError | None = None
     with rt.transaction() as conn:
         session = sessions.load(conn, cookie, now=rt.clock(), settings=rt.access)
