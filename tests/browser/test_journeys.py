@@ -4,6 +4,7 @@ keyboard-only sign-in, sign-out, the idle warning, the auditor's search, the cou
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -262,3 +263,32 @@ def test_council_team_changes_a_role_and_dates(
     page.locator("#trained_on-month").fill("10")
     page.get_by_role("button", name="Save dates").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(colleague.username)
+
+
+def test_step_up_and_error_pages(
+    page: Page, server: Server, check: Check, new_account: NewAccount
+) -> None:
+    practitioner = new_account(Role.PRACTITIONER)
+    sign_in(page, server.url, practitioner)
+    page.goto(f"{server.url}/reauth?next=/")
+    expect(page).to_have_title("Confirm it is you – Contactpoint – GOV.UK")
+    check("step-up")
+    page.get_by_role("button", name="Continue").click()
+    expect(page.locator(".govuk-error-summary")).to_contain_text("Enter your password")
+    check("step-up-error")
+    page.get_by_label("Password", exact=True).fill(practitioner.password)
+    page.get_by_label("Security code").fill(
+        pyotp.TOTP(practitioner.totp_secret).at(time.time() + 30)  # the next step's code
+    )
+    page.get_by_role("button", name="Continue").click()
+    expect(page).to_have_url(f"{server.url}/")
+    forbidden = page.goto(f"{server.url}/audit")
+    assert forbidden is not None
+    assert forbidden.status == 403
+    expect(page.get_by_role("heading", level=1)).to_have_text("You cannot do this")
+    check("forbidden")
+    missing = page.goto(f"{server.url}/no/such/page")
+    assert missing is not None
+    assert missing.status == 404
+    expect(page.get_by_role("heading", level=1)).to_have_text("Page not found")
+    check("not-found")
