@@ -12,6 +12,7 @@ import logging
 import re
 from pathlib import Path
 
+import httpx2 as httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -42,6 +43,10 @@ def token(html: str) -> str:
     match = TOKEN.search(html)
     assert match, "no CSRF token on the page"
     return match.group(1)
+
+
+def csrf_of(page: httpx.Response) -> str:
+    return token(page.text)
 
 
 def browser(app: FastAPI) -> TestClient:
@@ -292,6 +297,20 @@ def test_auditor_searches_the_trail_and_sees_the_chain_status(
         reads = [e for e in trail.recent(conn, last=3) if e.action == "audit:event:read"]
     assert reads
     assert reads[-1].details["criteria"] == {"username": council_account.username}
+    day = {"from-day": "25", "from-month": "11", "from-year": "2026"}
+    late = client.post("/audit", data={"csrf_token": csrf_of(page), "username":
+                                       council_account.username, **day, "from_time": "23:59"})
+    assert "No entries match" in late.text
+    on_time = client.post("/audit", data={"csrf_token": csrf_of(page), "username":
+                                          council_account.username, **day, "from_time": "9:00"})
+    assert "auth:session:sign_in" in on_time.text
+    bad = client.post("/audit", data={"csrf_token": csrf_of(page), **day, "from_time": "25:00"})
+    assert bad.status_code == 422
+    assert "The start time must be a time like 9:30 or 14:15" in bad.text
+    dateless = client.post("/audit", data={"csrf_token": csrf_of(page), "to_time": "10:00",
+                                           "username": council_account.username})
+    assert dateless.status_code == 422
+    assert "Enter a date for the end time" in dateless.text
     status = client.get("/audit/verify")
     assert status.status_code == 200
     assert "The audit trail is intact" in status.text

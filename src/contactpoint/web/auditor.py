@@ -6,7 +6,7 @@ queries a table.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -19,7 +19,7 @@ from contactpoint.audit.config import AuditConfig
 from contactpoint.audit.search import MAX_RESULTS, AuditQuery, Reader, chain_status, search
 from contactpoint.errors import ValidationFailed
 from contactpoint.web import csrf
-from contactpoint.web.forms import DateField, date_items
+from contactpoint.web.forms import DateField, TimeField, date_items
 from contactpoint.web.guard import Page
 from contactpoint.web.templating import FieldError, render
 
@@ -31,7 +31,18 @@ router = APIRouter(
 
 FROM = DateField("from", "The start date")
 TO = DateField("to", "The end date")
+FROM_TIME = TimeField("from_time", "The start time")
+TO_TIME = TimeField("to_time", "The end time")
 TEXT_FIELDS = ("child_id", "username", "organisation")
+
+
+def _until(day: date | None, at: time | None) -> datetime | None:
+    """The end of the range, exclusive: the minute after ``at``, or the day after ``day``."""
+    if day is None:
+        return None
+    if at is None:
+        return datetime.combine(day + timedelta(days=1), time(), tzinfo=UTC)
+    return datetime.combine(day, at, tzinfo=UTC) + timedelta(minutes=1)
 
 
 def _reader(request: Request, principal: Principal) -> Reader:
@@ -78,6 +89,12 @@ async def search_trail(request: Request, principal: Auditor) -> Response:
     errors: list[FieldError] = []
     start = FROM.read(form, errors)
     end = TO.read(form, errors)
+    start_time = FROM_TIME.read(form, errors)
+    end_time = TO_TIME.read(form, errors)
+    for moment, day, clock_field in ((start_time, start, FROM_TIME), (end_time, end, TO_TIME)):
+        name = clock_field.name
+        if moment is not None and day is None and not any(e.field == name for e in errors):
+            errors.append(FieldError(name, f"Enter a date for {clock_field.label.lower()}"))
     values = {name: form.get(name, "").strip() or None for name in TEXT_FIELDS}
     if not errors and not any(values.values()) and start is None and end is None:
         errors.append(
@@ -87,8 +104,8 @@ async def search_trail(request: Request, principal: Auditor) -> Response:
         child_id=values["child_id"],
         username=values["username"],
         organisation=values["organisation"],
-        since=datetime.combine(start, time(), tzinfo=UTC) if start else None,
-        until=datetime.combine(end + timedelta(days=1), time(), tzinfo=UTC) if end else None,
+        since=datetime.combine(start, start_time or time(), tzinfo=UTC) if start else None,
+        until=_until(end, end_time),
     )
     if errors:
         return _page(request, principal, form, errors=errors, status=422)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, time
 from typing import Any
 
 from contactpoint.web.templating import FieldError
@@ -60,3 +61,26 @@ def date_items(value: date | Mapping[str, str] | None, field: str,
         {"name": "year", "classes": "govuk-input--width-4" + error_class,
          "value": typed.get("year", "")},
     ]
+
+
+_TIME = re.compile(r"^([01]?\d|2[0-3])[:.]([0-5]\d)$")
+
+
+@dataclass(frozen=True)
+class TimeField:
+    """A time of day typed as ``14:30`` (24-hour clock; ``9.30`` accepted too)."""
+
+    name: str
+    label: str
+
+    def read(self, form: Mapping[str, Any], errors: list[FieldError]) -> time | None:
+        typed = str(form.get(self.name, "")).strip()[:8]
+        if not typed:
+            return None
+        match = _TIME.match(typed)
+        if match is None:
+            errors.append(
+                FieldError(self.name, f"{self.label} must be a time like 9:30 or 14:15")
+            )
+            return None
+        return time(int(match.group(1)), int(match.group(2)))
