@@ -3,8 +3,13 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# GOV.UK Frontend, built from npm (package-lock.json) into the static directory the app serves
+# at /assets; never committed (.gitignore), never hand-copied.
+ASSETS := src/contactpoint/web/static/govuk
+ASSETS_STAMP := $(ASSETS)/.built
+GOVUK_DIST := node_modules/govuk-frontend/dist/govuk
 
-.PHONY: help setup demo test lint typecheck imports unit bench clean
+.PHONY: help setup assets demo test lint typecheck imports unit bench clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -15,9 +20,18 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-setup: $(STAMP)  ## create .venv and install pinned dependencies
+$(ASSETS_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	rm -rf $(ASSETS) && mkdir -p $(ASSETS)
+	cp -R $(GOVUK_DIST)/assets/. $(ASSETS)/
+	cp $(GOVUK_DIST)/govuk-frontend.min.css $(GOVUK_DIST)/govuk-frontend.min.js $(ASSETS)/
+	touch $(ASSETS_STAMP)
 
-demo: $(STAMP)  ## synthetic population -> import -> link -> summary (SQLite + DuckDB)
+assets: $(ASSETS_STAMP)  ## npm ci, then copy GOV.UK Frontend's built css/js/fonts/images to $(ASSETS)
+
+setup: $(STAMP) $(ASSETS_STAMP)  ## create .venv, install pinned dependencies, build the web assets
+
+demo: $(STAMP) $(ASSETS_STAMP)  ## synthetic population -> import -> link -> summary -> serve the pages (SQLite + DuckDB)
 	$(BIN)/contactpoint demo
 
 lint: $(STAMP)  ## ruff
@@ -29,7 +43,7 @@ typecheck: $(STAMP)  ## mypy --strict
 imports: $(STAMP)  ## import-linter layer contracts
 	$(BIN)/lint-imports
 
-test: lint typecheck imports  ## everything CI runs
+test: lint typecheck imports $(ASSETS_STAMP)  ## everything CI runs
 	$(BIN)/python -m pytest -q
 
 clean:  ## remove local state (not the venv)

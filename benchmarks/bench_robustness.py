@@ -7,7 +7,9 @@ For each condition (``baseline``, every one of ``contactpoint.synth.conditions.C
 and ``all`` of them combined but ``dedupe_only``) a population of ``--children`` children is
 synthesised with ``contactpoint synth``'s generator and run as a new user would:
 
-* ``shipped``: our engine with the shipped model (``engine.load_model()``), ``engine.dedupe``;
+* ``shipped``: our engine as ``contactpoint link`` runs with no flags: the shipped model
+  (``engine.load_model()``), checked for fit on the population and replaced by one trained on
+  it when it does not fit (``engine.dedupe(..., fit_dir=...)``);
 * ``trained``: our engine with a model trained on the population itself (``engine.train``);
 * ``splink``: default Splink 5 (``default_splink.py``, the children's profile), p >= 0.5.
 
@@ -91,7 +93,8 @@ def run_ours(records: pl.DataFrame, truth: pl.DataFrame, twins: list[tuple[str, 
         model = engine.train(records, tmp / "model", workdir=tmp / "train")
     else:
         model = engine.load_model()
-    result = engine.dedupe(records, model, tmp / "work")
+    result = engine.dedupe(records, model, tmp / "work",
+                           fit_dir=None if trained else tmp / "fitted")
     m = pairwise_metrics(result.clusters, truth, twins)
     reasons = result.review_pairs.group_by("reason").len().sort("reason")
     by_reason = ", ".join(f"{r} {k}" for r, k in reasons.iter_rows())

@@ -22,6 +22,7 @@ from contactpoint.api.middleware import EdgeMiddleware, OriginCheckMiddleware
 from contactpoint.api.runtime import Runtime
 from contactpoint.db.engine import make_engine
 from contactpoint.settings import Settings, load_settings
+from contactpoint.web import routes as web_routes
 
 # Routes anyone may call without signing in. Reviewed with every change (docs/security/access.md);
 # tests/functional/test_api_routes.py proves every other route refuses anonymous callers.
@@ -33,9 +34,9 @@ PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
         ("GET", "/.well-known/smart-configuration"),
         ("GET", "/openapi.json"),
     }
-)
-# Mounted sub-applications anyone may reach (static assets only; none yet).
-PUBLIC_MOUNTS: frozenset[str] = frozenset()
+) | web_routes.PUBLIC_PAGES
+# Mounted sub-applications anyone may reach: static assets only (GOV.UK Frontend and ours).
+PUBLIC_MOUNTS: frozenset[str] = web_routes.PUBLIC_MOUNTS
 
 
 def create_app(
@@ -69,6 +70,7 @@ def create_app(
     app.include_router(review.router)
     app.include_router(involvements.router)
     app.include_router(orgcodes.router)
+    web_routes.install(app)  # pages: GET/POST /login are public, the rest need a session
     origins = [access.public_origin] if access.public_origin else []
     app.add_middleware(OriginCheckMiddleware, allowed_origins=origins)
     app.add_middleware(EdgeMiddleware)

@@ -17,6 +17,7 @@ from contactpoint.access.config import SESSION_COOKIE
 from contactpoint.access.testing import FAST_SETTINGS, Account, FakeClock, make_org, make_service
 from contactpoint.access.testing import make_user as _make_user
 from contactpoint.app import PUBLIC_MOUNTS, PUBLIC_ROUTES
+from contactpoint.web.routes import SIGN_IN_STEP_ROUTES
 
 # The reviewed allow-list: change it only with docs/security/access.md.
 EXPECTED_PUBLIC = {
@@ -25,7 +26,14 @@ EXPECTED_PUBLIC = {
     ("POST", "/oauth/token"),
     ("GET", "/.well-known/smart-configuration"),
     ("GET", "/openapi.json"),
+    ("GET", "/login"),  # the sign-in page
+    ("POST", "/login"),  # its first step (password), CSRF-protected by a pre-session token
 }
+# Static files only (GOV.UK Frontend's built assets, our css/js): no route hides behind them.
+EXPECTED_MOUNTS = {"/assets", "/static"}
+# Reached with a pending session (password accepted, code not yet); anonymous callers are sent
+# to /login like everywhere else.
+EXPECTED_SIGN_IN_STEPS = {("GET", "/login/code"), ("POST", "/login/code")}
 
 
 @pytest.fixture
@@ -71,14 +79,15 @@ def assert_refused_anonymously(method: str, path: str, response: httpx.Response)
             assert response.headers["content-type"] == "application/problem+json", where
             assert response.json()["code"] == "authentication_failed", where
         return
-    if response.status_code in (302, 303, 307):
-        assert response.headers["location"].startswith("/login"), where
-        return
-    assert response.status_code == 401, where
+    assert response.status_code == 303, where  # a page: to the sign-in page, nothing else
+    assert response.headers["location"] == "/login", where
+    assert not response.content, where
 
 
 def test_public_routes_are_exactly_the_reviewed_list(app: FastAPI) -> None:
     assert PUBLIC_ROUTES == EXPECTED_PUBLIC
+    assert PUBLIC_MOUNTS == EXPECTED_MOUNTS
+    assert SIGN_IN_STEP_ROUTES == EXPECTED_SIGN_IN_STEPS
     assert set(all_routes(app)) >= EXPECTED_PUBLIC
     assert not {path for _, path in all_routes(app)} & {"/docs", "/redoc"}
 
@@ -110,7 +119,7 @@ def test_a_pending_two_factor_session_counts_as_anonymous(
     with TestClient(app, base_url="https://testserver") as client:
         client.cookies.set(SESSION_COOKIE, pending, domain="testserver.local")
         for method, path in all_routes(app):
-            if (method, path) in PUBLIC_ROUTES:
+            if (method, path) in PUBLIC_ROUTES | SIGN_IN_STEP_ROUTES:
                 continue
             assert_refused_anonymously(method, path, call(client, method, path))
 
@@ -161,6 +170,12 @@ def test_a_practitioner_reaches_no_admin_route(
         response = call(client, method, path)
         assert response.status_code == 403, (method, path, response.status_code)
         assert response.headers["content-type"] == "application/problem+json"
+    pages = [(m, p) for m, p in all_routes(app) if p.startswith(("/users", "/audit"))]
+    assert len(pages) >= 9
+    for method, path in pages:
+        response = call(client, method, path)
+        assert response.status_code == 403, (method, path, response.status_code)
+        assert response.headers["content-type"].startswith("text/html"), (method, path)
 
 
 SECURITY_HEADERS = {
@@ -221,17 +236,25 @@ def test_cross_site_cookie_requests_are_refused(
         headers={"Origin": "https://evil.example"},
     )
     assert login_csrf.status_code == 403
+    null_cross = client.post("/api/auth/logout", headers={"Origin": "null"})
+    assert null_cross.status_code == 403  # "null" without the browser saying same-origin
+    null_cross = client.post(
+        "/api/auth/logout", headers={"Origin": "null", "Sec-Fetch-Site": "cross-site"}
+    )
+    assert null_cross.status_code == 403
     ours = client.post(
         "/api/auth/logout",
-        headers={"Origin": "https://testserver", "Sec-Fetch-Site": "same-origin"},
+        # what chromium sends on our own form posts (Referrer-Policy: no-referrer)
+        headers={"Origin": "null", "Sec-Fetch-Site": "same-origin"},
     )
     assert ours.status_code == 204
     assert client.get("/api/me").status_code == 401
 
 
 def test_no_state_changing_get_routes(app: FastAPI) -> None:
+    form_pages = {"/login", "/login/code"}  # GET shows the sign-in forms; POST acts
     for method, path in all_routes(app):
-        if method == "GET":
+        if method == "GET" and path not in form_pages:
             assert not re.search(r"(login|logout|suspend|reset|create|accredit)", path), path
 
 
@@ -264,5 +287,17 @@ def test_the_sweep_catches_a_route_left_open(app: FastAPI) -> None:
     with (
         TestClient(app, base_url="https://testserver") as client,
         pytest.raises(AssertionError, match="leak"),
+    ):
+        sweep_anonymous(app, client)
+
+
+def test_the_sweep_catches_a_page_left_open(app: FastAPI) -> None:
+    @app.get("/test-only/page")
+    def page() -> dict[str, str]:
+        return {"child": "data"}
+
+    with (
+        TestClient(app, base_url="https://testserver") as client,
+        pytest.raises(AssertionError, match="test-only/page"),
     ):
         sweep_anonymous(app, client)

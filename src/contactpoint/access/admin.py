@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from contactpoint.access.models import Organisation, Principal
+from contactpoint.access.models import Organisation, Principal, User
 from contactpoint.access.permissions import GRANTABLE_ROLES, Permission, Role
+from contactpoint.access.service import AccessService
+from contactpoint.errors import NotFound, PermissionDenied
 
 
 def user_scope_refusal(
@@ -34,3 +36,66 @@ def user_scope_refusal(
 
 def sees_all_users(actor: Principal) -> bool:
     return actor.role is Role.NATIONAL_ADMIN
+
+
+def managed_user(
+    service: AccessService, actor: Principal, username: str, new_role: Role | None = None
+) -> User:
+    """The user ``actor`` wants to manage, or ``PermissionDenied``.
+
+    A user outside the actor's scope and one that does not exist get the same refusal; only a
+    national administrator (who sees every user) is told ``NotFound``.
+    """
+    try:
+        user = service.user(username)
+    except NotFound:
+        if sees_all_users(actor):
+            raise
+        raise PermissionDenied("not permitted to manage this user") from None
+    roles = {user.role} | ({new_role} if new_role is not None else set())
+    refusal = user_scope_refusal(actor, user.organisation, roles, user.id)
+    if refusal is not None:
+        raise PermissionDenied(refusal)
+    return user
+
+
+def organisation_for_new_user(
+    service: AccessService, actor: Principal, code: str, role: Role
+) -> Organisation:
+    """The organisation a new user of ``role`` would join, or ``PermissionDenied``."""
+    try:
+        org = service.organisation(code)
+    except NotFound:
+        if sees_all_users(actor):
+            raise
+        raise PermissionDenied("not permitted to manage this organisation") from None
+    refusal = user_scope_refusal(actor, org, {role}, None)
+    if refusal is not None:
+        raise PermissionDenied(refusal)
+    return org
+
+
+def visible_users(service: AccessService, actor: Principal) -> list[User]:
+    """The users ``actor`` manages: everyone for a national administrator, else its area's."""
+    if sees_all_users(actor):
+        return service.users(all_areas=True)
+    if actor.organisation.la_code is None:
+        return []
+    return service.users(la_code=actor.organisation.la_code)
+
+
+def assignable_organisations(service: AccessService, actor: Principal) -> list[Organisation]:
+    """Organisations ``actor`` may add users to."""
+    if sees_all_users(actor):
+        return service.organisations()
+    area = actor.organisation.la_code
+    if area is None:
+        return []
+    return [org for org in service.organisations() if org.la_code == area]
+
+
+def grantable_roles(actor: Principal) -> list[Role]:
+    if actor.role is None:
+        return []
+    allowed = GRANTABLE_ROLES.get(actor.role, frozenset())
+    return [role for role in Role if role in allowed]

@@ -14,7 +14,7 @@ from sqlalchemy import case, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from contactpoint.access import totp, vetting
+from contactpoint.access import sessions, totp, vetting
 from contactpoint.access.accounts import Accounts, NewUser, normalise_username, user_from_row
 from contactpoint.access.models import AuditContext, User
 from contactpoint.access.tables import app_user, sign_in_throttle
@@ -216,6 +216,12 @@ class AccessService(Accounts):
         """Re-authentication of a signed-in user (password + code) for sensitive actions."""
         self.check_credentials(user.username, password, otp, address=address, ctx=ctx)
         self.audit(ctx, AuditAction.STEP_UP, subject=user.actor)
+
+    def sign_out(self, session_token: str | None, *, ctx: AuditContext, subject: str) -> None:
+        """End a browser session (if any) and audit the sign-out."""
+        if session_token:
+            sessions.end(self.conn, session_token, now=self.clock())
+        self.audit(ctx, AuditAction.SIGN_OUT, subject=subject)
 
     def still_cleared(self, user: User) -> bool:
         return not vetting.refusals(user.standing, self.clock().date())

@@ -11,7 +11,7 @@ import hmac
 from datetime import datetime
 
 import pyotp
-from sqlalchemy import Connection, or_, update
+from sqlalchemy import Connection, or_, select, update
 
 from contactpoint.access.tables import app_user
 
@@ -59,3 +59,16 @@ def consume_step(conn: Connection, user_id: int, step: int) -> bool:
 
 def provisioning_uri(secret: str, username: str, issuer: str) -> str:
     return str(pyotp.TOTP(secret).provisioning_uri(name=username, issuer_name=issuer))
+
+
+def pending_enrolment_secret(conn: Connection, user_id: int) -> str | None:
+    """The user's secret while no code has ever been accepted (first sign-in, or after a reset).
+
+    Once a code has been accepted the secret is never handed out again: ``None``.
+    """
+    row = conn.execute(
+        select(app_user.c.totp_secret, app_user.c.totp_last_step).where(app_user.c.id == user_id)
+    ).one_or_none()
+    if row is None or row.totp_last_step is not None:
+        return None
+    return str(row.totp_secret)

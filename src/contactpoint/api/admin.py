@@ -14,14 +14,13 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from contactpoint.access import totp
-from contactpoint.access.admin import sees_all_users, user_scope_refusal
+from contactpoint.access.admin import managed_user, organisation_for_new_user, visible_users
 from contactpoint.access.models import Principal, User
 from contactpoint.access.permissions import Permission, Role
 from contactpoint.access.service import AccessService
 from contactpoint.api.auth import OrganisationOut
 from contactpoint.api.runtime import audit_context, runtime
 from contactpoint.api.security import Require, signed_in
-from contactpoint.errors import NotFound, PermissionDenied
 
 router = APIRouter(prefix="/api/admin", tags=["admin"], dependencies=[Depends(signed_in)])
 
@@ -101,32 +100,12 @@ def user_out(user: User, service: AccessService) -> UserOut:
     )
 
 
-def _target(
-    service: AccessService, actor: Principal, username: str, new_role: Role | None = None
-) -> User:
-    """The user ``actor`` wants to manage, or 403 (404 only for a national administrator)."""
-    try:
-        user = service.user(username)
-    except NotFound:
-        if sees_all_users(actor):
-            raise
-        raise PermissionDenied("not permitted to manage this user") from None
-    roles = {user.role} | ({new_role} if new_role is not None else set())
-    refusal = user_scope_refusal(actor, user.organisation, roles, user.id)
-    if refusal is not None:
-        raise PermissionDenied(refusal)
-    return user
-
-
 @router.get("/users")
 def list_users(request: Request, actor: UserManager) -> list[UserOut]:
     rt = runtime(request)
     with rt.transaction() as conn:
         service = rt.service(conn)
-        found = service.users(la_code=actor.organisation.la_code, all_areas=sees_all_users(actor))
-        if not sees_all_users(actor) and actor.organisation.la_code is None:
-            found = []
-        return [user_out(u, service) for u in found]
+        return [user_out(u, service) for u in visible_users(service, actor)]
 
 
 @router.post("/users", status_code=201)
@@ -134,15 +113,7 @@ def create_user(body: NewUserIn, request: Request, actor: FreshUserManager) -> N
     rt = runtime(request)
     with rt.transaction() as conn:
         service = rt.service(conn)
-        try:
-            org = service.organisation(body.organisation)
-        except NotFound:
-            if sees_all_users(actor):
-                raise
-            raise PermissionDenied("not permitted to manage this organisation") from None
-        refusal = user_scope_refusal(actor, org, {body.role}, None)
-        if refusal is not None:
-            raise PermissionDenied(refusal)
+        org = organisation_for_new_user(service, actor, body.organisation, body.role)
         made = service.create_user(
             body.username,
             body.password,
@@ -167,7 +138,7 @@ def get_user(username: str, request: Request, actor: UserManager) -> UserOut:
     rt = runtime(request)
     with rt.transaction() as conn:
         service = rt.service(conn)
-        return user_out(_target(service, actor, username), service)
+        return user_out(managed_user(service, actor, username), service)
 
 
 @router.patch("/users/{username}")
@@ -178,7 +149,7 @@ def update_user(
     changes: dict[str, Any] = body.model_dump(exclude_unset=True)
     with rt.transaction() as conn:
         service = rt.service(conn)
-        user = _target(service, actor, username, body.role)
+        user = managed_user(service, actor, username, body.role)
         if "role" in changes and changes["role"] is None:
             del changes["role"]
         updated = service.update_user(user, ctx=audit_context(request, actor), **changes)
@@ -189,7 +160,7 @@ def _set_suspended(username: str, request: Request, actor: Principal, value: boo
     rt = runtime(request)
     with rt.transaction() as conn:
         service = rt.service(conn)
-        user = _target(service, actor, username)
+        user = managed_user(service, actor, username)
         updated = service.set_suspended(user, value, ctx=audit_context(request, actor))
         return user_out(updated, service)
 
@@ -209,7 +180,7 @@ def reset_second_factor(username: str, request: Request, actor: FreshUserManager
     rt = runtime(request)
     with rt.transaction() as conn:
         service = rt.service(conn)
-        user = _target(service, actor, username)
+        user = managed_user(service, actor, username)
         secret = service.reset_totp(user, ctx=audit_context(request, actor))
         return SecretOut(
             totp_secret=secret,

@@ -13,7 +13,6 @@ from contactpoint.access.models import Principal
 from contactpoint.access.permissions import Permission
 from contactpoint.api.runtime import audit_context, client_address, runtime
 from contactpoint.api.security import Require, bearer_token, signed_in
-from contactpoint.audit.trail import AuditAction
 from contactpoint.errors import ContactPointError, PermissionDenied
 
 public_router = APIRouter(tags=["auth"])
@@ -146,10 +145,10 @@ def logout(request: Request, response: Response) -> None:
     with rt.transaction() as conn:
         if token is not None:
             clients.revoke(conn, token)
-        elif cookie:
-            sessions.end(conn, cookie, now=rt.clock())
-        rt.service(conn).audit(
-            audit_context(request, principal), AuditAction.SIGN_OUT, subject=principal.actor
+        rt.service(conn).sign_out(
+            cookie if token is None else None,
+            ctx=audit_context(request, principal),
+            subject=principal.actor,
         )
     clear_session_cookie(response)
 

@@ -16,11 +16,17 @@ from contactpoint.api.problems import problem
 log = logging.getLogger("contactpoint.access_log")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
+# GOV.UK Frontend's page template has one inline script (it adds ``js-enabled`` to the body);
+# the CSP allows it by its hash, as GOV.UK documents (checked against the rendered page in
+# tests/functional/test_web_pages.py). No other inline script is allowed.
+GOVUK_TEMPLATE_SCRIPT_HASH = "'sha256-GUQ5ad8JK5KmEWmROf3LZd9ge94daqNvd8xy9YS1iDw='"
+
 SECURITY_HEADERS: dict[str, str] = {
     "Strict-Transport-Security": "max-age=63072000; includeSubDomains",
     "Content-Security-Policy": (
         "default-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
-        "form-action 'self'; img-src 'self' data:; script-src 'self'; style-src 'self'"
+        "form-action 'self'; img-src 'self' data:; "
+        f"script-src 'self' {GOVUK_TEMPLATE_SCRIPT_HASH}; style-src 'self'"
     ),
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
@@ -121,7 +127,11 @@ class OriginCheckMiddleware:
             response = problem(403, "cross_site_request", "cross-site request refused")
             await response(scope, receive, send)
             return
-        if origin is not None and origin.rstrip("/").lower() not in allowed:
+        # A browser sends ``Origin: null`` on our own form posts, because our Referrer-Policy
+        # is no-referrer (Fetch: serialising a request origin); it is ours when the browser
+        # also says same-origin.
+        own_null = origin == "null" and site is not None and site.lower() == "same-origin"
+        if origin is not None and not own_null and origin.rstrip("/").lower() not in allowed:
             response = problem(403, "cross_site_request", "request from a foreign origin refused")
             await response(scope, receive, send)
             return

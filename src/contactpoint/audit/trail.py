@@ -171,7 +171,7 @@ def head(conn: Connection) -> tuple[int, str]:
     return int(row.seq), str(row.head_hash)
 
 
-def _entry(row: Any) -> AuditEntry:
+def entry_from_row(row: Any) -> AuditEntry:
     return AuditEntry(
         seq=int(row.seq),
         at=row.at,
@@ -192,7 +192,7 @@ def recent(conn: Connection, *, last: int = 20) -> list[AuditEntry]:
     rows = conn.execute(
         select(audit_event).order_by(audit_event.c.seq.desc()).limit(max(0, last))
     ).all()
-    return [_entry(row) for row in reversed(rows)]
+    return [entry_from_row(row) for row in reversed(rows)]
 
 
 def for_subject(conn: Connection, subject: str, *, limit: int = 1000) -> list[AuditEntry]:
@@ -203,4 +203,4 @@ def for_subject(conn: Connection, subject: str, *, limit: int = 1000) -> list[Au
         .order_by(audit_event.c.seq)
         .limit(limit)
     ).all()
-    return [_entry(row) for row in rows]
+    return [entry_from_row(row) for row in rows]

@@ -1,8 +1,9 @@
 """``contactpoint demo``: the main job end to end on the embedded default.
 
 synthetic population -> schema -> import every feed -> link -> accuracy against the truth ->
-a demo organisation and account -> serve. Every step is the real command; re-running is safe
-(the feeds are deterministic, imports are idempotent, linking is incremental).
+demo organisations and one account per role -> serve. Every step is the real command;
+re-running is safe (the feeds are deterministic, imports are idempotent, linking is
+incremental, the accounts are made once).
 """
 
 from __future__ import annotations
@@ -10,6 +11,9 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import threading
+import time
+import urllib.request
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -24,42 +28,108 @@ from contactpoint.access.service import AccessService
 from contactpoint.cli import context, importing, linking, serve, synth
 from contactpoint.db import migrate
 from contactpoint.db.uow import UnitOfWork
+from contactpoint.errors import NotFound
 
-DEMO_ORG = "DEMO-LA"
-DEMO_USER = "demo.practitioner"
+# One organisation per kind of user; the school and the council share the council area, so the
+# council team manages the practitioner.
+DEMO_AREA = "DEMO"
+DEMO_ORGS: tuple[tuple[str, str, str, str | None], ...] = (
+    ("DEMO-LA", "Demo council", "council", DEMO_AREA),
+    ("DEMO-SCHOOL", "Demo primary school", "school", DEMO_AREA),
+    ("DEMO-NATIONAL", "Demo national team", "other", None),
+)
+DEMO_ACCOUNTS: tuple[tuple[Role, str, str], ...] = (
+    (Role.PRACTITIONER, "demo.practitioner", "DEMO-SCHOOL"),
+    (Role.COUNCIL_TEAM, "demo.council", "DEMO-LA"),
+    (Role.NATIONAL_ADMIN, "demo.admin", "DEMO-NATIONAL"),
+    (Role.AUDITOR, "demo.auditor", "DEMO-NATIONAL"),
+)
+ACCOUNTS_FILE = "accounts.json"
 
 
 def _step(title: str) -> None:
     context.console.rule(f"[bold]{title}")
 
 
-def _demo_account(credentials_file: Path) -> dict[str, str]:
-    """Create the demo council and practitioner once; the password lives in a 0600 file."""
-    if credentials_file.exists():
-        return dict(json.loads(credentials_file.read_text(encoding="utf-8")))
+def _demo_accounts(accounts_file: Path) -> list[dict[str, str]]:
+    """One cleared account per role, made once; passwords and secrets live in a 0600 file.
+
+    No code has been accepted for them yet, so each one's first sign-in in the browser shows
+    the QR code (and the secret printed here works as well).
+    """
+    if accounts_file.exists():
+        return list(json.loads(accounts_file.read_text(encoding="utf-8"))["accounts"])
     access = load_access_settings()
-    password = secrets.token_urlsafe(18)  # 24 characters, never on the blocklist
     today = date.today()  # noqa: DTZ011 - a calendar date for vetting records
     ctx = AuditContext("cli:demo", None, None)
+    made: list[dict[str, str]] = []
     with UnitOfWork(context.engine()) as uow:
         service = AccessService(
             uow.connection, access, PasswordHashing(access.hash_parameters), system_clock
         )
-        if not any(org.code == DEMO_ORG for org in service.organisations()):
-            service.create_organisation(
-                DEMO_ORG, "Demo council", "council", accredited=True, la_code="DEMO", ctx=ctx
+        existing = {org.code for org in service.organisations()}
+        for code, name, kind, la_code in DEMO_ORGS:
+            if code not in existing:
+                service.create_organisation(
+                    code, name, kind, accredited=True, la_code=la_code, ctx=ctx
+                )
+        for role, username, org in DEMO_ACCOUNTS:
+            try:
+                service.user(username)
+            except NotFound:
+                pass
+            else:
+                context.console.print(
+                    f"[red]{username} exists but {accounts_file} is missing: remove the demo "
+                    "database (make clean) to start again[/red]"
+                )
+                raise typer.Exit(1)
+            password = secrets.token_urlsafe(18)  # 24 characters, never on the blocklist
+            new = service.create_user(
+                username, password, organisation_code=org, role=role,
+                vetted_on=today, trained_on=today, agreement_signed_on=today, ctx=ctx,
             )
-        made = service.create_user(
-            DEMO_USER, password, organisation_code=DEMO_ORG, role=Role.PRACTITIONER,
-            vetted_on=today, trained_on=today, agreement_signed_on=today, ctx=ctx,
-        )
+            made.append(
+                {"role": role.value, "username": username, "password": password,
+                 "totp_secret": new.totp_secret}
+            )
         uow.commit()
-    credentials = {"username": DEMO_USER, "password": password, "totp_secret": made.totp_secret}
-    credentials_file.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(credentials_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    accounts_file.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(accounts_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(credentials, fh)
-    return credentials
+        json.dump({"accounts": made}, fh)
+    return made
+
+
+def _print_accounts(accounts: list[dict[str, str]]) -> None:
+    for a in accounts:
+        _line(f"account {a['role']} {a['username']} {a['password']} {a['totp_secret']}")
+
+
+def _line(text: str) -> None:
+    """One line on standard output, never wrapped or styled (checkers read these lines)."""
+    context.out.print(text, markup=False, highlight=False, soft_wrap=True, emoji=False)
+
+
+def _announce_when_up(url: str, accounts: list[dict[str, str]], timeout: float = 60.0) -> None:
+    """Wait until the server answers ``/health``, then print where it is and the accounts."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}health", timeout=2) as answer:  # noqa: S310 - our own http URL
+                if answer.status == 200:
+                    break
+        except OSError:
+            time.sleep(0.2)
+    else:
+        context.console.print(f"[red]the server did not answer at {url} within {timeout:.0f} s")
+        return
+    _line(f"serving at {url}")
+    _print_accounts(accounts)
+    context.console.print(
+        "open the address, sign in with a username and password, then the code from an "
+        "authenticator app holding the TOTP secret (for example: oathtool --totp -b SECRET)"
+    )
 
 
 def demo(
@@ -93,17 +163,17 @@ def demo(
     _step("5. accuracy against the synthetic truth")
     linking.evaluate(truth=feeds / "truth.csv")
 
-    _step("6. a demo account")
-    credentials = _demo_account(demo_dir / "credentials.json")
-    context.out.print(
-        f"organisation {DEMO_ORG} (accredited council), user [bold]{credentials['username']}[/]\n"
-        f"password and TOTP secret: {demo_dir / 'credentials.json'} (file mode 0600)\n"
-        f"sign in: POST http://{host}:{port}/api/auth/login with JSON "
-        '{"username", "password", "otp"} (otp = the current code of the TOTP secret)'
-    )
+    _step("6. demo accounts, one per role")
+    accounts_file = demo_dir / ACCOUNTS_FILE
+    accounts = _demo_accounts(accounts_file)
+    context.console.print(f"passwords and TOTP secrets are kept in {accounts_file} (mode 0600)")
     if no_serve:
+        _print_accounts(accounts)
         return
     _step("7. serve")
+    shown_host = "127.0.0.1" if host in ("0.0.0.0", "") else host  # noqa: S104 - a display name
+    url = f"http://{shown_host}:{port}/"
+    threading.Thread(target=_announce_when_up, args=(url, accounts), daemon=True).start()
     serve.serve(host=host, port=port)
 
 

@@ -270,7 +270,8 @@ def _identifier_sets(values: pl.Series) -> list[frozenset[str]]:
 
 
 def _constrained_roots(
-    nodes: pl.DataFrame, linkable: pl.DataFrame, cannot: pl.DataFrame
+    nodes: pl.DataFrame, linkable: pl.DataFrame, cannot: pl.DataFrame, *,
+    one_record_per_source: bool = True,
 ) -> tuple[pl.Series, list[int]]:
     """Cluster the ``nodes`` (index ``i`` = row) along the ``linkable`` edges (``il``, ``ir``,
     in order), never across a ``cannot`` pair or a conflict (:mod:`.cluster`).
@@ -291,7 +292,7 @@ def _constrained_roots(
         nodes.filter(pl.col("source_code").is_not_null() & pl.col("dob").is_not_null())
         .group_by("comp", "source_code", "dob").agg(pl.col("fn_canon").fill_null("").n_unique())
         .filter(pl.col("fn_canon") > 1)["comp"]
-    )
+    ) if one_record_per_source else pl.Series("comp", [], dtype=pl.Int64)
     cl, cr = cannot["il"].to_numpy(), cannot["ir"].to_numpy()
     inside = comp[cl] == comp[cr]
     cl, cr = cl[inside], cr[inside]
@@ -306,7 +307,7 @@ def _constrained_roots(
         sub.height,
         nhs=_identifier_sets(sub["nhs"]),
         upn=_identifier_sets(sub["upn"]),
-        signatures=_signatures(sub),
+        signatures=_signatures(sub) if one_record_per_source else [],
     )
     uf.add_cannot_links(zip(local[cl].tolist(), local[cr].tolist(), strict=True))
     hard_pos = np.flatnonzero(hard[comp[il]])
@@ -435,7 +436,10 @@ def run_dedupe(
     vetoed = edges.filter(pl.col("vetoed"))
     inside = vetoed.filter(pl.col("il").is_not_null() & pl.col("ir").is_not_null())
     linkable = edges.filter(linkable_mask)
-    root, refused_pos = _constrained_roots(nodes, linkable, inside)
+    # one source, one DOB, two names = two children born together: only where the
+    # population holds multiple births (FEBRL's single files hold typo'd duplicates instead)
+    root, refused_pos = _constrained_roots(nodes, linkable, inside,
+                                           one_record_per_source=rules.household_vetoes)
     roots = pl.DataFrame({"record_key": nodes["k"], "root": root})
     clusters = (
         pl.DataFrame({"record_key": keys})
@@ -653,7 +657,8 @@ def _decide(
         if src is not None and dob is not None:
             sig_by_child.setdefault(ci, {}).setdefault(src, set()).add((dob, fn or ""))
     new_lf = pl.DataFrame({"unique_id": new_keys}).join(lf_new, on="unique_id", how="left")
-    sigs = _signatures(new_lf) + [sig_by_child.get(ci) for ci in child_index["ci"].to_list()]
+    sigs = (_signatures(new_lf) + [sig_by_child.get(ci) for ci in child_index["ci"].to_list()]
+            if rules.household_vetoes else [])
     uf = ConstrainedUnionFind(
         size, nhs=nhs, upn=upn, anchored=[False] * n_new + [True] * (size - n_new),
         signatures=sigs,

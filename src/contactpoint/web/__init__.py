@@ -1,0 +1,1 @@
+"""The web service people use: server-rendered GOV.UK pages on the same services as the API."""

@@ -1,0 +1,23 @@
+"""``install(app)``: the pages, their static files and their error pages."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from contactpoint.web import assets, auditor, errors, home, signin, users
+
+# Sign-in steps a *pending* session (password accepted, code not yet) may reach; every other
+# page needs a full session. Reviewed with app.PUBLIC_ROUTES.
+SIGN_IN_STEP_ROUTES: frozenset[tuple[str, str]] = frozenset(
+    {("GET", signin.CODE_PATH), ("POST", signin.CODE_PATH)}
+)
+PUBLIC_PAGES: frozenset[tuple[str, str]] = frozenset({("GET", "/login"), ("POST", "/login")})
+PUBLIC_MOUNTS: frozenset[str] = frozenset({assets.GOVUK_MOUNT, assets.APP_MOUNT})
+
+
+def install(app: FastAPI) -> None:
+    """Call after the JSON error handlers are installed (``api.problems.install``)."""
+    errors.install(app)
+    for module in (signin, home, auditor, users):
+        app.include_router(module.router)
+    assets.mount(app)
