@@ -39,7 +39,7 @@ def main() -> None:
         if args.retrain:
             model = engine.train(records, tmp / "model", workdir=tmp / "train")
             print(f"trained {model.version} in {time.perf_counter() - t:.1f} s; "
-                  f"twin evidence {model.training['twin_evidence']}")
+                  f"population {model.training['population']}")
         else:
             model = engine.load_model(args.model)
         t = time.perf_counter()

@@ -51,7 +51,7 @@ class Rules:
       facts agree) when ``household_vetoes`` is on. A vetoed pair is never linked, and
       clustering never merges two clusters that contain a vetoed pair or conflicting
       identifiers.
-    * ``household_vetoes`` is decided by training from the data (see ``training.twin_evidence``): on
+    * ``household_vetoes`` is decided by training from the data (see ``fit.measure``): on
       when sources hold within-source pairs in the twin pattern (sources keep one record per
       child, so such pairs are distinct children born together), which is what any children's
       population shows; off for a population with no multiple births (FEBRL), where the same

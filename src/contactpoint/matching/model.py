@@ -235,7 +235,7 @@ def _independent_address() -> list[dict[str, Any]]:
     """Address fields as separate comparisons: for populations without household structure.
 
     When training finds no distinct people sharing a home within a source
-    (``training.household_evidence``), every person has an address of their own, so postcode,
+    (``fit.measure``), every person has an address of their own, so postcode,
     house number, street, town and carers are independent evidence about the *person* (the
     default Fellegi-Sunter set-up, right for FEBRL, wrong for siblings).
     """

@@ -14,6 +14,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from contactpoint.matching import fit
 from contactpoint.matching.artefact import ModelArtefact, Rules, canonical_hash, write_artefact
 from contactpoint.matching.frame import conform
 from contactpoint.matching.model import (
@@ -42,81 +43,6 @@ def _count_pairs(con: duckdb.DuckDBPyConnection, rule: str) -> int:
     finally:
         cur.close()
     return int(rows[0][0]) if rows else 0
-
-
-TWIN_BLOCK = "l.dob = r.dob AND l.sn = r.sn"
-TWIN_MIN_PAIRS = 3
-TWIN_MIN_RATE = 0.002  # within-source twin-pattern pairs per record
-
-
-def twin_evidence(
-    con: duckdb.DuckDBPyConnection, linker: Any, sdf: Any, n_records: int
-) -> dict[str, Any]:
-    """Does this population hold multiple births? Decides ``Rules.household_vetoes``.
-
-    Counts pairs with the same DOB and surname whose forenames disagree on every level, within
-    one source and across sources. A source keeps one record per child, so within-source pairs
-    in this pattern are distinct children: twins. Veto on when they reach
-    ``max(TWIN_MIN_PAIRS, TWIN_MIN_RATE * records)``.
-    """
-    for col in ("fn", "sn"):
-        linker.table_management.compute_tf_table(col)
-    pred = linker.inference.predict_within(
-        sdf, blocking_rules_to_generate_predictions=[TWIN_BLOCK], warning_mode="never"
-    )
-    sql = f"""
-    SELECT
-      count(*) FILTER (WHERE source_code_l = source_code_r) AS within_pairs,
-      count(*) FILTER (WHERE source_code_l = source_code_r AND gamma_forename = 0)
-        AS within_twin_pattern,
-      count(*) FILTER (WHERE source_code_l <> source_code_r) AS cross_pairs,
-      count(*) FILTER (WHERE source_code_l <> source_code_r AND gamma_forename = 0)
-        AS cross_twin_pattern
-    FROM {pred.physical_name}
-    """  # noqa: S608 - internal names and constants only
-    cur = con.cursor()
-    try:
-        row = cur.execute(sql).fetchall()[0]
-    finally:
-        cur.close()
-    pred.drop_table_from_database_and_remove_from_cache()
-    names = ("within_pairs", "within_twin_pattern", "cross_pairs", "cross_twin_pattern")
-    out: dict[str, Any] = {k: int(v or 0) for k, v in zip(names, row, strict=True)}
-    needed = max(TWIN_MIN_PAIRS, TWIN_MIN_RATE * n_records)
-    out["threshold"] = needed
-    out["household_vetoes"] = out["within_twin_pattern"] >= needed
-    return out
-
-
-HOUSEHOLD_MIN_PAIRS = 3
-HOUSEHOLD_MIN_RATE = 0.01  # within-source pairs sharing a home, different DOB, per record
-HOUSEHOLD_SQL = """
-SELECT count(*) FROM lf AS l JOIN lf AS r
-  ON l.source_code = r.source_code AND l.addr_num = r.addr_num
-  AND l.addr_street = r.addr_street AND l.unique_id < r.unique_id
-WHERE (l.pc = r.pc OR l.town = r.town) AND l.dob <> r.dob
-"""
-
-
-def household_evidence(con: duckdb.DuckDBPyConnection, n_records: int) -> dict[str, Any]:
-    """Does this population live in households? Decides how the address is scored.
-
-    A source keeps one record per person, so two records *of one source* at the same home
-    (house number, street, and postcode or town) with different dates of birth are two people
-    sharing a home: siblings. A children's population shows them at ~0.6 per record; a
-    population where everyone has an address of their own (FEBRL) shows none. With household
-    structure the home is ONE comparison (a shared home is no evidence of the same person);
-    without it, postcode, number, street, town and carers are separate comparisons.
-    """
-    cur = con.cursor()
-    try:
-        rows = cur.execute(HOUSEHOLD_SQL).fetchall()
-    finally:
-        cur.close()
-    pairs = int(rows[0][0]) if rows else 0
-    needed = max(HOUSEHOLD_MIN_PAIRS, HOUSEHOLD_MIN_RATE * n_records)
-    return {"within_shared_home_pairs": pairs, "threshold": needed,
-            "household_structure": pairs >= needed}
 
 
 def _clean_levels(settings: dict[str, Any]) -> None:
@@ -182,9 +108,9 @@ def train_model(
         try:
             load_table(con, "lf", lf)
             n = lf.height
-            households = household_evidence(con, n)
-            settings = base_settings(household_structure=bool(households["household_structure"]))
-            linker, _, sdfs = linker_for(con, ["lf"], settings)
+            population = fit.measure(con)
+            settings = base_settings(household_structure=population.households)
+            linker, _, _ = linker_for(con, ["lf"], settings)
             t = time.perf_counter()
             linker.training.estimate_probability_two_random_records_match(
                 list(DETERMINISTIC_RULES), recall=DETERMINISTIC_RECALL
@@ -213,7 +139,7 @@ def train_model(
                         max_pairs=EM_MAX_PAIRS if pairs > EM_MAX_PAIRS else None,
                     )
                 except ValueError as exc:
-                    linker, _, sdfs = linker_for(con, ["lf"], current)
+                    linker, _, _ = linker_for(con, ["lf"], current)
                     em_sessions.append(
                         {"blocking_rule": rule, "pairs": pairs, "failed": str(exc)[:120]}
                     )
@@ -223,9 +149,6 @@ def train_model(
                      "seconds": round(time.perf_counter() - t, 3)}
                 )
             timings["em_s"] = sum(s.get("seconds", 0.0) for s in em_sessions)
-            t = time.perf_counter()
-            twins = twin_evidence(con, linker, sdfs[0], n)
-            timings["twin_evidence_s"] = time.perf_counter() - t
             raw = linker.misc.save_model_to_json()
             raw.pop("linker_uid", None)
             trained = copy.deepcopy(raw)
@@ -240,14 +163,15 @@ def train_model(
         "u_max_pairs": max_pairs,
         "probability_two_random_records_match": trained["probability_two_random_records_match"],
         "em_sessions": em_sessions,
-        "twin_evidence": twins,
-        "household_evidence": households,
+        "population": {"households": population.households,
+                       "multiple_births": population.multiple_births,
+                       **population.evidence},
         "timings": {k: round(v, 3) for k, v in timings.items()},
     }
     draft = ModelArtefact(
         version="",
         splink_settings=trained,
-        rules=rules or Rules(household_vetoes=bool(twins["household_vetoes"])),
+        rules=rules or Rules(household_vetoes=population.multiple_births),
         training=training,
         created_at=created.isoformat(timespec="seconds"),
     )
