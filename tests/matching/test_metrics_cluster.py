@@ -57,13 +57,18 @@ def test_union_find_cannot_links_and_same_source_signatures() -> None:
     assert uf.union(0, 1) is None
 
 
-def test_two_upns_are_weighed_not_refused() -> None:
-    """A school move can give a child a second UPN: the model weighs it, clustering does not
-    refuse it (two NHS numbers still are refused)."""
-    uf = ConstrainedUnionFind(2, upn=[frozenset({"u1"}), frozenset({"u2"})])
-    assert uf.union(0, 1) is True
-    uf = ConstrainedUnionFind(2, nhs=[frozenset({"n1"}), frozenset({"n2"})])
-    assert uf.union(0, 1) is False
+def test_two_upns_join_only_under_one_forename_and_date() -> None:
+    """A school move can give a child a second UPN: two UPNs join when both sides name the
+    same forename on the same date of birth; twins and siblings never do. Two NHS numbers
+    never join."""
+    upns = [frozenset({"u1"}), frozenset({"u2"})]
+    same = [frozenset({("albie", "2015-01-01")}), frozenset({("albie", "2015-01-01")})]
+    twins = [frozenset({("aisha", "2015-01-01")}), frozenset({("alisha", "2015-01-01")})]
+    assert ConstrainedUnionFind(2, upn=list(upns), persons=same).union(0, 1) is True
+    assert ConstrainedUnionFind(2, upn=list(upns), persons=twins).union(0, 1) is False
+    assert ConstrainedUnionFind(2, upn=list(upns)).union(0, 1) is False
+    nhs = [frozenset({"n1"}), frozenset({"n2"})]
+    assert ConstrainedUnionFind(2, nhs=nhs, persons=same).union(0, 1) is False
 
 
 def test_a_shared_identifier_lifts_one_record_per_source() -> None:
@@ -101,7 +106,7 @@ def test_conflict_free_components_shortcut_equals_edge_by_edge() -> None:
         "upn": [rng.choice([None, None, None, None, "u1", "u2"]) for _ in range(n)],
         "source_code": [rng.choice([None, "A", "B", "C"]) for _ in range(n)],
         "dob": [rng.choice([None, "2015-01-01", "2015-01-02"]) for _ in range(n)],
-        "fn_canon": [rng.choice([None, "amy", "ann", "amy"]) for _ in range(n)],
+        "fn": [rng.choice([None, "amy", "ann", "amy"]) for _ in range(n)],
     })
     # small neighbourhoods (many components) and a few long-range edges
     edges = [(i, min(n - 1, i + rng.randint(1, 3))) for i in range(0, n, 2)]
@@ -120,7 +125,9 @@ def test_conflict_free_components_shortcut_equals_edge_by_edge() -> None:
         nhs=[frozenset((v,)) if v else frozenset() for v in nodes["nhs"]],
         upn=[frozenset((v,)) if v else frozenset() for v in nodes["upn"]],
         signatures=[signature(s, d, f) for s, d, f in
-                    zip(nodes["source_code"], nodes["dob"], nodes["fn_canon"], strict=True)],
+                    zip(nodes["source_code"], nodes["dob"], nodes["fn"], strict=True)],
+        persons=[frozenset({(f, d)}) if f is not None and d is not None else frozenset()
+                 for f, d in zip(nodes["fn"], nodes["dob"], strict=True)],
     )
     uf.add_cannot_links(cannot_pairs)
     expected_refused = cluster_edges(uf, linkable["il"].to_list(), linkable["ir"].to_list())

@@ -2,14 +2,16 @@
 
 Edges are processed by descending probability. Two clusters are merged only when
 
-* their NHS-number sets do not conflict (both non-empty and disjoint = conflict); UPNs are
-  weighed by the model, not a constraint (a school move can give a child a second UPN), but a
-  shared UPN or NHS number lifts the one-record-per-source rule below;
+* their NHS-number sets do not conflict (both non-empty and disjoint = conflict); nor their
+  UPN sets, unless the two sides name the same forename on the same date of birth (a school
+  move can give one child a second UPN; twins and siblings never share both); a shared UPN
+  or NHS number lifts the one-record-per-source rule below;
 * no cannot-link pair (a vetoed pair: different identifiers, or the twin pattern) has one
   record in each;
 * no source holds, in the two clusters, two records with the same date of birth and different
-  forename groups (a nickname or variant is the same name): those are two children born
-  together, and this keeps similar-named twins such as Hana/Hanna apart across sources;
+  forenames (twins may be named as variants of one name: Muhammad and Mohammed): those are
+  two children born together, and this keeps similar-named twins such as Hana/Hanna apart
+  across sources;
 * at most one of them is *anchored* (an existing child in incremental matching: existing
   children are never merged with each other by the engine).
 
@@ -33,12 +35,16 @@ class ConstrainedUnionFind:
     anchored: list[bool] = field(default_factory=list)
     # per node: {source: {(dob, forename), ...}}; None when the node carries no signature
     signatures: list[dict[str, set[tuple[str, str]]] | None] = field(default_factory=list)
+    # per node: the (forename, date of birth) it names; two UPNs are one child only when the
+    # two sides name the same forename on the same date (a second UPN after a school move)
+    persons: list[frozenset[tuple[str, str]]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.parent = list(range(self.size))
         self.members: dict[int, list[int]] = {}
         self.cannot: dict[int, set[int]] = {}
         empty: frozenset[str] = frozenset()
+        empty_person: frozenset[tuple[str, str]] = frozenset()
         if not self.nhs:
             self.nhs = [empty] * self.size
         if not self.upn:
@@ -47,6 +53,8 @@ class ConstrainedUnionFind:
             self.anchored = [False] * self.size
         if not self.signatures:
             self.signatures = [None] * self.size
+        if not self.persons:
+            self.persons = [empty_person] * self.size
 
     def find(self, x: int) -> int:
         parent = self.parent
@@ -71,9 +79,12 @@ class ConstrainedUnionFind:
         na, nb = self.nhs[ra], self.nhs[rb]
         if na and nb and na.isdisjoint(nb):
             return True
+        ua, ub = self.upn[ra], self.upn[rb]
+        if ua and ub and ua.isdisjoint(ub) and self.persons[ra].isdisjoint(self.persons[rb]):
+            return True
         # one source holding two records on one DOB under two names is two children, unless
         # the two sides share an identifier (the source's own duplicate of one child)
-        shared = not na.isdisjoint(nb) or not self.upn[ra].isdisjoint(self.upn[rb])
+        shared = not na.isdisjoint(nb) or not ua.isdisjoint(ub)
         sa, sb = self.signatures[ra], self.signatures[rb]
         if sa and sb and not shared and _signature_conflict(sa, sb):
             return True
@@ -102,6 +113,7 @@ class ConstrainedUnionFind:
         self.members.pop(rb, None)
         self.nhs[ra] = self.nhs[ra] | self.nhs[rb]
         self.upn[ra] = self.upn[ra] | self.upn[rb]
+        self.persons[ra] = self.persons[ra] | self.persons[rb]
         self.anchored[ra] = self.anchored[ra] or self.anchored[rb]
         sa, sb = self.signatures[ra], self.signatures[rb]
         if sb:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import jellyfish
 import numpy as np
 import polars as pl
 
@@ -40,9 +41,9 @@ def veto_select(
     """Pairs with their vetoes (levels named by label in ``settings``, the model's).
 
     * ``v_nhs``: two different valid NHS numbers (always);
-    * ``v_upn``: two different valid UPNs *and* forenames that are not the same name (exact,
-      a nickname or variant, or another of the record's forenames). A school move can give a
-      child a second UPN, so different UPNs alone are evidence the model weighs, not a veto;
+    * ``v_upn``: two different valid UPNs *and* forenames that are not exactly the same (twins
+      Muhammad and Mohammed each have their own UPN). A school move can give a child a second
+      UPN, so different UPNs under one forename are evidence the model weighs, not a veto;
     * ``v_twin`` (household populations): exact DOB, surname agreeing, forenames disagreeing on
       every level (or both records carrying middle names that conflict: twins Rose Molly and
       Rose Olivia; an initial never conflicts with the name it abbreviates: Jannat I and
@@ -75,7 +76,7 @@ def veto_select(
     return f"""
     SELECT unique_id_l AS l, unique_id_r AS r, match_probability AS p, match_weight AS w,
       coalesce(nhs_l <> nhs_r, false) AS v_nhs,
-      coalesce(upn_l <> upn_r, false) AND gamma_forename < {fn_same} AS v_upn,
+      coalesce(upn_l <> upn_r, false) AND gamma_forename < {fn_exact} AS v_upn,
       ({on}gamma_dob = {dob_exact}
         AND (gamma_forename = {fn_else} OR {MIDDLE_NAMES_CONFLICT})
         AND gamma_surname >= {sn_agree} AND NOT {shared}) AS v_twin,
@@ -196,14 +197,28 @@ def ambiguous_records(links: pl.DataFrame, lf: pl.DataFrame) -> pl.Series:
         pl.col("upn") != pl.col("upn2")
     ).fill_null(False)
     shown = pl.col("x_twin_set") | two_ids
-    # x names one twin exactly and is no variant of the other's name (Harvey, not Harry): no
-    # doubt which child it is. A variant of both (Muhammed between Muhammad and Mohammed) is.
+    doubtful = pairs.filter(same_src_twins.fill_null(False) & shown)
+    # x names one twin exactly and the other's name is neither a variant of it nor a typo or
+    # a sound away (Ibrahim against Ibrahim and Yusuf): no doubt which child it is. Olive
+    # against Olive and Olivia, or Muhammed between Muhammad and Mohammed, stays in doubt.
     clear = (
-        (pl.col("x_fn") == pl.col("fn")) & (pl.col("x_canon") != pl.col("fn_canon2"))
-    ) | ((pl.col("x_fn") == pl.col("fn2")) & (pl.col("x_canon") != pl.col("fn_canon")))
-    return pairs.filter(
-        same_src_twins.fill_null(False) & shown & ~clear.fill_null(False)
-    ).get_column("x").unique()
+        ((pl.col("x_fn") == pl.col("fn")) & _names_apart("x_fn", "x_canon", "fn2", "fn_canon2"))
+        | ((pl.col("x_fn") == pl.col("fn2")) & _names_apart("x_fn", "x_canon", "fn", "fn_canon"))
+    )
+    return doubtful.filter(~clear.fill_null(False)).get_column("x").unique()
+
+
+def _names_apart(a: str, a_canon: str, b: str, b_canon: str) -> pl.Expr:
+    """Two forenames that are not one name: other groups, more than one edit apart, and
+    Jaro-Winkler below 0.85 (the forename comparison's own lowest name level)."""
+    pair = pl.struct(pl.col(a).alias("a"), pl.col(b).alias("b"))
+    close = pair.map_elements(
+        lambda v: bool(v["a"] and v["b"] and (
+            jellyfish.damerau_levenshtein_distance(v["a"], v["b"]) <= 1
+            or jellyfish.jaro_winkler_similarity(v["a"], v["b"]) >= 0.85)),
+        return_dtype=pl.Boolean(),
+    )
+    return (pl.col(a_canon) != pl.col(b_canon)) & ~close
 
 
 def _born_together(a: str, b: str) -> pl.Expr:
@@ -223,13 +238,12 @@ def _surnames_agree(a: str, b: str) -> pl.Expr:
 def twin_named_alike(links: pl.DataFrame, lf: pl.DataFrame) -> pl.DataFrame:
     """Auto-link edges (x, y1) to veto: x's forename is not y1's but is exactly that of y1's
     twin y2, a record in y1's source with the same postcode, an agreeing surname, a date of
-    birth in the same year and month or day as y1's, and another name (not a nickname or
-    variant of y1's: Alex and Alexander in one source are one child). x is then y2's
+    birth in the same year and month or day as y1's, and another forename. x is then y2's
     (one twin's date mistyped can make the other twin's agree exactly with x) or a third
     child's, never y1's (household populations). Returns ``l``, ``r`` with ``l < r``."""
     attrs = lf.select(
         pl.col("unique_id").alias("y"), pl.col("source_code").alias("src"), "pc", "dob",
-        "sn_names", "fn", "fn_canon", "nhs", "upn",
+        "sn_names", "fn", "nhs", "upn",
     ).filter(pl.col("pc").is_not_null() & pl.col("fn").is_not_null())
     both = _both_ways(links)
     x_attrs = lf.select(pl.col("unique_id").alias("x"), pl.col("fn").alias("x_fn"),
@@ -244,13 +258,11 @@ def twin_named_alike(links: pl.DataFrame, lf: pl.DataFrame) -> pl.DataFrame:
     )
     twins = cand.join(
         attrs.drop("nhs", "upn").rename(
-            {"y": "y2", "dob": "dob2", "sn_names": "sn_names2", "fn": "fn2",
-             "fn_canon": "fn_canon2"}),
+            {"y": "y2", "dob": "dob2", "sn_names": "sn_names2", "fn": "fn2"}),
         left_on=["src", "pc", "x_fn"], right_on=["src", "pc", "fn2"],
     ).filter(
         (pl.col("y2") != pl.col("y")) & (pl.col("y2") != pl.col("x"))
         & _born_together("dob", "dob2") & _surnames_agree("sn_names", "sn_names2")
-        & (pl.col("fn_canon") != pl.col("fn_canon2"))  # Alex and Alexander: one child
     )
     return twins.select(
         pl.min_horizontal("x", "y").alias("l"), pl.max_horizontal("x", "y").alias("r")
@@ -258,15 +270,22 @@ def twin_named_alike(links: pl.DataFrame, lf: pl.DataFrame) -> pl.DataFrame:
 
 
 def _signatures(lf: pl.DataFrame) -> list[dict[str, set[tuple[str, str]]] | None]:
-    """Each record's (source, DOB, forename group): a nickname or variant is the same name."""
+    """Each record's (source, DOB, forename): twins may be named as variants of one name
+    (Muhammad and Mohammed), so only the same forename is the same child."""
     return [
         signature(src, dob, fn)
-        for src, dob, fn in zip(lf["source_code"], lf["dob"], lf["fn_canon"], strict=True)
+        for src, dob, fn in zip(lf["source_code"], lf["dob"], lf["fn"], strict=True)
     ]
 
 
 def _identifier_sets(values: pl.Series) -> list[frozenset[str]]:
     return [frozenset((v,)) if v is not None else frozenset() for v in values.to_list()]
+
+
+def _persons(lf: pl.DataFrame) -> list[frozenset[tuple[str, str]]]:
+    """Each record's (forename, date of birth), when it has both."""
+    return [frozenset(((fn, dob),)) if fn is not None and dob is not None else frozenset()
+            for fn, dob in zip(lf["fn"], lf["dob"], strict=True)]
 
 
 def _constrained_roots(
@@ -284,14 +303,14 @@ def _constrained_roots(
     """
     il, ir = linkable["il"].to_numpy(), linkable["ir"].to_numpy()
     comp = components(nodes.height, il, ir)
-    nodes = nodes.select("nhs", "upn", "source_code", "dob", "fn_canon", pl.Series("comp", comp))
+    nodes = nodes.select("nhs", "upn", "source_code", "dob", "fn", pl.Series("comp", comp))
     two_identifiers = nodes.group_by("comp").agg(
-        pl.col("nhs").drop_nulls().n_unique() > 1
+        (pl.col("nhs").drop_nulls().n_unique() > 1) | (pl.col("upn").drop_nulls().n_unique() > 1)
     ).filter(pl.col("nhs"))["comp"]
     two_forenames = (
         nodes.filter(pl.col("source_code").is_not_null() & pl.col("dob").is_not_null())
-        .group_by("comp", "source_code", "dob").agg(pl.col("fn_canon").fill_null("").n_unique())
-        .filter(pl.col("fn_canon") > 1)["comp"]
+        .group_by("comp", "source_code", "dob").agg(pl.col("fn").fill_null("").n_unique())
+        .filter(pl.col("fn") > 1)["comp"]
     ) if one_record_per_source else pl.Series("comp", [], dtype=pl.Int64)
     cl, cr = cannot["il"].to_numpy(), cannot["ir"].to_numpy()
     inside = comp[cl] == comp[cr]
@@ -308,6 +327,7 @@ def _constrained_roots(
         nhs=_identifier_sets(sub["nhs"]),
         upn=_identifier_sets(sub["upn"]),
         signatures=_signatures(sub) if one_record_per_source else [],
+        persons=_persons(sub),
     )
     uf.add_cannot_links(zip(local[cl].tolist(), local[cr].tolist(), strict=True))
     hard_pos = np.flatnonzero(hard[comp[il]])
@@ -583,7 +603,7 @@ def run_match_new(
                 con,
                 f"SELECT e.unique_id AS record_key, c.child_key, "  # noqa: S608 - internal names only
                 f"s.child_key IS NOT NULL AS shielded, e.nhs AS nhs_number, e.upn, "
-                f"e.source_code, e.dob, e.fn_canon AS fn FROM {prepared.TABLE} e "
+                f"e.source_code, e.dob, e.fn FROM {prepared.TABLE} e "
                 f"JOIN {prepared.CHILDREN} c ON c.unique_id = e.unique_id "
                 f"LEFT JOIN {prepared.SHIELDED} s ON s.child_key = c.child_key "
                 f"WHERE c.child_key IN (SELECT h.child_key FROM {prepared.CHILDREN} h "
@@ -659,9 +679,15 @@ def _decide(
     new_lf = pl.DataFrame({"unique_id": new_keys}).join(lf_new, on="unique_id", how="left")
     sigs = (_signatures(new_lf) + [sig_by_child.get(ci) for ci in child_index["ci"].to_list()]
             if rules.household_vetoes else [])
+    persons_of_child: dict[int, set[tuple[str, str]]] = {}
+    for ci, dob, fn in zip(child_sigs["ci"], child_sigs["dob"], child_sigs["fn"], strict=True):
+        if dob is not None and fn is not None:
+            persons_of_child.setdefault(ci, set()).add((fn, dob))
+    persons = _persons(new_lf) + [frozenset(persons_of_child.get(ci, ()))
+                                  for ci in child_index["ci"].to_list()]
     uf = ConstrainedUnionFind(
         size, nhs=nhs, upn=upn, anchored=[False] * n_new + [True] * (size - n_new),
-        signatures=sigs,
+        signatures=sigs, persons=persons,
     )
 
     pc = per_child.join(new_index, on="nk").join(child_index.select("child_key", "ci"),
