@@ -27,6 +27,14 @@ _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,63}$")
 
 
+NOTICES = {
+    "suspended_after_failures": (
+        "your account was suspended after 100 failed sign-in attempts in a row and has been "
+        "restored by your council team; if those attempts were not yours, tell them"
+    ),
+}
+
+
 @dataclass(frozen=True)
 class NewUser:
     user: User
@@ -296,17 +304,30 @@ class Accounts:
         return self.user_by_id(user.id)
 
     def set_suspended(self, user: User, suspended: bool, *, ctx: AuditContext) -> User:
-        self.conn.execute(
-            update(app_user)
-            .where(app_user.c.id == user.id)
-            .values(suspended=suspended, updated_at=self.clock())
-        )
+        """Suspend, or restore; restoring also clears every failure count and lock (a
+        suspension after 100 consecutive failures ends only this way)."""
+        values: dict[str, Any] = {"suspended": suspended, "updated_at": self.clock()}
+        if not suspended:
+            values.update(failed_attempts=0, consecutive_failures=0, locked_until=None)
+        self.conn.execute(update(app_user).where(app_user.c.id == user.id).values(**values))
         if suspended:
             sessions.end_all(self.conn, user.id, now=self.clock())
         self.audit(
             ctx, AuditAction.USER_SUSPEND, subject=user.actor, details={"suspended": suspended}
         )
         return self.user_by_id(user.id)
+
+    def take_notices(self, user_id: int) -> list[str]:
+        """What the owner must be told at this sign-in (then forgotten)."""
+        notice = self.conn.execute(
+            select(app_user.c.pending_notice).where(app_user.c.id == user_id)
+        ).scalar_one()
+        if notice is None:
+            return []
+        self.conn.execute(
+            update(app_user).where(app_user.c.id == user_id).values(pending_notice=None)
+        )
+        return [NOTICES.get(notice, notice)]
 
     def reset_totp(self, user: User, *, ctx: AuditContext) -> str:
         secret = totp.new_secret()

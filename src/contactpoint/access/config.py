@@ -36,6 +36,7 @@ class AccessSettings(BaseSettings):
 
     lockout_threshold: int = Field(default=10, ge=1, le=100)
     lockout_minutes: int = Field(default=15, ge=1)
+    suspend_after_failures: int = Field(default=100, ge=1, le=100)
     address_throttle_failures: int = Field(default=100, ge=1)
     address_throttle_window_minutes: int = Field(default=15, ge=1)
 

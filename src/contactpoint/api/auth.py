@@ -94,10 +94,11 @@ def login(body: LoginRequest, request: Request, response: Response) -> dict[str,
             failure = exc  # keep the bookkeeping (counters, audit): commit, then refuse
         else:
             token = sessions.create(conn, user.id, authenticated=True, now=rt.clock())
+            notices = rt.service(conn).take_notices(user.id)
     if failure is not None:
         raise failure
     set_session_cookie(response, token)
-    return {"username": user.username, "role": user.role.value}
+    return {"username": user.username, "role": user.role.value, "notices": notices}
 
 
 @router.post("/api/auth/reauth")

@@ -1,0 +1,135 @@
+"""Findings of the outside security review, at the service level, on both databases.
+
+1: the lockout has a cumulative cap (100 consecutive failures suspend the account; the owner is
+told). 6: unknown usernames follow the same lock rules as known ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine
+
+from contactpoint.access.service import ACCOUNT_LOCKED_MESSAGE, SIGN_IN_FAILED_MESSAGE
+from contactpoint.access.testing import (
+    TEST_CONTEXT,
+    Account,
+    FakeClock,
+    make_org,
+    make_service,
+    make_user,
+)
+from contactpoint.audit import trail
+from contactpoint.audit.trail import AuditAction
+from contactpoint.db.engine import make_engine
+from contactpoint.errors import (
+    AccountLocked,
+    AuthenticationFailed,
+    ContactPointError,
+    PermissionDenied,
+)
+
+
+@pytest.fixture(scope="module")
+def db(module_db_url: str) -> Iterator[Engine]:
+    eng = make_engine(module_db_url)
+    yield eng
+    eng.dispose()
+
+
+def new_account(db: Engine, clock: FakeClock) -> Account:
+    with db.begin() as conn:
+        service = make_service(conn, clock)
+        return make_user(service, make_org(service))
+
+
+def attempt(
+    db: Engine, clock: FakeClock, username: str, password: str, code: str, address: str
+) -> ContactPointError | None:
+    with db.connect() as conn:
+        service = make_service(conn, clock)
+        try:
+            service.sign_in(username, password, code, address=address, ctx=TEST_CONTEXT)
+        except ContactPointError as exc:
+            conn.commit()
+            return exc
+        conn.commit()
+        return None
+
+
+def test_one_hundred_consecutive_failures_suspend_across_locks(db: Engine) -> None:
+    clock = FakeClock()
+    account = new_account(db, clock)
+    failures = 0
+    while failures < 100:
+        refused = attempt(db, clock, account.username, "a wrong password entirely", "000000",
+                          f"198.51.100.{failures % 200}")
+        if isinstance(refused, AccountLocked):
+            clock.advance(minutes=16)  # wait the lock out, as the attacker would
+            continue
+        assert isinstance(refused, AuthenticationFailed)
+        failures += 1
+    clock.advance(minutes=16)
+    clock.next_totp_step()
+    refused = attempt(db, clock, account.username, account.password, account.code(clock()),
+                      "198.51.100.250")
+    assert isinstance(refused, PermissionDenied)  # right factors: the owner learns why
+    assert "suspended" in refused.message
+    with db.begin() as conn:
+        service = make_service(conn, clock)
+        events = trail.for_subject(conn, f"user:{account.username}")
+        suspended = [e for e in events if e.action == AuditAction.ACCOUNT_SUSPENDED]
+        assert len(suspended) == 1
+        assert suspended[0].details["after_failures"] == 100
+        assert service.user(account.username).suspended
+        # Only a council team or administrator restores it.
+        service.set_suspended(service.user(account.username), False, ctx=TEST_CONTEXT)
+    clock.next_totp_step()
+    with db.begin() as conn:
+        service = make_service(conn, clock)
+        user = service.sign_in(account.username, account.password, account.code(clock()),
+                               address="198.51.100.251", ctx=TEST_CONTEXT)
+        notices = service.take_notices(user.id)
+        assert len(notices) == 1
+        assert "100 failed sign-in attempts" in notices[0]
+        assert service.take_notices(user.id) == []  # told once
+
+
+def test_a_success_resets_the_consecutive_count(db: Engine) -> None:
+    clock = FakeClock()
+    account = new_account(db, clock)
+    for round_ in range(2):
+        for i in range(60):
+            refused = attempt(db, clock, account.username, "a wrong password entirely",
+                              "000000", f"203.0.113.{i}")
+            if isinstance(refused, AccountLocked):
+                clock.advance(minutes=16)
+        clock.advance(minutes=16)
+        clock.next_totp_step()
+        assert attempt(db, clock, account.username, account.password, account.code(clock()),
+                       f"203.0.113.{200 + round_}") is None
+
+
+def _until_locked(db: Engine, clock: FakeClock, username: str, password: str) -> list[str]:
+    answers = []
+    for i in range(11):
+        refused = attempt(db, clock, username, password, "000000", f"192.0.2.{100 + i}")
+        assert refused is not None
+        answers.append(f"{type(refused).__name__}:{refused.message}")
+    return answers
+
+
+def test_unknown_usernames_lock_exactly_like_known_ones(db: Engine) -> None:
+    clock = FakeClock()
+    account = new_account(db, clock)
+    known = _until_locked(db, clock, account.username, "not the password at all")
+    unknown = _until_locked(db, clock, "nobody-by-this-name", "not the password at all")
+    expected = [f"AuthenticationFailed:{SIGN_IN_FAILED_MESSAGE}"] * 10 + [
+        f"AccountLocked:{ACCOUNT_LOCKED_MESSAGE}"
+    ]
+    assert known == expected
+    assert unknown == expected
+    clock.advance(minutes=16)  # both locks end after the same time
+    refused = attempt(db, clock, "Nobody-By-This-Name ", "x" * 20, "000000", "192.0.2.200")
+    assert isinstance(refused, AuthenticationFailed)
