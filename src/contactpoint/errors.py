@@ -47,8 +47,15 @@ class AccountLocked(ContactPointError):
 
 
 class PermissionDenied(ContactPointError):
+    """Refused. ``reason`` is what the audit entry records; ``message`` is what the caller
+    is told, and may be deliberately vaguer (one answer for every out-of-scope request)."""
+
     code = "permission_denied"
     http_status = 403
+
+    def __init__(self, message: str, *, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason or message
 
 
 class ReasonRequired(ContactPointError):

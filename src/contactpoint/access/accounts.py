@@ -120,6 +120,24 @@ class Accounts:
             at=self.clock(),
         )
 
+    def record_refusal(
+        self,
+        ctx: AuditContext,
+        *,
+        method: str,
+        route: str,
+        code: str,
+        reason: str,
+        subject: str | None = None,
+    ) -> None:
+        """A refused request of an authenticated caller (review finding 7)."""
+        self.audit(
+            ctx,
+            AuditAction.ACCESS_REFUSED,
+            subject=subject,
+            details={"method": method, "route": route, "code": code, "reason": reason[:300]},
+        )
+
     # ---- organisations -----------------------------------------------------------------
     def organisation(self, code: str) -> Organisation:
         row = self.conn.execute(select(organisation).where(organisation.c.code == code)).first()

@@ -5,6 +5,10 @@ from __future__ import annotations
 from contactpoint.access.models import Organisation, Principal
 from contactpoint.access.permissions import GRANTABLE_ROLES, Permission, Role
 
+# The one answer to every request outside a council team's scope (docs/security/access.md).
+OUT_OF_SCOPE = "not permitted to manage this user"
+SELF_CHANGE_REFUSAL = "nobody may change their own privileges"
+
 
 def user_scope_refusal(
     actor: Principal,
@@ -20,7 +24,7 @@ def user_scope_refusal(
     if actor.kind != "user" or actor.role is None or not actor.has(Permission.ADMIN_USER_MANAGE):
         return "not permitted to manage users"
     if target_user_id is not None and target_user_id == actor.id:
-        return "nobody may change their own privileges"
+        return SELF_CHANGE_REFUSAL
     grantable = GRANTABLE_ROLES.get(actor.role, frozenset())
     if not target_roles <= grantable:
         return "not permitted to manage users with this role"

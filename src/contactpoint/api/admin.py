@@ -14,7 +14,12 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from contactpoint.access import totp
-from contactpoint.access.admin import sees_all_users, user_scope_refusal
+from contactpoint.access.admin import (
+    OUT_OF_SCOPE,
+    SELF_CHANGE_REFUSAL,
+    sees_all_users,
+    user_scope_refusal,
+)
 from contactpoint.access.models import Principal, User
 from contactpoint.access.permissions import Permission, Role
 from contactpoint.access.service import AccessService
@@ -101,6 +106,15 @@ def user_out(user: User, service: AccessService) -> UserOut:
     )
 
 
+def _refuse(actor: Principal, refusal: str) -> PermissionDenied:
+    """A national administrator is told why; anyone else gets one answer for every request
+    outside their scope, whether the account or organisation exists or not (finding 4). The
+    audit entry keeps the real reason (finding 7)."""
+    if sees_all_users(actor) or refusal == SELF_CHANGE_REFUSAL:
+        return PermissionDenied(refusal)
+    return PermissionDenied(OUT_OF_SCOPE, reason=refusal)
+
+
 def _target(
     service: AccessService, actor: Principal, username: str, new_role: Role | None = None
 ) -> User:
@@ -110,11 +124,11 @@ def _target(
     except NotFound:
         if sees_all_users(actor):
             raise
-        raise PermissionDenied("not permitted to manage this user") from None
+        raise _refuse(actor, "no such user") from None
     roles = {user.role} | ({new_role} if new_role is not None else set())
     refusal = user_scope_refusal(actor, user.organisation, roles, user.id)
     if refusal is not None:
-        raise PermissionDenied(refusal)
+        raise _refuse(actor, refusal)
     return user
 
 
@@ -139,10 +153,10 @@ def create_user(body: NewUserIn, request: Request, actor: FreshUserManager) -> N
         except NotFound:
             if sees_all_users(actor):
                 raise
-            raise PermissionDenied("not permitted to manage this organisation") from None
+            raise _refuse(actor, "no such organisation") from None
         refusal = user_scope_refusal(actor, org, {body.role}, None)
         if refusal is not None:
-            raise PermissionDenied(refusal)
+            raise _refuse(actor, refusal)
         made = service.create_user(
             body.username,
             body.password,

@@ -14,7 +14,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from contactpoint.access.clients import OAuthError
-from contactpoint.errors import ContactPointError
+from contactpoint.api.runtime import audit_context, runtime
+from contactpoint.errors import ContactPointError, PermissionDenied
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("contactpoint.api")
@@ -48,8 +49,31 @@ def problem(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
-def _contactpoint_error(_request: Request, exc: Exception) -> JSONResponse:
+def _audit_refusal(request: Request, exc: ContactPointError) -> None:
+    """Every refusal of an authenticated caller leaves an audit entry (review finding 7), in
+    a transaction of its own: the request's own transaction has rolled back."""
+    principal = getattr(request.state, "principal", None)
+    if principal is None:
+        return
+    route = getattr(request.scope.get("route"), "path", "unmatched")
+    username = request.path_params.get("username")
+    reason = exc.reason if isinstance(exc, PermissionDenied) else exc.message
+    rt = runtime(request)
+    with rt.transaction() as conn:
+        rt.service(conn).record_refusal(
+            audit_context(request, principal),
+            method=request.method,
+            route=str(route),
+            code=exc.code,
+            reason=reason,
+            subject=f"user:{username}"[:128] if isinstance(username, str) else None,
+        )
+
+
+def _contactpoint_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ContactPointError)
+    if exc.http_status in (401, 403) and not isinstance(exc, OAuthError):
+        _audit_refusal(request, exc)
     extra = None
     if isinstance(exc, OAuthError):  # RFC 6749 members for OAuth clients
         extra = {"error": exc.error, "error_description": exc.message}

@@ -15,6 +15,7 @@ from rich.table import Table
 from contactpoint.audit.trail import AuditAction
 from contactpoint.cli import context
 from contactpoint.db.uow import UnitOfWork
+from contactpoint.domain.csv_safety import open_private
 from contactpoint.errors import ContactPointError
 from contactpoint.linkage import exports, history, models, review, service, store
 
@@ -97,7 +98,7 @@ def export_links(
         if out is None:
             count = exports.write_links(uow.connection, sys.stdout)
         else:
-            with out.open("w", newline="", encoding="utf-8") as fh:
+            with open_private(out) as fh:  # 0600: links name children's records
                 count = exports.write_links(uow.connection, fh)
         context.audit(uow.connection, AuditAction.EXPORT, subject="links",
                       details={"rows": count, "to": str(out) if out else "stdout"})

@@ -180,6 +180,7 @@ def import_file(
                     result.reject_report = sink.write_report(
                         report_path(options.report_dir, path)
                     )
+                _audit_refusal(engine, path, content_hash, options, result)
         break
     result.seconds = time.perf_counter() - started
     log.info(
@@ -188,6 +189,23 @@ def import_file(
         result.rows_rejected, result.rows_retired, result.seconds,
     )
     return result
+
+
+def _audit_refusal(
+    engine: Engine, path: Path, content_hash: str | None, options: ImportOptions,
+    result: FileResult,
+) -> None:
+    """Every refused file leaves a trace (review finding 7), in a transaction of its own:
+    the import's own transaction has been rolled back."""
+    with engine.begin() as conn:
+        trail.append(
+            conn, action=AuditAction.IMPORT_REFUSED, actor=options.actor, organisation=None,
+            subject=None,
+            details={"file": path.name[:200], "sha256": content_hash, "format": result.format,
+                     "source": result.source, "rows_read": result.rows_read,
+                     "rows_rejected": result.rows_rejected,
+                     "why": (result.message or "")[:500]},
+        )
 
 
 def _import(

@@ -9,6 +9,7 @@ from typing import IO
 import polars as pl
 from sqlalchemy import Connection, text
 
+from contactpoint.domain.csv_safety import safe_row
 from contactpoint.linkage import store
 from contactpoint.linkage.metrics import Metrics, pairwise_metrics
 
@@ -26,7 +27,7 @@ def write_links(conn: Connection, out: IO[str]) -> int:
     writer.writerow(LINKS_HEADER)
     count = 0
     for row in conn.execute(text(_LINKS_SQL)).yield_per(50_000):
-        writer.writerow(tuple(row))
+        writer.writerow(safe_row(row))  # a source's ids may start with '=' (formula)
         count += 1
     return count
 

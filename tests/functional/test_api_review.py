@@ -1,0 +1,105 @@
+"""Findings of the outside security review at the HTTP edge (both databases).
+
+4: one identical refusal for every out-of-scope council-team request. 7: refusals of
+authenticated callers are audited.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from contactpoint.access.permissions import Role
+from contactpoint.access.testing import (
+    Account,
+    FakeClock,
+    make_org,
+    make_service,
+    make_user,
+    unique,
+)
+from contactpoint.audit import trail
+from contactpoint.audit.trail import AuditAction
+
+PASSWORD = "a perfectly reasonable passphrase"
+
+
+def signed_in(app: FastAPI, account: Account, clock: FakeClock) -> TestClient:
+    client = TestClient(app, base_url="https://testserver")
+    response = client.post("/api/auth/login", json=account.login_body(clock()))
+    assert response.status_code == 200, response.text
+    return client
+
+
+def test_every_out_of_scope_council_team_request_gets_one_identical_answer(
+    app: FastAPI, db: Engine, clock: FakeClock
+) -> None:
+    with db.begin() as conn:
+        s = make_service(conn, clock)
+        area_a, area_b = unique("A"), unique("B")
+        council_a = make_org(s, la_code=area_a)
+        council_b = make_org(s, la_code=area_b)
+        national = make_org(s, kind="other")
+        team = make_user(s, council_a, Role.COUNCIL_TEAM)
+        other_area = make_user(s, council_b)
+        admin_in_area = make_user(s, council_a, Role.NATIONAL_ADMIN)
+        admin = make_user(s, national, Role.NATIONAL_ADMIN)
+    client = signed_in(app, team, clock)
+    answers = [
+        client.get(f"/api/admin/users/{other_area.username}"),  # another area
+        client.get("/api/admin/users/no-such-user-at-all"),  # does not exist
+        client.get(f"/api/admin/users/{admin_in_area.username}"),  # a role it cannot manage
+        client.get(f"/api/admin/users/{admin.username}"),  # both
+        client.post(
+            "/api/admin/users",
+            json={"username": unique("n"), "password": PASSWORD, "organisation": council_b,
+                  "role": "practitioner"},
+        ),  # an organisation in another area
+        client.post(
+            "/api/admin/users",
+            json={"username": unique("n"), "password": PASSWORD, "organisation": "NO-SUCH-ORG",
+                  "role": "practitioner"},
+        ),  # an organisation that does not exist
+        client.post(
+            "/api/admin/users",
+            json={"username": unique("n"), "password": PASSWORD, "organisation": council_a,
+                  "role": "national_admin"},
+        ),  # a role it cannot grant
+    ]
+    assert {r.status_code for r in answers} == {403}
+    assert len({r.content for r in answers}) == 1, [r.json()["detail"] for r in answers]
+
+
+def test_refusals_of_authenticated_callers_are_audited(
+    app: FastAPI, db: Engine, clock: FakeClock
+) -> None:
+    with db.begin() as conn:
+        s = make_service(conn, clock)
+        council_a = make_org(s, la_code=unique("A"))
+        council_b = make_org(s, la_code=unique("B"))
+        team = make_user(s, council_a, Role.COUNCIL_TEAM)
+        practitioner = make_user(s, council_a)
+        other_area = make_user(s, council_b)
+    client = signed_in(app, team, clock)
+    assert client.patch(f"/api/admin/users/{team.username}",
+                        json={"role": "national_admin"}).status_code == 403  # self-promotion
+    assert client.get(f"/api/admin/users/{other_area.username}").status_code == 403
+    clock.next_totp_step()
+    plain = signed_in(app, practitioner, clock)
+    assert plain.get("/api/admin/users").status_code == 403  # lacks the permission
+    with db.connect() as conn:
+        own = trail.for_subject(conn, f"user:{team.username}")
+        other = trail.for_subject(conn, f"user:{other_area.username}")
+        recent = trail.recent(conn, last=20)
+    refused_self = [e for e in own if e.action == AuditAction.ACCESS_REFUSED]
+    assert len(refused_self) == 1
+    assert refused_self[0].actor == f"user:{team.username}"
+    assert refused_self[0].details["reason"] == "nobody may change their own privileges"
+    refused_other = [e for e in other if e.action == AuditAction.ACCESS_REFUSED]
+    assert len(refused_other) == 1
+    assert "council area" in refused_other[0].details["reason"]  # the real reason, kept
+    lacking = [e for e in recent if e.action == AuditAction.ACCESS_REFUSED
+               and e.actor == f"user:{practitioner.username}"]
+    assert len(lacking) == 1
+    assert lacking[0].details["route"] == "/api/admin/users"
