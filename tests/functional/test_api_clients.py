@@ -239,3 +239,22 @@ def test_jwks_with_private_parts_or_weak_keys_is_refused(rsa_key: rsa.RSAPrivate
         clients.validate_jwks({"keys": [json.loads(RSAAlgorithm.to_jwk(weak.public_key()))]})
     with pytest.raises(ValidationFailed):
         clients.validate_jwks({"keys": []})
+
+
+@pytest.mark.parametrize("exp", [1e20, 10**20, -1e20, 1e308])
+def test_an_out_of_range_exp_is_an_invalid_assertion_and_audited(
+    client: TestClient, db: Engine, clock: FakeClock, rsa_key: rsa.RSAPrivateKey, exp: float
+) -> None:
+    """Review finding 10: a validly signed assertion with ``exp = 1e20`` gave a 500."""
+    client_id, _ = register(db, clock, (rsa_key, "k1"))
+    claims = {"iss": client_id, "sub": client_id, "aud": TOKEN_URL, "exp": exp,
+              "jti": str(uuid.uuid4())}
+    signed = jwt.encode(claims, rsa_key, algorithm="RS384", headers={"kid": "k1"})
+    answer = exchange(client, signed)
+    assert answer.status_code == 401, answer.text
+    assert answer.json()["error"] == "invalid_client"
+    with db.connect() as conn:
+        events = trail.for_subject(conn, f"client:{client_id}")
+    refused = [e for e in events if e.action == AuditAction.SIGN_IN_FAILED]
+    assert refused
+    assert refused[-1].details["why"] == "client_assertion_refused"
