@@ -78,3 +78,10 @@ class ReauthenticationRequired(AuthenticationFailed):
 class Throttled(ContactPointError):
     code = "throttled"
     http_status = 429
+
+
+class NotConfigured(ContactPointError):
+    """A feature that needs configuration it does not have is off (never guessed)."""
+
+    code = "not_configured"
+    http_status = 503

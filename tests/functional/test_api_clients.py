@@ -258,3 +258,50 @@ def test_an_out_of_range_exp_is_an_invalid_assertion_and_audited(
     refused = [e for e in events if e.action == AuditAction.SIGN_IN_FAILED]
     assert refused
     assert refused[-1].details["why"] == "client_assertion_refused"
+
+
+def test_machine_client_routes_are_off_without_a_configured_public_origin(
+    db: Engine, module_db_url: str, clock: FakeClock, rsa_key: rsa.RSAPrivateKey
+) -> None:
+    """Review finding 2: the audience and the advertised token URL came from ``Host``."""
+    from contactpoint.access.testing import FAST_SETTINGS
+    from contactpoint.app import create_app
+    from contactpoint.settings import Settings
+
+    unset = create_app(Settings(database_url=module_db_url),
+                       access_settings=FAST_SETTINGS.model_copy(update={"public_origin": ""}),
+                       engine=db, clock=clock)
+    client_id, _ = register(db, clock, (rsa_key, "k1"))
+    evil = "http://evil.example/oauth/token"
+    with TestClient(unset, base_url="http://evil.example") as c:
+        config = c.get("/.well-known/smart-configuration")
+        assert config.status_code == 503
+        assert "evil.example" not in config.text
+        answer = exchange(c, assertion(client_id, rsa_key, clock, aud=evil))
+        assert answer.status_code == 503
+        assert answer.json()["code"] == "not_configured"
+
+
+def test_a_configured_origin_ignores_the_host_header(
+    client: TestClient, db: Engine, clock: FakeClock, rsa_key: rsa.RSAPrivateKey
+) -> None:
+    client_id, _ = register(db, clock, (rsa_key, "k1"))
+    evil = {"Host": "evil.example"}
+    config = client.get("/.well-known/smart-configuration", headers=evil)
+    assert config.json()["token_endpoint"] == TOKEN_URL
+    signed = assertion(client_id, rsa_key, clock, aud="https://evil.example/oauth/token")
+    form = {"grant_type": "client_credentials", "client_assertion_type": ASSERTION_TYPE,
+            "client_assertion": signed}
+    assert client.post("/oauth/token", data=form, headers=evil).status_code == 401
+
+
+@pytest.mark.parametrize(
+    "origin", ["evil.example", "http://evil.example", "https://x.example/path", "ftp://x.example"]
+)
+def test_a_public_origin_must_be_an_https_origin(origin: str) -> None:
+    from pydantic import ValidationError
+
+    from contactpoint.access.config import AccessSettings
+
+    with pytest.raises(ValidationError):
+        AccessSettings(public_origin=origin)

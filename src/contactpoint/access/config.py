@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from urllib.parse import urlsplit
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contactpoint.access.passwords import HashParameters
@@ -48,8 +49,31 @@ class AccessSettings(BaseSettings):
 
     public_origin: str = Field(
         default="",
-        description="e.g. https://contactpoint.example.gov.uk; empty: the request's own origin.",
+        description=(
+            "e.g. https://contactpoint.example.gov.uk: the audience of client assertions and "
+            "the advertised token URL. Empty: machine-client routes are off (503)."
+        ),
     )
+
+    @field_validator("public_origin")
+    @classmethod
+    def _origin(cls, value: str) -> str:
+        """``https://host[:port]`` (``http`` only on a loopback host), nothing after it."""
+        if not value:
+            return value
+        parts = urlsplit(value)
+        loopback = parts.hostname in ("127.0.0.1", "localhost", "::1")
+        if (
+            parts.scheme not in ("https", "http")
+            or (parts.scheme == "http" and not loopback)
+            or not parts.hostname
+            or parts.path not in ("", "/")
+            or parts.query
+            or parts.fragment
+            or parts.username
+        ):
+            raise ValueError("public_origin must be https://host[:port] (http only on loopback)")
+        return value.rstrip("/")
 
     @property
     def hash_parameters(self) -> HashParameters:

@@ -18,7 +18,12 @@ from contactpoint.access.passwords import PasswordHashing
 from contactpoint.access.permissions import Role
 from contactpoint.access.service import AccessService
 
-FAST_SETTINGS = AccessSettings(argon2_time_cost=1, argon2_memory_kib=8, argon2_parallelism=1)
+FAST_SETTINGS = AccessSettings(
+    argon2_time_cost=1,
+    argon2_memory_kib=8,
+    argon2_parallelism=1,
+    public_origin="https://testserver",
+)
 TEST_CONTEXT = AuditContext("test:setup", None, None)
 
 

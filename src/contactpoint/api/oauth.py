@@ -13,16 +13,21 @@ from contactpoint.access.models import AuditContext
 from contactpoint.access.permissions import CLIENT_GRANTABLE
 from contactpoint.api.runtime import request_id, runtime
 from contactpoint.audit.trail import AuditAction
-from contactpoint.errors import ContactPointError
+from contactpoint.errors import ContactPointError, NotConfigured
 
 public_router = APIRouter(tags=["oauth"])
 
 
 def token_url(request: Request) -> str:
+    """Our token URL, from configuration only: never from the request's Host header, which
+    the caller chooses (review finding 2). Without it, machine-client routes are off."""
     origin = runtime(request).access.public_origin.rstrip("/")
-    if origin:
-        return f"{origin}/oauth/token"
-    return str(request.url_for("token"))
+    if not origin:
+        raise NotConfigured(
+            "machine-client routes are off: set CONTACTPOINT_PUBLIC_ORIGIN to the service's "
+            "public origin (e.g. https://contactpoint.example.gov.uk)"
+        )
+    return f"{origin}/oauth/token"
 
 
 @public_router.post("/oauth/token", name="token")
@@ -39,13 +44,14 @@ def token(
     if client_assertion_type != ASSERTION_TYPE or not client_assertion:
         raise OAuthError("invalid_request", "a private_key_jwt client assertion is required")
     rt = runtime(request)
+    audience = token_url(request)
     failure: ContactPointError | None = None
     with rt.transaction() as conn:
         service = rt.service(conn)
         now = rt.clock()
         try:
             client = clients.verify_assertion(
-                conn, client_assertion, token_url=token_url(request), now=now, settings=rt.access
+                conn, client_assertion, token_url=audience, now=now, settings=rt.access
             )
             if not service.organisation_by_id(client.organisation_id).accredited:
                 raise clients.invalid_client("the client's organisation is not accredited")

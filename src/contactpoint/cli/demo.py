@@ -104,6 +104,8 @@ def demo(
     if no_serve:
         return
     _step("7. serve")
+    # The demo names its own public origin (machine-client routes need one; never the Host).
+    os.environ.setdefault("CONTACTPOINT_PUBLIC_ORIGIN", f"http://{host}:{port}")
     serve.serve(host=host, port=port)
 
 

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 import uvicorn
 
+from contactpoint.access.config import load_access_settings
 from contactpoint.cli import context
 
 # By name, so the command line does not import the web layer (import-linter: cli | api).
@@ -23,5 +24,9 @@ def serve(
 ) -> None:
     """Serve the application. Access log lines are ours (JSON, no query strings)."""
     context.console.print(f"serving on http://{host}:{port} (put TLS in front in production)")
+    if not load_access_settings().public_origin:
+        context.console.print(
+            "machine-client routes (/oauth/token) are off: set CONTACTPOINT_PUBLIC_ORIGIN"
+        )
     # uvicorn's own access log prints the request line with its query string: off.
     uvicorn.run(APP_FACTORY, factory=True, host=host, port=port, access_log=False, log_config=None)
