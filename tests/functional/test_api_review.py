@@ -103,3 +103,22 @@ def test_refusals_of_authenticated_callers_are_audited(
                and e.actor == f"user:{practitioner.username}"]
     assert len(lacking) == 1
     assert lacking[0].details["route"] == "/api/admin/users"
+
+
+def test_a_blank_bearer_header_does_not_skip_the_csrf_check(
+    app: FastAPI, db: Engine, clock: FakeClock
+) -> None:
+    """Review finding 14: ``Authorization: Bearer <blank>`` was exempt from the origin check
+    while authentication fell back to the session cookie."""
+    with db.begin() as conn:
+        s = make_service(conn, clock)
+        account = make_user(s, make_org(s))
+    client = signed_in(app, account, clock)
+    for blank in ("Bearer ", "Bearer    ", "bearer \t"):
+        refused = client.post(
+            "/api/auth/logout",
+            headers={"Authorization": blank, "Origin": "https://evil.example"},
+        )
+        assert refused.status_code == 403, blank
+        assert refused.json()["code"] == "cross_site_request"
+    assert client.get("/api/me").status_code == 200  # still signed in
