@@ -207,7 +207,9 @@ def test_replayed_expired_long_lived_and_wrongly_signed_assertions_are_refused(
     with db.connect() as conn:
         events = trail.for_subject(conn, f"client:{client_id}")
     refused = [e for e in events if e.action == AuditAction.SIGN_IN_FAILED]
-    assert len(refused) == 7  # replay, expired, too long, wrong key, aud, sub, HS384
+    # replay, expired, too long, wrong key, aud, sub, HS384: seven refusals from one address
+    # for one client, audited as one counted entry per window (review finding 9)
+    assert len(refused) == 1
     assert {e.details["error"] for e in refused} == {"invalid_client"}
 
 
@@ -305,3 +307,28 @@ def test_a_public_origin_must_be_an_https_origin(origin: str) -> None:
 
     with pytest.raises(ValidationError):
         AccessSettings(public_origin=origin)
+
+
+def test_refused_token_requests_are_throttled_and_audited_once_per_window(
+    client: TestClient, db: Engine, clock: FakeClock, rsa_key: rsa.RSAPrivateKey
+) -> None:
+    """Review finding 9: every refused ``/oauth/token`` call appended an audit entry."""
+    client_id, _ = register(db, clock, (rsa_key, "k1"))
+    bad = assertion(client_id, rsa_key, clock, aud="https://elsewhere.example/oauth/token")
+    statuses = [exchange(client, bad).status_code for _ in range(25)]
+    assert statuses == [401] * 20 + [429] * 5
+    assert exchange(client, bad).json()["error"] == "slow_down"
+    good = assertion(client_id, rsa_key, clock)
+    assert exchange(client, good).status_code == 429  # throttled, even when right
+    with db.connect() as conn:
+        refused = [e for e in trail.for_subject(conn, f"client:{client_id}")
+                   if e.action == AuditAction.SIGN_IN_FAILED]
+    assert len(refused) == 1
+    clock.advance(minutes=16)
+    assert exchange(client, assertion(client_id, rsa_key, clock)).status_code == 200
+    assert exchange(client, bad).status_code == 401
+    with db.connect() as conn:
+        refused = [e for e in trail.for_subject(conn, f"client:{client_id}")
+                   if e.action == AuditAction.SIGN_IN_FAILED]
+    assert len(refused) == 2
+    assert refused[-1].details["previous_window_refusals"] == 27

@@ -133,3 +133,40 @@ def test_unknown_usernames_lock_exactly_like_known_ones(db: Engine) -> None:
     clock.advance(minutes=16)  # both locks end after the same time
     refused = attempt(db, clock, "Nobody-By-This-Name ", "x" * 20, "000000", "192.0.2.200")
     assert isinstance(refused, AuthenticationFailed)
+
+
+def test_throttled_sign_ins_are_one_counted_audit_entry_per_window(db: Engine) -> None:
+    """Review finding 9: every throttled sign-in appended an entry under the chain lock."""
+    from contactpoint.access.testing import FAST_SETTINGS
+
+    settings = FAST_SETTINGS.model_copy(update={"address_throttle_failures": 3})
+    clock = FakeClock()
+    address = "198.18.0.77"
+
+    def attempts(n: int) -> list[str]:
+        codes = []
+        for _ in range(n):
+            with db.connect() as conn:
+                service = make_service(conn, clock, settings)
+                try:
+                    service.sign_in("no-such-person-here", "x" * 20, "000000",
+                                    address=address, ctx=TEST_CONTEXT)
+                except ContactPointError as exc:
+                    codes.append(exc.code)
+                conn.commit()
+        return codes
+
+    with db.connect() as conn:
+        before = trail.head(conn)[0]
+    assert attempts(13) == ["authentication_failed"] * 3 + ["throttled"] * 10
+    with db.connect() as conn:
+        new = trail.recent(conn, last=trail.head(conn)[0] - before)
+    throttled = [e for e in new if e.details.get("why") == "address_throttled"]
+    assert len(throttled) == 1
+    clock.advance(minutes=16)
+    attempts(3)
+    assert attempts(1) == ["throttled"]
+    with db.connect() as conn:
+        last = trail.recent(conn, last=1)[0]
+    assert last.details["why"] == "address_throttled"
+    assert last.details["previous_window_refusals"] == 10

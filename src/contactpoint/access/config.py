@@ -40,6 +40,7 @@ class AccessSettings(BaseSettings):
     suspend_after_failures: int = Field(default=100, ge=1, le=100)
     address_throttle_failures: int = Field(default=100, ge=1)
     address_throttle_window_minutes: int = Field(default=15, ge=1)
+    token_throttle_failures: int = Field(default=20, ge=1, le=100)
 
     totp_window_steps: int = Field(default=1, ge=0, le=1)
     totp_issuer: str = "Contactpoint"

@@ -63,6 +63,28 @@ class AccessService(Accounts):
                 },
             )
 
+    def token_throttled(self, address: str, client_id: str | None) -> bool:
+        """Too many refused token requests from this address for this client (finding 9)."""
+        return lockout.over_limit(
+            self.conn,
+            lockout.key_for("token", address, client_id or "-"),
+            now=self.clock(),
+            window=self._address_window,
+            limit=self.settings.token_throttle_failures,
+        )
+
+    def record_token_refusal(
+        self, address: str, client_id: str | None, error: str, ctx: AuditContext
+    ) -> None:
+        """A refused ``/oauth/token`` call: counted per address and client, audited once per
+        window (the first), so anonymous callers cannot grow the audit trail at will."""
+        self.count_refusal(
+            lockout.key_for("token", address, client_id or "-"),
+            ctx,
+            subject=f"client:{client_id}" if client_id else None,
+            details={"why": "client_assertion_refused", "error": error},
+        )
+
     def _fail(self, user: User | None, key: str, why: str, ctx: AuditContext, *,
               name_key: str = "") -> None:
         """Count a failed attempt (account or unknown name, and address), audit it, maybe

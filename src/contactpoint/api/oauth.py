@@ -11,7 +11,7 @@ from contactpoint.access import clients
 from contactpoint.access.clients import ASSERTION_TYPE, GRANT_TYPE, OAuthError
 from contactpoint.access.models import AuditContext
 from contactpoint.access.permissions import CLIENT_GRANTABLE
-from contactpoint.api.runtime import request_id, runtime
+from contactpoint.api.runtime import client_address, request_id, runtime
 from contactpoint.audit.trail import AuditAction
 from contactpoint.errors import ContactPointError, NotConfigured
 
@@ -45,11 +45,19 @@ def token(
         raise OAuthError("invalid_request", "a private_key_jwt client assertion is required")
     rt = runtime(request)
     audience = token_url(request)
+    address = client_address(request)
     failure: ContactPointError | None = None
     with rt.transaction() as conn:
         service = rt.service(conn)
         now = rt.clock()
+        known = clients.claimed_client(conn, client_assertion)
+        claimed = known.client_id if known else None
+        anonymous = AuditContext(None, None, request_id(request))
         try:
+            if service.token_throttled(address, claimed):
+                raise OAuthError(
+                    "slow_down", "too many refused token requests; try again later", 429
+                )
             client = clients.verify_assertion(
                 conn, client_assertion, token_url=audience, now=now, settings=rt.access
             )
@@ -60,13 +68,7 @@ def token(
             )
         except OAuthError as exc:
             failure = exc
-            known = clients.claimed_client(conn, client_assertion)
-            service.audit(
-                AuditContext(None, None, request_id(request)),
-                AuditAction.SIGN_IN_FAILED,
-                subject=f"client:{known.client_id}" if known else None,
-                details={"why": "client_assertion_refused", "error": exc.error},
-            )
+            service.record_token_refusal(address, claimed, exc.error, anonymous)
         if failure is None:
             org = service.organisation_by_id(grant.client.organisation_id)
             service.audit(
