@@ -23,7 +23,8 @@ from contactpoint.db.engine import make_engine
 @pytest.fixture
 def cli(module_db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
     monkeypatch.setenv("CONTACTPOINT_DATABASE_URL", module_db_url)
-    for name, value in {"TIME_COST": "1", "MEMORY_KIB": "8", "PARALLELISM": "1"}.items():
+    # The cheapest hashing the policy allows (a lower value refuses to start).
+    for name, value in {"TIME_COST": "2", "MEMORY_KIB": "19456", "PARALLELISM": "1"}.items():
         monkeypatch.setenv(f"CONTACTPOINT_ARGON2_{name}", value)
     context.settings.cache_clear()
     context.engine.cache_clear()

@@ -9,6 +9,7 @@ import uvicorn
 
 from contactpoint.access.config import load_access_settings
 from contactpoint.cli import context
+from contactpoint.errors import ContactPointError
 
 # By name, so the command line does not import the web layer (import-linter: cli | api).
 APP_FACTORY = "contactpoint.app:app_from_environment"
@@ -23,8 +24,13 @@ def serve(
     port: Annotated[int, typer.Option("--port")] = 8000,
 ) -> None:
     """Serve the application. Access log lines are ours (JSON, no query strings)."""
+    try:
+        access = load_access_settings()  # below the policy's floors: refuse to start
+    except ContactPointError as exc:
+        context.console.print(exc.message, markup=False, soft_wrap=True)
+        raise typer.Exit(2) from exc
     context.console.print(f"serving on http://{host}:{port} (put TLS in front in production)")
-    if not load_access_settings().public_origin:
+    if not access.public_origin:
         context.console.print(
             "machine-client routes (/oauth/token) are off: set CONTACTPOINT_PUBLIC_ORIGIN"
         )
