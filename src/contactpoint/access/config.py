@@ -63,6 +63,14 @@ class AccessSettings(BaseSettings):
         ),
     )
 
+    trusted_proxies: str = Field(
+        default="",
+        description=(
+            "Comma-separated addresses or networks of reverse proxies whose X-Forwarded-For "
+            "and X-Forwarded-Proto are believed; empty (the default): none are."
+        ),
+    )
+
     @field_validator("public_origin")
     @classmethod
     def _origin(cls, value: str) -> str:

@@ -35,4 +35,16 @@ def serve(
             "machine-client routes (/oauth/token) are off: set CONTACTPOINT_PUBLIC_ORIGIN"
         )
     # uvicorn's own access log prints the request line with its query string: off.
-    uvicorn.run(APP_FACTORY, factory=True, host=host, port=port, access_log=False, log_config=None)
+    # Forwarded headers are believed only from configured proxies (review finding 11): with
+    # none, the per-address throttle sees the socket's address, which a client cannot forge.
+    proxies = [p.strip() for p in access.trusted_proxies.split(",") if p.strip()]
+    uvicorn.run(
+        APP_FACTORY,
+        factory=True,
+        host=host,
+        port=port,
+        access_log=False,
+        log_config=None,
+        proxy_headers=bool(proxies),
+        forwarded_allow_ips=proxies or None,
+    )
