@@ -27,7 +27,8 @@ def serving(env: dict[str, str], log: Path) -> Iterator[str]:
     """Start ``contactpoint serve`` with ``env`` added; yields its base URL; stops it after.
     Its stdout and stderr go to ``log``."""
     port = free_port()
-    full = {**os.environ, **env, "PYTHONPATH": f"{SRC}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    path = f"{SRC}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"
+    full = {**os.environ, **env, "PYTHONPATH": path}
     with log.open("ab") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "contactpoint", "serve", "--port", str(port)],
