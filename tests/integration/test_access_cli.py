@@ -21,8 +21,11 @@ from contactpoint.db.engine import make_engine
 
 
 @pytest.fixture
-def cli(module_db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
+def cli(
+    module_db_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[CliRunner]:
     monkeypatch.setenv("CONTACTPOINT_DATABASE_URL", module_db_url)
+    monkeypatch.setenv("CONTACTPOINT_VAR_DIR", str(tmp_path_factory.getbasetemp() / "cli-var"))
     # The cheapest hashing the policy allows (a lower value refuses to start).
     for name, value in {"TIME_COST": "2", "MEMORY_KIB": "19456", "PARALLELISM": "1"}.items():
         monkeypatch.setenv(f"CONTACTPOINT_ARGON2_{name}", value)

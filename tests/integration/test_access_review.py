@@ -170,3 +170,55 @@ def test_throttled_sign_ins_are_one_counted_audit_entry_per_window(db: Engine) -
         last = trail.recent(conn, last=1)[0]
     assert last.details["why"] == "address_throttled"
     assert last.details["previous_window_refusals"] == 10
+
+
+def test_totp_secrets_are_sealed_with_a_key_outside_the_database(db: Engine) -> None:
+    """Review finding 12: TOTP secrets were stored in clear."""
+    import stat as stat_
+
+    from sqlalchemy import select, update
+
+    from contactpoint.access.secretbox import load_box
+    from contactpoint.access.tables import app_user
+    from contactpoint.access.testing import FAST_SETTINGS
+
+    clock = FakeClock()
+    account = new_account(db, clock)
+    with db.connect() as conn:
+        stored = conn.execute(select(app_user.c.totp_secret)
+                              .where(app_user.c.username == account.username)).scalar_one()
+    assert stored.startswith("f1:")
+    assert account.totp_secret not in stored
+    key_file = FAST_SETTINGS.effective_totp_key_file
+    assert stat_.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert stat_.S_IMODE(key_file.parent.stat().st_mode) == 0o700
+    clock.next_totp_step()
+    assert attempt(db, clock, account.username, account.password, account.code(clock()),
+                   "192.0.2.60") is None
+    # A secret stored in clear before this change still works, and is sealed on success.
+    with db.begin() as conn:
+        conn.execute(update(app_user).where(app_user.c.username == account.username)
+                     .values(totp_secret=account.totp_secret))
+    clock.next_totp_step()
+    assert attempt(db, clock, account.username, account.password, account.code(clock()),
+                   "192.0.2.61") is None
+    with db.connect() as conn:
+        resealed = conn.execute(select(app_user.c.totp_secret)
+                                .where(app_user.c.username == account.username)).scalar_one()
+    assert resealed.startswith("f1:")
+    assert load_box(key_file).open(resealed) == account.totp_secret
+
+
+def test_a_totp_key_file_readable_by_others_is_refused(tmp_path: object) -> None:
+    from pathlib import Path
+
+    from contactpoint.access.secretbox import SecretKeyUnusable, load_box
+
+    assert isinstance(tmp_path, Path)
+    key = tmp_path / "keys" / "totp.key"
+    box = load_box(key)
+    assert box.open(box.seal("JBSWY3DPEHPK3PXP")) == "JBSWY3DPEHPK3PXP"
+    key.chmod(0o644)
+    load_box.cache_clear()
+    with pytest.raises(SecretKeyUnusable):
+        load_box(key)

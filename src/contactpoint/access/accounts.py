@@ -19,6 +19,7 @@ from contactpoint.access.config import AccessSettings, Clock
 from contactpoint.access.models import AuditContext, Organisation, User
 from contactpoint.access.passwords import PasswordHashing
 from contactpoint.access.permissions import Role
+from contactpoint.access.secretbox import SecretBox, load_box
 from contactpoint.access.tables import ORG_KINDS, app_user, organisation
 from contactpoint.audit.trail import AuditAction, append
 from contactpoint.errors import Conflict, NotFound, ValidationFailed
@@ -97,6 +98,11 @@ class Accounts:
         self.settings = settings
         self.hashing = hashing
         self.clock = clock
+
+    @property
+    def box(self) -> SecretBox:
+        """Seals and opens TOTP secrets (the key lives outside the database)."""
+        return load_box(self.settings.effective_totp_key_file)
 
     # ---- audit -------------------------------------------------------------------------
     def audit(
@@ -273,7 +279,7 @@ class Accounts:
                     organisation_id=org.id,
                     role=role.value,
                     password_hash=self.hashing.hash(password),
-                    totp_secret=secret,
+                    totp_secret=self.box.seal(secret),
                     totp_last_step=None,
                     vetted_on=vetted_on,
                     trained_on=trained_on,
@@ -352,7 +358,9 @@ class Accounts:
         self.conn.execute(
             update(app_user)
             .where(app_user.c.id == user.id)
-            .values(totp_secret=secret, totp_last_step=None, updated_at=self.clock())
+            .values(
+                totp_secret=self.box.seal(secret), totp_last_step=None, updated_at=self.clock()
+            )
         )
         sessions.end_all(self.conn, user.id, now=self.clock())
         self.audit(ctx, AuditAction.MFA_RESET, subject=user.actor)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationError, field_validator
@@ -62,6 +63,19 @@ class AccessSettings(BaseSettings):
             "the advertised token URL. Empty: machine-client routes are off (503)."
         ),
     )
+
+    var_dir: Path = Field(default=Path("var"), description="Where local state lives.")
+    totp_key_file: Path | None = Field(
+        default=None,
+        description=(
+            "Key that encrypts TOTP secrets at rest; default <var_dir>/totp-secrets.key. "
+            "Keep it away from the database and its backups."
+        ),
+    )
+
+    @property
+    def effective_totp_key_file(self) -> Path:
+        return self.totp_key_file or self.var_dir / "totp-secrets.key"
 
     trusted_proxies: str = Field(
         default="",

@@ -209,9 +209,10 @@ class AccessService(Accounts):
         key = lockout.key_for("throttle", address)
         if self._refuse_if_locked(user, key, ctx):
             raise AccountLocked(ACCOUNT_LOCKED_MESSAGE)
-        secret = self.conn.execute(
+        stored = self.conn.execute(
             select(app_user.c.totp_secret).where(app_user.c.id == user.id)
         ).scalar_one()
+        secret = self.box.open(stored)
         step = totp.matching_step(secret, otp, self.clock(), self.settings.totp_window_steps)
         if step is None:
             self._fail(user, key, "bad_code", ctx)
@@ -220,6 +221,12 @@ class AccessService(Accounts):
             self._fail(user, key, "code_replayed", ctx)
             raise AuthenticationFailed(SIGN_IN_FAILED_MESSAGE)
         lockout.reset_account(self.conn, user.id)
+        if not self.box.is_sealed(stored):  # stored before encryption at rest: seal it now
+            self.conn.execute(
+                update(app_user)
+                .where(app_user.c.id == user.id)
+                .values(totp_secret=self.box.seal(secret))
+            )
 
     def check_credentials(
         self, username: str, password: str, otp: str, *, address: str, ctx: AuditContext

@@ -5,9 +5,12 @@ Nothing here is used by the running service.
 
 from __future__ import annotations
 
+import os
 import secrets
+import tempfile
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import Connection
 
@@ -25,6 +28,7 @@ FAST_SETTINGS = AccessSettings.model_construct(
     argon2_memory_kib=8,
     argon2_parallelism=1,
     public_origin="https://testserver",
+    var_dir=Path(tempfile.gettempdir()) / f"contactpoint-tests-{os.getuid()}",
 )
 TEST_CONTEXT = AuditContext("test:setup", None, None)
 
