@@ -122,3 +122,40 @@ def test_a_blank_bearer_header_does_not_skip_the_csrf_check(
         assert refused.status_code == 403, blank
         assert refused.json()["code"] == "cross_site_request"
     assert client.get("/api/me").status_code == 200  # still signed in
+
+
+def test_the_app_signs_checkpoints_on_its_schedule(
+    db: Engine, module_db_url: str, clock: FakeClock, tmp_path: object
+) -> None:
+    """Review finding 3: ``serve`` left checkpoints to an external timer."""
+    import time
+    from pathlib import Path
+
+    from contactpoint.access.testing import FAST_SETTINGS
+    from contactpoint.app import create_app
+    from contactpoint.audit import store, witness
+    from contactpoint.audit.config import AuditConfig
+    from contactpoint.settings import Settings
+
+    assert isinstance(tmp_path, Path)
+    config = AuditConfig(tmp_path / "published", tmp_path / "key.pem", every_seconds=1,
+                         every_entries=1000)
+    with db.connect() as conn:
+        before = store.checkpoint_count(conn)
+    app = create_app(Settings(database_url=module_db_url), access_settings=FAST_SETTINGS,
+                     engine=db, clock=clock, checkpoints=config)
+    with db.begin() as conn:
+        s = make_service(conn, clock)
+        account = make_user(s, make_org(s))
+    with TestClient(app, base_url="https://testserver") as client:
+        assert client.post("/api/auth/login", json=account.login_body(clock())).status_code == 200
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            with db.connect() as conn:
+                if store.checkpoint_count(conn) > before:
+                    break
+            time.sleep(0.2)
+    with db.connect() as conn:
+        assert store.checkpoint_count(conn) > before
+    assert witness.read_all(config.witness_file)
+    assert list(config.checkpoint_dir.glob("checkpoint-*"))
