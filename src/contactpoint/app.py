@@ -24,6 +24,8 @@ PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
     {
         ("GET", "/health"),
         ("POST", "/api/auth/login"),
+        ("POST", "/api/auth/enrol/start"),
+        ("POST", "/api/auth/enrol/finish"),
         ("POST", "/oauth/token"),
         ("GET", "/.well-known/smart-configuration"),
         ("GET", "/openapi.json"),

@@ -85,3 +85,11 @@ class NotConfigured(ContactPointError):
 
     code = "not_configured"
     http_status = 503
+
+
+class EnrolmentRequired(ContactPointError):
+    """First sign-in of a new account (or after a reset): choose a new password and enrol a
+    new second factor before anything else (``POST /api/auth/enrol/start`` then ``/finish``)."""
+
+    code = "enrolment_required"
+    http_status = 403

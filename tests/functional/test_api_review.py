@@ -159,3 +159,89 @@ def test_the_app_signs_checkpoints_on_its_schedule(
         assert store.checkpoint_count(conn) > before
     assert witness.read_all(config.witness_file)
     assert list(config.checkpoint_dir.glob("checkpoint-*"))
+
+
+def test_a_new_account_enrols_afresh_so_its_creator_holds_no_working_factor(
+    app: FastAPI, db: Engine, clock: FakeClock
+) -> None:
+    """Review finding 5: a council-team user created a second account, signed in as it, and
+    changed the first account's vetting dates."""
+    import pyotp
+
+    from contactpoint.access import totp
+
+    with db.begin() as conn:
+        s = make_service(conn, clock)
+        council = make_org(s, la_code=unique("A"))
+        creator = make_user(s, council, Role.COUNCIL_TEAM)
+    team = signed_in(app, creator, clock)
+    name = unique("second")
+    made = team.post("/api/admin/users", json={
+        "username": name, "password": PASSWORD, "organisation": council, "role": "council_team",
+        "vetted_on": "2026-01-01", "trained_on": "2026-01-01", "agreement_signed_on": "2026-01-01",
+    })
+    assert made.status_code == 201, made.text
+    handed_over = made.json()["totp_secret"]
+
+    second = TestClient(app, base_url="https://testserver")
+    clock.next_totp_step()
+    creds = {"username": name, "password": PASSWORD, "otp": totp.code_at(handed_over, clock())}
+    refused = second.post("/api/auth/login", json=creds)
+    assert refused.status_code == 403
+    assert refused.json()["code"] == "enrolment_required"
+    assert "set-cookie" not in refused.headers
+
+    clock.next_totp_step()
+    creds["otp"] = totp.code_at(handed_over, clock())
+    started = second.post("/api/auth/enrol/start", json=creds)
+    assert started.status_code == 200, started.text
+    fresh = started.json()["totp_secret"]
+    assert fresh != handed_over
+    assert pyotp.TOTP(fresh).provisioning_uri(name=name) != ""
+    clock.next_totp_step()
+    finished = second.post("/api/auth/enrol/finish", json={
+        "username": name, "password": PASSWORD, "new_password": "an owner's own long passphrase",
+        "otp": totp.code_at(fresh, clock()),
+    })
+    assert finished.status_code == 200, finished.text
+    assert second.get("/api/me").json()["name"] == name
+
+    # The creator's copy of the factors no longer signs anyone in.
+    clock.next_totp_step()
+    old = TestClient(app, base_url="https://testserver").post("/api/auth/login", json={
+        "username": name, "password": PASSWORD, "otp": totp.code_at(handed_over, clock())})
+    assert old.status_code == 401
+
+    # And the new account may not change its creator's privileges.
+    changed = second.patch(f"/api/admin/users/{creator.username}",
+                           json={"vetted_on": "2026-11-01"})
+    assert changed.status_code == 403
+    with db.connect() as conn:
+        events = trail.for_subject(conn, f"user:{name}")
+    assert AuditAction.ENROLMENT in [e.action for e in events]
+
+
+def test_an_account_never_changes_its_creators_privileges(db: Engine, clock: FakeClock) -> None:
+    from contactpoint.access.testing import TEST_CONTEXT
+
+    with db.begin() as conn:
+        s = make_service(conn, clock)
+        council = make_org(s, la_code=unique("A"))
+        creator = s.user(make_user(s, council, Role.COUNCIL_TEAM).username)
+        ctx = TEST_CONTEXT.__class__(creator.actor, council, None)
+        child = s.create_user(unique("c"), PASSWORD, organisation_code=council,
+                              role=Role.COUNCIL_TEAM, vetted_on=None, trained_on=None,
+                              agreement_signed_on=None, ctx=ctx).user
+        grandchild = s.create_user(unique("g"), PASSWORD, organisation_code=council,
+                                   role=Role.COUNCIL_TEAM, vetted_on=None, trained_on=None,
+                                   agreement_signed_on=None,
+                                   ctx=TEST_CONTEXT.__class__(child.actor, council, None)).user
+        other = s.user(make_user(s, council).username)
+        assert "24 hours" in (s.privilege_change_refusal(child.id, other) or "")
+        clock.advance(hours=25)
+        assert s.privilege_change_refusal(child.id, other) is None
+        assert "created it" in (s.privilege_change_refusal(child.id, creator) or "")
+        assert "created it" in (s.privilege_change_refusal(grandchild.id, creator) or "")
+        assert "created it" in (s.privilege_change_refusal(grandchild.id, child) or "")
+        assert s.privilege_change_refusal(creator.id, child) is None
+        conn.rollback()

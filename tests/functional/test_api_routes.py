@@ -22,6 +22,8 @@ from contactpoint.app import PUBLIC_MOUNTS, PUBLIC_ROUTES
 EXPECTED_PUBLIC = {
     ("GET", "/health"),
     ("POST", "/api/auth/login"),
+    ("POST", "/api/auth/enrol/start"),  # first sign-in of a new account (review finding 5)
+    ("POST", "/api/auth/enrol/finish"),
     ("POST", "/oauth/token"),
     ("GET", "/.well-known/smart-configuration"),
     ("GET", "/openapi.json"),

@@ -17,7 +17,13 @@ from contactpoint.access.accounts import Accounts, NewUser, normalise_username, 
 from contactpoint.access.models import AuditContext, User
 from contactpoint.access.tables import app_user
 from contactpoint.audit.trail import AuditAction
-from contactpoint.errors import AccountLocked, AuthenticationFailed, PermissionDenied, Throttled
+from contactpoint.errors import (
+    AccountLocked,
+    AuthenticationFailed,
+    EnrolmentRequired,
+    PermissionDenied,
+    Throttled,
+)
 
 __all__ = ["SIGN_IN_FAILED_MESSAGE", "AccessService", "NewUser", "normalise_username"]
 
@@ -62,6 +68,11 @@ class AccessService(Accounts):
                     "previous_window_refusals": count.previous_window,
                 },
             )
+
+    def record_failure(self, user: User, address: str, why: str, ctx: AuditContext) -> None:
+        """A failed factor check outside :meth:`check_password`/:meth:`check_code` (e.g. the
+        enrolment code): the same counters, lock and audit."""
+        self._fail(user, lockout.key_for("throttle", address), why, ctx)
 
     def token_throttled(self, address: str, client_id: str | None) -> bool:
         """Too many refused token requests from this address for this client (finding 9)."""
@@ -247,9 +258,17 @@ class AccessService(Accounts):
         self.complete_sign_in(user, ctx=ctx)
         return user
 
-    def complete_sign_in(self, user: User, *, ctx: AuditContext) -> None:
-        """After both factors: refuse a user who is not cleared, else audit the sign-in."""
+    def complete_sign_in(self, user: User, *, ctx: AuditContext, enrolling: bool = False) -> None:
+        """After both factors: refuse a user who is not cleared or has still to enrol, else
+        audit the sign-in."""
         user_ctx = AuditContext(user.actor, user.organisation.code, ctx.request_id)
+        if user.must_enrol and not enrolling:
+            self.audit(user_ctx, AuditAction.SIGN_IN_FAILED, subject=user.actor,
+                       details={"why": "enrolment_required"})
+            raise EnrolmentRequired(
+                "first sign-in: choose a new password and set up a new authenticator "
+                "(POST /api/auth/enrol/start, then /api/auth/enrol/finish)"
+            )
         refused = vetting.refusals(user.standing, self.clock().date())
         if refused:
             self.audit(

@@ -115,6 +115,14 @@ def _refuse(actor: Principal, refusal: str) -> PermissionDenied:
     return PermissionDenied(OUT_OF_SCOPE, reason=refusal)
 
 
+def _changeable(service: AccessService, actor: Principal, user: User) -> User:
+    """``user``, unless ``actor`` may not change its privileges (review finding 5)."""
+    refusal = service.privilege_change_refusal(actor.id, user)
+    if refusal is not None:
+        raise PermissionDenied(refusal)
+    return user
+
+
 def _target(
     service: AccessService, actor: Principal, username: str, new_role: Role | None = None
 ) -> User:
@@ -192,7 +200,7 @@ def update_user(
     changes: dict[str, Any] = body.model_dump(exclude_unset=True)
     with rt.transaction() as conn:
         service = rt.service(conn)
-        user = _target(service, actor, username, body.role)
+        user = _changeable(service, actor, _target(service, actor, username, body.role))
         if "role" in changes and changes["role"] is None:
             del changes["role"]
         updated = service.update_user(user, ctx=audit_context(request, actor), **changes)
@@ -203,7 +211,7 @@ def _set_suspended(username: str, request: Request, actor: Principal, value: boo
     rt = runtime(request)
     with rt.transaction() as conn:
         service = rt.service(conn)
-        user = _target(service, actor, username)
+        user = _changeable(service, actor, _target(service, actor, username))
         updated = service.set_suspended(user, value, ctx=audit_context(request, actor))
         return user_out(updated, service)
 
@@ -223,7 +231,7 @@ def reset_second_factor(username: str, request: Request, actor: FreshUserManager
     rt = runtime(request)
     with rt.transaction() as conn:
         service = rt.service(conn)
-        user = _target(service, actor, username)
+        user = _changeable(service, actor, _target(service, actor, username))
         secret = service.reset_totp(user, ctx=audit_context(request, actor))
         return SecretOut(
             totp_secret=secret,

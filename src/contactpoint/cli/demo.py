@@ -52,6 +52,7 @@ def _demo_account(credentials_file: Path) -> dict[str, str]:
         made = service.create_user(
             DEMO_USER, password, organisation_code=DEMO_ORG, role=Role.PRACTITIONER,
             vetted_on=today, trained_on=today, agreement_signed_on=today, ctx=ctx,
+            must_enrol=False,  # the demo's factors go only to its own 0600 credentials file
         )
         uow.commit()
     credentials = {"username": DEMO_USER, "password": password, "totp_secret": made.totp_secret}
