@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup demo test lint typecheck imports unit bench clean
+.PHONY: help setup demo test lint typecheck imports security unit bench clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -29,7 +29,10 @@ typecheck: $(STAMP)  ## mypy --strict
 imports: $(STAMP)  ## import-linter layer contracts
 	$(BIN)/lint-imports
 
-test: lint typecheck imports  ## everything CI runs
+security: $(STAMP)  ## bandit -ll over src/, pip-audit (skipped, with the reason, when no advisory data)
+	scripts/security-checks $(BIN)
+
+test: lint typecheck imports security  ## everything CI runs
 	$(BIN)/python -m pytest -q
 
 clean:  ## remove local state (not the venv)

@@ -67,7 +67,7 @@ def veto_select(table: str, household_vetoes: bool = True) -> str:
       ({on}gamma_forename < {FORENAME_PERSON_MIN_LEVEL} AND gamma_dob < {DOB_PERSON_MIN_LEVEL}
         AND NOT {shared}) AS v_person
     FROM {table}
-    """  # noqa: S608 - internal names and constants only
+    """  # noqa: S608 - internal names and constants only  # nosec B608
 
 
 def _edges(con: duckdb.DuckDBPyConnection, table: str, rules: Rules) -> pl.DataFrame:
@@ -76,7 +76,7 @@ def _edges(con: duckdb.DuckDBPyConnection, table: str, rules: Rules) -> pl.DataF
     WITH v AS ({veto_select(table, rules.household_vetoes)})
     SELECT l, r, p, w, (v_nhs OR v_upn OR v_twin OR v_person) AS vetoed
     FROM v WHERE p >= {rules.review_probability}
-    """  # noqa: S608 - internal names and constants only
+    """  # noqa: S608 - internal names and constants only  # nosec B608
     return fetch(con, sql)
 
 
@@ -263,9 +263,9 @@ def predict_pairs(
     ``frequencies_over`` tables (a day's records: over the whole population)."""
     linker, db_api, _ = linker_for(con, [table], settings)
     for col in TF_COLUMNS if frequencies_over else ():
-        values = " UNION ALL ".join(f"SELECT {col} FROM {t}" for t in frequencies_over)  # noqa: S608 - internal names only
+        values = " UNION ALL ".join(f"SELECT {col} FROM {t}" for t in frequencies_over)  # noqa: S608 - internal names only  # nosec B608
         con.execute(
-            f"CREATE OR REPLACE TEMP TABLE tf_lookup_{col} AS "  # noqa: S608 - internal names only
+            f"CREATE OR REPLACE TEMP TABLE tf_lookup_{col} AS "  # noqa: S608 - internal names only  # nosec B608
             f"SELECT {col}, count(*) / sum(count(*)) OVER () AS tf_{col} FROM ({values}) "
             f"WHERE {col} IS NOT NULL GROUP BY {col}"
         )
@@ -309,9 +309,9 @@ def run_dedupe(
         del frame, lf
         pairs = blocked_pairs_sql(prediction_rules(model.splink_settings), "lf")
         pred = predict_pairs(con, "lf", pairs, model.splink_settings, rules.score_floor_weight)
-        scored = int(fetch(con, f"SELECT count(*) AS n FROM {pred.physical_name}")["n"][0])  # noqa: S608 - internal names and constants only
+        scored = int(fetch(con, f"SELECT count(*) AS n FROM {pred.physical_name}")["n"][0])  # noqa: S608 - internal names and constants only  # nosec B608
         edges = _edges(con, pred.physical_name, rules)
-        lf = fetch(con, f"SELECT {', '.join(CLUSTER_COLUMNS)} FROM lf")  # noqa: S608 - internal names only
+        lf = fetch(con, f"SELECT {', '.join(CLUSTER_COLUMNS)} FROM lf")  # noqa: S608 - internal names only  # nosec B608
         timings["predict_s"] = time.perf_counter() - t
     finally:
         con.close()
@@ -426,9 +426,9 @@ def run_match_new(
         t = time.perf_counter()
         lf_new = prepare(nw)
         cols = ", ".join(prepared.columns(con))
-        con.execute(f"CREATE OR REPLACE TEMP VIEW lf_ex AS SELECT {cols} FROM {prepared.TABLE}")  # noqa: S608 - internal names only
+        con.execute(f"CREATE OR REPLACE TEMP VIEW lf_ex AS SELECT {cols} FROM {prepared.TABLE}")  # noqa: S608 - internal names only  # nosec B608
         with register(con, "__cp_new", lf_new):
-            con.execute(f"CREATE OR REPLACE TEMP TABLE lf_new AS SELECT {cols} FROM __cp_new")  # noqa: S608 - internal names only
+            con.execute(f"CREATE OR REPLACE TEMP TABLE lf_new AS SELECT {cols} FROM __cp_new")  # noqa: S608 - internal names only  # nosec B608
         # pairs first (of new records only); then the existing records in them, as a table:
         # Splink reads its input more than once
         pairs = new_pairs_sql(prediction_rules(model.splink_settings), "lf_ex", "lf_new")
@@ -443,12 +443,12 @@ def run_match_new(
         pred = predict_pairs(con, "lf_all", "SELECT * FROM new_pairs", model.splink_settings,
                              rules.score_floor_weight, frequencies_over=("lf_ex", "lf_new"))
         veto = "(v_nhs OR v_upn OR v_twin OR v_person)"
-        scored = f"SELECT l, r, p, w, {veto} AS vetoed FROM ({veto_select(pred.physical_name, rules.household_vetoes)})"  # noqa: E501, S608 - internal names and constants only
+        scored = f"SELECT l, r, p, w, {veto} AS vetoed FROM ({veto_select(pred.physical_name, rules.household_vetoes)})"  # noqa: E501, S608 - internal names and constants only  # nosec B608
         with register(con, "__cp_new_keys", nw.select(pl.col("record_key").alias("k"))):
             both_new = ("l IN (SELECT k FROM __cp_new_keys) AND "
                         "r IN (SELECT k FROM __cp_new_keys)")
-            cross = fetch(con, f"SELECT * FROM ({scored}) WHERE NOT ({both_new})")  # noqa: S608 - internal names and constants only
-            inner = fetch(con, f"SELECT * FROM ({scored}) WHERE {both_new} "  # noqa: S608 - internal names and constants only
+            cross = fetch(con, f"SELECT * FROM ({scored}) WHERE NOT ({both_new})")  # noqa: S608 - internal names and constants only  # nosec B608
+            inner = fetch(con, f"SELECT * FROM ({scored}) WHERE {both_new} "  # noqa: S608 - internal names and constants only  # nosec B608
                                f"AND p >= {rules.review_probability}")
         pred.drop_table_from_database_and_remove_from_cache()
         timings["predict_s"] = time.perf_counter() - t
@@ -458,7 +458,7 @@ def run_match_new(
         with register(con, "__cp_hit", hit):
             ex = fetch(
                 con,
-                f"SELECT e.unique_id AS record_key, c.child_key, "  # noqa: S608 - internal names only
+                f"SELECT e.unique_id AS record_key, c.child_key, "  # noqa: S608 - internal names only  # nosec B608
                 f"s.child_key IS NOT NULL AS shielded, e.nhs AS nhs_number, e.upn, "
                 f"e.source_code, e.dob, e.fn FROM {prepared.TABLE} e "
                 f"JOIN {prepared.CHILDREN} c ON c.unique_id = e.unique_id "

@@ -35,7 +35,7 @@ DETERMINISTIC_RECALL = 0.7
 
 
 def _count_pairs(con: duckdb.DuckDBPyConnection, rule: str) -> int:
-    sql = f"SELECT count(*) FROM lf AS l JOIN lf AS r ON {rule} AND l.unique_id < r.unique_id"  # noqa: S608 - internal names and constants only
+    sql = f"SELECT count(*) FROM lf AS l JOIN lf AS r ON {rule} AND l.unique_id < r.unique_id"  # noqa: S608 - internal names and constants only  # nosec B608
     cur = con.cursor()
     try:
         rows = cur.execute(sql).fetchall()
@@ -73,7 +73,7 @@ def twin_evidence(
       count(*) FILTER (WHERE source_code_l <> source_code_r AND gamma_forename = 0)
         AS cross_twin_pattern
     FROM {pred.physical_name}
-    """  # noqa: S608 - internal names and constants only
+    """  # noqa: S608 - internal names and constants only  # nosec B608
     cur = con.cursor()
     try:
         row = cur.execute(sql).fetchall()[0]
