@@ -1,7 +1,7 @@
-"""Hostile XML bounded in time and memory, measured in a fresh subprocess (security.md CI row
-13): wall time of the refusal and the growth of the process's peak RSS (``VmHWM``, reset through
-``/proc/self/clear_refs`` just before parsing), not tracemalloc (which sees only Python allocations, not expat's). A local listener proves that no
-external entity is fetched."""
+"""Hostile XML bounded in time and memory, measured in a fresh subprocess (security.md CI
+row 13): wall time of the refusal and the growth of the process's peak RSS (``VmHWM``, reset
+through ``/proc/self/clear_refs`` just before parsing), not tracemalloc (which sees only
+Python's allocations, not expat's). A local listener proves no external entity is fetched."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -81,7 +82,7 @@ print(json.dumps({"outcome": outcome, "seconds": seconds, "rss_growth_kib": peak
 
 
 class _Listener(BaseHTTPRequestHandler):
-    hits: list[str] = []
+    hits: ClassVar[list[str]] = []
 
     def do_GET(self) -> None:
         _Listener.hits.append(self.path)
