@@ -227,6 +227,7 @@ def _import(
         tick,
     )
     meta = resolve_meta(path, result.format, reader, options, options.today)
+    _pause("reader")
     result.source, result.extract_type = meta.source, meta.extract_type
     result.extract_date = meta.extract_date
     last = registry.last_extract_date(conn, meta.source)
@@ -252,6 +253,7 @@ def _import(
         raise FeedRefused(
             f"{path.name}: the same file is being imported by another process"
         ) from None
+    _pause("extract")
     stager = Stager(conn)
     if direct:
         stager.try_direct(meta.source, extract_id, now)
@@ -273,11 +275,13 @@ def _stage_and_apply(
     row_map = reader.finish(sink)
     sink.row_map = row_map
     stager.index()
+    _pause("indexed")
     for row, key, first in stager.remove_duplicates():
         real = row_map(row) if row_map else row
         first_real = row_map(first) if row_map else first
         sink.add_final(real, "source_record_id", key,
                        f"duplicate source_record_id (first seen at row {first_real})")
+    _pause("deduped")
     result.rows_read = reader.records
     result.rows_rejected = sink.rows
     result.rows_landed = stager.staged
@@ -303,6 +307,7 @@ def _stage_and_apply(
         conn, extract_id, read=result.rows_read, landed=result.rows_landed,
         rejected=result.rows_rejected, retired=result.rows_retired,
     )
+    _pause("finished")
     if sink.lines:
         result.reject_report = sink.write_report(report_path(options.report_dir, path))
     trail.append(
