@@ -71,6 +71,7 @@ def create_app(
         redoc_url=None,
         swagger_ui_oauth2_redirect_url=None,
         lifespan=_lifespan(checkpoints),
+        responses=problems.PROBLEM_RESPONSES,
     )
     app.state.runtime = Runtime(
         settings=settings,

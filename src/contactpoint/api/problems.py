@@ -7,10 +7,12 @@ cannot be told apart by their bodies; the request id travels in the ``X-Request-
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from contactpoint.access.clients import OAuthError
@@ -30,6 +32,34 @@ _HTTP_CODES = {
     415: "unsupported_media_type",
     422: "validation_failed",
     429: "throttled",
+}
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, as every error answer carries them."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    error: str | None = None  # RFC 6749 members, on /oauth/token only
+    error_description: str | None = None
+
+
+_PROBLEM_SCHEMA = Problem.model_json_schema()
+# Documented on every operation (OpenAPI): the error answers any route can give.
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {
+        "description": code.replace("_", " "),
+        "content": {PROBLEM_JSON: {"schema": _PROBLEM_SCHEMA}},
+    }
+    for status, code in {
+        400: "bad_request", 401: "authentication_failed", 403: "permission_denied",
+        404: "not_found", 405: "method_not_allowed", 409: "conflict",
+        413: "too_large", 415: "unsupported_media_type", 422: "validation_failed",
+        423: "account_locked", 429: "throttled", 503: "not_configured",
+    }.items()
 }
 
 
