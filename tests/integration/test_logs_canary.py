@@ -80,7 +80,7 @@ def test_no_personal_data_in_any_log_of_a_real_run(tmp_path: Path) -> None:
     created = _run(env, "users", "create", "canary.admin", "--org", "CANARY-LA", "--role",
                    "national_admin", "--vetted-on", "2026-01-05", "--trained-on", "2026-01-06",
                    "--agreement-signed-on", "2026-01-07", "--password-stdin",
-                   stdin=handed_password + "\n")
+                   "--must-enrol", stdin=handed_password + "\n")
     handed_secret = created.split("TOTP secret (shown once):")[1].split()[0]
     captured.append(created.replace(handed_secret, "<the secret, shown once by contract>"))
 

@@ -249,7 +249,7 @@ def checkpoint_if_due(
     config: AuditConfig,
     *,
     max_entries: int = 1000,
-    max_age: timedelta = timedelta(minutes=5),
+    max_age: timedelta = timedelta(minutes=10),
 ) -> Checkpoint | None:
     """Sign a checkpoint when ``max_entries`` entries or ``max_age`` have passed since the
     last one (and something was appended); for a background task or a timer."""
