@@ -130,6 +130,19 @@ def test_unknown_usernames_lock_exactly_like_known_ones(db: Engine) -> None:
     ]
     assert known == expected
     assert unknown == expected
+    # Stored under a keyed hash: a typed "name" (perhaps a password) cannot be guessed offline.
+    import hashlib
+
+    from sqlalchemy import select
+
+    from contactpoint.access.lockout import unknown_name_key
+    from contactpoint.access.tables import unknown_sign_in
+
+    with db.connect() as conn:
+        box = make_service(conn, clock).box
+        stored = set(conn.execute(select(unknown_sign_in.c.name_hash)).scalars())
+    assert unknown_name_key("nobody-by-this-name", box.keyed_hash) in stored
+    assert hashlib.sha256(b"nobody-by-this-name").hexdigest() not in stored
     clock.advance(minutes=16)  # both locks end after the same time
     refused = attempt(db, clock, "Nobody-By-This-Name ", "x" * 20, "000000", "192.0.2.200")
     assert isinstance(refused, AuthenticationFailed)

@@ -4,8 +4,8 @@
   and ``consecutive_failures`` (reset only by a success or by an administrator lifting a
   suspension). The first drives the 15-minute lock, the second the suspension after 100
   (NIST SP 800-63B rev 4's cap on consecutive failures).
-* An unknown username follows the same lock rule, kept in ``unknown_sign_in`` under a SHA-256
-  of the name, so a locked known name and an unknown name get the same answers.
+* An unknown username follows the same lock rule, kept in ``unknown_sign_in`` under a keyed
+  hash (HMAC) of the name, so a locked known name and an unknown name get the same answers.
 * Windowed counters (``sign_in_throttle``) serve the per-address throttle, the token
   endpoint's throttle and the counting of repeated anonymous refusals.
 
@@ -15,6 +15,7 @@ Every function runs in the caller's transaction; none commits.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -142,8 +143,10 @@ def account_locked(conn: Connection, user_id: int, *, now: datetime) -> bool:
     return until is not None and until > now
 
 
-def unknown_name_key(username: str) -> str:
-    return key_for("unknown-name", username.strip().casefold())
+def unknown_name_key(username: str, keyed_hash: Callable[[str], str]) -> str:
+    """The stored key of a typed name no account has: a keyed hash (HMAC), since the "name"
+    may be a password typed into the wrong field."""
+    return keyed_hash("unknown-name:" + username.strip().casefold())
 
 
 def unknown_locked(conn: Connection, name_key: str, *, now: datetime) -> bool:

@@ -10,6 +10,8 @@ before this change) is still read, and re-encrypted at the owner's next sign-in.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import stat
 from functools import cache
@@ -30,6 +32,12 @@ class SecretKeyUnusable(ContactPointError):
 class SecretBox:
     def __init__(self, key: bytes) -> None:
         self._fernet = Fernet(key)
+        self._mac_key = hashlib.sha256(b"contactpoint-name-mac:" + key).digest()
+
+    def keyed_hash(self, text: str) -> str:
+        """HMAC-SHA256 under a key derived from the secret key: what a counter keyed by a
+        typed name stores (the name may be a mistyped password; no offline guessing)."""
+        return hmac.new(self._mac_key, text.encode(), hashlib.sha256).hexdigest()
 
     def seal(self, secret: str) -> str:
         return PREFIX + self._fernet.encrypt(secret.encode()).decode()

@@ -177,7 +177,7 @@ class AccessService(Accounts):
             )
             raise Throttled("too many failed sign-ins from this address; try again later")
         if row is None or user is None:
-            name_key = lockout.unknown_name_key(username)
+            name_key = lockout.unknown_name_key(username, self.box.keyed_hash)
             self.hashing.dummy_verify(password)
             if lockout.unknown_locked(self.conn, name_key, now=self.clock()):
                 self._record_address_failure(key)

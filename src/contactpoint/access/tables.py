@@ -96,8 +96,8 @@ sign_in_throttle = Table(
     Column("failures", Integer, nullable=False),
 )
 
-# Unknown usernames follow the same lock rules as known ones (finding 6): keyed by a SHA-256
-# of the typed name, forgotten a day after the last failure.
+# Unknown usernames follow the same lock rules as known ones (finding 6): keyed by an HMAC
+# of the typed name (access/secretbox.py), forgotten a day after the last failure.
 unknown_sign_in = Table(
     "unknown_sign_in",
     metadata,

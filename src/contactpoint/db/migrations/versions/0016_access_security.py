@@ -9,7 +9,7 @@ closed"): ``app_user`` gains a consecutive-failure count that survives the tempo
 (100 suspends the account), a notice for the owner, who created the account, and a forced
 first-sign-in enrolment (new password and second factor); ``totp_secret`` widens to hold an
 encrypted value; ``unknown_sign_in`` gives unknown usernames the same lock rules as known
-ones (keyed by a SHA-256 of the typed name, kept for a day).
+ones (keyed by an HMAC of the typed name, kept for a day).
 """
 
 from __future__ import annotations
