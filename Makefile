@@ -9,7 +9,7 @@ ASSETS := src/contactpoint/web/static/govuk
 ASSETS_STAMP := $(ASSETS)/.built
 GOVUK_DIST := node_modules/govuk-frontend/dist/govuk
 
-.PHONY: help setup assets demo test lint typecheck imports unit bench clean
+.PHONY: help setup assets demo test lint typecheck imports security unit bench clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -43,7 +43,10 @@ typecheck: $(STAMP)  ## mypy --strict
 imports: $(STAMP)  ## import-linter layer contracts
 	$(BIN)/lint-imports
 
-test: lint typecheck imports $(ASSETS_STAMP)  ## everything CI runs
+security: $(STAMP)  ## bandit -ll over src/, pip-audit (skipped, with the reason, when no advisory data)
+	scripts/security-checks $(BIN)
+
+test: lint typecheck imports security $(ASSETS_STAMP)  ## everything CI runs
 	$(BIN)/python -m pytest -q
 
 clean:  ## remove local state (not the venv)

@@ -30,3 +30,9 @@ def links(conn: Connection) -> dict[int, int]:
 
 def link_count(conn: Connection) -> int:
     return int(conn.execute(select(func.count()).select_from(record_link)).scalar_one())
+
+
+def link(conn: Connection, child_key: int, *record_keys: int) -> None:
+    """Link records to a child directly (as a link run would)."""
+    conn.execute(insert(record_link), [{"record_key": k, "child_key": child_key}
+                                       for k in record_keys])

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
@@ -20,6 +23,8 @@ from contactpoint.api import (
 )
 from contactpoint.api.middleware import EdgeMiddleware, OriginCheckMiddleware
 from contactpoint.api.runtime import Runtime
+from contactpoint.audit.config import AuditConfig
+from contactpoint.audit.timer import CheckpointTimer
 from contactpoint.db.engine import make_engine
 from contactpoint.settings import Settings, load_settings
 from contactpoint.web import routes as web_routes
@@ -30,6 +35,8 @@ PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
     {
         ("GET", "/health"),
         ("POST", "/api/auth/login"),
+        ("POST", "/api/auth/enrol/start"),
+        ("POST", "/api/auth/enrol/finish"),
         ("POST", "/oauth/token"),
         ("GET", "/.well-known/smart-configuration"),
         ("GET", "/openapi.json"),
@@ -39,13 +46,34 @@ PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
 PUBLIC_MOUNTS: frozenset[str] = web_routes.PUBLIC_MOUNTS
 
 
+def _lifespan(
+    checkpoints: AuditConfig | None,
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        timer = None
+        if checkpoints is not None:  # signed checkpoints on a schedule while serving
+            timer = CheckpointTimer(app.state.runtime.engine, checkpoints)
+            timer.start()
+        try:
+            yield
+        finally:
+            if timer is not None:
+                timer.stop()
+
+    return lifespan
+
+
 def create_app(
     settings: Settings,
     *,
     access_settings: AccessSettings | None = None,
     engine: Engine | None = None,
     clock: Clock | None = None,
+    checkpoints: AuditConfig | None = None,
 ) -> FastAPI:
+    """The application; with ``checkpoints``, it signs audit checkpoints on their schedule
+    while it runs (``contactpoint serve`` always passes them)."""
     access = access_settings or load_access_settings()
     app = FastAPI(
         title="Contactpoint",
@@ -53,6 +81,8 @@ def create_app(
         docs_url=None,
         redoc_url=None,
         swagger_ui_oauth2_redirect_url=None,
+        lifespan=_lifespan(checkpoints),
+        responses=problems.PROBLEM_RESPONSES,
     )
     app.state.runtime = Runtime(
         settings=settings,
@@ -81,4 +111,5 @@ def app_from_environment() -> FastAPI:
     """Factory for ``contactpoint serve`` (uvicorn ``factory=True``): settings from the
     environment, JSON logs on stderr."""
     logs.configure()
-    return create_app(load_settings())
+    settings = load_settings()
+    return create_app(settings, checkpoints=AuditConfig.from_settings(settings))

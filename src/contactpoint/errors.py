@@ -47,8 +47,15 @@ class AccountLocked(ContactPointError):
 
 
 class PermissionDenied(ContactPointError):
+    """Refused. ``reason`` is what the audit entry records; ``message`` is what the caller
+    is told, and may be deliberately vaguer (one answer for every out-of-scope request)."""
+
     code = "permission_denied"
     http_status = 403
+
+    def __init__(self, message: str, *, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason or message
 
 
 class ReasonRequired(ContactPointError):
@@ -71,3 +78,18 @@ class ReauthenticationRequired(AuthenticationFailed):
 class Throttled(ContactPointError):
     code = "throttled"
     http_status = 429
+
+
+class NotConfigured(ContactPointError):
+    """A feature that needs configuration it does not have is off (never guessed)."""
+
+    code = "not_configured"
+    http_status = 503
+
+
+class EnrolmentRequired(ContactPointError):
+    """First sign-in of a new account (or after a reset): choose a new password and enrol a
+    new second factor before anything else (``POST /api/auth/enrol/start`` then ``/finish``)."""
+
+    code = "enrolment_required"
+    http_status = 403

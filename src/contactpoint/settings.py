@@ -5,6 +5,8 @@ Nothing happens at import: call :func:`load_settings` where configuration is nee
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 from pydantic import Field
@@ -39,4 +41,10 @@ class Settings(BaseSettings):
 
 
 def load_settings() -> Settings:
-    return Settings()
+    """Settings from the environment; the state directory is made private (0700)."""
+    settings = Settings()
+    settings.var_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    found = settings.var_dir.stat()
+    if found.st_uid == os.getuid() and stat.S_IMODE(found.st_mode) & 0o077:
+        settings.var_dir.chmod(0o700)  # holds the database, keys and reports: owner only
+    return settings

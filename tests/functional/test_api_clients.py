@@ -207,7 +207,9 @@ def test_replayed_expired_long_lived_and_wrongly_signed_assertions_are_refused(
     with db.connect() as conn:
         events = trail.for_subject(conn, f"client:{client_id}")
     refused = [e for e in events if e.action == AuditAction.SIGN_IN_FAILED]
-    assert len(refused) == 7  # replay, expired, too long, wrong key, aud, sub, HS384
+    # replay, expired, too long, wrong key, aud, sub, HS384: seven refusals from one address
+    # for one client, audited as one counted entry per window (review finding 9)
+    assert len(refused) == 1
     assert {e.details["error"] for e in refused} == {"invalid_client"}
 
 
@@ -239,3 +241,94 @@ def test_jwks_with_private_parts_or_weak_keys_is_refused(rsa_key: rsa.RSAPrivate
         clients.validate_jwks({"keys": [json.loads(RSAAlgorithm.to_jwk(weak.public_key()))]})
     with pytest.raises(ValidationFailed):
         clients.validate_jwks({"keys": []})
+
+
+@pytest.mark.parametrize("exp", [1e20, 10**20, -1e20, 1e308])
+def test_an_out_of_range_exp_is_an_invalid_assertion_and_audited(
+    client: TestClient, db: Engine, clock: FakeClock, rsa_key: rsa.RSAPrivateKey, exp: float
+) -> None:
+    """Review finding 10: a validly signed assertion with ``exp = 1e20`` gave a 500."""
+    client_id, _ = register(db, clock, (rsa_key, "k1"))
+    claims = {"iss": client_id, "sub": client_id, "aud": TOKEN_URL, "exp": exp,
+              "jti": str(uuid.uuid4())}
+    signed = jwt.encode(claims, rsa_key, algorithm="RS384", headers={"kid": "k1"})
+    answer = exchange(client, signed)
+    assert answer.status_code == 401, answer.text
+    assert answer.json()["error"] == "invalid_client"
+    with db.connect() as conn:
+        events = trail.for_subject(conn, f"client:{client_id}")
+    refused = [e for e in events if e.action == AuditAction.SIGN_IN_FAILED]
+    assert refused
+    assert refused[-1].details["why"] == "client_assertion_refused"
+
+
+def test_machine_client_routes_are_off_without_a_configured_public_origin(
+    db: Engine, module_db_url: str, clock: FakeClock, rsa_key: rsa.RSAPrivateKey
+) -> None:
+    """Review finding 2: the audience and the advertised token URL came from ``Host``."""
+    from contactpoint.access.testing import FAST_SETTINGS
+    from contactpoint.app import create_app
+    from contactpoint.settings import Settings
+
+    unset = create_app(Settings(database_url=module_db_url),
+                       access_settings=FAST_SETTINGS.model_copy(update={"public_origin": ""}),
+                       engine=db, clock=clock)
+    client_id, _ = register(db, clock, (rsa_key, "k1"))
+    evil = "http://evil.example/oauth/token"
+    with TestClient(unset, base_url="http://evil.example") as c:
+        config = c.get("/.well-known/smart-configuration")
+        assert config.status_code == 503
+        assert "evil.example" not in config.text
+        answer = exchange(c, assertion(client_id, rsa_key, clock, aud=evil))
+        assert answer.status_code == 503
+        assert answer.json()["code"] == "not_configured"
+
+
+def test_a_configured_origin_ignores_the_host_header(
+    client: TestClient, db: Engine, clock: FakeClock, rsa_key: rsa.RSAPrivateKey
+) -> None:
+    client_id, _ = register(db, clock, (rsa_key, "k1"))
+    evil = {"Host": "evil.example"}
+    config = client.get("/.well-known/smart-configuration", headers=evil)
+    assert config.json()["token_endpoint"] == TOKEN_URL
+    signed = assertion(client_id, rsa_key, clock, aud="https://evil.example/oauth/token")
+    form = {"grant_type": "client_credentials", "client_assertion_type": ASSERTION_TYPE,
+            "client_assertion": signed}
+    assert client.post("/oauth/token", data=form, headers=evil).status_code == 401
+
+
+@pytest.mark.parametrize(
+    "origin", ["evil.example", "http://evil.example", "https://x.example/path", "ftp://x.example"]
+)
+def test_a_public_origin_must_be_an_https_origin(origin: str) -> None:
+    from pydantic import ValidationError
+
+    from contactpoint.access.config import AccessSettings
+
+    with pytest.raises(ValidationError):
+        AccessSettings(public_origin=origin)
+
+
+def test_refused_token_requests_are_throttled_and_audited_once_per_window(
+    client: TestClient, db: Engine, clock: FakeClock, rsa_key: rsa.RSAPrivateKey
+) -> None:
+    """Review finding 9: every refused ``/oauth/token`` call appended an audit entry."""
+    client_id, _ = register(db, clock, (rsa_key, "k1"))
+    bad = assertion(client_id, rsa_key, clock, aud="https://elsewhere.example/oauth/token")
+    statuses = [exchange(client, bad).status_code for _ in range(25)]
+    assert statuses == [401] * 20 + [429] * 5
+    assert exchange(client, bad).json()["error"] == "slow_down"
+    good = assertion(client_id, rsa_key, clock)
+    assert exchange(client, good).status_code == 429  # throttled, even when right
+    with db.connect() as conn:
+        refused = [e for e in trail.for_subject(conn, f"client:{client_id}")
+                   if e.action == AuditAction.SIGN_IN_FAILED]
+    assert len(refused) == 1
+    clock.advance(minutes=16)
+    assert exchange(client, assertion(client_id, rsa_key, clock)).status_code == 200
+    assert exchange(client, bad).status_code == 401
+    with db.connect() as conn:
+        refused = [e for e in trail.for_subject(conn, f"client:{client_id}")
+                   if e.action == AuditAction.SIGN_IN_FAILED]
+    assert len(refused) == 2
+    assert refused[-1].details["previous_window_refusals"] == 27

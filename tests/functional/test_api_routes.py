@@ -23,6 +23,8 @@ from contactpoint.web.routes import SIGN_IN_STEP_ROUTES
 EXPECTED_PUBLIC = {
     ("GET", "/health"),
     ("POST", "/api/auth/login"),
+    ("POST", "/api/auth/enrol/start"),  # first sign-in of a new account (review finding 5)
+    ("POST", "/api/auth/enrol/finish"),
     ("POST", "/oauth/token"),
     ("GET", "/.well-known/smart-configuration"),
     ("GET", "/openapi.json"),
@@ -301,3 +303,94 @@ def test_the_sweep_catches_a_page_left_open(app: FastAPI) -> None:
         pytest.raises(AssertionError, match="test-only/page"),
     ):
         sweep_anonymous(app, client)
+
+
+# ---- every route as each role and as a machine client (security.md CI row 1-2) ----------
+
+def _requirement(route: object) -> tuple[frozenset[str], bool]:
+    """The permissions a route's ``Require`` dependencies ask for, and whether any needs a
+    recent sign-in (read from the route itself, so a new route is swept automatically)."""
+    from contactpoint.api.security import Require
+
+    perms: set[str] = set()
+    recent = False
+    stack = list(getattr(route, "dependant").dependencies)  # noqa: B009
+    while stack:
+        dep = stack.pop()
+        if isinstance(dep.call, Require):
+            perms |= set(dep.call.permissions)
+            recent = recent or dep.call.recent_auth
+        stack.extend(dep.dependencies)
+    return frozenset(perms), recent
+
+
+def _swept_routes(app: FastAPI) -> list[tuple[str, str, frozenset[str], bool]]:
+    from fastapi.routing import APIRoute
+
+    found = []
+    for context in iter_route_contexts(app.routes):
+        route = context.route
+        if not isinstance(route, APIRoute):
+            continue
+        perms, recent = _requirement(route)
+        for method in sorted(set(route.methods) - {"HEAD"}):
+            if (method, route.path) in PUBLIC_ROUTES or route.path == "/api/auth/logout":
+                continue  # public routes are swept above; sign-out would end the sweep
+            found.append((method, route.path, perms, recent))
+    return found
+
+
+PROBLEM_KEYS = {"type", "title", "status", "detail", "code"}
+
+
+def _sweep(app: FastAPI, client: TestClient, held: frozenset[str], person: bool) -> int:
+    checked = 0
+    for method, path, needed, recent in _swept_routes(app):
+        response = call(client, method, path)
+        where = (method, path, response.status_code, response.text[:200])
+        assert response.status_code < 500, where
+        allowed = needed <= held and (person or not recent)
+        if not allowed:
+            assert response.status_code == 403, where
+            assert set(response.json()) == PROBLEM_KEYS, where  # a refusal carries no data
+        else:
+            assert response.status_code != 401, where
+            if response.status_code == 403:  # in scope of the permission, not of the target
+                assert response.json()["detail"] != "not permitted", where
+        checked += 1
+    return checked
+
+
+@pytest.mark.parametrize("role", ["practitioner", "council_team", "national_admin", "auditor"])
+def test_every_route_as_each_role(app: FastAPI, db: Engine, clock: FakeClock, role: str) -> None:
+    from contactpoint.access.permissions import Role, permissions_for
+
+    with db.begin() as conn:
+        service = make_service(conn, clock)
+        account = _make_user(service, make_org(service, la_code="LA7"), Role(role))
+    client = signed_in(app, account, clock)
+    held = frozenset(str(p) for p in permissions_for(Role(role)))
+    assert _sweep(app, client, held, person=True) >= 10
+    assert client.get("/api/me").status_code == 200  # the sweep changed nothing about us
+
+
+def test_every_route_as_a_machine_client(app: FastAPI, db: Engine, clock: FakeClock) -> None:
+    import json
+
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from jwt.algorithms import ECAlgorithm
+
+    from contactpoint.access import clients
+
+    key = ec.generate_private_key(ec.SECP384R1())
+    jwk = json.loads(ECAlgorithm.to_jwk(key.public_key()))
+    with db.begin() as conn:
+        service = make_service(conn, clock)
+        org = service.organisation(make_org(service, kind="health"))
+        made = clients.create(conn, "Sweep client", org, {"keys": [jwk]}, now=clock())
+        grant = clients.issue_token(conn, made, requested_scope=None, now=clock(),
+                                    settings=FAST_SETTINGS)
+    client = TestClient(app, base_url="https://testserver",
+                        headers={"Authorization": f"Bearer {grant.access_token}"})
+    held = frozenset(str(p) for p in made.permissions)
+    assert _sweep(app, client, held, person=False) >= 10

@@ -21,9 +21,13 @@ from contactpoint.db.engine import make_engine
 
 
 @pytest.fixture
-def cli(module_db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
+def cli(
+    module_db_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[CliRunner]:
     monkeypatch.setenv("CONTACTPOINT_DATABASE_URL", module_db_url)
-    for name, value in {"TIME_COST": "1", "MEMORY_KIB": "8", "PARALLELISM": "1"}.items():
+    monkeypatch.setenv("CONTACTPOINT_VAR_DIR", str(tmp_path_factory.getbasetemp() / "cli-var"))
+    # The cheapest hashing the policy allows (a lower value refuses to start).
+    for name, value in {"TIME_COST": "2", "MEMORY_KIB": "19456", "PARALLELISM": "1"}.items():
         monkeypatch.setenv(f"CONTACTPOINT_ARGON2_{name}", value)
     context.settings.cache_clear()
     context.engine.cache_clear()
@@ -137,3 +141,43 @@ def test_unknown_org_and_duplicate_codes_are_refused(cli: CliRunner) -> None:
         input="a perfectly fine passphrase\n",
     )
     assert missing.exit_code == 1
+
+
+def test_a_cli_account_signs_in_unless_it_must_enrol(
+    cli: CliRunner, module_db_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The CLI contract: a vetted, trained, signed account signs in with its printed factors;
+    ``--must-enrol`` hands it over instead (review finding 5)."""
+    from contactpoint.access.testing import FAST_SETTINGS
+    from contactpoint.errors import EnrolmentRequired
+
+    code = unique("LA")
+    assert cli.invoke(app, ["orgs", "create", code, "--name", "Council", "--kind", "council",
+                            "--la-code", unique("A")]).exit_code == 0
+    assert cli.invoke(app, ["orgs", "accredit", code]).exit_code == 0
+    settings = FAST_SETTINGS.model_copy(
+        update={"var_dir": tmp_path_factory.getbasetemp() / "cli-var"})
+    outcomes = []
+    for extra in ([], ["--must-enrol"]):
+        name = unique("u")
+        made = cli.invoke(app, ["users", "create", name, "--org", code, "--role", "practitioner",
+                                "--vetted-on", "2026-01-05", "--trained-on", "2026-01-06",
+                                "--agreement-signed-on", "2026-01-07", "--password-stdin",
+                                *extra], input="a long enough cli passphrase\n")
+        assert made.exit_code == 0, made.output
+        secret = made.output.strip().splitlines()[-1]
+        clock = FakeClock()
+        engine = make_engine(module_db_url)
+        try:
+            with engine.connect() as conn:
+                service = make_service(conn, clock, settings)
+                try:
+                    service.sign_in(name, "a long enough cli passphrase",
+                                    pyotp.TOTP(secret).at(clock()), address="192.0.2.9",
+                                    ctx=TEST_CONTEXT)
+                    outcomes.append("signed in")
+                except EnrolmentRequired:
+                    outcomes.append("must enrol")
+        finally:
+            engine.dispose()
+    assert outcomes == ["signed in", "must enrol"]

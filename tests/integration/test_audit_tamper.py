@@ -356,3 +356,92 @@ def test_without_the_verifier_key_the_chain_is_walked_but_the_run_fails(built: T
     assert "no verifier key" in (report.problem or "")
     built.tamper("DELETE FROM audit_event WHERE seq = 2")
     assert built.verify().first_bad == 2
+
+
+# ---- review finding 3: missing evidence is a failure (the append-only witness) -------------
+
+
+def _witnessed(built: Trail) -> VerifyReport:
+    key = load_verifier_key(built.config)
+    with built.engine.connect() as conn:
+        return verify(conn, key=key, checkpoint_dir=built.config.checkpoint_dir,
+                      witness_file=built.config.witness_file)
+
+
+def _wipe_published_and_key(built: Trail) -> None:
+    for path in built.config.checkpoint_dir.iterdir():
+        path.unlink()
+    built.config.key_file.unlink()
+
+
+def test_the_witness_records_each_checkpoint(built: Trail) -> None:
+    lines = built.config.witness_file.read_text().splitlines()
+    assert len(lines) == 2
+    assert oct(built.config.witness_file.stat().st_mode & 0o777) == "0o600"
+    assert _witnessed(built).ok
+
+
+def test_truncated_chain_without_key_or_checkpoints_fails(built: Trail) -> None:
+    """The review's case: chain truncated below its last signed checkpoint, checkpoint rows
+    deleted, checkpoint directory emptied, key gone. Without the witness it verified."""
+    built.tamper(
+        "DELETE FROM audit_event WHERE seq >= 7",
+        "DELETE FROM audit_checkpoint",
+        ("UPDATE audit_head SET seq = 6, head_hash = :h", {"h": built.hashes[6]}),
+    )
+    _wipe_published_and_key(built)
+    assert built.verify().ok  # what the reviewer saw: "OK"
+    report = _witnessed(built)
+    assert not report.ok
+    assert "no verifier key" in (report.problem or "")
+
+
+def test_a_replaced_key_with_re_signed_checkpoints_fails(built: Trail) -> None:
+    built.tamper(
+        "DELETE FROM audit_event WHERE seq >= 7",
+        "DELETE FROM audit_checkpoint",
+        ("UPDATE audit_head SET seq = 6, head_hash = :h", {"h": built.hashes[6]}),
+    )
+    _wipe_published_and_key(built)
+    assert create_checkpoint(built.engine, built.config) is not None  # a new key, a new story
+    report = _witnessed(built)
+    assert not report.ok
+    assert "signing key was replaced" in (report.problem or "")
+
+
+def test_a_chain_rewritten_and_re_signed_with_the_same_key_fails(built: Trail) -> None:
+    """The superuser holds the key too: stored and published checkpoints are re-made, but the
+    append-only witness still holds the roots signed before."""
+    built.tamper(
+        "DELETE FROM audit_event WHERE seq >= 7",
+        "DELETE FROM audit_checkpoint",
+        ("UPDATE audit_head SET seq = 6, head_hash = :h", {"h": built.hashes[6]}),
+    )
+    for path in built.config.checkpoint_dir.glob("checkpoint-*"):
+        path.unlink()
+    _append(built.engine, 7, 9)  # a different entry 7..9
+    assert create_checkpoint(built.engine, built.config) is not None
+    report = _witnessed(built)
+    assert not report.ok
+    assert "witness line 2" in (report.problem or "")
+
+
+def test_deleted_checkpoint_rows_fail_even_with_published_copies(built: Trail) -> None:
+    built.tamper("DELETE FROM audit_checkpoint")
+    report = _witnessed(built)
+    assert not report.ok
+    assert "checkpoint rows were deleted" in (report.problem or "")
+
+
+def test_a_missing_witness_for_a_checkpointed_chain_fails(built: Trail) -> None:
+    built.config.witness_file.unlink()
+    report = _witnessed(built)
+    assert not report.ok
+    assert "witness file" in (report.problem or "")
+
+
+def test_the_latest_checkpoint_gone_everywhere_fails(built: Trail) -> None:
+    built.tamper("DELETE FROM audit_checkpoint WHERE tree_size = 8")
+    built.config.checkpoint_dir.joinpath("checkpoint-000000000008").unlink()
+    report = _witnessed(built)
+    assert not report.ok

@@ -98,6 +98,43 @@ def kill(proc: subprocess.Popen[str]) -> None:
             stream.close()
 
 
+# Where the import is stopped (ingest.service._pause): reading, the extract row, the first
+# batch in the stage, the stage indexed, duplicates removed, staged, the extract finished,
+# applied and audited but not committed. Then blind kills at fixed delays.
+PAUSE_POINTS = ("reader", "extract", "batch", "indexed", "deduped", "staged", "finished",
+                "applied")
+BLIND_DELAYS = (0.2, 0.5, 0.9, 1.3, 1.8)
+
+
+def audit_verifies(url: str, tmp: Path) -> None:
+    """``contactpoint audit verify`` (the real command) exits 0 on the state left behind."""
+    env = {**os.environ, "CONTACTPOINT_DATABASE_URL": url, "CONTACTPOINT_VAR_DIR": str(tmp)}
+    done = subprocess.run(
+        [sys.executable, "-m", "contactpoint", "audit", "verify", "--no-record"],
+        env=env, capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "audit trail OK" in done.stdout
+
+
+def integrity_ok(engine: Engine) -> None:
+    """The database's own consistency check: SQLite ``integrity_check`` and
+    ``foreign_key_check``; PostgreSQL ``amcheck`` over every B-tree index of the schema."""
+    with engine.begin() as conn:
+        if conn.dialect.name == "sqlite":
+            assert conn.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
+            assert conn.exec_driver_sql("PRAGMA foreign_key_check").all() == []
+            return
+        conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS amcheck")
+        checked = conn.exec_driver_sql(
+            "SELECT count(bt_index_check(c.oid, true)) FROM pg_index i "
+            "JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am am ON am.oid = c.relam "
+            "WHERE am.amname = 'btree' AND c.relnamespace = 'public'::regnamespace "
+            "AND c.relpersistence = 'p'"
+        ).scalar()
+        assert (checked or 0) > 5  # the indexes of every table were checked
+
+
 def test_kill_mid_import_leaves_before_or_after(fresh_db_url: str, tmp_path: Path) -> None:
     base = write_feed(tmp_path / "census_1.csv", range(ROWS), set(), "2026-11-01")
     keys = range(ROWS // 10, ROWS + ROWS // 10)  # some retired, some new
@@ -114,27 +151,37 @@ def test_kill_mid_import_leaves_before_or_after(fresh_db_url: str, tmp_path: Pat
     ref.dispose()
 
     engine = make_engine(fresh_db_url)
+    kills = 0
     try:
         assert import_file(engine, base, options).status == "landed"
         before = checksum(engine)
         assert before != after
-        for point in ("batch", "staged", "applied"):
+        for point in PAUSE_POINTS:
             proc = run_cli(fresh_db_url, update, tmp_path, pause=point)
             wait_for_pause(proc, point)
             kill(proc)
+            kills += 1
             assert checksum(engine) == before, f"killed at {point}: state is in between"
-        for delay in (0.3, 0.9, 1.5):  # blind kills wherever the import happens to be
+            integrity_ok(engine)
+            audit_verifies(fresh_db_url, tmp_path)
+        for delay in BLIND_DELAYS:  # blind kills wherever the import happens to be
             proc = run_cli(fresh_db_url, update, tmp_path)
             time.sleep(delay)
             finished = proc.poll() is not None
             kill(proc)
+            kills += 1
             state = checksum(engine)
             assert state in (before, after), f"killed after {delay}s: state is in between"
+            integrity_ok(engine)
+            audit_verifies(fresh_db_url, tmp_path)
             if finished or state == after:
                 break
+        assert kills >= 10, kills
         rerun = run_cli(fresh_db_url, update, tmp_path)
         out, err = rerun.communicate(timeout=120)
         assert rerun.returncode == 0, out + err
         assert checksum(engine) == after
+        integrity_ok(engine)
+        audit_verifies(fresh_db_url, tmp_path)
     finally:
         engine.dispose()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Row, insert, select, update
@@ -19,12 +19,23 @@ from contactpoint.access.config import AccessSettings, Clock
 from contactpoint.access.models import AuditContext, Organisation, User
 from contactpoint.access.passwords import PasswordHashing
 from contactpoint.access.permissions import Role
+from contactpoint.access.secretbox import SecretBox, load_box
 from contactpoint.access.tables import ORG_KINDS, app_user, organisation
 from contactpoint.audit.trail import AuditAction, append
 from contactpoint.errors import Conflict, NotFound, ValidationFailed
 
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,63}$")
+
+
+NEW_ACCOUNT_WAIT = timedelta(hours=24)
+
+NOTICES = {
+    "suspended_after_failures": (
+        "your account was suspended after 100 failed sign-in attempts in a row and has been "
+        "restored by your council team; if those attempts were not yours, tell them"
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -59,6 +70,9 @@ _USER_COLUMNS = (
     app_user.c.locked_until,
     app_user.c.password_hash,
     app_user.c.totp_secret,
+    app_user.c.created_at.label("user_created_at"),
+    app_user.c.created_by,
+    app_user.c.must_enrol,
     *organisation.c,
 )
 
@@ -74,6 +88,9 @@ def user_from_row(row: Row[Any]) -> User:
         trained_on=row.trained_on,
         agreement_signed_on=row.agreement_signed_on,
         locked_until=row.locked_until,
+        created_at=row.user_created_at,
+        created_by=row.created_by,
+        must_enrol=bool(row.must_enrol),
     )
 
 
@@ -89,6 +106,11 @@ class Accounts:
         self.settings = settings
         self.hashing = hashing
         self.clock = clock
+
+    @property
+    def box(self) -> SecretBox:
+        """Seals and opens TOTP secrets (the key lives outside the database)."""
+        return load_box(self.settings.effective_totp_key_file)
 
     # ---- audit -------------------------------------------------------------------------
     def audit(
@@ -110,6 +132,24 @@ class Accounts:
             subject=subject,
             details=details,
             at=self.clock(),
+        )
+
+    def record_refusal(
+        self,
+        ctx: AuditContext,
+        *,
+        method: str,
+        route: str,
+        code: str,
+        reason: str,
+        subject: str | None = None,
+    ) -> None:
+        """A refused request of an authenticated caller (review finding 7)."""
+        self.audit(
+            ctx,
+            AuditAction.ACCESS_REFUSED,
+            subject=subject,
+            details={"method": method, "route": route, "code": code, "reason": reason[:300]},
         )
 
     # ---- organisations -----------------------------------------------------------------
@@ -230,7 +270,11 @@ class Accounts:
         trained_on: date | None,
         agreement_signed_on: date | None,
         ctx: AuditContext,
+        must_enrol: bool = True,
     ) -> NewUser:
+        """A new account. Its first sign-in must choose a new password and enrol a new second
+        factor (``must_enrol``, review finding 5), so whoever created it never holds working
+        factors; only tests and the demo's own account skip that."""
         name = normalise_username(username)
         if not _USERNAME.match(name):
             raise ValidationFailed("username: 2–64 of a-z, 0-9, '.', '_', '@', '-'")
@@ -247,7 +291,7 @@ class Accounts:
                     organisation_id=org.id,
                     role=role.value,
                     password_hash=self.hashing.hash(password),
-                    totp_secret=secret,
+                    totp_secret=self.box.seal(secret),
                     totp_last_step=None,
                     vetted_on=vetted_on,
                     trained_on=trained_on,
@@ -257,6 +301,8 @@ class Accounts:
                     locked_until=None,
                     created_at=now,
                     updated_at=now,
+                    must_enrol=must_enrol,
+                    created_by=ctx.actor,
                 )
             )
         except IntegrityError as exc:
@@ -265,9 +311,28 @@ class Accounts:
             ctx,
             AuditAction.USER_CREATE,
             subject=f"user:{name}",
-            details={"organisation": org.code, "role": role.value},
+            details={"organisation": org.code, "role": role.value, "must_enrol": must_enrol},
         )
         return NewUser(self.user(name), secret)
+
+    def privilege_change_refusal(self, actor_id: int, target: User) -> str | None:
+        """Why the account ``actor_id`` may not change ``target``'s privileges (finding 5).
+
+        * an account younger than 24 hours changes nobody's privileges;
+        * an account never changes the privileges of the account that created it, nor of any
+          account up its chain of creators (A made B, B made C: C may not change A or B).
+        """
+        actor = self.user_by_id(actor_id)
+        if actor.created_at is not None and self.clock() - actor.created_at < NEW_ACCOUNT_WAIT:
+            return "an account less than 24 hours old may not change privileges"
+        creator, hops = actor.created_by, 0
+        while creator is not None and creator.startswith("user:") and hops < 32:
+            if creator == target.actor:
+                return "an account may not change the privileges of an account that created it"
+            row = self._user_row(creator.removeprefix("user:"))
+            creator = row.created_by if row is not None else None
+            hops += 1
+        return None
 
     def update_user(self, user: User, *, ctx: AuditContext, **changes: Any) -> User:
         """Change role or vetting dates; ``changes`` keys are column names."""
@@ -296,11 +361,12 @@ class Accounts:
         return self.user_by_id(user.id)
 
     def set_suspended(self, user: User, suspended: bool, *, ctx: AuditContext) -> User:
-        self.conn.execute(
-            update(app_user)
-            .where(app_user.c.id == user.id)
-            .values(suspended=suspended, updated_at=self.clock())
-        )
+        """Suspend, or restore; restoring also clears every failure count and lock (a
+        suspension after 100 consecutive failures ends only this way)."""
+        values: dict[str, Any] = {"suspended": suspended, "updated_at": self.clock()}
+        if not suspended:
+            values.update(failed_attempts=0, consecutive_failures=0, locked_until=None)
+        self.conn.execute(update(app_user).where(app_user.c.id == user.id).values(**values))
         if suspended:
             sessions.end_all(self.conn, user.id, now=self.clock())
         self.audit(
@@ -308,12 +374,26 @@ class Accounts:
         )
         return self.user_by_id(user.id)
 
+    def take_notices(self, user_id: int) -> list[str]:
+        """What the owner must be told at this sign-in (then forgotten)."""
+        notice = self.conn.execute(
+            select(app_user.c.pending_notice).where(app_user.c.id == user_id)
+        ).scalar_one()
+        if notice is None:
+            return []
+        self.conn.execute(
+            update(app_user).where(app_user.c.id == user_id).values(pending_notice=None)
+        )
+        return [NOTICES.get(notice, notice)]
+
     def reset_totp(self, user: User, *, ctx: AuditContext) -> str:
         secret = totp.new_secret()
         self.conn.execute(
             update(app_user)
             .where(app_user.c.id == user.id)
-            .values(totp_secret=secret, totp_last_step=None, updated_at=self.clock())
+            .values(
+                totp_secret=self.box.seal(secret), totp_last_step=None, updated_at=self.clock()
+            )
         )
         sessions.end_all(self.conn, user.id, now=self.clock())
         self.audit(ctx, AuditAction.MFA_RESET, subject=user.actor)

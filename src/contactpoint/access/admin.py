@@ -7,6 +7,10 @@ from contactpoint.access.permissions import GRANTABLE_ROLES, Permission, Role
 from contactpoint.access.service import AccessService
 from contactpoint.errors import NotFound, PermissionDenied
 
+# The one answer to every request outside a council team's scope (docs/security/access.md).
+OUT_OF_SCOPE = "not permitted to manage this user"
+SELF_CHANGE_REFUSAL = "nobody may change their own privileges"
+
 
 def user_scope_refusal(
     actor: Principal,
@@ -22,7 +26,7 @@ def user_scope_refusal(
     if actor.kind != "user" or actor.role is None or not actor.has(Permission.ADMIN_USER_MANAGE):
         return "not permitted to manage users"
     if target_user_id is not None and target_user_id == actor.id:
-        return "nobody may change their own privileges"
+        return SELF_CHANGE_REFUSAL
     grantable = GRANTABLE_ROLES.get(actor.role, frozenset())
     if not target_roles <= grantable:
         return "not permitted to manage users with this role"
@@ -38,22 +42,36 @@ def sees_all_users(actor: Principal) -> bool:
     return actor.role is Role.NATIONAL_ADMIN
 
 
+def refuse(actor: Principal, refusal: str) -> PermissionDenied:
+    """A national administrator is told why; anyone else gets one answer for every request
+    outside their scope, whether the account or organisation exists or not. The audit entry
+    keeps the real reason."""
+    if sees_all_users(actor) or refusal == SELF_CHANGE_REFUSAL:
+        return PermissionDenied(refusal)
+    return PermissionDenied(OUT_OF_SCOPE, reason=refusal)
+
+
 def managed_user(
     service: AccessService, actor: Principal, username: str, new_role: Role | None = None
 ) -> User:
     """The user ``actor`` wants to manage, or ``PermissionDenied``.
 
     A user outside the actor's scope and one that does not exist get the same refusal; only a
-    national administrator (who sees every user) is told ``NotFound``.
+    national administrator (who sees every user) is told ``NotFound``. Nobody changes the
+    privileges of an account they created, or of one whose creator is younger than a day
+    (``AccessService.privilege_change_refusal``).
     """
     try:
         user = service.user(username)
     except NotFound:
         if sees_all_users(actor):
             raise
-        raise PermissionDenied("not permitted to manage this user") from None
+        raise refuse(actor, "no such user") from None
     roles = {user.role} | ({new_role} if new_role is not None else set())
     refusal = user_scope_refusal(actor, user.organisation, roles, user.id)
+    if refusal is not None:
+        raise refuse(actor, refusal)
+    refusal = service.privilege_change_refusal(actor.id, user)
     if refusal is not None:
         raise PermissionDenied(refusal)
     return user
@@ -68,10 +86,10 @@ def organisation_for_new_user(
     except NotFound:
         if sees_all_users(actor):
             raise
-        raise PermissionDenied("not permitted to manage this organisation") from None
+        raise refuse(actor, "no such organisation") from None
     refusal = user_scope_refusal(actor, org, {role}, None)
     if refusal is not None:
-        raise PermissionDenied(refusal)
+        raise refuse(actor, refusal)
     return org
 
 

@@ -171,6 +171,17 @@ def _signing_key(client: Client, header: dict[str, Any]) -> jwt.PyJWK:
         raise invalid_client("registered key cannot verify this assertion") from exc
 
 
+def _instant(value: Any, claim: str) -> datetime:
+    """A NumericDate claim as a time; refused (never a 500) when it is not a number or lies
+    outside what a datetime can hold (``exp = 1e20``: review finding 10)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise invalid_client(f"assertion {claim} must be a number")
+    try:
+        return datetime.fromtimestamp(value, UTC)
+    except (OverflowError, OSError, ValueError):
+        raise invalid_client(f"assertion {claim} is out of range") from None
+
+
 def verify_assertion(
     conn: Connection,
     assertion: str,
@@ -208,18 +219,13 @@ def verify_assertion(
         raise invalid_client("client assertion refused: " + type(exc).__name__) from exc
     if claims.get("sub") != client.client_id:
         raise invalid_client("assertion sub must equal iss (the client_id)")
-    exp = claims["exp"]
-    if not isinstance(exp, int | float):
-        raise invalid_client("assertion exp must be a number")
-    expires = datetime.fromtimestamp(exp, UTC)
+    expires = _instant(claims["exp"], "exp")
     if expires <= now:
         raise invalid_client("client assertion has expired")
     if expires - now > timedelta(seconds=settings.assertion_max_lifetime_seconds):
         raise invalid_client("client assertion lives too long (exp at most 5 minutes ahead)")
     nbf = claims.get("nbf")
-    if isinstance(nbf, int | float) and datetime.fromtimestamp(nbf, UTC) > now + timedelta(
-        seconds=30
-    ):
+    if nbf is not None and _instant(nbf, "nbf") > now + timedelta(seconds=30):
         raise invalid_client("client assertion is not valid yet")
     jti = claims["jti"]
     if not isinstance(jti, str) or not 1 <= len(jti) <= 255:

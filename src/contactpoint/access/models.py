@@ -31,6 +31,9 @@ class User:
     trained_on: date | None
     agreement_signed_on: date | None
     locked_until: datetime | None
+    created_at: datetime | None = None
+    created_by: str | None = None  # the actor who created the account (audit form)
+    must_enrol: bool = False  # first sign-in: new password and new second factor
 
     @property
     def standing(self) -> Standing:

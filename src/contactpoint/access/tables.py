@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
 )
 
 from contactpoint.db.base import BigId, UTCDateTime, metadata
@@ -50,7 +51,7 @@ app_user = Table(
     Column("organisation_id", BigId, ForeignKey("organisation.id"), nullable=False),
     Column("role", String(16), nullable=False),
     Column("password_hash", String(256), nullable=False),
-    Column("totp_secret", String(64), nullable=False),
+    Column("totp_secret", String(255), nullable=False),  # encrypted (access/secretbox.py)
     Column("totp_last_step", BigInteger, nullable=True),
     Column("vetted_on", Date, nullable=True),
     Column("trained_on", Date, nullable=True),
@@ -60,9 +61,17 @@ app_user = Table(
     Column("locked_until", UTCDateTime, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    # Failures since the last success, never reset by the temporary lock (review finding 1).
+    Column("consecutive_failures", Integer, nullable=False, server_default="0"),
+    # First sign-in must set a new password and enrol a new second factor (finding 5).
+    Column("must_enrol", Boolean, nullable=False, server_default=false()),
+    Column("pending_totp_secret", String(255), nullable=True),
+    Column("created_by", String(128), nullable=True),
+    Column("pending_notice", String(32), nullable=True),
     CheckConstraint(
         "role IN ('practitioner', 'council_team', 'national_admin', 'auditor')", name="role"
     ),
+    CheckConstraint("pending_notice = 'suspended_after_failures'", name="pending_notice"),
 )
 Index("ix_app_user_organisation", app_user.c.organisation_id)
 
@@ -85,6 +94,17 @@ sign_in_throttle = Table(
     Column("address_hash", String(64), primary_key=True),
     Column("window_started_at", UTCDateTime, nullable=False),
     Column("failures", Integer, nullable=False),
+)
+
+# Unknown usernames follow the same lock rules as known ones (finding 6): keyed by an HMAC
+# of the typed name (access/secretbox.py), forgotten a day after the last failure.
+unknown_sign_in = Table(
+    "unknown_sign_in",
+    metadata,
+    Column("name_hash", String(64), primary_key=True),
+    Column("failed_attempts", Integer, nullable=False),
+    Column("locked_until", UTCDateTime, nullable=True),
+    Column("last_failed_at", UTCDateTime, nullable=False),
 )
 
 machine_client = Table(

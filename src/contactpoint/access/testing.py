@@ -5,11 +5,14 @@ Nothing here is used by the running service.
 
 from __future__ import annotations
 
+import os
 import secrets
+import tempfile
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, update
 
 from contactpoint.access import totp
 from contactpoint.access.config import AccessSettings
@@ -17,8 +20,17 @@ from contactpoint.access.models import AuditContext
 from contactpoint.access.passwords import PasswordHashing
 from contactpoint.access.permissions import Role
 from contactpoint.access.service import AccessService
+from contactpoint.access.tables import app_user
 
-FAST_SETTINGS = AccessSettings(argon2_time_cost=1, argon2_memory_kib=8, argon2_parallelism=1)
+# Cheap hashes for tests only: ``model_construct`` skips the policy floors that stop any
+# such configuration from the environment (review finding 13).
+FAST_SETTINGS = AccessSettings.model_construct(
+    argon2_time_cost=1,
+    argon2_memory_kib=8,
+    argon2_parallelism=1,
+    public_origin="https://testserver",
+    var_dir=Path(tempfile.gettempdir()) / f"contactpoint-tests-{os.getuid()}",
+)
 TEST_CONTEXT = AuditContext("test:setup", None, None)
 
 
@@ -103,5 +115,12 @@ def make_user(
         trained_on=today - timedelta(days=20) if trained else None,
         agreement_signed_on=today - timedelta(days=10) if agreement else None,
         ctx=TEST_CONTEXT,
+        must_enrol=False,  # as if its owner had already enrolled
+    )
+    # An established account (older than the 24-hour wait on privilege changes).
+    service.conn.execute(
+        update(app_user)
+        .where(app_user.c.id == made.user.id)
+        .values(created_at=service.clock() - timedelta(days=2))
     )
     return Account(name, password, made.totp_secret, organisation, role)

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from contactpoint.access import clients, sessions
+from contactpoint.access import clients, enrolment, sessions, totp
 from contactpoint.access.config import SESSION_COOKIE
 from contactpoint.access.models import Principal
 from contactpoint.access.permissions import Permission
@@ -24,6 +24,23 @@ class LoginRequest(BaseModel):
     username: str = Field(min_length=1, max_length=256)
     password: str = Field(min_length=1, max_length=1024)
     otp: str = Field(min_length=1, max_length=16)
+
+
+class EnrolStartRequest(LoginRequest):
+    """The password and code the account's creator handed over."""
+
+
+class EnrolFinishRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    username: str = Field(min_length=1, max_length=256)
+    password: str = Field(min_length=1, max_length=1024)
+    new_password: str = Field(min_length=1, max_length=1024)
+    otp: str = Field(min_length=1, max_length=16, description="a code from the NEW secret")
+
+
+class EnrolStartOut(BaseModel):
+    totp_secret: str
+    totp_uri: str
 
 
 class StepUpRequest(BaseModel):
@@ -93,10 +110,56 @@ def login(body: LoginRequest, request: Request, response: Response) -> dict[str,
             failure = exc  # keep the bookkeeping (counters, audit): commit, then refuse
         else:
             token = sessions.create(conn, user.id, authenticated=True, now=rt.clock())
+            notices = rt.service(conn).take_notices(user.id)
     if failure is not None:
         raise failure
     set_session_cookie(response, token)
-    return {"username": user.username, "role": user.role.value}
+    return {"username": user.username, "role": user.role.value, "notices": notices}
+
+
+@public_router.post("/api/auth/enrol/start")
+def enrol_start(body: EnrolStartRequest, request: Request) -> EnrolStartOut:
+    """First sign-in, step 1: the handed-over factors; a new TOTP secret, shown once."""
+    rt = runtime(request)
+    failure: ContactPointError | None = None
+    with rt.transaction() as conn:
+        try:
+            user, secret = enrolment.start(
+                rt.service(conn), body.username, body.password, body.otp,
+                address=client_address(request), ctx=audit_context(request),
+            )
+        except ContactPointError as exc:
+            failure = exc  # keep the bookkeeping (counters, audit): commit, then refuse
+    if failure is not None:
+        raise failure
+    return EnrolStartOut(
+        totp_secret=secret,
+        totp_uri=totp.provisioning_uri(secret, user.username, rt.access.totp_issuer),
+    )
+
+
+@public_router.post("/api/auth/enrol/finish")
+def enrol_finish(
+    body: EnrolFinishRequest, request: Request, response: Response
+) -> dict[str, Any]:
+    """First sign-in, step 2: a new password and a code from the new secret; both factors
+    are replaced and a session starts."""
+    rt = runtime(request)
+    failure: ContactPointError | None = None
+    with rt.transaction() as conn:
+        try:
+            user = enrolment.finish(
+                rt.service(conn), body.username, body.password, body.new_password, body.otp,
+                address=client_address(request), ctx=audit_context(request),
+            )
+        except ContactPointError as exc:
+            failure = exc
+        else:
+            token = sessions.create(conn, user.id, authenticated=True, now=rt.clock())
+    if failure is not None:
+        raise failure
+    set_session_cookie(response, token)
+    return {"username": user.username, "role": user.role.value, "enrolled": True}
 
 
 @router.post("/api/auth/reauth")

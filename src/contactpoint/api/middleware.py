@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from contactpoint.api.bearer import bearer_from_header
 from contactpoint.api.problems import problem
 
 log = logging.getLogger("contactpoint.access_log")
@@ -117,7 +118,7 @@ class OriginCheckMiddleware:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
-        if headers.get("authorization", "").lower().startswith("bearer "):
+        if bearer_from_header(headers.get("authorization", "")) is not None:
             await self.app(scope, receive, send)
             return
         site = headers.get("sec-fetch-site")

@@ -11,18 +11,23 @@ from contactpoint.access import clients
 from contactpoint.access.clients import ASSERTION_TYPE, GRANT_TYPE, OAuthError
 from contactpoint.access.models import AuditContext
 from contactpoint.access.permissions import CLIENT_GRANTABLE
-from contactpoint.api.runtime import request_id, runtime
+from contactpoint.api.runtime import client_address, request_id, runtime
 from contactpoint.audit.trail import AuditAction
-from contactpoint.errors import ContactPointError
+from contactpoint.errors import ContactPointError, NotConfigured
 
 public_router = APIRouter(tags=["oauth"])
 
 
 def token_url(request: Request) -> str:
+    """Our token URL, from configuration only: never from the request's Host header, which
+    the caller chooses (review finding 2). Without it, machine-client routes are off."""
     origin = runtime(request).access.public_origin.rstrip("/")
-    if origin:
-        return f"{origin}/oauth/token"
-    return str(request.url_for("token"))
+    if not origin:
+        raise NotConfigured(
+            "machine-client routes are off: set CONTACTPOINT_PUBLIC_ORIGIN to the service's "
+            "public origin (e.g. https://contactpoint.example.gov.uk)"
+        )
+    return f"{origin}/oauth/token"
 
 
 @public_router.post("/oauth/token", name="token")
@@ -39,13 +44,22 @@ def token(
     if client_assertion_type != ASSERTION_TYPE or not client_assertion:
         raise OAuthError("invalid_request", "a private_key_jwt client assertion is required")
     rt = runtime(request)
+    audience = token_url(request)
+    address = client_address(request)
     failure: ContactPointError | None = None
     with rt.transaction() as conn:
         service = rt.service(conn)
         now = rt.clock()
+        known = clients.claimed_client(conn, client_assertion)
+        claimed = known.client_id if known else None
+        anonymous = AuditContext(None, None, request_id(request))
         try:
+            if service.token_throttled(address, claimed):
+                raise OAuthError(
+                    "slow_down", "too many refused token requests; try again later", 429
+                )
             client = clients.verify_assertion(
-                conn, client_assertion, token_url=token_url(request), now=now, settings=rt.access
+                conn, client_assertion, token_url=audience, now=now, settings=rt.access
             )
             if not service.organisation_by_id(client.organisation_id).accredited:
                 raise clients.invalid_client("the client's organisation is not accredited")
@@ -54,13 +68,7 @@ def token(
             )
         except OAuthError as exc:
             failure = exc
-            known = clients.claimed_client(conn, client_assertion)
-            service.audit(
-                AuditContext(None, None, request_id(request)),
-                AuditAction.SIGN_IN_FAILED,
-                subject=f"client:{known.client_id}" if known else None,
-                details={"why": "client_assertion_refused", "error": exc.error},
-            )
+            service.record_token_refusal(address, claimed, exc.error, anonymous)
         if failure is None:
             org = service.organisation_by_id(grant.client.organisation_id)
             service.audit(

@@ -13,6 +13,7 @@ from contactpoint.access import clients, sessions
 from contactpoint.access.config import SESSION_COOKIE
 from contactpoint.access.models import Principal
 from contactpoint.access.permissions import Permission, permissions_for
+from contactpoint.api.bearer import bearer_from_header
 from contactpoint.api.runtime import runtime
 from contactpoint.errors import AuthenticationFailed, PermissionDenied, ReauthenticationRequired
 
@@ -20,11 +21,7 @@ _UNSET = object()
 
 
 def bearer_token(request: Request) -> str | None:
-    header = request.headers.get("authorization", "")
-    scheme, _, value = header.partition(" ")
-    if scheme.lower() == "bearer" and value.strip():
-        return value.strip()
-    return None
+    return bearer_from_header(request.headers.get("authorization", ""))
 
 
 def _resolve(request: Request) -> Principal | None:

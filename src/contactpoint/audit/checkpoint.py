@@ -29,7 +29,7 @@ from typing import Any
 
 from sqlalchemy import Engine, insert, text
 
-from contactpoint.audit import chain, store
+from contactpoint.audit import chain, store, witness
 from contactpoint.audit.config import AuditConfig
 from contactpoint.audit.keys import SigningKey, VerifierKey, load_or_create_signing_key
 from contactpoint.audit.merkle import CompactRange
@@ -192,6 +192,7 @@ def create_checkpoint(engine: Engine, config: AuditConfig) -> Checkpoint | None:
     """
     key = signing_key(config)
     created: Checkpoint | None = None
+    count = 0
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CHECKPOINT_LOCK})
@@ -226,7 +227,20 @@ def create_checkpoint(engine: Engine, config: AuditConfig) -> Checkpoint | None:
                     frontier=frontier_text(walker.tree),
                 )
             )
+            count = store.checkpoint_count(conn)
     publish(engine, config, key.verifier)
+    if created is not None:
+        witness.record(
+            config.witness_file,
+            witness.Witnessed(
+                key_id=key.verifier.key_id.hex(),
+                checkpoints=count,
+                tree_size=created.tree_size,
+                root_hex=created.root_hex,
+                head_hash=created.head_hash,
+                time=created.time,
+            ),
+        )
     return created
 
 
@@ -235,7 +249,7 @@ def checkpoint_if_due(
     config: AuditConfig,
     *,
     max_entries: int = 1000,
-    max_age: timedelta = timedelta(minutes=5),
+    max_age: timedelta = timedelta(minutes=10),
 ) -> Checkpoint | None:
     """Sign a checkpoint when ``max_entries`` entries or ``max_age`` have passed since the
     last one (and something was appended); for a background task or a timer."""

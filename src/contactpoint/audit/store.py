@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from contactpoint.audit.tables import audit_checkpoint, audit_head
 
@@ -55,6 +55,10 @@ def head_row(conn: Connection) -> tuple[int, str] | None:
 
 def checkpoint_rows(conn: Connection) -> list[Any]:
     return list(conn.execute(select(audit_checkpoint).order_by(audit_checkpoint.c.tree_size)))
+
+
+def checkpoint_count(conn: Connection) -> int:
+    return int(conn.execute(select(func.count()).select_from(audit_checkpoint)).scalar_one())
 
 
 def latest_checkpoint_row(conn: Connection) -> Any | None:

@@ -32,6 +32,9 @@ class AuditAction(StrEnum):
     STEP_UP = "auth:session:step_up"
     ACCOUNT_LOCKED = "auth:account:locked"
     ACCOUNT_UNLOCKED = "auth:account:unlocked"
+    ACCOUNT_SUSPENDED = "auth:account:suspended"
+    ENROLMENT = "auth:account:enrol"
+    ACCESS_REFUSED = "auth:access:refused"
     PASSWORD_CHANGE = "auth:account:password_change"  # noqa: S105 (an event name)
     TOKEN_ISSUED = "auth:client:token_issued"  # noqa: S105 (an event name)
     USER_CREATE = "admin:user:create"
@@ -57,6 +60,7 @@ class AuditAction(StrEnum):
     EXPORT = "record:links:export"
     SENSITIVE_DISCLOSE = "record:sensitive_sources:disclose"
     IMPORT = "feed:extract:import"
+    IMPORT_REFUSED = "feed:extract:refused"
     LINK_RUN = "linkage:run:complete"
     MERGE = "linkage:child:merge"
     UNMERGE = "linkage:child:unmerge"

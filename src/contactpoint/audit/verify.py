@@ -16,7 +16,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection
 
-from contactpoint.audit import store
+from contactpoint.audit import store, witness
 from contactpoint.audit.chain import ChainWalker
 from contactpoint.audit.checkpoint import Checkpoint, open_checkpoint, read_published
 from contactpoint.audit.keys import VerifierKey
@@ -108,17 +108,84 @@ def _collect_checkpoints(
     return expected
 
 
+def _witness_evidence(
+    witness_file: Path,
+    key: VerifierKey | None,
+    expected: dict[int, list[_Expected]],
+    report: VerifyReport,
+) -> str | None:
+    """Hold the chain to the append-only witness (review finding 3): what must be present
+    for a chain that was ever checkpointed. Returns the problem, or None. Missing evidence
+    is a failure, never a warning. Every witnessed (size, root, head) becomes one more
+    checkpoint the chain must reproduce."""
+    try:
+        lines = witness.read_all(witness_file)
+    except ValidationFailed as exc:
+        return exc.message
+    if not lines:
+        if report.db_checkpoints or report.published_checkpoints:
+            return (
+                f"checkpoints exist but the witness file {witness_file} is missing or empty: "
+                "restore it from its off-host copy"
+            )
+        report.warnings.append(
+            f"no witness file ({witness_file}): nothing records that this chain was ever "
+            "checkpointed"
+        )
+        return None
+    seen = lines[-1]
+    if key is None:
+        return (
+            f"no verifier key was found, and the witness records {seen.checkpoints} "
+            f"checkpoint(s) signed by key {seen.key_id} (pass --key FILE)"
+        )
+    keys = {line.key_id for line in lines}
+    if keys != {key.key_id.hex()}:
+        return (
+            f"the verifier key is {key.key_id.hex()}, the witness records key(s) "
+            f"{', '.join(sorted(keys))}: the signing key was replaced"
+        )
+    if report.db_checkpoints < seen.checkpoints:
+        return (
+            f"the witness records {seen.checkpoints} checkpoints, the database holds "
+            f"{report.db_checkpoints}: checkpoint rows were deleted"
+        )
+    if seen.tree_size not in expected:
+        return (
+            f"the latest checkpoint the witness records (size {seen.tree_size}) is neither "
+            "stored nor published"
+        )
+    for number, line in enumerate(lines, start=1):
+        expected.setdefault(line.tree_size, []).append(
+            _Expected(
+                Checkpoint("", line.tree_size, bytes.fromhex(line.root_hex), line.head_hash,
+                           line.time, ""),
+                f"witness line {number}",
+            )
+        )
+    return None
+
+
 def verify(
     conn: Connection,
     *,
     key: VerifierKey | None,
     checkpoint_dir: Path | None,
     batch: int = 20_000,
+    witness_file: Path | None = None,
 ) -> VerifyReport:
-    """Check the whole trail; never raises for a broken chain (see ``report.ok``)."""
+    """Check the whole trail; never raises for a broken chain (see ``report.ok``).
+
+    With ``witness_file`` (the CLI always passes it) the chain is also held to the witness.
+    """
     started = time.perf_counter()
     report = VerifyReport()
     expected = _collect_checkpoints(conn, key, checkpoint_dir, report)
+    if expected is not None and witness_file is not None:
+        problem = _witness_evidence(witness_file, key, expected, report)
+        if problem is not None:
+            report.fail(None, problem)
+            expected = None
     if expected is None:
         report.seconds = time.perf_counter() - started
         return report

@@ -127,8 +127,20 @@ def users_create(
         str | None, typer.Option("--agreement-signed-on", help="YYYY-MM-DD")
     ] = None,
     password_stdin: Annotated[bool, typer.Option("--password-stdin")] = False,
+    must_enrol: Annotated[
+        bool,
+        typer.Option(
+            "--must-enrol",
+            help="The first sign-in must set a new password and a new authenticator (for an "
+            "account handed to someone else).",
+        ),
+    ] = False,
 ) -> None:
-    """Create an account; prints its TOTP enrolment secret once, alone on the last line."""
+    """Create an account; prints its TOTP enrolment secret once, alone on the last line.
+
+    The operator at the server's shell already holds every power, so by default the account
+    signs in with these factors (the CLI contract); ``--must-enrol`` hands it over instead.
+    Accounts made through the admin API always enrol at first sign-in."""
     password = _read_password(password_stdin)
     with _service() as (service, _):
         made = service.create_user(
@@ -140,6 +152,7 @@ def users_create(
             trained_on=_date(trained_on, "--trained-on"),
             agreement_signed_on=_date(agreement_signed_on, "--agreement-signed-on"),
             ctx=_ctx(),
+            must_enrol=must_enrol,
         )
     issuer = load_access_settings().totp_issuer
     typer.echo(f"user {made.user.username} created in {org} as {role.value}")

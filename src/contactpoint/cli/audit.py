@@ -70,7 +70,9 @@ def verify_command(
         context.console.print(f"[red]verifier key unusable:[/red] {exc.message}")
         raise typer.Exit(1) from exc
     with context.engine().connect() as conn:
-        report = verify(conn, key=verifier, checkpoint_dir=directory)
+        report = verify(
+            conn, key=verifier, checkpoint_dir=directory, witness_file=config.witness_file
+        )
     if as_json:
         context.out.print_json(json.dumps(report.__dict__))
     else:

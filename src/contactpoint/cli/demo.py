@@ -88,6 +88,7 @@ def _demo_accounts(accounts_file: Path) -> list[dict[str, str]]:
             new = service.create_user(
                 username, password, organisation_code=org, role=role,
                 vetted_on=today, trained_on=today, agreement_signed_on=today, ctx=ctx,
+                must_enrol=False,  # the demo's factors go only to its 0600 accounts file
             )
             made.append(
                 {"role": role.value, "username": username, "password": password,
@@ -116,7 +117,7 @@ def _announce_when_up(url: str, accounts: list[dict[str, str]], timeout: float =
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(f"{url}health", timeout=2) as answer:  # noqa: S310 - our own http URL
+            with urllib.request.urlopen(f"{url}health", timeout=2) as answer:  # noqa: S310 - our own http URL  # nosec B310
                 if answer.status == 200:
                     break
         except OSError:
@@ -171,8 +172,10 @@ def demo(
         _print_accounts(accounts)
         return
     _step("7. serve")
-    shown_host = "127.0.0.1" if host in ("0.0.0.0", "") else host  # noqa: S104 - a display name
+    shown_host = "127.0.0.1" if host in ("0.0.0.0", "") else host  # noqa: S104 - a display name  # nosec B104
     url = f"http://{shown_host}:{port}/"
+    # The demo names its own public origin (machine-client routes need one; never the Host).
+    os.environ.setdefault("CONTACTPOINT_PUBLIC_ORIGIN", url.rstrip("/"))
     threading.Thread(target=_announce_when_up, args=(url, accounts), daemon=True).start()
     serve.serve(host=host, port=port)
 

@@ -14,6 +14,7 @@ from rich.table import Table
 from contactpoint.audit.trail import AuditAction
 from contactpoint.cli import context
 from contactpoint.db.uow import UnitOfWork
+from contactpoint.domain.csv_safety import open_private
 from contactpoint.errors import ContactPointError
 from contactpoint.linking import exports, history, models, review, sensitive, service, store
 
@@ -96,7 +97,7 @@ def export_links(
             written = exports.write_links(uow.connection, sys.stdout,
                                           include_sensitive=not withhold_sensitive)
         else:
-            with out.open("w", newline="", encoding="utf-8") as fh:
+            with open_private(out) as fh:  # 0600: links name children's records
                 written = exports.write_links(uow.connection, fh,
                                               include_sensitive=not withhold_sensitive)
         context.audit(uow.connection, AuditAction.EXPORT, subject="links",

@@ -7,7 +7,9 @@ from typing import Annotated
 import typer
 import uvicorn
 
+from contactpoint.access.config import load_access_settings
 from contactpoint.cli import context
+from contactpoint.errors import ContactPointError
 
 # By name, so the command line does not import the web layer (import-linter: cli | api).
 APP_FACTORY = "contactpoint.app:app_from_environment"
@@ -22,6 +24,27 @@ def serve(
     port: Annotated[int, typer.Option("--port")] = 8000,
 ) -> None:
     """Serve the application. Access log lines are ours (JSON, no query strings)."""
+    try:
+        access = load_access_settings()  # below the policy's floors: refuse to start
+    except ContactPointError as exc:
+        context.console.print(exc.message, markup=False, soft_wrap=True)
+        raise typer.Exit(2) from exc
     context.console.print(f"serving on http://{host}:{port} (put TLS in front in production)")
+    if not access.public_origin:
+        context.console.print(
+            "machine-client routes (/oauth/token) are off: set CONTACTPOINT_PUBLIC_ORIGIN"
+        )
     # uvicorn's own access log prints the request line with its query string: off.
-    uvicorn.run(APP_FACTORY, factory=True, host=host, port=port, access_log=False, log_config=None)
+    # Forwarded headers are believed only from configured proxies (review finding 11): with
+    # none, the per-address throttle sees the socket's address, which a client cannot forge.
+    proxies = [p.strip() for p in access.trusted_proxies.split(",") if p.strip()]
+    uvicorn.run(
+        APP_FACTORY,
+        factory=True,
+        host=host,
+        port=port,
+        access_log=False,
+        log_config=None,
+        proxy_headers=bool(proxies),
+        forwarded_allow_ips=proxies or None,
+    )

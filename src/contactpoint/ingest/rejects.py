@@ -10,6 +10,7 @@ from types import TracebackType
 
 import polars as pl
 
+from contactpoint.domain.csv_safety import open_private, safe_row
 from contactpoint.ingest.columns import ROW
 
 REPORT_HEADER = ("row", "column", "value", "reason")
@@ -59,15 +60,15 @@ class RejectSink:
         reader = csv.reader(self._tmp)
         row_map = self.row_map
         dest.parent.mkdir(parents=True, exist_ok=True)
-        with dest.open("w", encoding="utf-8", newline="") as out:
+        with open_private(dest) as out:  # 0600: the values are children's data
             writer = csv.writer(out)
             writer.writerow(REPORT_HEADER)
             for row, column, value, reason in reader:
                 number: int | str = row
                 if row_map is not None and row:
                     number = row_map(int(row))
-                writer.writerow((number, column, value, reason))
-            writer.writerows(self._tail)
+                writer.writerow(safe_row((number, column, value, reason)))
+            writer.writerows(safe_row(line) for line in self._tail)
         return dest
 
     def close(self) -> None:

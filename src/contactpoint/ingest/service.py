@@ -180,6 +180,7 @@ def import_file(
                     result.reject_report = sink.write_report(
                         report_path(options.report_dir, path)
                     )
+                _audit_refusal(engine, path, content_hash, options, result)
         break
     result.seconds = time.perf_counter() - started
     log.info(
@@ -188,6 +189,23 @@ def import_file(
         result.rows_rejected, result.rows_retired, result.seconds,
     )
     return result
+
+
+def _audit_refusal(
+    engine: Engine, path: Path, content_hash: str | None, options: ImportOptions,
+    result: FileResult,
+) -> None:
+    """Every refused file leaves a trace (review finding 7), in a transaction of its own:
+    the import's own transaction has been rolled back."""
+    with engine.begin() as conn:
+        trail.append(
+            conn, action=AuditAction.IMPORT_REFUSED, actor=options.actor, organisation=None,
+            subject=None,
+            details={"file": path.name[:200], "sha256": content_hash, "format": result.format,
+                     "source": result.source, "rows_read": result.rows_read,
+                     "rows_rejected": result.rows_rejected,
+                     "why": (result.message or "")[:500]},
+        )
 
 
 def _import(
@@ -209,6 +227,7 @@ def _import(
         tick,
     )
     meta = resolve_meta(path, result.format, reader, options, options.today)
+    _pause("reader")
     result.source, result.extract_type = meta.source, meta.extract_type
     result.extract_date = meta.extract_date
     last = registry.last_extract_date(conn, meta.source)
@@ -234,6 +253,7 @@ def _import(
         raise FeedRefused(
             f"{path.name}: the same file is being imported by another process"
         ) from None
+    _pause("extract")
     stager = Stager(conn)
     if direct:
         stager.try_direct(meta.source, extract_id, now)
@@ -256,11 +276,13 @@ def _stage_and_apply(
     row_map = reader.finish(sink)
     sink.row_map = row_map
     stager.index()
+    _pause("indexed")
     for row, key, first in stager.remove_duplicates():
         real = row_map(row) if row_map else row
         first_real = row_map(first) if row_map else first
         sink.add_final(real, "source_record_id", key,
                        f"duplicate source_record_id (first seen at row {first_real})")
+    _pause("deduped")
     result.rows_read = reader.records
     result.rows_rejected = sink.rows
     result.rows_landed = stager.staged
@@ -288,6 +310,7 @@ def _stage_and_apply(
         conn, extract_id, read=result.rows_read, landed=result.rows_landed,
         rejected=result.rows_rejected, retired=result.rows_retired,
     )
+    _pause("finished")
     if sink.lines:
         result.reject_report = sink.write_report(report_path(options.report_dir, path))
     trail.append(

@@ -153,7 +153,7 @@ class Stager:
         constants = [_sql_literal(values["source_code"]), "'active'",
                      *[_sql_literal(values[c]) for c in _DIRECT_CONSTANTS]]
         marks = ", ".join([*constants[:2], *"?" * len(_INSERT_COLUMNS), *constants[2:]])
-        return f"INSERT INTO source_record ({', '.join(_DIRECT_COLUMNS)}) VALUES ({marks})"  # noqa: S608 - constant names, quoted literals
+        return f"INSERT INTO source_record ({', '.join(_DIRECT_COLUMNS)}) VALUES ({marks})"  # noqa: S608 - constant names, quoted literals  # nosec B608
 
     def encode(self, frame: pl.DataFrame) -> Batch:
         """A validated batch as the database takes it. Runs on the reading thread: on
@@ -187,7 +187,7 @@ class Stager:
             statement = self._direct_insert()
         else:
             marks = ", ".join("?" * (len(_DATA_COLUMNS) + 1))
-            statement = f"INSERT INTO {STAGE} VALUES ({marks})"  # noqa: S608 - constant table name
+            statement = f"INSERT INTO {STAGE} VALUES ({marks})"  # noqa: S608 - constant table name  # nosec B608
         dbapi: Any = self.conn.connection.driver_connection
         cursor = dbapi.cursor()
         try:
@@ -244,7 +244,7 @@ class Stager:
         if self.direct:
             return []  # the unique key already refused any duplicate (DirectConflict)
         rows = self.conn.exec_driver_sql(
-            f"SELECT s.row_no, s.source_record_id, f.first_row FROM {STAGE} s JOIN ("  # noqa: S608 - constant table name
+            f"SELECT s.row_no, s.source_record_id, f.first_row FROM {STAGE} s JOIN ("  # noqa: S608 - constant table name  # nosec B608
             f" SELECT source_record_id, MIN(row_no) AS first_row FROM {STAGE}"
             f" GROUP BY source_record_id HAVING COUNT(*) > 1) f"
             f" ON f.source_record_id = s.source_record_id WHERE s.row_no > f.first_row"
@@ -252,7 +252,7 @@ class Stager:
         ).all()
         if rows:
             self.conn.exec_driver_sql(
-                f"DELETE FROM {STAGE} WHERE row_no IN (SELECT s.row_no FROM {STAGE} s JOIN ("  # noqa: S608 - constant table name
+                f"DELETE FROM {STAGE} WHERE row_no IN (SELECT s.row_no FROM {STAGE} s JOIN ("  # noqa: S608 - constant table name  # nosec B608
                 f" SELECT source_record_id, MIN(row_no) AS first_row FROM {STAGE}"
                 f" GROUP BY source_record_id HAVING COUNT(*) > 1) f"
                 f" ON f.source_record_id = s.source_record_id WHERE s.row_no > f.first_row)"
@@ -299,7 +299,7 @@ class Stager:
         now_param = bindparam("now", type_=UTCDateTime())
         counts = self.conn.execute(
             text(
-                "SELECT"  # noqa: S608 - constant table name
+                "SELECT"  # noqa: S608 - constant table name  # nosec B608
                 " SUM(CASE WHEN s.record_status = 'active' AND r.id IS NULL THEN 1 ELSE 0 END),"
                 " SUM(CASE WHEN r.id IS NOT NULL AND (r.content_hash <> s.content_hash"
                 "  OR r.record_status <> s.record_status) AND s.record_status = 'active'"
@@ -336,7 +336,7 @@ class Stager:
             )
             self.conn.execute(
                 text(
-                    f"UPDATE source_record SET {sets}, record_status = 'active',"  # noqa: S608 - constant table name
+                    f"UPDATE source_record SET {sets}, record_status = 'active',"  # noqa: S608 - constant table name  # nosec B608
                     " updated_at = :now, extract_id = :eid"
                     f" FROM {STAGE} s WHERE {key_match} AND {differs}"
                 ).bindparams(now_param),
@@ -345,7 +345,7 @@ class Stager:
         if unchanged:  # the same content re-sent: only the provenance moves on
             self.conn.execute(
                 text(
-                    f"UPDATE source_record SET extract_id = :eid FROM {STAGE} s"  # noqa: S608 - constant table name
+                    f"UPDATE source_record SET extract_id = :eid FROM {STAGE} s"  # noqa: S608 - constant table name  # nosec B608
                     f" WHERE {key_match} AND NOT {differs}"
                     " AND source_record.extract_id <> :eid"
                 ),
@@ -358,7 +358,7 @@ class Stager:
             )
             self.conn.execute(
                 text(
-                    f"INSERT INTO source_record ({insert_cols}, first_extract_id, extract_id,"  # noqa: S608 - constant table name
+                    f"INSERT INTO source_record ({insert_cols}, first_extract_id, extract_id,"  # noqa: S608 - constant table name  # nosec B608
                     " updated_at)"
                     f" SELECT {select_cols}, :eid, :eid, :now FROM {STAGE} s"
                     " WHERE s.record_status = 'active' AND NOT EXISTS (SELECT 1 FROM"
@@ -370,7 +370,7 @@ class Stager:
         if known_deletes:
             self.conn.execute(
                 text(
-                    "UPDATE source_record SET"  # noqa: S608 - constant table name
+                    "UPDATE source_record SET"  # noqa: S608 - constant table name  # nosec B608
                     " updated_at = CASE WHEN record_status <> 'deleted' THEN :now"
                     " ELSE updated_at END,"
                     " record_status = 'deleted', extract_id = :eid"
@@ -381,7 +381,7 @@ class Stager:
             )
         # every record this file made new or changed (content or status) has this stamp
         self._queue(
-            f"SELECT r.id FROM {STAGE} s JOIN source_record r ON r.source_code = :src"  # noqa: S608 - constant table name
+            f"SELECT r.id FROM {STAGE} s JOIN source_record r ON r.source_code = :src"  # noqa: S608 - constant table name  # nosec B608
             " AND r.source_record_id = s.source_record_id"
             " WHERE r.updated_at = :now AND r.extract_id = :eid",
             params, now_param,
@@ -392,7 +392,7 @@ class Stager:
         if full and self._active_count(source_code) > active:
             result = self.conn.execute(
                 text(
-                    "UPDATE source_record SET record_status = 'retired',"  # noqa: S608 - constant table name
+                    "UPDATE source_record SET record_status = 'retired',"  # noqa: S608 - constant table name  # nosec B608
                     " updated_at = :now, extract_id = :eid"
                     " WHERE source_code = :src AND record_status = 'active' AND NOT EXISTS"
                     f" (SELECT 1 FROM {STAGE} s"

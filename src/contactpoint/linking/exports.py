@@ -10,6 +10,7 @@ from typing import IO
 import polars as pl
 from sqlalchemy import BindParameter, Connection, bindparam, text
 
+from contactpoint.domain.csv_safety import safe_row
 from contactpoint.linking import store
 from contactpoint.linking.sensitive import sensitive_sources
 from contactpoint.matching.metrics import Metrics, pairwise_metrics
@@ -52,7 +53,7 @@ def write_links(conn: Connection, out: IO[str], *,
     writer.writerow(LINKS_HEADER)
     count = 0
     for row in conn.execute(stmt).yield_per(50_000):
-        writer.writerow(tuple(row))
+        writer.writerow(safe_row(row))  # a source's ids may start with "=" (formula)
         count += 1
     if include_sensitive:
         return LinksWritten(count, 0, sensitive)

@@ -81,7 +81,7 @@ def _changes(conn: Connection, after_event_id: int, *, since: str, full_at: date
     store.load_temp(conn, "tmp_changed", changed.to_frame())
     fresh = store.read_records(
         conn,
-        "s.id IN (SELECT k FROM tmp_changed) AND " + store.EXISTING_WHERE,  # noqa: S608
+        "s.id IN (SELECT k FROM tmp_changed) AND " + store.EXISTING_WHERE,  # noqa: S608 - constant names only  # nosec B608
         store.EXISTING_COLUMNS,
     )
     store.drop_temp(conn, "tmp_changed")

@@ -49,7 +49,7 @@ def _joins(
     the larger); ``ordered``: only ``l.unique_id < r.unique_id`` (a table joined to itself)."""
     also = " AND l.unique_id < r.unique_id" if ordered else ""
     return [
-        f"SELECT {i} AS k, least(l.unique_id, r.unique_id) AS a, "  # noqa: S608 - the model's own rules
+        f"SELECT {i} AS k, least(l.unique_id, r.unique_id) AS a, "  # noqa: S608 - the model's own rules  # nosec B608
         f"greatest(l.unique_id, r.unique_id) AS b FROM {left} l JOIN {right} r ON ({rule}){also}"
         for i, rule in rules
     ]
@@ -57,7 +57,7 @@ def _joins(
 
 def _first_rule_per_pair(joins: list[str]) -> str:
     return (
-        "SELECT CAST(min(k) AS VARCHAR) AS match_key, a AS join_key_l, b AS join_key_r "  # noqa: S608 - internal names only
+        "SELECT CAST(min(k) AS VARCHAR) AS match_key, a AS join_key_l, b AS join_key_r "  # noqa: S608 - internal names only  # nosec B608
         f"FROM ({' UNION ALL '.join(joins)}) GROUP BY a, b"
     )
 

@@ -100,8 +100,8 @@ def explain_pair(records: pl.DataFrame, model: ModelArtefact) -> PairExplanation
             linker, _, _ = linker_for(con, ["lf"], settings)
             left, right = lf.to_dicts()
             scored = linker.inference.score_pair(left, right)
-            row = fetch(con, f"SELECT * FROM {scored.physical_name}").to_dicts()[0]  # noqa: S608 - Splink's own table name
-            vetoes = fetch(con, f"SELECT * FROM ({veto_select(scored.physical_name, model.rules.household_vetoes, settings)})").to_dicts()[0]  # noqa: E501, S608 - internal names only
+            row = fetch(con, f"SELECT * FROM {scored.physical_name}").to_dicts()[0]  # noqa: S608 - Splink's own table name  # nosec B608
+            vetoes = fetch(con, f"SELECT * FROM ({veto_select(scored.physical_name, model.rules.household_vetoes, settings)})").to_dicts()[0]  # noqa: E501, S608 - internal names only  # nosec B608
         finally:
             con.close()
     evidence = []

@@ -117,7 +117,7 @@ def update(con: duckdb.DuckDBPyConnection, existing: Existing) -> int:
             fresh = _replace_all(con, records, None)
             shielded = records.filter(pl.col("shielded"))["child_key"].unique()
             with register(con, "__cp_children", children):
-                con.execute(f"CREATE OR REPLACE TABLE {CHILDREN} AS SELECT * FROM __cp_children")  # noqa: S608 - internal names only
+                con.execute(f"CREATE OR REPLACE TABLE {CHILDREN} AS SELECT * FROM __cp_children")  # noqa: S608 - internal names only  # nosec B608
         else:
             if mark(con) != existing.since:
                 raise StaleStore("the store of existing records is not at the state given")
@@ -127,13 +127,13 @@ def update(con: duckdb.DuckDBPyConnection, existing: Existing) -> int:
             fresh = prepare(records).join(_row_hashes(records), on="unique_id")
             with register(con, "__cp_changed", existing.changed.to_frame("unique_id")):
                 for table in (TABLE, CHILDREN):
-                    con.execute(f"DELETE FROM {table} WHERE unique_id IN "  # noqa: S608 - internal names only
+                    con.execute(f"DELETE FROM {table} WHERE unique_id IN "  # noqa: S608 - internal names only  # nosec B608
                                 "(SELECT unique_id FROM __cp_changed)").fetchall()
             _insert(con, fresh)
             with register(con, "__cp_children", children):
-                con.execute(f"INSERT INTO {CHILDREN} BY NAME SELECT * FROM __cp_children")  # noqa: S608 - internal names only
+                con.execute(f"INSERT INTO {CHILDREN} BY NAME SELECT * FROM __cp_children")  # noqa: S608 - internal names only  # nosec B608
         with register(con, "__cp_shielded", shielded.cast(pl.Int64()).to_frame("child_key")):
-            con.execute(f"CREATE OR REPLACE TABLE {SHIELDED} AS SELECT * FROM __cp_shielded")  # noqa: S608 - internal names only
+            con.execute(f"CREATE OR REPLACE TABLE {SHIELDED} AS SELECT * FROM __cp_shielded")  # noqa: S608 - internal names only  # nosec B608
         _set_meta(con, "prepare_version", _VERSION)
         _set_meta(con, "mark", existing.mark)
     return fresh.height
@@ -150,7 +150,7 @@ def _set_meta(con: duckdb.DuckDBPyConnection, key: str, value: str | None) -> No
 def _insert(con: duckdb.DuckDBPyConnection, fresh: pl.DataFrame) -> None:
     if fresh.height:
         with register(con, "__cp_fresh", fresh):
-            con.execute(f"INSERT INTO {TABLE} BY NAME SELECT * FROM __cp_fresh")  # noqa: S608 - internal names only
+            con.execute(f"INSERT INTO {TABLE} BY NAME SELECT * FROM __cp_fresh")  # noqa: S608 - internal names only  # nosec B608
 
 
 def _replace_all(
@@ -161,12 +161,12 @@ def _replace_all(
     with register(con, "__cp_wanted", wanted):
         if _prepared_current(con):
             con.execute(
-                f"DELETE FROM {TABLE} e WHERE NOT EXISTS (SELECT 1 FROM __cp_wanted w "  # noqa: S608 - internal names only
+                f"DELETE FROM {TABLE} e WHERE NOT EXISTS (SELECT 1 FROM __cp_wanted w "  # noqa: S608 - internal names only  # nosec B608
                 "WHERE w.unique_id = e.unique_id AND w._h = e._h)"
             )
             todo = fetch(
                 con,
-                f"SELECT unique_id FROM __cp_wanted w WHERE NOT EXISTS (SELECT 1 FROM "  # noqa: S608 - internal names only
+                f"SELECT unique_id FROM __cp_wanted w WHERE NOT EXISTS (SELECT 1 FROM "  # noqa: S608 - internal names only  # nosec B608
                 f"{TABLE} e WHERE e.unique_id = w.unique_id)",
             )
             keys = todo.get_column("unique_id").implode()
@@ -176,7 +176,7 @@ def _replace_all(
             return fresh
         fresh = (prepare(records) if done is None else done).join(wanted, on="unique_id")
         with register(con, "__cp_fresh", fresh):
-            con.execute(f"CREATE OR REPLACE TABLE {TABLE} AS SELECT * FROM __cp_fresh")  # noqa: S608 - internal names only
+            con.execute(f"CREATE OR REPLACE TABLE {TABLE} AS SELECT * FROM __cp_fresh")  # noqa: S608 - internal names only  # nosec B608
         return fresh
 
 

@@ -87,7 +87,7 @@ def veto_select(
         AND gamma_dob >= {dob_person} AND NOT {MIDDLE_NAMES_CONFLICT} AS nhs_only,
       (gamma_forename >= {fn_exact} OR gamma_dob >= {dob_year} OR {shared}) AS plausible
     FROM {table}
-    """  # noqa: S608 - internal names and constants only
+    """  # noqa: S608 - internal names and constants only  # nosec B608
 
 
 # Both records carry middle names, they share none, are not a typo apart, and neither side is
@@ -123,7 +123,7 @@ def _edges(
     SELECT l, r, p, w, (v_nhs OR v_upn OR v_twin OR v_person) AS vetoed,
       nhs_only AND NOT (v_upn OR v_twin OR v_person) AS nhs_only, plausible
     FROM v WHERE p >= {rules.review_probability}
-    """  # noqa: S608 - internal names and constants only
+    """  # noqa: S608 - internal names and constants only  # nosec B608
     return fetch(con, sql)
 
 
@@ -353,9 +353,9 @@ def predict_pairs(
     ``frequencies_over`` tables (a day's records: over the whole population)."""
     linker, db_api, _ = linker_for(con, [table], settings)
     for col in TF_COLUMNS if frequencies_over else ():
-        values = " UNION ALL ".join(f"SELECT {col} FROM {t}" for t in frequencies_over)  # noqa: S608 - internal names only
+        values = " UNION ALL ".join(f"SELECT {col} FROM {t}" for t in frequencies_over)  # noqa: S608 - internal names only  # nosec B608
         con.execute(
-            f"CREATE OR REPLACE TEMP TABLE tf_lookup_{col} AS "  # noqa: S608 - internal names only
+            f"CREATE OR REPLACE TEMP TABLE tf_lookup_{col} AS "  # noqa: S608 - internal names only  # nosec B608
             f"SELECT {col}, count(*) / sum(count(*)) OVER () AS tf_{col} FROM ({values}) "
             f"WHERE {col} IS NOT NULL GROUP BY {col}"
         )
@@ -412,9 +412,9 @@ def run_dedupe(
         del frame, lf
         pairs = blocked_pairs_sql(prediction_rules(model.splink_settings), "lf")
         pred = predict_pairs(con, "lf", pairs, model.splink_settings, rules.score_floor_weight)
-        scored = int(fetch(con, f"SELECT count(*) AS n FROM {pred.physical_name}")["n"][0])  # noqa: S608 - internal names and constants only
+        scored = int(fetch(con, f"SELECT count(*) AS n FROM {pred.physical_name}")["n"][0])  # noqa: S608 - internal names and constants only  # nosec B608
         edges = _edges(con, pred.physical_name, rules, model.splink_settings)
-        lf = fetch(con, f"SELECT {', '.join(CLUSTER_COLUMNS)} FROM lf")  # noqa: S608 - internal names only
+        lf = fetch(con, f"SELECT {', '.join(CLUSTER_COLUMNS)} FROM lf")  # noqa: S608 - internal names only  # nosec B608
         timings["predict_s"] = time.perf_counter() - t
     finally:
         con.close()
@@ -566,9 +566,9 @@ def run_match_new(
         t = time.perf_counter()
         lf_new = prepare(nw)
         cols = ", ".join(prepared.columns(con))
-        con.execute(f"CREATE OR REPLACE TEMP VIEW lf_ex AS SELECT {cols} FROM {prepared.TABLE}")  # noqa: S608 - internal names only
+        con.execute(f"CREATE OR REPLACE TEMP VIEW lf_ex AS SELECT {cols} FROM {prepared.TABLE}")  # noqa: S608 - internal names only  # nosec B608
         with register(con, "__cp_new", lf_new):
-            con.execute(f"CREATE OR REPLACE TEMP TABLE lf_new AS SELECT {cols} FROM __cp_new")  # noqa: S608 - internal names only
+            con.execute(f"CREATE OR REPLACE TEMP TABLE lf_new AS SELECT {cols} FROM __cp_new")  # noqa: S608 - internal names only  # nosec B608
         # pairs first (of new records only); then the existing records in them, as a table:
         # Splink reads its input more than once
         pairs = new_pairs_sql(prediction_rules(model.splink_settings), "lf_ex", "lf_new")
@@ -584,14 +584,14 @@ def run_match_new(
                              rules.score_floor_weight, frequencies_over=("lf_ex", "lf_new"))
         veto = "(v_nhs OR v_upn OR v_twin OR v_person)"
         vetoes = veto_select(pred.physical_name, rules.household_vetoes, model.splink_settings)
-        scored = (f"SELECT l, r, p, w, {veto} AS vetoed, "  # noqa: S608 - internal names only
+        scored = (f"SELECT l, r, p, w, {veto} AS vetoed, "  # noqa: S608 - internal names only  # nosec B608
                   f"nhs_only AND NOT (v_upn OR v_twin OR v_person) AS nhs_only, plausible "
                   f"FROM ({vetoes})")
         with register(con, "__cp_new_keys", nw.select(pl.col("record_key").alias("k"))):
             both_new = ("l IN (SELECT k FROM __cp_new_keys) AND "
                         "r IN (SELECT k FROM __cp_new_keys)")
-            cross = fetch(con, f"SELECT * FROM ({scored}) WHERE NOT ({both_new})")  # noqa: S608 - internal names and constants only
-            inner = fetch(con, f"SELECT * FROM ({scored}) WHERE {both_new} "  # noqa: S608 - internal names and constants only
+            cross = fetch(con, f"SELECT * FROM ({scored}) WHERE NOT ({both_new})")  # noqa: S608 - internal names and constants only  # nosec B608
+            inner = fetch(con, f"SELECT * FROM ({scored}) WHERE {both_new} "  # noqa: S608 - internal names and constants only  # nosec B608
                                f"AND p >= {rules.review_probability}")
         pred.drop_table_from_database_and_remove_from_cache()
         timings["predict_s"] = time.perf_counter() - t
@@ -601,7 +601,7 @@ def run_match_new(
         with register(con, "__cp_hit", hit):
             ex = fetch(
                 con,
-                f"SELECT e.unique_id AS record_key, c.child_key, "  # noqa: S608 - internal names only
+                f"SELECT e.unique_id AS record_key, c.child_key, "  # noqa: S608 - internal names only  # nosec B608
                 f"s.child_key IS NOT NULL AS shielded, e.nhs AS nhs_number, e.upn, "
                 f"e.source_code, e.dob, e.fn FROM {prepared.TABLE} e "
                 f"JOIN {prepared.CHILDREN} c ON c.unique_id = e.unique_id "

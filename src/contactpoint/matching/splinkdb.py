@@ -60,7 +60,7 @@ def register(con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame) -> 
 
 def load_table(con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame) -> None:
     with register(con, "__cp_incoming", frame):
-        con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM __cp_incoming")  # noqa: S608 - internal names and constants only
+        con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM __cp_incoming")  # noqa: S608 - internal names and constants only  # nosec B608
 
 
 def linker_for(

@@ -36,7 +36,7 @@ DETERMINISTIC_RECALL = 0.7
 
 
 def _count_pairs(con: duckdb.DuckDBPyConnection, rule: str) -> int:
-    sql = f"SELECT count(*) FROM lf AS l JOIN lf AS r ON {rule} AND l.unique_id < r.unique_id"  # noqa: S608 - internal names and constants only
+    sql = f"SELECT count(*) FROM lf AS l JOIN lf AS r ON {rule} AND l.unique_id < r.unique_id"  # noqa: S608 - internal names and constants only  # nosec B608
     cur = con.cursor()
     try:
         rows = cur.execute(sql).fetchall()

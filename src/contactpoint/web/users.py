@@ -161,7 +161,9 @@ async def create_user(request: Request, actor: FreshToCreate) -> Response:
                 organisation_code=org.code,
                 role=Role(role_value),
                 ctx=audit_context(request, actor),
-                **dates,
+                vetted_on=dates["vetted_on"],
+                trained_on=dates["trained_on"],
+                agreement_signed_on=dates["agreement_signed_on"],
             )
     except ContactPointError as exc:
         if exc.http_status == 403:

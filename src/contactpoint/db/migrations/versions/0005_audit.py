@@ -139,7 +139,7 @@ def _postgresql_protection() -> None:
     op.execute("ALTER TABLE audit_head ENABLE ALWAYS TRIGGER audit_head_no_truncate")
 
     op.execute(_PG_ROLE)
-    has_role = f"EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{APP_ROLE}')"  # noqa: S608
+    has_role = f"EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{APP_ROLE}')"  # noqa: S608 - constant names only  # nosec B608
     op.execute(
         "REVOKE UPDATE, DELETE, TRUNCATE ON audit_event, audit_checkpoint, audit_head FROM PUBLIC"
     )

@@ -102,7 +102,7 @@ def upgrade() -> None:
     involvements = ("CAST(r.involvements AS TEXT)"
                     if op.get_bind().dialect.name == "postgresql" else "r.involvements")
     op.execute(sa.text(
-        "UPDATE source SET sensitive = TRUE WHERE EXISTS (SELECT 1 FROM source_record r "  # noqa: S608 (constant SQL)
+        "UPDATE source SET sensitive = TRUE WHERE EXISTS (SELECT 1 FROM source_record r "  # noqa: S608 (constant SQL)  # nosec B608
         f"WHERE r.source_code = source.code AND {involvements} LIKE :pattern)"
     ).bindparams(pattern='%"sensitive":true%'))
 
