@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup demo test lint typecheck imports unit bench clean
+.PHONY: help setup demo test lint typecheck imports deps unit bench clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -29,7 +29,10 @@ typecheck: $(STAMP)  ## mypy --strict
 imports: $(STAMP)  ## import-linter layer contracts
 	$(BIN)/lint-imports
 
-test: lint typecheck imports  ## everything CI runs
+deps: $(STAMP)  ## deptry: every module src/ imports is a declared dependency
+	$(BIN)/deptry src
+
+test: lint typecheck imports deps  ## everything CI runs
 	$(BIN)/python -m pytest -q
 
 clean:  ## remove local state (not the venv)
