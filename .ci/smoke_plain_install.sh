@@ -16,9 +16,15 @@ export CONTACTPOINT_VAR_DIR="$work/var"
 unset CONTACTPOINT_DATABASE_URL CONTACTPOINT_LINKAGE_DIR
 cd "$work"  # not the checkout: only the installed package is importable
 "${cp[@]}" synth --children 200 --seed 7 --out "$work/feeds"
-"${cp[@]}" import "$work/feeds"
-"${cp[@]}" link
-"${cp[@]}" export links --out "$work/links.csv"
-rows=$(($(wc -l < "$work/links.csv") - 1))
-[ "$rows" -gt 200 ] || { echo "plain install smoke: only $rows links exported" >&2; exit 1; }
-echo "plain install smoke: $rows links exported"
+"${cp[@]}" import "$work/feeds" --json > "$work/import.json"
+"${cp[@]}" link --json > "$work/link.json"
+"${cp[@]}" export links --out "$work/links.csv" --json > "$work/export.json"
+"$work/venv/bin/python" - "$work" <<'PY'
+import json, sys
+work = sys.argv[1]
+imported, linked, exported = (json.load(open(f"{work}/{n}.json")) for n in ("import", "link", "export"))
+landed = sum(f["rows_landed"] for f in imported["files"])
+assert imported["ok"] and landed > 200, imported
+assert linked["records_linked"] == landed == exported["rows"], (linked, exported)
+print(f"plain install smoke: {landed} records linked into {linked['children_created']} children, exported")
+PY

@@ -5,15 +5,17 @@ from __future__ import annotations
 import getpass
 import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from contactpoint.audit.trail import AuditAction
-from contactpoint.cli import context
+from contactpoint.cli import context, output
+from contactpoint.cli.output import JsonOption
 from contactpoint.db.uow import UnitOfWork
 from contactpoint.errors import ContactPointError
 from contactpoint.linkage import exports, history, models, review, service, store
@@ -28,12 +30,8 @@ def _fail(exc: ContactPointError) -> typer.Exit:
     return typer.Exit(1)
 
 
-def link(
-    retrain: Annotated[
-        bool, typer.Option("--retrain", help="Re-estimate the model first.")
-    ] = False,
-) -> None:
-    """Link every source record not yet linked (incremental after the first run)."""
+def run_link(retrain: bool) -> dict[str, Any]:
+    """One link run, committed and audited; its summary as a JSON-ready dict."""
     settings = context.settings()
     linkage_dir = settings.effective_linkage_dir
     linkage_dir.mkdir(parents=True, exist_ok=True)
@@ -66,32 +64,60 @@ def link(
     if store.tidy_after_bulk(context.engine(), summary.records_linked):
         context.console.log("vacuumed the rewritten tables")
     tidied = time.perf_counter() - started
-    table = Table(title=f"link run ({summary.mode}, model {summary.model_version})")
+    report = asdict(summary)
+    report["phases"] = [{"step": step, "seconds": round(sec, 3)} for step, sec in summary.phases]
+    report["engine"] = [{"step": step, "seconds": round(sec, 3)} for step, sec in summary.engine]
+    report["tidy_seconds"] = round(tidied, 3)
+    report["seconds"] = round(summary.seconds + tidied, 3)
+    return report
+
+
+def print_link_report(report: dict[str, Any]) -> None:
+    table = Table(title=f"link run ({report['mode']}, model {report['model_version']})")
     table.add_column("measure")
     table.add_column("value", justify="right")
-    for label, value in (
-        ("records in", summary.records_in), ("records linked", summary.records_linked),
-        ("children created", summary.children_created),
-        ("review items queued", summary.review_items),
-        ("records held for review", summary.records_held),
-        ("children archived (no active records)", summary.children_archived),
+    for label, key in (
+        ("records in", "records_in"), ("records linked", "records_linked"),
+        ("children created", "children_created"),
+        ("review items queued", "review_items"),
+        ("records held for review", "records_held"),
+        ("children archived (no active records)", "children_archived"),
     ):
-        table.add_row(label, f"{value:,}")
-    for step, seconds in summary.phases:
-        table.add_row(f"  {step}", f"{seconds:.1f} s")
-    for step, seconds in summary.engine:
-        table.add_row(f"    engine: {step}", f"{seconds:.1f} s")
-    if tidied >= 0.05:
-        table.add_row("  vacuuming the rewritten tables (after commit)", f"{tidied:.1f} s")
-    table.add_row("time", f"{summary.seconds + tidied:.1f} s")
+        table.add_row(label, f"{report[key]:,}")
+    for phase in report["phases"]:
+        table.add_row(f"  {phase['step']}", f"{phase['seconds']:.1f} s")
+    for phase in report["engine"]:
+        table.add_row(f"    engine: {phase['step']}", f"{phase['seconds']:.1f} s")
+    if report["tidy_seconds"] >= 0.05:
+        table.add_row("  vacuuming the rewritten tables (after commit)",
+                      f"{report['tidy_seconds']:.1f} s")
+    table.add_row("time", f"{report['seconds']:.1f} s")
     context.out.print(table)
+
+
+def link(
+    retrain: Annotated[
+        bool, typer.Option("--retrain", help="Re-estimate the model first.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Link every source record not yet linked (incremental after the first run)."""
+    report = run_link(retrain)
+    if as_json:
+        output.emit(report)
+    else:
+        print_link_report(report)
 
 
 @export_app.command("links")
 def export_links(
     out: Annotated[Path | None, typer.Option("--out", help="CSV file (default stdout).")] = None,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="With --out: the summary as one JSON document on standard output.")] = False,
 ) -> None:
     """Write CSV source,source_record_id,child_id for every linked active source record."""
+    if as_json and out is None:
+        raise typer.BadParameter("--json needs --out (without it the CSV is standard output)")
     with UnitOfWork(context.engine()) as uow:
         pending = exports.unlinked_count(uow.connection)
         if out is None:
@@ -102,7 +128,10 @@ def export_links(
         context.audit(uow.connection, AuditAction.EXPORT, subject="links",
                       details={"rows": count, "to": str(out) if out else "stdout"})
         uow.commit()
-    context.console.print(f"{count:,} links written" + (f" to {out}" if out else ""))
+    if as_json:
+        output.emit({"rows": count, "out": str(out), "unlinked_active_records": pending})
+    else:
+        context.console.print(f"{count:,} links written" + (f" to {out}" if out else ""))
     if pending:
         context.console.print(f"[yellow]warning: {pending:,} active source records are not "
                               "linked yet (run `contactpoint link`)[/yellow]")
@@ -111,6 +140,7 @@ def export_links(
 def evaluate(
     truth: Annotated[Path, typer.Option("--truth", exists=True, dir_okay=False,
                                         help="CSV source,source_record_id,person_id")],
+    as_json: JsonOption = False,
 ) -> None:
     """Pairwise precision, recall, F1, false merges and splits against a truth file."""
     with UnitOfWork(context.engine()) as uow:
@@ -118,6 +148,9 @@ def evaluate(
             m = exports.evaluate(uow.connection, truth)
         except ContactPointError as exc:
             raise _fail(exc) from exc
+    if as_json:
+        output.emit(asdict(m))
+        return
     table = Table(title="pairwise linkage accuracy")
     table.add_column("measure")
     table.add_column("value", justify="right")
@@ -136,11 +169,33 @@ def evaluate(
 def review_list(
     status: Annotated[str, typer.Option(help="open, decided, superseded or all")] = "open",
     limit: Annotated[int, typer.Option(min=1)] = 50,
+    as_json: JsonOption = False,
 ) -> None:
     """List review items (source record keys and children only; no personal data)."""
     with UnitOfWork(context.engine()) as uow:
         items = review.list_items(uow.connection, status=status, limit=limit)
-    table = Table(title=f"review items ({status})")
+    if as_json:
+        output.emit({"status": status, "items": [asdict(i) for i in items]})
+        return
+    _print_items(items, f"review items ({status})")
+
+
+@review_app.command("show")
+def review_show(item: int, as_json: JsonOption = False) -> None:
+    """Show review item ITEM (source record keys and children only; no personal data)."""
+    with UnitOfWork(context.engine()) as uow:
+        found = review.list_items(uow.connection, status="all", limit=1, item_id=item)
+    if not found:
+        context.console.print(f"[red]no review item {item}[/red]")
+        raise typer.Exit(1)
+    if as_json:
+        output.emit(asdict(found[0]))
+        return
+    _print_items(found, f"review item {item}")
+
+
+def _print_items(items: list[review.ReviewItem], title: str) -> None:
+    table = Table(title=title)
     for col in ("item", "left record", "left child", "right record", "right child", "p",
                 "cause", "status"):
         table.add_column(col, overflow="fold")
@@ -150,7 +205,7 @@ def review_list(
                       i.left.child_id or "(held)",
                       f"{i.right.source_code}:{i.right.source_record_id}",
                       i.right.child_id or "(held)", p, i.cause, i.status)
-    wide = context.out if context.out.is_terminal else Console(width=160)
+    wide = context.out if context.out.is_terminal else Console(width=output.PIPED_HELP_WIDTH)
     wide.print(table)
 
 
@@ -163,6 +218,7 @@ def review_decide(
     force: Annotated[bool, typer.Option("--force", help="Override an NHS-number conflict "
                                         "(needs --reason; recorded).")] = False,
     actor: Annotated[str | None, typer.Option(help="Who decided (default: OS user).")] = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Decide review item ITEM: --same or --different."""
     if same == different:
@@ -179,6 +235,9 @@ def review_decide(
                       details={"outcome": result.outcome, "forced": force,
                                "child_id": result.child_id})
         uow.commit()
+    if as_json:
+        output.emit(asdict(result))
+        return
     where = f": child {result.child_id}" if result.child_id else ""
     context.out.print(f"item {result.item_id} decided {result.outcome}{where}")
 
@@ -211,6 +270,7 @@ def review_unmerge(
     new: Annotated[bool, typer.Option("--new", help="Always split into a new child.")] = False,
     reason: Annotated[str | None, typer.Option(help="Why (recorded).")] = None,
     actor: Annotated[str | None, typer.Option(help="Who decided (default: OS user).")] = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Split source records out of CHILD_ID (back to their previous child, or a new one)."""
     with UnitOfWork(context.engine()) as uow:
@@ -225,6 +285,9 @@ def review_unmerge(
                       reason=reason, who=actor,
                       details={"records": len(keys), "into": target.child_id})
         uow.commit()
+    if as_json:
+        output.emit({"records": len(keys), "from": current.child_id, "to": target.child_id})
+        return
     context.out.print(f"{len(keys)} record(s) moved from {current.child_id} "
                       f"to {target.child_id}")
 

@@ -57,5 +57,8 @@ def __getattr__(name: str) -> typer.Typer:  # ``from contactpoint.cli.main impor
 
 
 def main(argv: Sequence[str] | None = None) -> None:
+    from contactpoint.cli.output import full_width_help_when_piped
+
+    full_width_help_when_piped()
     args = list(sys.argv[1:] if argv is None else argv)
     build(args[0] if args else None)(args=args)

@@ -10,7 +10,8 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from contactpoint.cli import context
+from contactpoint.cli import context, output
+from contactpoint.cli.output import JsonOption
 from contactpoint.errors import ValidationFailed
 from contactpoint.synth.config import DEFAULT_EXTRACT_DATE, SynthConfig, with_rates
 from contactpoint.synth.delta import DeltaOptions, write_delta
@@ -40,6 +41,7 @@ def synth(
     rate: Annotated[list[str] | None, typer.Option(
         help="Override a population rate, NAME=VALUE (repeatable), e.g. twin_rate=0.03.")
     ] = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Write every feed (CSV, FHIR NDJSON, CTF XML) and truth.csv for a synthetic population."""
     try:
@@ -83,6 +85,10 @@ def synth(
     elapsed = time.perf_counter() - started
     total = sum(counts.values())
     sources = len(counts)
+    if as_json:
+        output.emit({"out": str(out), "records": total, "records_by_source": counts,
+                     "seconds": round(elapsed, 3)})
+        return
     context.out.print(f"wrote {total} source records from {sources} sources to {out} "
                       f"in {elapsed:.1f} s")
 

@@ -77,7 +77,8 @@ class ReviewItem:
     created_at: datetime
 
 
-def list_items(conn: Connection, *, status: str = "open", limit: int = 50) -> list[ReviewItem]:
+def list_items(conn: Connection, *, status: str = "open", limit: int = 50,
+               item_id: int | None = None) -> list[ReviewItem]:
     sl, sr = aliased(source_record), aliased(source_record)
     ll, lr = aliased(record_link), aliased(record_link)
     cl, cr = aliased(child), aliased(child)
@@ -96,6 +97,8 @@ def list_items(conn: Connection, *, status: str = "open", limit: int = 50) -> li
     )
     if status != "all":
         stmt = stmt.where(review_item.c.status == status)
+    if item_id is not None:
+        stmt = stmt.where(review_item.c.id == item_id)
     return [
         ReviewItem(int(r[0]), ReviewSide(int(r[5]), r[6], r[7], r[8]),
                    ReviewSide(int(r[9]), r[10], r[11], r[12]), r[1], r[2], r[3], r[4])
