@@ -71,3 +71,17 @@ class ReauthenticationRequired(AuthenticationFailed):
 class Throttled(ContactPointError):
     code = "throttled"
     http_status = 429
+
+
+class PathMissing(ContactPointError):
+    """A file or directory named on the command line does not exist."""
+
+    code = "path_missing"
+    http_status = 404
+
+
+class SchemaBehind(ContactPointError):
+    """The database is not at the migration this code expects (``contactpoint db upgrade``)."""
+
+    code = "schema_behind"
+    http_status = 503
