@@ -22,6 +22,7 @@ _GROUPS: dict[str, tuple[str, ...]] = {
     "linking": ("link", "export", "evaluate", "review"),
     "access": ("orgs", "users", "clients"),
     "audit": ("audit",),
+    "backup": ("backup", "restore"),
     "serve": ("serve",),
     "demo": ("demo",),
     "bench": ("bench",),
