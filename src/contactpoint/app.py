@@ -8,6 +8,7 @@ from sqlalchemy import Engine
 from contactpoint.access.config import AccessSettings, Clock, load_access_settings, system_clock
 from contactpoint.access.passwords import PasswordHashing
 from contactpoint.api import admin, auth, health, logs, oauth, problems
+from contactpoint.api.metrics import MetricsMiddleware
 from contactpoint.api.middleware import EdgeMiddleware, OriginCheckMiddleware
 from contactpoint.api.runtime import Runtime
 from contactpoint.db.engine import make_engine
@@ -59,6 +60,7 @@ def create_app(
     origins = [access.public_origin] if access.public_origin else []
     app.add_middleware(OriginCheckMiddleware, allowed_origins=origins)
     app.add_middleware(EdgeMiddleware)
+    app.add_middleware(MetricsMiddleware)  # outermost: times everything the client waits for
     return app
 
 
