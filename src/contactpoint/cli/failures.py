@@ -25,6 +25,7 @@ class ExitCode(IntEnum):
     INTERNAL = 70  # EX_SOFTWARE: a fault of ours; re-run with --debug and report it
     DISK_FULL = 74  # EX_IOERR: no space left on a device (a file or the database)
     DATABASE_UNREACHABLE = 69  # EX_UNAVAILABLE: cannot connect to the database
+    DATABASE_BUSY = 75  # EX_TEMPFAIL: a lock or serialisation conflict held too long: retry
     PERMISSION_DENIED = 77  # EX_NOPERM: the OS or the database refused access
     SCHEMA_BEHIND = 78  # EX_CONFIG: the database is at an older migration: `db upgrade`
 
@@ -40,6 +41,8 @@ _PG_DISK_FULL = {"53100"}  # disk_full
 _PG_AUTH_CLASS = "28"  # invalid authorisation (a wrong password or a role that may not log in)
 _PG_CONNECTION_CLASS = "08"
 _PG_NO_DATABASE = {"3D000"}  # invalid_catalog_name: the database named in the URL
+_PG_SHUTDOWN = "57P"  # admin_shutdown, crash_shutdown, cannot_connect_now
+_PG_BUSY = {"55P03", "40P01", "40001"}  # lock_not_available, deadlock, serialisation failure
 
 
 def _first_line(text: object) -> str:
@@ -77,9 +80,12 @@ def _database_failure(exc: DBAPIError, url: str | None) -> Failure | None:
     if (sqlstate in _PG_PRIVILEGE or sqlstate.startswith(_PG_AUTH_CLASS)
             or "readonly database" in detail):
         return Failure(ExitCode.PERMISSION_DENIED, f"permission denied by {where}: {detail}")
-    connecting = exc.connection_invalidated or sqlstate.startswith(_PG_CONNECTION_CLASS)
-    if sqlstate in _PG_NO_DATABASE or (type(orig).__name__ == "OperationalError" and (
-            connecting or not sqlstate)):
+    if sqlstate in _PG_BUSY or "database is locked" in detail:
+        return Failure(ExitCode.DATABASE_BUSY, f"database busy: {detail}; try again")
+    connecting = (exc.connection_invalidated or sqlstate.startswith(_PG_CONNECTION_CLASS)
+                  or sqlstate.startswith(_PG_SHUTDOWN))
+    if connecting or sqlstate in _PG_NO_DATABASE or (
+            type(orig).__name__ == "OperationalError" and not sqlstate):
         return Failure(ExitCode.DATABASE_UNREACHABLE, f"database unreachable: {where}: {detail}")
     return None
 
