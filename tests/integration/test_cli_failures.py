@@ -3,6 +3,7 @@ and the traceback only under ``--debug``. Real processes, real databases."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -62,6 +63,9 @@ def test_a_schema_behind_asks_for_db_upgrade(backend: str, tmp_path: Path) -> No
            else _create_pg_database())
     try:
         migrate.upgrade(url, "0011_record_link")
+        behind = run(["db", "status", "--json"], cli_env(tmp_path / "var", url))
+        assert behind.returncode == 1
+        assert json.loads(behind.stdout)["at"] == ["0011_record_link"]
         done = run(["review", "list"], cli_env(tmp_path / "var", url))
         assert done.returncode == ExitCode.SCHEMA_BEHIND == 78
         line = _one_line(done.stderr)

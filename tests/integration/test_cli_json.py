@@ -13,6 +13,7 @@ def test_every_reporting_command_prints_one_json_document(
     fresh_db_url: str, tmp_path: Path
 ) -> None:
     env = cli_env(tmp_path / "var", fresh_db_url)
+    assert run_json(["db", "status"], env)["current"] is True
     feeds = tmp_path / "feeds"
     made = run_json(["synth", "--children", "150", "--seed", "5", "--out", str(feeds)], env)
     assert made["records"] == sum(made["records_by_source"].values()) > 150
