@@ -9,7 +9,7 @@ ASSETS := src/contactpoint/web/static/govuk
 ASSETS_STAMP := $(ASSETS)/.built
 GOVUK_DIST := node_modules/govuk-frontend/dist/govuk
 
-.PHONY: help setup assets demo test lint typecheck imports security unit bench clean
+.PHONY: help setup assets demo test lint typecheck imports security deps unit bench clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -46,7 +46,10 @@ imports: $(STAMP)  ## import-linter layer contracts
 security: $(STAMP)  ## bandit -ll over src/, pip-audit (skipped, with the reason, when no advisory data)
 	scripts/security-checks $(BIN)
 
-test: lint typecheck imports security $(ASSETS_STAMP)  ## everything CI runs
+deps: $(STAMP)  ## deptry: every module src/ imports is a declared dependency
+	$(BIN)/deptry src
+
+test: lint typecheck imports deps security $(ASSETS_STAMP)  ## everything CI runs
 	$(BIN)/python -m pytest -q
 
 clean:  ## remove local state (not the venv)

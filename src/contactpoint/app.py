@@ -21,6 +21,7 @@ from contactpoint.api import (
     problems,
     review,
 )
+from contactpoint.api.metrics import MetricsMiddleware
 from contactpoint.api.middleware import EdgeMiddleware, OriginCheckMiddleware
 from contactpoint.api.runtime import Runtime
 from contactpoint.audit.config import AuditConfig
@@ -104,6 +105,7 @@ def create_app(
     origins = [access.public_origin] if access.public_origin else []
     app.add_middleware(OriginCheckMiddleware, allowed_origins=origins)
     app.add_middleware(EdgeMiddleware)
+    app.add_middleware(MetricsMiddleware)  # outermost: times everything the client waits for
     return app
 
 

@@ -93,3 +93,17 @@ class EnrolmentRequired(ContactPointError):
 
     code = "enrolment_required"
     http_status = 403
+
+
+class PathMissing(ContactPointError):
+    """A file or directory named on the command line does not exist."""
+
+    code = "path_missing"
+    http_status = 404
+
+
+class SchemaBehind(ContactPointError):
+    """The database is not at the migration this code expects (``contactpoint db upgrade``)."""
+
+    code = "schema_behind"
+    http_status = 503

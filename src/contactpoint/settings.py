@@ -29,6 +29,14 @@ class Settings(BaseSettings):
         default=None, description="Where linkage artefacts live; default var_dir/linkage."
     )
 
+    metrics_port: int = Field(
+        default=0, ge=0, le=65535,
+        description="`serve`: Prometheus metrics on this port (0: off). Never on the app's port.",
+    )
+    metrics_host: str = Field(
+        default="127.0.0.1", description="`serve`: the address the metrics server binds."
+    )
+
     @property
     def effective_database_url(self) -> str:
         if self.database_url:

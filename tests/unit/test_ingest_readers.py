@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from contactpoint.errors import FeedRefused
+from contactpoint.errors import FeedRefused, PathMissing
 from contactpoint.ingest.csv_reader import CsvReader, check_header, row_mapper
 from contactpoint.ingest.ctf_reader import CtfFeed
 from contactpoint.ingest.discover import discover
@@ -119,6 +119,25 @@ def test_discover_is_recursive_sorted_and_says_what_it_skips(tmp_path: Path) -> 
     assert any("truth.csv" in n for n in found.notes)
     assert any("synth.json" in n and "not FHIR" in n for n in found.notes)
     assert any("lonely.csv" in n and "without a manifest" in n for n in found.notes)
+
+
+def test_a_glob_skips_what_a_directory_skips(tmp_path: Path) -> None:
+    for name in ("a.csv", "truth.csv", "a.csv.rejects.csv", "notes.txt", "x.ndjson"):
+        (tmp_path / name).write_text("x")
+    (tmp_path / "a.csv.manifest.json").write_text("{}")
+    (tmp_path / "synth.json").write_text('{"children": 10, "seed": 1}')
+    by_directory = discover([tmp_path])
+    by_glob = discover(sorted(tmp_path.glob("*")))  # what `import DIR/*` passes
+    assert by_glob.files == by_directory.files == [tmp_path / "a.csv", tmp_path / "x.ndjson"]
+    for skipped in ("truth.csv", "synth.json", "a.csv.rejects.csv"):
+        assert any(skipped in n for n in by_glob.notes), (skipped, by_glob.notes)
+        assert any(skipped in n for n in by_directory.notes), (skipped, by_directory.notes)
+
+
+def test_a_missing_path_is_named_before_anything_is_read(tmp_path: Path) -> None:
+    (tmp_path / "a.ndjson").write_text("x")
+    with pytest.raises(PathMissing, match=r"no such file: .*nothere\.csv"):
+        discover([tmp_path / "a.ndjson", tmp_path / "nothere.csv"])
 
 
 def test_unknown_extension_is_refused() -> None:

@@ -14,6 +14,7 @@ from contactpoint.access.permissions import Permission
 from contactpoint.api.runtime import audit_context, client_address, runtime
 from contactpoint.api.security import Require, bearer_token, signed_in
 from contactpoint.errors import ContactPointError, PermissionDenied
+from contactpoint.ops import metrics
 
 public_router = APIRouter(tags=["auth"])
 router = APIRouter(tags=["auth"], dependencies=[Depends(signed_in)])
@@ -112,6 +113,7 @@ def login(body: LoginRequest, request: Request, response: Response) -> dict[str,
             token = sessions.create(conn, user.id, authenticated=True, now=rt.clock())
             notices = rt.service(conn).take_notices(user.id)
     if failure is not None:
+        metrics.record_sign_in_failure(failure.code)
         raise failure
     set_session_cookie(response, token)
     return {"username": user.username, "role": user.role.value, "notices": notices}
@@ -194,6 +196,7 @@ def reauth(
                 raise PermissionDenied("session ended")
             token = sessions.promote(conn, session, now=rt.clock())
     if failure is not None:
+        metrics.record_sign_in_failure(failure.code)
         raise failure
     set_session_cookie(response, token)
     return {"reauthenticated": True}

@@ -41,6 +41,7 @@ HEAD_PREFIX = "contactpoint-head "
 TIME_PREFIX = "contactpoint-time "
 FILE_PREFIX = "checkpoint-"
 _CHECKPOINT_LOCK = 0x434F4E5441435450  # pg_advisory_xact_lock key ("CONTACTP")
+CHECKPOINT_LOCK = _CHECKPOINT_LOCK  # held by a backup, so checkpoint files and rows agree
 
 
 @dataclass(frozen=True)

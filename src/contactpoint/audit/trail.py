@@ -69,6 +69,8 @@ class AuditAction(StrEnum):
     AUDIT_VERIFY = "audit:chain:verify"
     AUDIT_CHECKPOINT = "audit:chain:checkpoint"
     AUDIT_READ = "audit:event:read"
+    BACKUP = "system:data:backup"
+    RESTORE = "system:data:restore"
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,8 @@ from contactpoint.access.passwords import PasswordHashing
 from contactpoint.access.permissions import CLIENT_DEFAULT, Permission, Role
 from contactpoint.access.service import AccessService
 from contactpoint.audit.trail import AuditAction
-from contactpoint.cli import context
+from contactpoint.cli import context, output
+from contactpoint.cli.output import JsonOption
 from contactpoint.db.uow import UnitOfWork
 from contactpoint.errors import ContactPointError
 
@@ -99,12 +100,17 @@ def orgs_accredit(
 
 
 @orgs_app.command("list")
-def orgs_list() -> None:
-    """List organisations."""
+def orgs_list(as_json: JsonOption = False) -> None:
+    """List organisations: code, kind, council area, accreditation, name."""
     with _service() as (service, _):
-        for org in service.organisations():
-            flag = "accredited" if org.accredited else "not-accredited"
-            typer.echo(f"{org.code}\t{org.kind}\t{org.la_code or '-'}\t{flag}\t{org.name}")
+        found = service.organisations()
+    if as_json:
+        output.emit([{"code": o.code, "kind": o.kind, "la_code": o.la_code,
+                      "accredited": o.accredited, "name": o.name} for o in found])
+        return
+    for org in found:
+        flag = "accredited" if org.accredited else "not-accredited"
+        typer.echo(f"{org.code}\t{org.kind}\t{org.la_code or '-'}\t{flag}\t{org.name}")
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -191,19 +197,26 @@ def users_reset_2fa(username: str) -> None:
 
 
 @users_app.command("list")
-def users_list(org: Annotated[str | None, typer.Option("--org")] = None) -> None:
-    """List accounts: username, organisation, role, state."""
+def users_list(
+    org: Annotated[str | None, typer.Option("--org")] = None, as_json: JsonOption = False
+) -> None:
+    """List accounts: username, organisation, role, state, vetted on."""
     with _service() as (service, _):
-        found = service.users(all_areas=True)
+        found = [u for u in service.users(all_areas=True)
+                 if org is None or u.organisation.code == org]
         now = service.clock()
-    for user in found:
-        if org is not None and user.organisation.code != org:
-            continue
-        state = "suspended" if user.suspended else "active"
-        if user.locked_until is not None and user.locked_until > now:
-            state += ",locked"
-        vetted = user.vetted_on.isoformat() if user.vetted_on else "-"
-        typer.echo(f"{user.username}\t{user.organisation.code}\t{user.role.value}\t{state}\t{vetted}")
+    rows = [{"username": u.username, "organisation": u.organisation.code, "role": u.role.value,
+             "suspended": u.suspended,
+             "locked": u.locked_until is not None and u.locked_until > now,
+             "vetted_on": u.vetted_on.isoformat() if u.vetted_on else None} for u in found]
+    if as_json:
+        output.emit(rows)
+        return
+    for row in rows:
+        state = "suspended" if row["suspended"] else "active"
+        state += ",locked" if row["locked"] else ""
+        typer.echo(f"{row['username']}\t{row['organisation']}\t{row['role']}\t{state}\t"
+                   f"{row['vetted_on'] or '-'}")
 
 
 @clients_app.command("create")

@@ -19,7 +19,8 @@ from contactpoint.audit.checkpoint import (
 )
 from contactpoint.audit.config import AuditConfig
 from contactpoint.audit.verify import verify
-from contactpoint.cli import context
+from contactpoint.cli import context, output
+from contactpoint.cli.output import JsonOption
 from contactpoint.errors import ContactPointError
 
 app = typer.Typer(help="Audit trail: verify, checkpoint, show.", no_args_is_help=True)
@@ -58,7 +59,7 @@ def verify_command(
         Path | None,
         typer.Option("--key", help="Trusted verifier key file (default: the published one)."),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    as_json: JsonOption = False,
     no_record: NoRecord = False,
 ) -> None:
     """Check every link and checkpoint; exit 1 naming the first bad entry when broken."""
@@ -74,7 +75,7 @@ def verify_command(
             conn, key=verifier, checkpoint_dir=directory, witness_file=config.witness_file
         )
     if as_json:
-        context.out.print_json(json.dumps(report.__dict__))
+        output.emit(report.__dict__)
     else:
         context.out.print(report.summary(), markup=False, highlight=False, soft_wrap=True)
         for warning in report.warnings:
@@ -89,7 +90,7 @@ def verify_command(
 
 
 @app.command("checkpoint")
-def checkpoint_command() -> None:
+def checkpoint_command(as_json: JsonOption = False) -> None:
     """Sign a checkpoint of the chain now and publish it (run from a timer, e.g. every 5 min)."""
     config = _config()
     try:
@@ -100,6 +101,11 @@ def checkpoint_command() -> None:
     except OSError as exc:  # stored (if it got that far) but not published: re-run to publish
         context.console.print(f"checkpoint not published: {exc}", markup=False, soft_wrap=True)
         raise typer.Exit(1) from exc
+    if as_json:
+        output.emit(None if checkpoint is None else {
+            "tree_size": checkpoint.tree_size, "root": checkpoint.root_hex,
+            "published_in": str(config.checkpoint_dir)})
+        return
     if checkpoint is None:
         context.out.print("no new entries since the last checkpoint")
         return
@@ -127,10 +133,24 @@ def show_command(
         bool, typer.Option("--details", help="Also print details (may hold personal data).")
     ] = False,
     no_record: NoRecord = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Show the most recent events, oldest first, one tab-separated line each."""
     with context.engine().connect() as conn:
         entries = trail.recent(conn, last=last)
+    if as_json:
+        output.emit([{
+            "seq": e.seq, "at": e.at, "action": e.action, "actor": e.actor,
+            "organisation": e.organisation, "subject": e.subject, "reason": e.reason,
+            **({"details": e.details} if details else {}),
+        } for e in entries])
+    else:
+        _print_entries(entries, details)
+    if not no_record:
+        _record(trail.AuditAction.AUDIT_READ, {"last": last, "details": details})
+
+
+def _print_entries(entries: list[trail.AuditEntry], details: bool) -> None:
     context.out.print(
         "\t".join(("seq", "at (UTC)", "action", "actor", "org", "subject", "reason")),
         markup=False,
@@ -155,5 +175,3 @@ def show_command(
             emoji=False,
             soft_wrap=True,
         )
-    if not no_record:
-        _record(trail.AuditAction.AUDIT_READ, {"last": last, "details": details})

@@ -12,13 +12,15 @@ from typing import Annotated, Any
 
 import typer
 
-from contactpoint.cli import context
+from contactpoint.cli import context, output
+from contactpoint.cli.output import JsonOption
 
 app = typer.Typer(help="Performance figures (JSON on standard output).", no_args_is_help=True)
 
 
 def _print(figures: dict[str, Any]) -> None:
-    context.out.print_json(json.dumps(figures, default=str))
+    """Always one JSON document on standard output (``--json`` is accepted for scripts)."""
+    output.emit(json.loads(json.dumps(figures, default=str)))
 
 
 @app.command("synth")
@@ -26,6 +28,7 @@ def bench_synth(
     children: Annotated[int, typer.Option(min=1)] = 100_000,
     seed: Annotated[int, typer.Option()] = 1,
     out: Annotated[Path | None, typer.Option(help="Keep the feeds here.")] = None,
+    as_json: JsonOption = True,
 ) -> None:
     """Time and peak RSS of `contactpoint synth` for N children."""
     from contactpoint.synth.bench import run_synth_benchmark
@@ -39,6 +42,7 @@ def bench_import(
     url: Annotated[
         str | None, typer.Option(help="Database URL (default: the configured one).")
     ] = None,
+    as_json: JsonOption = True,
 ) -> None:
     """Rows per second and peak RSS of `contactpoint import` for one CSV file of N rows."""
     from contactpoint.ingest.bench import run_import_benchmark
@@ -53,6 +57,7 @@ def bench_audit(
         str | None, typer.Option(help="A migrated, empty scratch database (default: configured).")
     ] = None,
     append_sample: Annotated[int, typer.Option(min=0)] = 20_000,
+    as_json: JsonOption = True,
 ) -> None:
     """Append and verify rates of the audit trail."""
     from contactpoint.audit.bench import run_audit_benchmark

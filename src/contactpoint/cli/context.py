@@ -13,6 +13,7 @@ from contactpoint.audit import trail
 from contactpoint.audit.trail import AuditAction
 from contactpoint.db import migrate
 from contactpoint.db.engine import make_engine
+from contactpoint.errors import SchemaBehind
 from contactpoint.settings import Settings, load_settings
 
 console = Console(stderr=True)
@@ -34,11 +35,9 @@ def engine() -> Engine:
         console.print("new database: creating the schema (contactpoint db upgrade)")
         migrate.upgrade(url)
     elif at != expected:
-        console.print(
-            "[red]the database schema is not at the latest migration: run "
-            "`contactpoint db upgrade` first[/red]"
-        )
-        raise SystemExit(1)
+        raise SchemaBehind(
+            f"the database schema is at {', '.join(sorted(at))}, not {', '.join(sorted(expected))}:"
+            " run `contactpoint db upgrade` first")
     return make_engine(url)
 
 

@@ -18,10 +18,11 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-from contactpoint.cli import context
+from contactpoint.cli import context, output
+from contactpoint.cli.output import JsonOption
 from contactpoint.ingest.discover import discover
 from contactpoint.ingest.service import FileResult, ImportOptions, import_file
-from contactpoint.ingest.summary import write_summary
+from contactpoint.ingest.summary import result_dict, write_summary
 
 
 def _summary_line(r: FileResult) -> str:
@@ -80,6 +81,7 @@ def import_command(
         typer.Option("--link", help="Then link what landed, as `contactpoint link` does, in "
                      "this process (a daily run saves a start-up); even if a file was refused."),
     ] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Import feed files: exit 0 when every file landed (or was already imported), 1 if not."""
     settings = context.settings()
@@ -127,6 +129,26 @@ def import_command(
             result = import_file(engine, path, options, _ticker(progress, task))
             progress.update(task, completed=size)
             results.append(result)
+    summary = write_summary(run_dir, results, found.notes)
+    if not as_json:
+        _print_results(results)
+        context.out.print(f"summary written to {summary}")
+    link_report = None
+    if then_link:  # what landed is stored whatever else was refused: link it
+        from contactpoint.cli.linking import print_link_report, run_link
+
+        link_report = run_link(retrain=False)
+        if not as_json:
+            print_link_report(link_report)
+    ok = all(r.ok for r in results)
+    if as_json:
+        output.emit({"ok": ok, "files": [result_dict(r) for r in results], "notes": found.notes,
+                     "summary_file": str(summary), "link": link_report})
+    if not ok:
+        raise typer.Exit(1)
+
+
+def _print_results(results: list[FileResult]) -> None:
     for r in results:
         context.out.print(_summary_line(r), soft_wrap=True)
         if r.source_registered and r.status == "landed":
@@ -137,14 +159,6 @@ def import_command(
                               "this source never sent")
         if r.reject_report:
             context.out.print(f"{r.path.name}: reject report {r.reject_report}")
-    summary = write_summary(run_dir, results, found.notes)
-    context.out.print(f"summary written to {summary}")
-    if then_link:  # what landed is stored whatever else was refused: link it
-        from contactpoint.cli.linking import link
-
-        link()
-    if any(not r.ok for r in results):
-        raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from contactpoint.audit.trail import AuditAction
-from contactpoint.cli import context
+from contactpoint.cli import context, output
+from contactpoint.cli.output import JsonOption
 from contactpoint.db.uow import UnitOfWork
 from contactpoint.domain.csv_safety import open_private
 from contactpoint.errors import ContactPointError
@@ -28,12 +30,8 @@ def _fail(exc: ContactPointError) -> typer.Exit:
     return typer.Exit(1)
 
 
-def link(
-    retrain: Annotated[
-        bool, typer.Option("--retrain", help="Re-estimate the model first.")
-    ] = False,
-) -> None:
-    """Link every source record not yet linked (incremental after the first run)."""
+def run_link(retrain: bool) -> dict[str, Any]:
+    """One link run, committed and audited; its summary as a JSON-ready dict."""
     settings = context.settings()
     linkage_dir = settings.effective_linkage_dir
     linkage_dir.mkdir(parents=True, exist_ok=True)
@@ -59,25 +57,49 @@ def link(
     if store.tidy_after_bulk(context.engine(), summary.records_linked):
         context.console.log("vacuumed the rewritten tables")
     tidied = time.perf_counter() - started
-    table = Table(title=f"link run ({summary.mode}, model {summary.model_version})")
+    report = asdict(summary)
+    report["phases"] = [{"step": step, "seconds": round(sec, 3)} for step, sec in summary.phases]
+    report["engine"] = [{"step": step, "seconds": round(sec, 3)} for step, sec in summary.engine]
+    report["tidy_seconds"] = round(tidied, 3)
+    report["seconds"] = round(summary.seconds + tidied, 3)
+    return report
+
+
+def print_link_report(report: dict[str, Any]) -> None:
+    table = Table(title=f"link run ({report['mode']}, model {report['model_version']})")
     table.add_column("measure")
     table.add_column("value", justify="right")
-    for label, value in (
-        ("records in", summary.records_in), ("records linked", summary.records_linked),
-        ("children created", summary.children_created),
-        ("review items queued", summary.review_items),
-        ("records held for review", summary.records_held),
-        ("children archived (no active records)", summary.children_archived),
+    for label, key in (
+        ("records in", "records_in"), ("records linked", "records_linked"),
+        ("children created", "children_created"),
+        ("review items queued", "review_items"),
+        ("records held for review", "records_held"),
+        ("children archived (no active records)", "children_archived"),
     ):
-        table.add_row(label, f"{value:,}")
-    for step, seconds in summary.phases:
-        table.add_row(f"  {step}", f"{seconds:.1f} s")
-    for step, seconds in summary.engine:
-        table.add_row(f"    engine: {step}", f"{seconds:.1f} s")
-    if tidied >= 0.05:
-        table.add_row("  vacuuming the rewritten tables (after commit)", f"{tidied:.1f} s")
-    table.add_row("time", f"{summary.seconds + tidied:.1f} s")
+        table.add_row(label, f"{report[key]:,}")
+    for phase in report["phases"]:
+        table.add_row(f"  {phase['step']}", f"{phase['seconds']:.1f} s")
+    for phase in report["engine"]:
+        table.add_row(f"    engine: {phase['step']}", f"{phase['seconds']:.1f} s")
+    if report["tidy_seconds"] >= 0.05:
+        table.add_row("  vacuuming the rewritten tables (after commit)",
+                      f"{report['tidy_seconds']:.1f} s")
+    table.add_row("time", f"{report['seconds']:.1f} s")
     context.out.print(table)
+
+
+def link(
+    retrain: Annotated[
+        bool, typer.Option("--retrain", help="Re-estimate the model first.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Link every source record not yet linked (incremental after the first run)."""
+    report = run_link(retrain)
+    if as_json:
+        output.emit(report)
+    else:
+        print_link_report(report)
 
 
 @export_app.command("links")
@@ -87,10 +109,14 @@ def export_links(
         "--withhold-sensitive", help="Leave out the records of sensitive-service sources "
         "(sexual health, CAMHS, substance misuse), which name those services beside "
         "children.")] = False,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="With --out: the summary as one JSON document on standard output.")] = False,
 ) -> None:
     """Write CSV source,source_record_id,child_id for every linked active source record (the
     contract linkage is measured by; the export and how many sensitive-service records it
-    holds are audited)."""
+    holds are audited; the file is written 0600)."""
+    if as_json and out is None:
+        raise typer.BadParameter("--json needs --out (without it the CSV is standard output)")
     with UnitOfWork(context.engine()) as uow:
         pending = exports.unlinked_count(uow.connection)
         if out is None:
@@ -106,7 +132,11 @@ def export_links(
                                "sensitive_included": written.sensitive})
         uow.commit()
     count = written.rows
-    context.console.print(f"{count:,} links written" + (f" to {out}" if out else ""))
+    if as_json:
+        output.emit({"rows": count, "out": str(out), "unlinked_active_records": pending,
+                     "sensitive_withheld": written.withheld})
+    else:
+        context.console.print(f"{count:,} links written" + (f" to {out}" if out else ""))
     if written.withheld:
         context.console.print(f"{written.withheld:,} records of sensitive-service sources left "
                               "out (--withhold-sensitive)")
@@ -118,6 +148,7 @@ def export_links(
 def evaluate(
     truth: Annotated[Path, typer.Option("--truth", exists=True, dir_okay=False,
                                         help="CSV source,source_record_id,person_id")],
+    as_json: JsonOption = False,
 ) -> None:
     """Pairwise precision, recall, F1, false merges and splits against a truth file."""
     with UnitOfWork(context.engine()) as uow:
@@ -125,6 +156,9 @@ def evaluate(
             m = exports.evaluate(uow.connection, truth)
         except ContactPointError as exc:
             raise _fail(exc) from exc
+    if as_json:
+        output.emit(asdict(m))
+        return
     table = Table(title="pairwise linkage accuracy")
     table.add_column("measure")
     table.add_column("value", justify="right")
@@ -147,6 +181,7 @@ def review_list(
         "--include-sensitive", help="Also items with a record of a sensitive-service source: "
         "needs --reason; audited.")] = False,
     reason: Annotated[str | None, typer.Option(help="Why (with --include-sensitive).")] = None,
+    as_json: JsonOption = False,
 ) -> None:
     """List review items (source record keys and children only; no personal data). Items
     with a record of a sensitive-service source are left out unless --include-sensitive."""
@@ -162,54 +197,21 @@ def review_list(
                                         actor=context.actor(), reason=reason,
                                         rows=listing.sensitive_shown)
             uow.commit()
-    items = listing.items
-    table = Table(title=f"review items ({status})")
-    for col in ("item", "left record", "left child", "right record", "right child", "p",
-                "cause", "status"):
-        table.add_column(col, overflow="fold")
-    for i in items:
-        p = "" if i.match_probability is None else f"{i.match_probability:.3f}"
-        table.add_row(str(i.id), f"{i.left.source_code}:{i.left.source_record_id}",
-                      i.left.child_id or "(held)",
-                      f"{i.right.source_code}:{i.right.source_record_id}",
-                      i.right.child_id or "(held)", p, i.cause, i.status)
-    wide = context.out if context.out.is_terminal else Console(width=160)
-    wide.print(table)
+    if as_json:
+        output.emit({"status": status, "items": [asdict(i) for i in listing.items],
+                     "sensitive_withheld": listing.withheld})
+        return
+    _print_items(listing.items, f"review items ({status})")
     if listing.withheld:
         context.console.print(f"{listing.withheld:,} items with a record of a "
                               "sensitive-service source left out (--include-sensitive "
                               "--reason … to include them)")
 
 
-@review_app.command("decide")
-def review_decide(
-    item: int,
-    same: Annotated[bool, typer.Option("--same", help="The same child: join them.")] = False,
-    different: Annotated[bool, typer.Option("--different", help="Different children.")] = False,
-    reason: Annotated[str | None, typer.Option(help="Why (recorded).")] = None,
-    force: Annotated[bool, typer.Option("--force", help="Override an NHS-number conflict "
-                                        "(needs --reason; recorded).")] = False,
-    actor: Annotated[str | None, typer.Option(help="Who decided (default: OS user).")] = None,
-) -> None:
-    """Decide review item ITEM: --same or --different."""
-    if same == different:
-        context.console.print("[red]say exactly one of --same or --different[/red]")
-        raise typer.Exit(2)
-    with UnitOfWork(context.engine()) as uow:
-        try:
-            result = review.decide(uow.connection, item, "same" if same else "different",
-                                   actor=context.actor(actor), reason=reason, force=force)
-        except ContactPointError as exc:
-            raise _fail(exc) from exc
-        uow.commit()
-    where = f": child {result.child_id}" if result.child_id else ""
-    context.out.print(f"item {result.item_id} decided {result.outcome}{where}")
-
-
 @review_app.command("show")
 def review_show(
     item: int,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON document on stdout.")] = False,
+    as_json: JsonOption = False,
     actor: Annotated[str | None, typer.Option(help="Who looks (default: OS user).")] = None,
 ) -> None:
     """Both records of ITEM side by side, each comparison's level and match weight, and the
@@ -225,7 +227,7 @@ def review_show(
         uow.commit()
     data = shown.as_dict()
     if as_json:
-        context.out.print_json(data=data)
+        output.emit(data)
         return
     table = Table(title=f"review item {item} ({data['cause']}, {data['status']}, "
                         f"p={data['match_probability'] or 0:.3f})")
@@ -247,10 +249,54 @@ def review_show(
                           c["left"] or "", c["right"] or "")
     waterfall.add_row("total", f"p={ev['match_probability']:.4f}", f"{ev['match_weight']:+.2f}",
                       "", "")
-    wide = context.out if context.out.is_terminal else Console(width=160)
+    wide = context.out if context.out.is_terminal else Console(width=output.PIPED_HELP_WIDTH)
     wide.print(table)
     wide.print(waterfall)
     wide.print("vetoes: " + (", ".join(ev["vetoes"]) or "none"))
+
+
+def _print_items(items: list[review.ReviewItem], title: str) -> None:
+    table = Table(title=title)
+    for col in ("item", "left record", "left child", "right record", "right child", "p",
+                "cause", "status"):
+        table.add_column(col, overflow="fold")
+    for i in items:
+        p = "" if i.match_probability is None else f"{i.match_probability:.3f}"
+        table.add_row(str(i.id), f"{i.left.source_code}:{i.left.source_record_id}",
+                      i.left.child_id or "(held)",
+                      f"{i.right.source_code}:{i.right.source_record_id}",
+                      i.right.child_id or "(held)", p, i.cause, i.status)
+    wide = context.out if context.out.is_terminal else Console(width=output.PIPED_HELP_WIDTH)
+    wide.print(table)
+
+
+@review_app.command("decide")
+def review_decide(
+    item: int,
+    same: Annotated[bool, typer.Option("--same", help="The same child: join them.")] = False,
+    different: Annotated[bool, typer.Option("--different", help="Different children.")] = False,
+    reason: Annotated[str | None, typer.Option(help="Why (recorded).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Override an NHS-number conflict "
+                                        "(needs --reason; recorded).")] = False,
+    actor: Annotated[str | None, typer.Option(help="Who decided (default: OS user).")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Decide review item ITEM: --same or --different."""
+    if same == different:
+        context.console.print("[red]say exactly one of --same or --different[/red]")
+        raise typer.Exit(2)
+    with UnitOfWork(context.engine()) as uow:
+        try:
+            result = review.decide(uow.connection, item, "same" if same else "different",
+                                   actor=context.actor(actor), reason=reason, force=force)
+        except ContactPointError as exc:
+            raise _fail(exc) from exc
+        uow.commit()
+    if as_json:
+        output.emit(asdict(result))
+        return
+    where = f": child {result.child_id}" if result.child_id else ""
+    context.out.print(f"item {result.item_id} decided {result.outcome}{where}")
 
 
 def _record_keys(uow: UnitOfWork, refs: list[str]) -> list[int]:
@@ -281,6 +327,7 @@ def review_unmerge(
     new: Annotated[bool, typer.Option("--new", help="Always split into a new child.")] = False,
     reason: Annotated[str | None, typer.Option(help="Why (recorded).")] = None,
     actor: Annotated[str | None, typer.Option(help="Who decided (default: OS user).")] = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Split source records out of CHILD_ID (back to their previous child, or a new one)."""
     with UnitOfWork(context.engine()) as uow:
@@ -292,6 +339,9 @@ def review_unmerge(
         except ContactPointError as exc:
             raise _fail(exc) from exc
         uow.commit()
+    if as_json:
+        output.emit({"records": len(keys), "from": current.child_id, "to": target.child_id})
+        return
     context.out.print(f"{len(keys)} record(s) moved from {current.child_id} "
                       f"to {target.child_id}")
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import Annotated
 
 import typer
 
@@ -21,6 +22,7 @@ _GROUPS: dict[str, tuple[str, ...]] = {
     "linking": ("link", "export", "evaluate", "review"),
     "access": ("orgs", "users", "clients"),
     "audit": ("audit",),
+    "backup": ("backup", "restore"),
     "serve": ("serve",),
     "demo": ("demo",),
     "bench": ("bench",),
@@ -46,8 +48,17 @@ def build(command: str | None = None) -> typer.Typer:
     return app
 
 
-def _group() -> None:
+_debug = False
+
+
+def _group(
+    debug: Annotated[bool, typer.Option(
+        "--debug", help="Show the traceback of a failure (else: one line and its exit code).")
+    ] = False,
+) -> None:
     """Contactpoint: the national children's index."""
+    global _debug  # set once per process, before the command runs
+    _debug = debug
 
 
 def __getattr__(name: str) -> typer.Typer:  # ``from contactpoint.cli.main import app``
@@ -57,5 +68,30 @@ def __getattr__(name: str) -> typer.Typer:  # ``from contactpoint.cli.main impor
 
 
 def main(argv: Sequence[str] | None = None) -> None:
+    from contactpoint.cli.output import full_width_help_when_piped
+
+    full_width_help_when_piped()
     args = list(sys.argv[1:] if argv is None else argv)
-    build(args[0] if args else None)(args=args)
+    command = next((a for a in args if not a.startswith("-")), None)
+    try:
+        build(command)(args=args)
+    except Exception as exc:
+        if _debug:
+            raise
+        sys.exit(_report(exc))
+
+
+def _report(exc: Exception) -> int:
+    """One line on standard error for a failure, and its exit code (docs/operations.md)."""
+    from contactpoint.cli import context
+    from contactpoint.cli.failures import ExitCode, classify
+
+    try:
+        url: str | None = context.settings().effective_database_url
+    except Exception:  # the settings themselves may be what failed
+        url = None
+    failure = classify(exc, url)
+    hint = " (run with --debug for the traceback)" if failure.code == ExitCode.INTERNAL else ""
+    context.console.print(f"error: {failure.message}{hint}", markup=False, highlight=False,
+                          soft_wrap=True)
+    return int(failure.code)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+import socket
 from typing import Annotated
 
 import typer
@@ -22,6 +24,13 @@ def register(app: typer.Typer) -> None:
 def serve(
     host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port")] = 8000,
+    metrics_port: Annotated[int | None, typer.Option(
+        "--metrics-port", min=0, max=65535,
+        help="Prometheus /metrics on this port, in its own server (default "
+             "CONTACTPOINT_METRICS_PORT; 0 or unset: off).")] = None,
+    metrics_host: Annotated[str | None, typer.Option(
+        "--metrics-host", help="Address for the metrics server (default "
+                               "CONTACTPOINT_METRICS_HOST, else 127.0.0.1).")] = None,
 ) -> None:
     """Serve the application. Access log lines are ours (JSON, no query strings)."""
     try:
@@ -29,6 +38,19 @@ def serve(
     except ContactPointError as exc:
         context.console.print(exc.message, markup=False, soft_wrap=True)
         raise typer.Exit(2) from exc
+    settings = context.settings()
+    metrics_port = settings.metrics_port if metrics_port is None else metrics_port
+    metrics_host = metrics_host or settings.metrics_host
+    if metrics_port:
+        if metrics_port == port:
+            raise typer.BadParameter("--metrics-port must differ from --port")
+        from contactpoint.ops import metrics
+
+        bound = metrics.start_server(settings.effective_database_url, metrics_host, metrics_port)
+        context.console.print(f"metrics on http://{metrics_host}:{bound}/metrics")
+        if not ipaddress.ip_address(_resolve(metrics_host)).is_loopback:
+            context.console.print("[yellow]warning:[/yellow] the metrics server is not on a "
+                                  "loopback address: keep it behind a firewall (no sign-in)")
     context.console.print(f"serving on http://{host}:{port} (put TLS in front in production)")
     if not access.public_origin:
         context.console.print(
@@ -48,3 +70,10 @@ def serve(
         proxy_headers=bool(proxies),
         forwarded_allow_ips=proxies or None,
     )
+
+
+def _resolve(host: str) -> str:
+    try:
+        return socket.gethostbyname(host)
+    except OSError:
+        return "0.0.0.0"  # noqa: S104  # nosec B104 - unknown: treated as not loopback (a warning)

@@ -10,7 +10,8 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from contactpoint.cli import context
+from contactpoint.cli import context, output
+from contactpoint.cli.output import JsonOption
 from contactpoint.errors import ValidationFailed
 from contactpoint.synth.conditions import CONDITIONS, with_conditions
 from contactpoint.synth.config import DEFAULT_EXTRACT_DATE, SynthConfig, with_rates
@@ -45,6 +46,7 @@ def synth(
         help="A robustness condition (repeatable; applied before --rate): "
              f"{', '.join(CONDITIONS)}, or all (every one but dedupe_only).")
     ] = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Write every feed (CSV, FHIR NDJSON, CTF XML) and truth.csv for a synthetic population."""
     try:
@@ -90,6 +92,10 @@ def synth(
     elapsed = time.perf_counter() - started
     total = sum(counts.values())
     sources = len(counts)
+    if as_json:
+        output.emit({"out": str(out), "records": total, "records_by_source": counts,
+                     "seconds": round(elapsed, 3)})
+        return
     context.out.print(f"wrote {total} source records from {sources} sources to {out} "
                       f"in {elapsed:.1f} s")
 

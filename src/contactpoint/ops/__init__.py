@@ -1,0 +1,1 @@
+"""Operating the service: consistent backups and restores, and metrics for monitoring."""
