@@ -41,7 +41,8 @@ def test_every_reporting_command_prints_one_json_document(
         first = queue["items"][0]
         shown = run_json(["review", "show", str(first["id"])], env)
         assert shown["id"] == first["id"]
-        assert set(shown["left"]) == {"record_key", "source_code", "source_record_id", "child_id"}
+        assert set(shown["left"]) == {"source", "source_record_id", "child_id", "record"}
+        assert {c["comparison"] for c in shown["evidence"]["comparisons"]} >= {"forename", "dob"}
 
     links = tmp_path / "links.csv"
     exported = run_json(["export", "links", "--out", str(links)], env)
