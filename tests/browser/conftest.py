@@ -28,7 +28,7 @@ from sqlalchemy import Engine
 
 from contactpoint.access.config import AccessSettings
 from contactpoint.access.permissions import Role
-from contactpoint.access.testing import Account, make_org, make_user
+from contactpoint.access.testing import FAST_SETTINGS, Account, make_org, make_user
 from contactpoint.access.totp import consume_step, time_step
 from contactpoint.app import create_app
 from contactpoint.db import migrate
@@ -52,7 +52,8 @@ SCREENSHOTS = frozenset({
     "enrol-authenticator", "council-users", "council-add-user-errors", "audit-search-results",
     "audit-verify", "idle-warning",
 })
-FAST = {"argon2_time_cost": 1, "argon2_memory_kib": 8, "argon2_parallelism": 1}
+# cheap hashes (tests only: FAST_SETTINGS skips the policy floors), no machine-client origin
+FAST = FAST_SETTINGS.model_copy(update={"public_origin": None})
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -98,7 +99,7 @@ def browser_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, 
 def _server_fixture(**overrides: Any) -> Callable[..., Iterator[Server]]:
     def fixture(browser_db: tuple[str, Engine]) -> Iterator[Server]:
         url, engine = browser_db
-        served = _serve(url, engine, AccessSettings(**FAST, **overrides))
+        served = _serve(url, engine, FAST.model_copy(update=overrides))
         yield served
         served.server.should_exit = True
         served.thread.join(timeout=10)
@@ -198,7 +199,7 @@ def new_account(browser_db: tuple[str, Engine]) -> Callable[..., Account]:
 
     def make(role: Role, *, la_code: str = "LA1", enrolled: bool = True,
              org: str | None = None) -> Account:
-        settings = AccessSettings(**FAST)
+        settings = FAST
         with engine.begin() as conn:
             service = AccessService(
                 conn, settings, PasswordHashing(settings.hash_parameters), system_clock

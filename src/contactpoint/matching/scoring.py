@@ -304,8 +304,12 @@ def _constrained_roots(
     il, ir = linkable["il"].to_numpy(), linkable["ir"].to_numpy()
     comp = components(nodes.height, il, ir)
     nodes = nodes.select("nhs", "upn", "source_code", "dob", "fn", pl.Series("comp", comp))
+    # two UPNs can conflict only where the records name more than one (forename, date)
     two_identifiers = nodes.group_by("comp").agg(
-        (pl.col("nhs").drop_nulls().n_unique() > 1) | (pl.col("upn").drop_nulls().n_unique() > 1)
+        (pl.col("nhs").drop_nulls().n_unique() > 1)
+        | ((pl.col("upn").drop_nulls().n_unique() > 1)
+           & ((pl.struct("fn", "dob").n_unique() > 1)
+              | pl.col("fn").is_null().any() | pl.col("dob").is_null().any()))
     ).filter(pl.col("nhs"))["comp"]
     two_forenames = (
         nodes.filter(pl.col("source_code").is_not_null() & pl.col("dob").is_not_null())
