@@ -1,5 +1,5 @@
-"""The robustness matrix in small: each synth condition and FEBRL 1-4, linked with the shipped
-model.
+"""The robustness matrix in small: each synth condition and FEBRL 1-4, linked as
+``contactpoint link`` links with no flags (the shipped model, checked for fit).
 
 A fast version of ``benchmarks/bench_robustness.py`` (docs/linkage.md, "Robustness matrix"):
 for every condition a population of a thousand or so children is synthesised, linked from
@@ -31,23 +31,26 @@ SEED = 20261206
 PRECISION_TARGET = 0.999
 MARGIN = 0.003
 
-# condition -> (children, precision, recall) measured with the shipped model on the engine at
-# commit 8061711 (before the lead's engine changes for issue 18). Precision is held at the
-# target 0.999 where the engine met it; below it (initials, address churn, dedupe-only: the
-# engine merges siblings there) the measured value less the margin holds instead until the
-# engine is fixed. Recall: the measured value less the margin. Raise both as the engine improves.
+# condition -> (children, precision, recall) measured through the no-flags path (the shipped
+# model, checked for fit on the population: ``dedupe(..., fit_dir=...)``, what ``contactpoint
+# link`` does) after the engine changes for issue 18. Before them (commit 8061711): initials
+# R 0.905 / P 0.9968, within-source duplicates R 0.968, name origins R 0.967, all R 0.846,
+# address churn P 0.9984. Precision holds at the target 0.999 where it is met; dedupe-only (one
+# children's file, duplicates and twins alike, no identifier to tell them apart) stays below it
+# and below the recall floor for the reason in docs/linkage.md. Raise both as the engine
+# improves.
 MEASURED: dict[str, tuple[int, float, float]] = {
-    "baseline": (1000, 1.00000, 0.99586),
-    "initials": (1000, 0.99676, 0.90500),
-    "within_source_duplicates": (1000, 1.00000, 0.96812),
-    "two_nhs_numbers": (1000, 1.00000, 0.99028),
+    "baseline": (1000, 1.00000, 0.99669),
+    "initials": (1000, 1.00000, 0.99412),
+    "within_source_duplicates": (1000, 1.00000, 0.97780),
+    "two_nhs_numbers": (1000, 1.00000, 0.99112),
     "name_origins": (1000, 1.00000, 0.96661),
-    "typos_x3": (1000, 1.00000, 0.98954),
-    "missing_dob_parts": (1000, 1.00000, 0.99623),
-    "address_churn": (1000, 0.99838, 0.99717),
-    "dedupe_only": (1500, 0.95029, 0.64229),
-    "many_sources": (1000, 1.00000, 0.99384),
-    "all": (1000, 1.00000, 0.84615),
+    "typos_x3": (1000, 1.00000, 0.99037),
+    "missing_dob_parts": (1000, 1.00000, 0.99665),
+    "address_churn": (1000, 1.00000, 0.99717),
+    "dedupe_only": (1500, 0.98784, 0.64229),
+    "many_sources": (1000, 1.00000, 0.99450),
+    "all": (1000, 1.00000, 0.92704),
 }
 
 
@@ -84,21 +87,23 @@ def test_the_shipped_model_holds_its_floors(
     children, precision, recall = MEASURED[condition]
     records, truth, twins = population(linkage_data, condition, children, tmp_path / "feeds")
     assert records.height > children  # the sources hold the children, some more than once
-    result = dedupe(records, default_model, tmp_path / "work")
+    result = dedupe(records, default_model, tmp_path / "work", fit_dir=tmp_path / "fitted")
     m = pairwise_metrics(result.clusters, truth, twins)
     assert m.twins_merged == 0, m
     assert m.precision >= min(PRECISION_TARGET, precision - MARGIN), m
     assert m.recall >= recall - MARGIN, m
 
 
-# FEBRL data set -> (precision, recall) measured with the shipped model at commit 8061711
-# (FEBRL 1-3: one file to deduplicate; 4: two files to link). Default Splink reaches F1
-# 0.998-1.000 on all four (docs/linkage.md, "Robustness matrix").
+# FEBRL data set -> (precision, recall) measured through the no-flags path: the first run
+# finds no households and no multiple births (FEBRL 1-3 are dedupe files, whose duplicates
+# give no evidence; the ages decide: adults) and trains a model on the data (FEBRL 1-3: one
+# file to deduplicate; 4: two files to link). Before issue 18 the shipped model scored recall
+# 0.614, 0.528, 0.423 and 0.818.
 FEBRL_MEASURED: dict[int, tuple[float, float]] = {
-    1: (1.00000, 0.61400),
-    2: (1.00000, 0.52792),
-    3: (1.00000, 0.42261),
-    4: (1.00000, 0.81820),
+    1: (1.00000, 1.00000),
+    2: (1.00000, 0.99845),
+    3: (1.00000, 0.99908),
+    4: (1.00000, 0.99800),
 }
 
 
@@ -108,7 +113,7 @@ def test_the_shipped_model_on_febrl(
 ) -> None:
     precision, recall = FEBRL_MEASURED[number]
     records, truth = linkage_data.febrl(number)  # type: ignore[attr-defined]
-    result = dedupe(records, default_model, tmp_path)
+    result = dedupe(records, default_model, tmp_path / "work", fit_dir=tmp_path / "fitted")
     m = pairwise_metrics(result.clusters, truth)
     assert m.precision >= min(PRECISION_TARGET, precision - MARGIN), m
     assert m.recall >= recall - MARGIN, m
