@@ -1,0 +1,403 @@
+"""Practitioner search inside the engine: narrow search keys, and one query scorer.
+
+*Search keys* (:func:`search_keys`) are the engine's own comparison keys (:mod:`.normalise`) of
+each source record, narrowed to what a practitioner's query can carry: forename keys, surname
+keys, date of birth, sex, postcode, town and the two identifiers. The linking service stores
+them in an indexed table of their own and retrieves candidates from it.
+
+*Scoring* (:class:`QueryScorer`) ranks candidates with the linkage model's OWN comparisons and
+m/u weights (one scorer, not two): every comparison level's ``sql_condition`` of the model
+artefact (written over ``<col>_l`` / ``<col>_r``) is compiled into one DuckDB statement over the
+candidate key rows (the ``_r`` side) joined with the query row (the ``_l`` side); each
+comparison contributes ``log2(m/u)`` of the level it lands on, null levels 0.
+
+A query is a *partial record*. Comparisons whose query fields are absent land on their null
+level. Levels the query can never reach because it cannot carry a column (middle names, house
+number, street, carers) are folded into the first level below them that a fully agreeing query
+of the same shape reaches: their m and u are added to that level's. So "the postcode agrees"
+on a query is scored as P(postcode agrees | match) / P(postcode agrees | non-match), summed over
+every home-level the model distinguishes, not as the record-pair level "same postcode, other
+street" (which is evidence *against* a match when both sides hold a full address).
+Term-frequency adjustments are not applied (a query scores exact names at the level's average).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+
+from contactpoint.matching.artefact import ModelArtefact
+from contactpoint.matching.frame import conform
+from contactpoint.matching.normalise import canonical, forename_key, name_key, prepare
+
+if TYPE_CHECKING:
+    import duckdb
+
+# The key columns stored per source record (besides record_key); ``fn_names`` / ``sn_names``
+# are lists, stored as space-separated text.
+SEARCH_KEY_SCHEMA: dict[str, pl.DataType] = {
+    "record_key": pl.Int64(),
+    "fn": pl.Utf8(),
+    "fn_canon": pl.Utf8(),
+    "fn_mp": pl.Utf8(),
+    "fn_ocr": pl.Utf8(),
+    "fn_names": pl.Utf8(),
+    "sn": pl.Utf8(),
+    "sn_mp": pl.Utf8(),
+    "sn_ocr": pl.Utf8(),
+    "sn_names": pl.Utf8(),
+    "sn_former": pl.Utf8(),
+    "dob": pl.Utf8(),
+    "sex": pl.Utf8(),
+    "pc": pl.Utf8(),
+    "pc_sector": pl.Utf8(),
+    "pc_district": pl.Utf8(),
+    "town": pl.Utf8(),
+    "nhs": pl.Utf8(),
+    "upn": pl.Utf8(),
+}
+KEY_COLUMNS: tuple[str, ...] = tuple(c for c in SEARCH_KEY_SCHEMA if c != "record_key")
+LIST_COLUMNS = frozenset({"fn_names", "sn_names", "carers"})
+
+_POSTCODE = re.compile(r"^([A-Z]{1,2}[0-9][A-Z0-9]?)([0-9][A-Z]{2})$")
+_DISTRICT = re.compile(r"^[A-Z]{1,2}[0-9][A-Z0-9]?$")
+
+
+def search_keys(records: pl.DataFrame) -> pl.DataFrame:
+    """Record frame -> :data:`SEARCH_KEY_SCHEMA` rows, one per record (the engine's own keys)."""
+    if records.height == 0:
+        return pl.DataFrame(schema=SEARCH_KEY_SCHEMA)
+    prepared = prepare(conform(records))
+    joined = {c: pl.col(c).list.join(" ") for c in ("fn_names", "sn_names")}
+    out = prepared.select(
+        pl.col("unique_id").alias("record_key"),
+        *[
+            (joined[c] if c in joined else pl.col(c)).alias(c)
+            for c in KEY_COLUMNS
+        ],
+    )
+    return out.with_columns(
+        pl.when(pl.col(c).str.len_chars() > 0).then(pl.col(c)).alias(c)
+        for c in ("fn_names", "sn_names")
+    ).cast(SEARCH_KEY_SCHEMA)  # type: ignore[arg-type]
+
+
+def normalise_postcode(value: str | None) -> tuple[str | None, str | None]:
+    """A practitioner's postcode -> (full postcode ``"LS6 2AB"`` or None, district ``"LS6"``).
+
+    ``"ls62ab"`` -> ``("LS6 2AB", "LS6")``; ``"LS6"`` -> ``(None, "LS6")``; anything else ->
+    ``(None, None)``."""
+    if not value:
+        return None, None
+    compact = re.sub(r"\s+", "", value).upper()
+    if m := _POSTCODE.match(compact):
+        return f"{m.group(1)} {m.group(2)}", m.group(1)
+    if _DISTRICT.match(compact):
+        return None, compact
+    return None, None
+
+
+@dataclass(frozen=True)
+class QueryRecord:
+    """What a practitioner typed, as a partial record (every field optional)."""
+
+    given_name: str | None = None
+    family_name: str | None = None
+    date_of_birth: date | None = None
+    sex: str | None = None  # 'M' / 'F'
+    postcode: str | None = None  # full or district
+    town: str | None = None
+    nhs_number: str | None = None
+    upn: str | None = None
+
+
+def query_keys(query: QueryRecord) -> dict[str, Any]:
+    """The query's keys, normalised exactly as records are (:func:`.normalise.prepare`)."""
+    pc, district = normalise_postcode(query.postcode)
+    frame = pl.DataFrame(
+        {
+            "record_key": [0],
+            "source_code": ["QUERY"],
+            "given_name": [query.given_name],
+            "family_name": [query.family_name],
+            "date_of_birth": [query.date_of_birth],
+            "sex": [query.sex],
+            "postcode": [pc],
+            "town": [query.town],
+            "nhs_number": [query.nhs_number],
+            "upn": [query.upn],
+        },
+        schema_overrides={"date_of_birth": pl.Date(), "given_name": pl.Utf8(),
+                          "family_name": pl.Utf8(), "sex": pl.Utf8(), "postcode": pl.Utf8(),
+                          "town": pl.Utf8(), "nhs_number": pl.Utf8(), "upn": pl.Utf8()},
+    )
+    row = prepare(conform(frame)).row(0, named=True)
+    keys: dict[str, Any] = {c: row.get(c) for c in KEY_COLUMNS}
+    for c in ("fn_names", "sn_names"):
+        keys[c] = list(row[c]) if row.get(c) else None
+    if pc is None and district is not None:
+        keys["pc_district"] = district
+    if query.given_name and keys["fn"] is None:  # a placeholder typed as a name
+        keys["fn"] = forename_key(query.given_name)
+    keys["fn_canon"] = canonical(keys["fn"]) if keys["fn"] else None
+    keys["sn_former"] = None
+    if query.family_name and keys["sn"] is None:
+        keys["sn"] = name_key(query.family_name)
+    return keys
+
+
+# --- scoring ------------------------------------------------------------------------------
+
+_COLUMN_REF = re.compile(r"\b([a-z][a-z0-9_]*?)_(?:l|r)\b")
+
+
+@dataclass(frozen=True)
+class _Level:
+    condition: str
+    weight: float  # log2(m/u); 0 for a null level
+    gamma: int  # Splink's numbering: -1 null, then n-1 … 0 from the top
+    is_null: bool
+    m: float
+    u: float
+
+
+@dataclass(frozen=True)
+class _Comparison:
+    name: str
+    levels: tuple[_Level, ...]
+
+
+def _comparisons(model: ModelArtefact) -> tuple[_Comparison, ...]:
+    out = []
+    for comp in model.splink_settings["comparisons"]:
+        raw = comp["comparison_levels"]
+        non_null = [lv for lv in raw if not lv.get("is_null_level")]
+        levels = []
+        rank = len(non_null) - 1
+        for lv in raw:
+            if lv.get("is_null_level"):
+                levels.append(_Level(lv["sql_condition"], 0.0, -1, True, 1.0, 1.0))
+                continue
+            m = float(lv.get("m_probability") or 1e-9)
+            u = float(lv.get("u_probability") or 1e-9)
+            levels.append(_Level(lv["sql_condition"], 0.0, rank, False, m, u))
+            rank -= 1
+        out.append(_Comparison(str(comp["output_column_name"]), tuple(levels)))
+    return tuple(out)
+
+
+def _columns(condition: str) -> set[str]:
+    return {m.group(1) for m in _COLUMN_REF.finditer(condition)}
+
+
+def _weight(m: float, u: float) -> float:
+    return math.log2(max(m, 1e-12) / max(u, 1e-12))
+
+
+@dataclass(frozen=True)
+class ScoredCandidates:
+    """Per source record: the summed weight and each comparison's gamma."""
+
+    frame: pl.DataFrame  # record_key, weight, gamma_<comparison>…
+
+
+class QueryScorer:
+    """The model's comparisons compiled for queries of each shape (which fields are present).
+
+    Thread-safe: each thread keeps its own DuckDB connection."""
+
+    def __init__(self, model: ModelArtefact) -> None:
+        self.model = model
+        self.version = model.version
+        self.comparisons = _comparisons(model)
+        cols: set[str] = set()
+        for comp in self.comparisons:
+            for lv in comp.levels:
+                if lv.condition.strip().upper() != "ELSE":
+                    cols |= _columns(lv.condition)
+        self.columns = tuple(sorted(cols))
+        self._local = threading.local()
+        self._plans: dict[frozenset[str], str] = {}
+        self._lock = threading.Lock()
+
+    def _con(self) -> duckdb.DuckDBPyConnection:
+        con: duckdb.DuckDBPyConnection | None = getattr(self._local, "con", None)
+        if con is None:
+            import duckdb
+
+            con = duckdb.connect(":memory:")
+            con.execute("SET threads = 1")
+            self._local.con = con
+        return con
+
+    def _side(self, col: str, side: str, present: frozenset[str]) -> str:
+        typ = "VARCHAR[]" if col in LIST_COLUMNS else "VARCHAR"
+        if col not in SEARCH_KEY_SCHEMA or col == "record_key":
+            return f"CAST(NULL AS {typ}) AS {col}_{side}"
+        if side == "l":
+            if col not in present:
+                return f"CAST(NULL AS {typ}) AS {col}_l"
+            return f"CAST(q.{col} AS {typ}) AS {col}_l"
+        if col in LIST_COLUMNS:
+            return f"string_split(c.{col}, ' ') AS {col}_r"
+        return f"c.{col} AS {col}_r"
+
+    def _reachable(self, present: frozenset[str]) -> dict[str, list[bool]]:
+        """For each comparison level: can a query of this shape that agrees on everything it
+        carries reach it? (A probe row, evaluated by DuckDB itself.)"""
+        con = self._con()
+        probe_cols = ", ".join(
+            f"{self._probe_value(c, present)} AS {c}_{s}" for c in self.columns for s in "lr"
+        )
+        out: dict[str, list[bool]] = {}
+        for comp in self.comparisons:
+            flags = []
+            for lv in comp.levels:
+                if lv.condition.strip().upper() == "ELSE":
+                    flags.append(True)
+                    continue
+                sql = f"SELECT COALESCE(({lv.condition}), FALSE) FROM (SELECT {probe_cols})"  # noqa: S608
+                rows = con.execute(sql).fetchall()
+                flags.append(bool(rows and rows[0][0]))
+            out[comp.name] = flags
+        return out
+
+    @staticmethod
+    def _probe_value(col: str, present: frozenset[str]) -> str:
+        if col not in present:
+            return "CAST(NULL AS VARCHAR[])" if col in LIST_COLUMNS else "CAST(NULL AS VARCHAR)"
+        if col in LIST_COLUMNS:
+            return "['probe']"
+        if col == "dob":
+            return "'2015-03-04'"
+        return "'probe'"
+
+    def _plan(self, present: frozenset[str]) -> str:
+        with self._lock:
+            plan = self._plans.get(present)
+        if plan is not None:
+            return plan
+        reach = self._reachable(present)
+        terms = []
+        for comp in self.comparisons:
+            flags = reach[comp.name]
+            whens_w: list[str] = []
+            whens_g: list[str] = []
+            carry_m = carry_u = 0.0
+            for lv, ok in zip(comp.levels, flags, strict=True):
+                if lv.is_null:  # reachable or not, the candidate's side may be null
+                    whens_w.append(f"WHEN ({lv.condition}) THEN 0.0")
+                    whens_g.append(f"WHEN ({lv.condition}) THEN -1")
+                    continue
+                is_else = lv.condition.strip().upper() == "ELSE"
+                if not ok and not is_else:  # unreachable for this shape: fold into the next reachable level
+                    carry_m += lv.m
+                    carry_u += lv.u
+                    continue
+                if is_else:  # disagreement is its own evidence: nothing folds into it
+                    carry_m = carry_u = 0.0
+                w = _weight(lv.m + carry_m, lv.u + carry_u)
+                carry_m = carry_u = 0.0
+                if is_else:
+                    whens_w.append(f"ELSE {w!r}")
+                    whens_g.append(f"ELSE {lv.gamma}")
+                else:
+                    whens_w.append(f"WHEN ({lv.condition}) THEN {w!r}")
+                    whens_g.append(f"WHEN ({lv.condition}) THEN {lv.gamma}")
+            terms.append(
+                f"CASE {' '.join(whens_w)} END AS w_{comp.name}, "
+                f"CASE {' '.join(whens_g)} END AS gamma_{comp.name}"
+            )
+        sides = ", ".join(
+            self._side(c, s, present) for c in self.columns for s in "lr"
+        )
+        weight_sum = " + ".join(f"w_{c.name}" for c in self.comparisons)
+        gammas = ", ".join(f"gamma_{c.name}" for c in self.comparisons)
+        sql = (
+            f"SELECT record_key, {weight_sum} AS weight, {gammas} FROM ("  # noqa: S608
+            f"SELECT record_key, {', '.join(terms)} FROM ("
+            f"SELECT c.record_key, {sides} FROM cand c CROSS JOIN q))"
+        )
+        with self._lock:
+            self._plans[present] = sql
+        return sql
+
+    def score(self, query: Mapping[str, Any], candidates: pl.DataFrame) -> ScoredCandidates:
+        """Score candidate key rows (:data:`SEARCH_KEY_SCHEMA`, extra columns ignored)."""
+        present = frozenset(k for k, v in query.items() if v is not None and k in KEY_COLUMNS)
+        gamma_cols = {f"gamma_{c.name}": pl.Int64() for c in self.comparisons}
+        if candidates.height == 0:
+            return ScoredCandidates(pl.DataFrame(
+                schema={"record_key": pl.Int64(), "weight": pl.Float64(), **gamma_cols}))
+        sql = self._plan(present)
+        con = self._con()
+        cand = candidates.select(list(SEARCH_KEY_SCHEMA)).cast(SEARCH_KEY_SCHEMA)  # type: ignore[arg-type]
+        qframe = pl.DataFrame(
+            {c: [query.get(c)] for c in KEY_COLUMNS if c not in LIST_COLUMNS}
+            | {c: [query.get(c)] for c in KEY_COLUMNS if c in LIST_COLUMNS},
+            schema={c: (pl.List(pl.Utf8()) if c in LIST_COLUMNS else pl.Utf8())
+                    for c in KEY_COLUMNS},
+        )
+        con.register("cand", cand.to_arrow())
+        con.register("q", qframe.to_arrow())
+        try:
+            frame = con.sql(sql).pl()
+        finally:
+            con.unregister("cand")
+            con.unregister("q")
+        assert isinstance(frame, pl.DataFrame)
+        return ScoredCandidates(frame.cast({"record_key": pl.Int64(), "weight": pl.Float64(),
+                                            **gamma_cols}))  # type: ignore[arg-type]
+
+
+_SCORERS: dict[str, QueryScorer] = {}
+_SCORERS_LOCK = threading.Lock()
+
+
+def scorer(model: ModelArtefact) -> QueryScorer:
+    """The (cached) query scorer of a model artefact."""
+    key = model.content_hash or model.version
+    with _SCORERS_LOCK:
+        found = _SCORERS.get(key)
+        if found is None:
+            if len(_SCORERS) >= 4:
+                _SCORERS.clear()
+            found = _SCORERS[key] = QueryScorer(model)
+        return found
+
+
+# --- calibration ----------------------------------------------------------------------------
+
+
+def confidences(
+    weights: Sequence[float], population: int, prior_in_index: float = 0.5
+) -> list[float]:
+    """Per-child best weights (log2 Bayes factors) -> P(this child is the one asked for).
+
+    The query names one child of ``population`` (or a child not in the index, with probability
+    ``1 - prior_in_index``); each child is a priori equally likely. So
+    ``P(i) = BF_i * pi / N / ((1 - pi) + sum_j BF_j * pi / N)``: two near-identical children
+    share the probability, and a child who is not in the index leaves it with "not here"
+    unless a candidate's evidence outweighs one-in-N."""
+    if not weights:
+        return []
+    n = max(1, population)
+    log_prior = math.log2(prior_in_index) - math.log2(n)
+    logs = [w + log_prior for w in weights]
+    absent = math.log2(max(1e-12, 1.0 - prior_in_index))
+    top = max([*logs, absent])
+    denom = 2.0 ** (absent - top) + sum(2.0 ** (x - top) for x in logs)
+    return [2.0 ** (x - top) / denom for x in logs]
+
+
+__all__ = [
+    "KEY_COLUMNS", "SEARCH_KEY_SCHEMA", "QueryRecord", "QueryScorer", "ScoredCandidates",
+    "confidences", "normalise_postcode", "query_keys", "scorer", "search_keys",
+]
