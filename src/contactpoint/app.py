@@ -7,7 +7,7 @@ from sqlalchemy import Engine
 
 from contactpoint.access.config import AccessSettings, Clock, load_access_settings, system_clock
 from contactpoint.access.passwords import PasswordHashing
-from contactpoint.api import admin, auth, health, logs, oauth, problems
+from contactpoint.api import admin, auth, children, health, logs, oauth, problems
 from contactpoint.api.middleware import EdgeMiddleware, OriginCheckMiddleware
 from contactpoint.api.runtime import Runtime
 from contactpoint.db.engine import make_engine
@@ -56,6 +56,7 @@ def create_app(
     # Every other router carries an authentication dependency of its own.
     app.include_router(auth.router)
     app.include_router(admin.router)
+    app.include_router(children.router)
     origins = [access.public_origin] if access.public_origin else []
     app.add_middleware(OriginCheckMiddleware, allowed_origins=origins)
     app.add_middleware(EdgeMiddleware)

@@ -35,6 +35,7 @@ import polars as pl
 
 from contactpoint.matching.artefact import ModelArtefact
 from contactpoint.matching.frame import conform
+from contactpoint.matching.model import FORENAME_ELSE_LEVEL
 from contactpoint.matching.normalise import canonical, forename_key, name_key, prepare
 
 if TYPE_CHECKING:
@@ -203,9 +204,12 @@ def _weight(m: float, u: float) -> float:
 
 @dataclass(frozen=True)
 class ScoredCandidates:
-    """Per source record: the summed weight and each comparison's gamma."""
+    """Per source record: the summed weight, each comparison's gamma, and ``vetoed``: the
+    linkage vetoes read for a query. The query's forename disagrees with the record's on every
+    name level (the twin signal: a sibling born the same day shares surname, date of birth and
+    home, never the forename), or its NHS number or UPN differs from the record's."""
 
-    frame: pl.DataFrame  # record_key, weight, gamma_<comparison>…
+    frame: pl.DataFrame  # record_key, weight, vetoed, gamma_<comparison>…
 
 
 class QueryScorer:
@@ -297,7 +301,7 @@ class QueryScorer:
                     whens_g.append(f"WHEN ({lv.condition}) THEN -1")
                     continue
                 is_else = lv.condition.strip().upper() == "ELSE"
-                if not ok and not is_else:  # unreachable for this shape: fold into the next reachable level
+                if not ok and not is_else:  # unreachable for this shape: fold it downwards
                     carry_m += lv.m
                     carry_u += lv.u
                     continue
@@ -335,7 +339,8 @@ class QueryScorer:
         gamma_cols = {f"gamma_{c.name}": pl.Int64() for c in self.comparisons}
         if candidates.height == 0:
             return ScoredCandidates(pl.DataFrame(
-                schema={"record_key": pl.Int64(), "weight": pl.Float64(), **gamma_cols}))
+                schema={"record_key": pl.Int64(), "weight": pl.Float64(), **gamma_cols,
+                        "vetoed": pl.Boolean()}))
         sql = self._plan(present)
         con = self._con()
         cand = candidates.select(list(SEARCH_KEY_SCHEMA)).cast(SEARCH_KEY_SCHEMA)  # type: ignore[arg-type]
@@ -352,9 +357,15 @@ class QueryScorer:
         finally:
             con.unregister("cand")
             con.unregister("q")
-        assert isinstance(frame, pl.DataFrame)
-        return ScoredCandidates(frame.cast({"record_key": pl.Int64(), "weight": pl.Float64(),
-                                            **gamma_cols}))  # type: ignore[arg-type]
+        frame = frame.cast({"record_key": pl.Int64(), "weight": pl.Float64(),
+                            **gamma_cols})
+        veto = pl.lit(False)
+        if "gamma_forename" in frame.columns and query.get("fn") is not None:
+            veto = veto | (pl.col("gamma_forename") == FORENAME_ELSE_LEVEL)
+        for ident in ("nhs", "upn"):
+            if f"gamma_{ident}" in frame.columns:
+                veto = veto | (pl.col(f"gamma_{ident}") == 0)
+        return ScoredCandidates(frame.with_columns(veto.alias("vetoed")))
 
 
 _SCORERS: dict[str, QueryScorer] = {}

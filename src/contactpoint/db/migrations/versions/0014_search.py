@@ -25,7 +25,6 @@ down_revision: str | Sequence[str] | None = "0012_link_event_retire"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-APP_ROLE = "contactpoint_app"
 _INDEXES: tuple[tuple[str, tuple[str, ...], str | None], ...] = (
     ("ix_search_key_child", ("child_key",), None),
     ("ix_search_key_nhs", ("nhs",), "nhs IS NOT NULL"),
@@ -93,12 +92,12 @@ def upgrade() -> None:
         op.execute("ALTER TABLE audit_child ENABLE ALWAYS TRIGGER audit_child_no_truncate")
         op.execute("REVOKE UPDATE, DELETE, TRUNCATE ON audit_child FROM PUBLIC")
         op.execute(
-            f"""
+            """
 DO $$
 BEGIN
-  IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{APP_ROLE}') THEN
-    REVOKE ALL ON audit_child FROM {APP_ROLE};
-    GRANT SELECT, INSERT ON audit_child TO {APP_ROLE};
+  IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'contactpoint_app') THEN
+    REVOKE ALL ON audit_child FROM contactpoint_app;
+    GRANT SELECT, INSERT ON audit_child TO contactpoint_app;
   END IF;
 END $$;
 """
