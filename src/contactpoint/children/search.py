@@ -132,7 +132,7 @@ def ranked(
         keys, criteria.born_from, criteria.born_to))
     if criteria.born_from is not None and criteria.born_to is not None:
         lo, hi = criteria.born_from.isoformat(), criteria.born_to.isoformat()
-        cands = cands.filter(pl.col("dob").is_between(lo, hi))
+        cands = cands.filter(pl.col("dob").is_between(pl.lit(lo), pl.lit(hi)))
     used = criteria.used()
     hidden_ok = findable(viewer, True, used)
     if not hidden_ok:

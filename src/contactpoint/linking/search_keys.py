@@ -11,13 +11,14 @@ Keys come from the engine (``matching.engine.search_keys``): the same normalisat
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Connection, bindparam, delete, text, update
+from sqlalchemy import Connection, delete, text, update
 
 from contactpoint.linking import store
 from contactpoint.linking.tables import search_key
@@ -181,8 +182,8 @@ def candidates(conn: Connection, retrieval: Retrieval) -> pl.DataFrame:
         f"SELECT {kcols}, c.child_id, c.shielded FROM ({union}) AS k "
         "JOIN child c ON c.id = k.child_key WHERE c.status = 'active'"
     )
-    rows = conn.execute(text(sql).bindparams(
-        *[bindparam(n) for n in params]), params).all()
+    used = {n: v for n, v in params.items() if re.search(rf":{n}\b", sql)}
+    rows = conn.execute(text(sql), used).all()
     schema = {c: CANDIDATE_SCHEMA[c] for c in [*_COLUMNS, "child_id", "shielded"]}
     if not rows:
         return pl.DataFrame(schema=schema)
