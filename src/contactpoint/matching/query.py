@@ -295,7 +295,17 @@ class QueryScorer:
             whens_w: list[str] = []
             whens_g: list[str] = []
             carry_m = carry_u = 0.0
+            # A null level written for full records ("no postcode, street, town or carers")
+            # also holds for a query carrying only a district: when a level below it is
+            # reachable too, the null level is tried after the agreeing levels, not first.
+            null_late = any(ok and lv.is_null for lv, ok in zip(comp.levels, flags, strict=True)
+                            ) and any(ok and not lv.is_null and lv.condition.upper() != "ELSE"
+                                      for lv, ok in zip(comp.levels, flags, strict=True))
+            late: list[_Level] = []
             for lv, ok in zip(comp.levels, flags, strict=True):
+                if lv.is_null and null_late:
+                    late.append(lv)
+                    continue
                 if lv.is_null:  # reachable or not, the candidate's side may be null
                     whens_w.append(f"WHEN ({lv.condition}) THEN 0.0")
                     whens_g.append(f"WHEN ({lv.condition}) THEN -1")
@@ -307,6 +317,9 @@ class QueryScorer:
                     continue
                 if is_else:  # disagreement is its own evidence: nothing folds into it
                     carry_m = carry_u = 0.0
+                    for nl in late:
+                        whens_w.append(f"WHEN ({nl.condition}) THEN 0.0")
+                        whens_g.append(f"WHEN ({nl.condition}) THEN -1")
                 w = _weight(lv.m + carry_m, lv.u + carry_u)
                 carry_m = carry_u = 0.0
                 if is_else:
