@@ -34,18 +34,22 @@ def test_keys_are_the_engines_own_normalisation() -> None:
     keys = engine.search_keys(RECORDS)
     assert keys.columns == list(engine.SEARCH_KEY_SCHEMA)
     row = keys.row(3, named=True)
-    assert row["fn_canon"] == "eleanor" and row["sn"] == "jones"
+    assert row["fn_canon"] == "eleanor"
+    assert row["sn"] == "jones"
     assert set(row["sn_names"].split()) == {"jones", "brown"}
-    assert row["pc_district"] == "LS1" and row["dob"] == "2013-05-06"
+    assert row["pc_district"] == "LS1"
+    assert row["dob"] == "2013-05-06"
 
 
 def test_nickname_and_transliteration_score_high_and_the_twin_is_vetoed() -> None:
     found = _score(given_name="Alex", family_name="Smith", date_of_birth=date(2015, 3, 4))
     assert found["record_key"][0] == 1
     twin = found.filter(pl.col("record_key") == 2)
-    assert twin["vetoed"][0] and not found["vetoed"][0]
+    assert twin["vetoed"][0]
+    assert not found["vetoed"][0]
     translit = _score(given_name="Muhammad", family_name="Kahn", date_of_birth=date(2012, 1, 2))
-    assert translit["record_key"][0] == 3 and translit["weight"][0] > 15
+    assert translit["record_key"][0] == 3
+    assert translit["weight"][0] > 15
 
 
 def test_an_agreeing_postcode_counts_for_a_query_not_against_it() -> None:
@@ -61,7 +65,8 @@ def test_former_surname_and_identifier() -> None:
     assert _score(given_name="Ella", family_name="Brown",
                   date_of_birth=date(2013, 5, 6))["record_key"][0] == 4
     by_nhs = _score(nhs_number="9434765919")
-    assert by_nhs["record_key"][0] == 1 and by_nhs["weight"][0] > 20
+    assert by_nhs["record_key"][0] == 1
+    assert by_nhs["weight"][0] > 20
 
 
 def test_confidences_share_probability_between_near_identical_children() -> None:
@@ -69,7 +74,8 @@ def test_confidences_share_probability_between_near_identical_children() -> None
     one = engine.confidences([40.0], 1_000_000)
     assert one[0] > 0.99
     two = engine.confidences([40.0, 40.0], 1_000_000)
-    assert abs(two[0] - two[1]) < 1e-12 and two[0] < 0.5
+    assert abs(two[0] - two[1]) < 1e-12
+    assert two[0] < 0.5
     weak = engine.confidences([10.0], 1_000_000)  # far less than one in a million
     assert weak[0] < 0.01
     assert sum(engine.confidences([30.0, 25.0, 5.0], 10_000)) <= 1.0

@@ -121,7 +121,8 @@ def test_the_statutory_shielded_set_is_exactly_names_gender_birth_id_and_contact
     assert SHIELDED_ORDINARY - {Shown.INVOLVEMENTS} == {
         Shown.CHILD_ID, Shown.NAMES, Shown.GENDER, Shown.DATE_OF_BIRTH, Shown.SHIELDED,
         Shown.REQUEST_CONTACT}
-    assert Shown.PROVENANCE in EVERYTHING and Shown.PROVENANCE not in ORDINARY
+    assert Shown.PROVENANCE in EVERYTHING
+    assert Shown.PROVENANCE not in ORDINARY
 
 
 HIDDEN = (Criterion.POSTCODE, Criterion.TOWN, Criterion.NHS_NUMBER, Criterion.UPN)
@@ -176,20 +177,29 @@ def test_redact_applies_the_decision_for_an_ordinary_user() -> None:
     seen = redact(record, disclose(viewer, record, extra), {"name": {}}, extra)
     assert [i.service_type for i in seen.involvements] == [
         ServiceType.EDUCATION, ServiceType.SEXUAL_HEALTH, ServiceType.SOCIAL_CARE]
-    assert seen.nhs_number == "9434765919" and seen.carers and seen.gp_practice
-    assert seen.provenance == {} and seen.request_contact is None
+    assert seen.nhs_number == "9434765919"
+    assert seen.carers
+    assert seen.gp_practice
+    assert seen.provenance == {}
+    assert seen.request_contact is None
 
 
 def test_redact_of_a_shielded_child_keeps_only_the_statutory_fields() -> None:
     record = _record(True)
     seen = redact(record, disclose(Viewer(R.PRACTITIONER), record), {"name": {}})
-    assert seen.names is not None and seen.date_of_birth == "2015-01-02"
-    assert seen.whereabouts is None and seen.nhs_number is None and seen.carers == ()
-    assert seen.education_setting is None and seen.gp_practice is None
-    assert seen.involvements == () and seen.provenance == {}
+    assert seen.names is not None
+    assert seen.date_of_birth == "2015-01-02"
+    assert seen.whereabouts is None
+    assert seen.nhs_number is None
+    assert seen.carers == ()
+    assert seen.education_setting is None
+    assert seen.gp_practice is None
+    assert seen.involvements == ()
+    assert seen.provenance == {}
     assert seen.request_contact
     assert set(seen.fields_shown) == {"child_id", "names", "gender", "date_of_birth",
                                       "shielded", "request_contact"}
     council = redact(record, disclose(Viewer(R.COUNCIL_TEAM), record), {"name": {}})
-    assert council.provenance == {"name": {}} and len(council.involvements) == 3
+    assert council.provenance == {"name": {}}
+    assert len(council.involvements) == 3
     assert council.request_contact is None
