@@ -79,3 +79,29 @@ def test_confidences_share_probability_between_near_identical_children() -> None
     weak = engine.confidences([10.0], 1_000_000)  # far less than one in a million
     assert weak[0] < 0.01
     assert sum(engine.confidences([30.0, 25.0, 5.0], 10_000)) <= 1.0
+
+
+def test_query_keys_are_what_prepare_derives_for_the_same_fields() -> None:
+    samples = [
+        ("Alex", "Smith-Jones", date(2015, 3, 4), "M", "ls6 2ab", "Leeds", "9434765919"),
+        ("Baby", "O'Brien", date(2020, 1, 2), "F", "SW1A 1AA", "King's Lynn", None),
+        ("Zoë Anne", "Müller", None, None, None, None, None),
+        ("Mohammed", "Khan", date(2012, 1, 2), None, "M1 1AA", None, None),
+    ]
+    for given, family, dob, sex, pc, town, nhs in samples:
+        full, _ = engine.normalise_postcode(pc)
+        frame = pl.DataFrame({
+            "record_key": [1], "source_code": ["Q"], "given_name": [given],
+            "family_name": [family], "date_of_birth": [dob], "sex": [sex], "postcode": [full],
+            "town": [town], "nhs_number": [nhs]})
+        prepared = engine.search_keys(frame).row(0, named=True)
+        keys = engine.query_keys(engine.QueryRecord(
+            given_name=given, family_name=family, date_of_birth=dob, sex=sex, postcode=pc,
+            town=town, nhs_number=nhs))
+        for column, value in prepared.items():
+            if column in ("record_key", "sn_former"):
+                continue
+            mine = keys[column]
+            if column in ("fn_names", "sn_names"):
+                mine = " ".join(mine) if mine else None
+            assert mine == value, (given, column)

@@ -36,7 +36,18 @@ import polars as pl
 from contactpoint.matching.artefact import ModelArtefact
 from contactpoint.matching.frame import conform
 from contactpoint.matching.model import FORENAME_ELSE_LEVEL
-from contactpoint.matching.normalise import canonical, forename_key, name_key, prepare
+from contactpoint.matching.normalise import (
+    PLACEHOLDER_FORENAMES,
+    _canon_list,
+    _metaphone,
+    _surname_parts,
+    canonical,
+    forename_key,
+    name_key,
+    name_tokens,
+    ocr_key,
+    prepare,
+)
 
 if TYPE_CHECKING:
     import duckdb
@@ -120,38 +131,42 @@ class QueryRecord:
 
 
 def query_keys(query: QueryRecord) -> dict[str, Any]:
-    """The query's keys, normalised exactly as records are (:func:`.normalise.prepare`)."""
+    """The query's keys, normalised exactly as :func:`.normalise.prepare` normalises records
+    (the same functions, applied to one row without a frame: a search pays microseconds)."""
     pc, district = normalise_postcode(query.postcode)
-    frame = pl.DataFrame(
-        {
-            "record_key": [0],
-            "source_code": ["QUERY"],
-            "given_name": [query.given_name],
-            "family_name": [query.family_name],
-            "date_of_birth": [query.date_of_birth],
-            "sex": [query.sex],
-            "postcode": [pc],
-            "town": [query.town],
-            "nhs_number": [query.nhs_number],
-            "upn": [query.upn],
-        },
-        schema_overrides={"date_of_birth": pl.Date(), "given_name": pl.Utf8(),
-                          "family_name": pl.Utf8(), "sex": pl.Utf8(), "postcode": pl.Utf8(),
-                          "town": pl.Utf8(), "nhs_number": pl.Utf8(), "upn": pl.Utf8()},
-    )
-    row = prepare(conform(frame)).row(0, named=True)
-    keys: dict[str, Any] = {c: row.get(c) for c in KEY_COLUMNS}
-    for c in ("fn_names", "sn_names"):
-        keys[c] = list(row[c]) if row.get(c) else None
-    if pc is None and district is not None:
-        keys["pc_district"] = district
-    if query.given_name and keys["fn"] is None:  # a placeholder typed as a name
-        keys["fn"] = forename_key(query.given_name)
-    keys["fn_canon"] = canonical(keys["fn"]) if keys["fn"] else None
-    keys["sn_former"] = None
-    if query.family_name and keys["sn"] is None:
-        keys["sn"] = name_key(query.family_name)
-    return keys
+    fn = forename_key(query.given_name)
+    if fn is None and query.given_name:  # "Baby Katelyn": the first name that is not a placeholder
+        fn = next((t for t in name_tokens(query.given_name)
+                   if t not in PLACEHOLDER_FORENAMES), None)
+    sn = name_key(query.family_name)
+    fn_names: list[str] | None = None
+    if query.given_name:
+        first = forename_key(query.given_name.split(" ")[0])
+        fn_names = _canon_list(
+            [t for t in name_tokens(query.given_name) if t not in PLACEHOLDER_FORENAMES]
+            + ([first] if first else [])) or None
+    sn_names = _surname_parts(query.family_name) if query.family_name else None
+    town = re.sub(r"[^a-z]+", "", query.town.lower()) if query.town else None
+    return {
+        "fn": fn,
+        "fn_canon": canonical(fn),
+        "fn_mp": _metaphone(fn),
+        "fn_ocr": ocr_key(fn),
+        "fn_names": fn_names,
+        "sn": sn,
+        "sn_mp": _metaphone(sn),
+        "sn_ocr": ocr_key(sn),
+        "sn_names": sn_names or None,
+        "sn_former": None,
+        "dob": query.date_of_birth.isoformat() if query.date_of_birth else None,
+        "sex": query.sex if query.sex in ("M", "F") else None,
+        "pc": pc,
+        "pc_sector": pc[:-2] if pc else None,
+        "pc_district": district,
+        "town": town or None,
+        "nhs": query.nhs_number,
+        "upn": query.upn,
+    }
 
 
 # --- scoring ------------------------------------------------------------------------------
@@ -203,6 +218,12 @@ def _weight(m: float, u: float) -> float:
 
 
 @dataclass(frozen=True)
+class _Plan:
+    sql: str  # record_key, gamma_<comparison>… for each candidate
+    weights: dict[str, dict[int, float]]  # comparison -> gamma -> log2(m/u)
+
+
+@dataclass(frozen=True)
 class ScoredCandidates:
     """Per source record: the summed weight, each comparison's gamma, and ``vetoed``: the
     linkage vetoes read for a query. The query's forename disagrees with the record's on every
@@ -228,7 +249,7 @@ class QueryScorer:
                     cols |= _columns(lv.condition)
         self.columns = tuple(sorted(cols))
         self._local = threading.local()
-        self._plans: dict[frozenset[str], str] = {}
+        self._plans: dict[frozenset[str], _Plan] = {}
         self._lock = threading.Lock()
 
     def _con(self) -> duckdb.DuckDBPyConnection:
@@ -248,28 +269,32 @@ class QueryScorer:
         if side == "l":
             if col not in present:
                 return f"CAST(NULL AS {typ}) AS {col}_l"
-            return f"CAST(q.{col} AS {typ}) AS {col}_l"
+            return f"CAST(${col} AS {typ}) AS {col}_l"
         if col in LIST_COLUMNS:
             return f"string_split(c.{col}, ' ') AS {col}_r"
         return f"c.{col} AS {col}_r"
 
-    def _reachable(self, present: frozenset[str]) -> dict[str, list[bool]]:
-        """For each comparison level: can a query of this shape that agrees on everything it
-        carries reach it? (A probe row, evaluated by DuckDB itself.)"""
+    def _reachable(self, present: frozenset[str]) -> dict[str, list[tuple[bool, bool]]]:
+        """For each level of each comparison: (is it TRUE for a query of this shape that agrees
+        on everything it carries, can it be reached at all). A level that is not TRUE under
+        that probe and needs a column the query never carries (middle names, street, carers)
+        can never be reached: it is folded downwards. (The probe is evaluated by DuckDB.)"""
         con = self._con()
         probe_cols = ", ".join(
             f"{self._probe_value(c, present)} AS {c}_{s}" for c in self.columns for s in "lr"
         )
-        out: dict[str, list[bool]] = {}
+        out: dict[str, list[tuple[bool, bool]]] = {}
         for comp in self.comparisons:
             flags = []
             for lv in comp.levels:
                 if lv.condition.strip().upper() == "ELSE":
-                    flags.append(True)
+                    flags.append((True, True))
                     continue
                 sql = f"SELECT COALESCE(({lv.condition}), FALSE) FROM (SELECT {probe_cols})"  # noqa: S608
                 rows = con.execute(sql).fetchall()
-                flags.append(bool(rows and rows[0][0]))
+                true = bool(rows and rows[0][0])
+                needs_missing = bool(_columns(lv.condition) - present)
+                flags.append((true, true or not needs_missing))
             out[comp.name] = flags
         return out
 
@@ -283,68 +308,74 @@ class QueryScorer:
             return "'2015-03-04'"
         return "'probe'"
 
-    def _plan(self, present: frozenset[str]) -> str:
+    def _case(
+        self, comp: _Comparison, flags: list[tuple[bool, bool]]
+    ) -> tuple[str, dict[int, float]] | None:
+        """(gamma CASE, weight of each gamma) of one comparison for a query shape; None: the
+        query carries none of its fields (always null). DuckDB pays per WHEN, so the weights
+        are looked up from the gammas afterwards rather than computed by a second CASE."""
+        pairs = list(zip(comp.levels, flags, strict=True))
+        null_true = any(true for lv, (true, _) in pairs if lv.is_null)
+        agreeing = [lv for lv, (_, reach) in pairs
+                    if reach and not lv.is_null and lv.condition.strip().upper() != "ELSE"]
+        if null_true and not agreeing:
+            return None
+        # A null level written for full records ("no postcode, street, town or carers") also
+        # holds for a query carrying only a district: then it is tried after the agreeing
+        # levels, not first.
+        late = [lv for lv, _ in pairs if lv.is_null] if null_true else []
+        weights: dict[int, float] = {-1: 0.0}
+        whens_g: list[str] = []
+        carry_m = carry_u = 0.0
+        for lv, (_, reach) in pairs:
+            if lv.is_null:
+                if not null_true:  # the candidate's side may be null
+                    whens_g.append(f"WHEN ({lv.condition}) THEN -1")
+                continue
+            is_else = lv.condition.strip().upper() == "ELSE"
+            if not reach and not is_else:  # never reached by this shape: fold it downwards
+                carry_m += lv.m
+                carry_u += lv.u
+                continue
+            if is_else:  # disagreement is its own evidence: nothing folds into it
+                carry_m = carry_u = 0.0
+                for nl in late:
+                    whens_g.append(f"WHEN ({nl.condition}) THEN -1")
+            weights[lv.gamma] = _weight(lv.m + carry_m, lv.u + carry_u)
+            carry_m = carry_u = 0.0
+            if is_else:
+                whens_g.append(f"ELSE {lv.gamma}")
+            else:
+                whens_g.append(f"WHEN ({lv.condition}) THEN {lv.gamma}")
+        return f"CASE {' '.join(whens_g)} END", weights
+
+    def _plan(self, present: frozenset[str]) -> _Plan:
         with self._lock:
             plan = self._plans.get(present)
         if plan is not None:
             return plan
         reach = self._reachable(present)
         terms = []
+        used: set[str] = set()
+        weights: dict[str, dict[int, float]] = {}
         for comp in self.comparisons:
-            flags = reach[comp.name]
-            whens_w: list[str] = []
-            whens_g: list[str] = []
-            carry_m = carry_u = 0.0
-            # A null level written for full records ("no postcode, street, town or carers")
-            # also holds for a query carrying only a district: when a level below it is
-            # reachable too, the null level is tried after the agreeing levels, not first.
-            null_late = any(ok and lv.is_null for lv, ok in zip(comp.levels, flags, strict=True)
-                            ) and any(ok and not lv.is_null and lv.condition.upper() != "ELSE"
-                                      for lv, ok in zip(comp.levels, flags, strict=True))
-            late: list[_Level] = []
-            for lv, ok in zip(comp.levels, flags, strict=True):
-                if lv.is_null and null_late:
-                    late.append(lv)
-                    continue
-                if lv.is_null:  # reachable or not, the candidate's side may be null
-                    whens_w.append(f"WHEN ({lv.condition}) THEN 0.0")
-                    whens_g.append(f"WHEN ({lv.condition}) THEN -1")
-                    continue
-                is_else = lv.condition.strip().upper() == "ELSE"
-                if not ok and not is_else:  # unreachable for this shape: fold it downwards
-                    carry_m += lv.m
-                    carry_u += lv.u
-                    continue
-                if is_else:  # disagreement is its own evidence: nothing folds into it
-                    carry_m = carry_u = 0.0
-                    for nl in late:
-                        whens_w.append(f"WHEN ({nl.condition}) THEN 0.0")
-                        whens_g.append(f"WHEN ({nl.condition}) THEN -1")
-                w = _weight(lv.m + carry_m, lv.u + carry_u)
-                carry_m = carry_u = 0.0
-                if is_else:
-                    whens_w.append(f"ELSE {w!r}")
-                    whens_g.append(f"ELSE {lv.gamma}")
-                else:
-                    whens_w.append(f"WHEN ({lv.condition}) THEN {w!r}")
-                    whens_g.append(f"WHEN ({lv.condition}) THEN {lv.gamma}")
-            terms.append(
-                f"CASE {' '.join(whens_w)} END AS w_{comp.name}, "
-                f"CASE {' '.join(whens_g)} END AS gamma_{comp.name}"
-            )
-        sides = ", ".join(
-            self._side(c, s, present) for c in self.columns for s in "lr"
-        )
-        weight_sum = " + ".join(f"w_{c.name}" for c in self.comparisons)
-        gammas = ", ".join(f"gamma_{c.name}" for c in self.comparisons)
+            case = self._case(comp, reach[comp.name])
+            if case is None:  # the query carries none of its fields: null, weight 0
+                terms.append(f"-1 AS gamma_{comp.name}")
+                weights[comp.name] = {-1: 0.0}
+                continue
+            terms.append(f"{case[0]} AS gamma_{comp.name}")
+            weights[comp.name] = case[1]
+            used |= _columns(case[0])
+        sides = ", ".join(self._side(c, s, present) for c in sorted(used) for s in "lr")
         sql = (
-            f"SELECT record_key, {weight_sum} AS weight, {gammas} FROM ("  # noqa: S608
-            f"SELECT record_key, {', '.join(terms)} FROM ("
-            f"SELECT c.record_key, {sides} FROM cand c CROSS JOIN q))"
+            f"SELECT record_key, {', '.join(terms)} FROM ("  # noqa: S608
+            f"SELECT c.record_key{', ' if sides else ''}{sides} FROM cand c)"
         )
+        plan = _Plan(sql, weights)
         with self._lock:
-            self._plans[present] = sql
-        return sql
+            self._plans[present] = plan
+        return plan
 
     def score(self, query: Mapping[str, Any], candidates: pl.DataFrame) -> ScoredCandidates:
         """Score candidate key rows (:data:`SEARCH_KEY_SCHEMA`, extra columns ignored)."""
@@ -354,31 +385,30 @@ class QueryScorer:
             return ScoredCandidates(pl.DataFrame(
                 schema={"record_key": pl.Int64(), "weight": pl.Float64(), **gamma_cols,
                         "vetoed": pl.Boolean()}))
-        sql = self._plan(present)
+        plan = self._plan(present)
         con = self._con()
         cand = candidates.select(list(SEARCH_KEY_SCHEMA)).cast(SEARCH_KEY_SCHEMA)  # type: ignore[arg-type]
-        qframe = pl.DataFrame(
-            {c: [query.get(c)] for c in KEY_COLUMNS if c not in LIST_COLUMNS}
-            | {c: [query.get(c)] for c in KEY_COLUMNS if c in LIST_COLUMNS},
-            schema={c: (pl.List(pl.Utf8()) if c in LIST_COLUMNS else pl.Utf8())
-                    for c in KEY_COLUMNS},
-        )
+        params = {c: query[c] for c in present if f"${c}" in plan.sql}
         con.register("cand", cand.to_arrow())
-        con.register("q", qframe.to_arrow())
         try:
-            frame = con.sql(sql).pl()
+            rows = con.execute(plan.sql, params).fetchall()
         finally:
             con.unregister("cand")
-            con.unregister("q")
-        frame = frame.cast({"record_key": pl.Int64(), "weight": pl.Float64(),
-                            **gamma_cols})
-        veto = pl.lit(False)
-        if "gamma_forename" in frame.columns and query.get("fn") is not None:
-            veto = veto | (pl.col("gamma_forename") == FORENAME_ELSE_LEVEL)
-        for ident in ("nhs", "upn"):
-            if f"gamma_{ident}" in frame.columns:
-                veto = veto | (pl.col(f"gamma_{ident}") == 0)
-        return ScoredCandidates(frame.with_columns(veto.alias("vetoed")))
+        names = [c.name for c in self.comparisons]
+        lookups = [plan.weights[n] for n in names]
+        fn_given = query.get("fn") is not None
+        idx = {n: i for i, n in enumerate(names)}
+        out = []
+        for row in rows:
+            gammas = row[1:]
+            weight = sum(w.get(g, 0.0) for w, g in zip(lookups, gammas, strict=True))
+            vetoed = (fn_given and "forename" in idx
+                      and gammas[idx["forename"]] == FORENAME_ELSE_LEVEL) or any(
+                ident in idx and gammas[idx[ident]] == 0 for ident in ("nhs", "upn"))
+            out.append((row[0], weight, *gammas, vetoed))
+        schema = {"record_key": pl.Int64(), "weight": pl.Float64(), **gamma_cols,
+                  "vetoed": pl.Boolean()}
+        return ScoredCandidates(pl.DataFrame(out, schema=schema, orient="row"))
 
 
 _SCORERS: dict[str, QueryScorer] = {}
