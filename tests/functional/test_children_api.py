@@ -362,3 +362,27 @@ def test_who_looked_at_this_child_is_one_query(
     assert viewed.subject == f"child:{target}"
     assert "names" in viewed.details["fields"]
     assert searched.actor == viewed.actor
+
+
+def test_a_search_and_view_journey_logs_no_personal_data(
+    login: Login, ids: dict[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    from contactpoint.api.logs import JsonFormatter
+
+    caplog.set_level(logging.DEBUG)
+    client = login()
+    canary = {"reason": "canary reason Jane Doe", **person("NICK", "given_name", "family_name",
+                                                            "date_of_birth", "postcode")}
+    assert client.post("/api/children/search", json=canary).status_code == 200
+    assert client.get(f"/api/children/{ids['NICK']}",
+                      headers={"X-Contactpoint-Reason": "canary view reason"}).status_code == 200
+    assert client.post("/api/children/search", json={**canary, "reason": ""}).status_code == 422
+    server = [r for r in caplog.records if not r.name.startswith(("httpx", "httpcore"))]
+    formatter = JsonFormatter()
+    text = "\n".join(formatter.format(r) for r in server)
+    assert '"/api/children/{child_id}"' in text  # the route template, never the path
+    for secret in ("Jane Doe", "canary view reason", "Alexander", "Brennan", "2014-02-03",
+                   "LS7 1AA", ids["NICK"]):
+        assert secret not in text, secret

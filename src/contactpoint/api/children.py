@@ -7,7 +7,7 @@ takes the stated reason in the ``X-Contactpoint-Reason`` header, which no log re
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Annotated, Any, Literal
 from urllib.parse import unquote
 
@@ -205,7 +205,8 @@ def view_child(
                      "UTF-8, percent-encoded where not ASCII."),
     )] = None,
 ) -> ChildOut:
-    """Open one child record. Needs a search of yours within the last 24 hours that returned
+    """Open one child record. Needs a search of yours within the last 24 hours (configurable:
+    ``CONTACTPOINT_VIEW_WINDOW_HOURS``) that returned
     this child, or an involvement of your organisation with the child; anything else (an
     unknown id included) is refused with the same 404. A merged id answers with the
     surviving child. The fields shown follow the visibility policy; every view is audited."""
@@ -214,7 +215,7 @@ def view_child(
         outcome = view_service.view(
             conn, viewer=viewer_for(actor), child_id=child_id,
             reason=unquote(reason) if reason else None, ctx=audit_context(request, actor),
-            now=rt.clock(),
+            now=rt.clock(), window=timedelta(hours=rt.settings.view_window_hours),
         )
     if outcome.child is None:
         raise view_service.ViewRefused(view_service.REFUSAL)

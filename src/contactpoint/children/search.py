@@ -173,7 +173,8 @@ def search(
     why = stated_reason(reason)
     good = checked(criteria)
     settings = settings or SearchSettings()
-    hits = ranked(conn, viewer, good, _models.get(linkage_dir), settings)
+    model = _models.get(linkage_dir)
+    hits = ranked(conn, viewer, good, model, settings)
     records = child_records.load_many(conn, {k: (i, s) for k, i, s, _ in hits})
     out: list[SearchHit] = []
     for key, child_id, shielded, confidence in hits:
@@ -199,7 +200,7 @@ def search(
         conn, action=AuditAction.CHILD_SEARCH, actor=ctx.actor, organisation=ctx.organisation,
         reason=why, request_id=ctx.request_id,
         details={"criteria": good.audit_form(), "results": [h.child_id for h in out],
-                 "model_version": _models.get(linkage_dir).version},
+                 "model_version": model.version},
         children=[h.child_id for h in out], at=now,
     )
     return out
