@@ -105,3 +105,12 @@ def test_query_keys_are_what_prepare_derives_for_the_same_fields() -> None:
             if column in ("fn_names", "sn_names"):
                 mine = " ".join(mine) if mine else None
             assert mine == value, (given, column)
+
+
+def test_a_district_that_disagrees_counts_against_the_candidate() -> None:
+    """Only a district in the query: a candidate elsewhere is not 'null' on the home."""
+    here = _score(given_name="Ella", date_of_birth=date(2013, 5, 6), postcode="LS1")
+    elsewhere = _score(given_name="Ella", date_of_birth=date(2013, 5, 6), postcode="M1")
+    nowhere = _score(given_name="Ella", date_of_birth=date(2013, 5, 6))
+    assert here["weight"][0] > nowhere["weight"][0] > elsewhere["weight"][0]
+    assert elsewhere["gamma_household"][0] == 0

@@ -309,7 +309,7 @@ class QueryScorer:
         return "'probe'"
 
     def _case(
-        self, comp: _Comparison, flags: list[tuple[bool, bool]]
+        self, comp: _Comparison, flags: list[tuple[bool, bool]], present: frozenset[str]
     ) -> tuple[str, dict[int, float]] | None:
         """(gamma CASE, weight of each gamma) of one comparison for a query shape; None: the
         query carries none of its fields (always null). DuckDB pays per WHEN, so the weights
@@ -321,9 +321,12 @@ class QueryScorer:
         if null_true and not agreeing:
             return None
         # A null level written for full records ("no postcode, street, town or carers") also
-        # holds for a query carrying only a district: then it is tried after the agreeing
-        # levels, not first.
-        late = [lv for lv, _ in pairs if lv.is_null] if null_true else []
+        # holds for a query carrying only a district: then "null" means the candidate lacks
+        # every field the query carries for this comparison, tried before the disagreement.
+        carried = sorted(set().union(*(_columns(lv.condition) for lv in agreeing))
+                         & present)
+        late = ([" AND ".join(f"{c}_r IS NULL" for c in carried) or "FALSE"]
+                if null_true else [])
         weights: dict[int, float] = {-1: 0.0}
         whens_g: list[str] = []
         carry_m = carry_u = 0.0
@@ -339,8 +342,8 @@ class QueryScorer:
                 continue
             if is_else:  # disagreement is its own evidence: nothing folds into it
                 carry_m = carry_u = 0.0
-                for nl in late:
-                    whens_g.append(f"WHEN ({nl.condition}) THEN -1")
+                for cond in late:
+                    whens_g.append(f"WHEN ({cond}) THEN -1")
             weights[lv.gamma] = _weight(lv.m + carry_m, lv.u + carry_u)
             carry_m = carry_u = 0.0
             if is_else:
@@ -359,7 +362,7 @@ class QueryScorer:
         used: set[str] = set()
         weights: dict[str, dict[int, float]] = {}
         for comp in self.comparisons:
-            case = self._case(comp, reach[comp.name])
+            case = self._case(comp, reach[comp.name], present)
             if case is None:  # the query carries none of its fields: null, weight 0
                 terms.append(f"-1 AS gamma_{comp.name}")
                 weights[comp.name] = {-1: 0.0}
