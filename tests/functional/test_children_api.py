@@ -386,3 +386,17 @@ def test_a_search_and_view_journey_logs_no_personal_data(
     for secret in ("Jane Doe", "canary view reason", "Alexander", "Brennan", "2014-02-03",
                    "LS7 1AA", ids["NICK"]):
         assert secret not in text, secret
+
+
+def test_the_openapi_document_describes_the_reason_header_and_no_query_criteria(
+    app: FastAPI,
+) -> None:
+    with TestClient(app, base_url="https://testserver") as client:
+        spec = client.get("/openapi.json").json()
+    view = spec["paths"]["/api/children/{child_id}"]["get"]
+    header = next(p for p in view["parameters"] if p["in"] == "header")
+    assert header["name"] == "X-Contactpoint-Reason"
+    assert "never logged" in header["description"]
+    search_op = spec["paths"]["/api/children/search"]["post"]
+    assert not [p for p in search_op.get("parameters", []) if p["in"] == "query"]
+    assert "requestBody" in search_op
