@@ -13,6 +13,7 @@ from contactpoint.access.passwords import PasswordHashing
 from contactpoint.api import (
     admin,
     auth,
+    children,
     health,
     involvements,
     logs,
@@ -98,6 +99,7 @@ def create_app(
     # Every other router carries an authentication dependency of its own.
     app.include_router(auth.router)
     app.include_router(admin.router)
+    app.include_router(children.router)
     app.include_router(review.router)
     app.include_router(involvements.router)
     app.include_router(orgcodes.router)

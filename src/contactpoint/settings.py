@@ -28,6 +28,11 @@ class Settings(BaseSettings):
     linkage_dir: Path | None = Field(
         default=None, description="Where linkage artefacts live; default var_dir/linkage."
     )
+    view_window_hours: float = Field(
+        default=24.0, gt=0, le=24 * 14,
+        description="A child view needs the same user's search that returned the child "
+        "within this many hours (or an involvement of the user's organisation).",
+    )
 
     metrics_port: int = Field(
         default=0, ge=0, le=65535,

@@ -11,6 +11,7 @@ from sqlalchemy.exc import DBAPIError
 
 from contactpoint.audit import chain, trail
 from contactpoint.audit.tables import audit_checkpoint, audit_event, audit_head
+from contactpoint.audit.trail import AuditAction
 from contactpoint.audit.verify import verify
 from contactpoint.db.engine import make_engine
 from contactpoint.errors import ValidationFailed
@@ -158,7 +159,7 @@ def test_postgresql_truncate_is_refused_and_triggers_always_fire(
 ) -> None:
     if backend != "postgresql":
         pytest.skip("TRUNCATE and trigger modes are PostgreSQL's")
-    for table in ("audit_event", "audit_checkpoint", "audit_head"):
+    for table in ("audit_event", "audit_checkpoint", "audit_head", "audit_child"):
         with connection.begin_nested() as savepoint:
             with pytest.raises(DBAPIError, match="append-only"):
                 connection.exec_driver_sql(f"TRUNCATE {table}")
@@ -169,7 +170,7 @@ def test_postgresql_truncate_is_refused_and_triggers_always_fire(
             "WHERE c.relname LIKE 'audit%' AND NOT t.tgisinternal"
         )
     ).all()
-    assert len(modes) == 6
+    assert len(modes) == 8  # two on each append-only table (audit_child too), two on the head
     assert {mode for _, mode in modes} == {"A"}  # ALWAYS: replica mode does not skip them
 
 
@@ -201,3 +202,33 @@ def test_postgresql_app_role_may_append_but_not_change(
                 assert getattr(caught.value.orig, "sqlstate", None) == "42501", statement
                 savepoint.rollback()
         outer.rollback()
+
+
+def test_the_child_index_names_every_child_an_event_returned_or_showed(
+    connection: Connection,
+) -> None:
+    from contactpoint.audit import oversight
+    from contactpoint.audit.tables import audit_child
+
+    searched = trail.append(
+        connection, action=AuditAction.CHILD_SEARCH, actor="user:ann", organisation="O1",
+        reason="referral", details={"results": ["000000001016", "000000002035"]},
+        children=["000000001016", "000000002035"],
+    )
+    viewed = trail.append(
+        connection, action=AuditAction.CHILD_VIEW, actor="user:ann", organisation="O1",
+        reason="home visit", subject=trail.child_subject("000000002035"),
+    )
+    trail.append(connection, action=AuditAction.SIGN_IN, actor="user:bob", organisation="O1")
+    looked = oversight.child_access(connection, "000000002035")
+    assert [(e.seq, e.action, e.reason) for e in looked][-2:] == [
+        (searched.seq, AuditAction.CHILD_SEARCH.value, "referral"),
+        (viewed.seq, AuditAction.CHILD_VIEW.value, "home visit"),
+    ]
+    assert [e.seq for e in oversight.child_access(connection, "000000001016")][-1] == searched.seq
+    assert oversight.returned_recently(connection, "000000001016", "user:ann", searched.at)
+    assert not oversight.returned_recently(connection, "000000001016", "user:bob", searched.at)
+    with connection.begin_nested() as savepoint:
+        with pytest.raises(DBAPIError, match="append-only"):
+            connection.execute(audit_child.delete())
+        savepoint.rollback()

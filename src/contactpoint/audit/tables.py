@@ -56,4 +56,16 @@ audit_checkpoint = Table(
     Column("frontier", Text, nullable=False),
 )
 
-APPEND_ONLY_TABLES: tuple[Table, ...] = (audit_event, audit_checkpoint)
+# From a child to every event that returned or showed them (a search's results, a view's
+# child, any event whose subject is ``child:<id>``): "who looked at this child, when and why"
+# is one indexed query (``audit.oversight.child_access``). Append-only like ``audit_event``;
+# not part of the hash chain (each row points at a chained event, whose details name the
+# children, so the index can be rebuilt and checked from the chain).
+audit_child = Table(
+    "audit_child",
+    metadata,
+    Column("child_id", String(16), primary_key=True),
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+)
+
+APPEND_ONLY_TABLES: tuple[Table, ...] = (audit_event, audit_checkpoint, audit_child)

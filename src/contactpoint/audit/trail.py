@@ -9,7 +9,7 @@ short after appending, because other appenders wait for it to end.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 
 from contactpoint.audit import chain
-from contactpoint.audit.tables import audit_event, audit_head
+from contactpoint.audit.tables import audit_child, audit_event, audit_head
 from contactpoint.db.base import utcnow
 from contactpoint.errors import AuditChainBroken, ValidationFailed
 
@@ -89,6 +89,12 @@ class AuditEntry:
 
 
 _LIMITS = {"actor": 128, "organisation": 64, "request_id": 64, "subject": 128}
+CHILD_SUBJECT_PREFIX = "child:"
+
+
+def child_subject(child_id: str) -> str:
+    """The one way a child is named as an audit subject: ``child:<id>``."""
+    return f"{CHILD_SUBJECT_PREFIX}{child_id}"
 
 
 def append(
@@ -102,8 +108,12 @@ def append(
     subject: str | None = None,
     details: Mapping[str, Any] | None = None,
     at: datetime | None = None,
+    children: Iterable[str] = (),
 ) -> AuditEntry:
-    """Append one event to the chain inside the caller's transaction (never commits)."""
+    """Append one event to the chain inside the caller's transaction (never commits).
+
+    ``children``: child ids the event returned or showed (a search's results); they, and the
+    child named by a ``child:<id>`` subject, are indexed in ``audit_child``."""
     action = AuditAction(action)
     for name, value in (
         ("actor", actor),
@@ -156,6 +166,11 @@ def append(
         )
     )
     conn.execute(update(audit_head).where(audit_head.c.id == 1).values(head_hash=digest))
+    indexed = set(children)
+    if subject is not None and subject.startswith(CHILD_SUBJECT_PREFIX):
+        indexed.add(subject[len(CHILD_SUBJECT_PREFIX):])
+    if indexed:
+        conn.execute(insert(audit_child), [{"child_id": c, "seq": seq} for c in sorted(indexed)])
     return AuditEntry(
         seq=seq,
         at=when,

@@ -67,3 +67,32 @@ def bench_audit(
             entries, url or context.settings().effective_database_url, append_sample=append_sample
         )
     )
+
+
+@app.command("search")
+def bench_search(
+    children: Annotated[int, typer.Option(min=100)] = 10_000,
+    seed: Annotated[int, typer.Option()] = 7,
+    url: Annotated[
+        str | None, typer.Option(help="A scratch database (default: a SQLite file in workdir).")
+    ] = None,
+    workdir: Annotated[Path, typer.Option(help="Feeds, var dir and the server's log.")] = Path(
+        "var/bench-search"),
+    held_out: Annotated[float, typer.Option(min=0.0, max=0.5,
+                                            help="Share of children left out of the import.")
+                        ] = 0.02,
+    queries: Annotated[int, typer.Option(min=10, help="Queries about children in the index.")
+                       ] = 2000,
+    clients: Annotated[str, typer.Option(help="Concurrent clients per run, comma-separated.")
+                       ] = "1,20",
+    repeat: Annotated[int, typer.Option(min=1, help="Send the set this many times when "
+                                                    "concurrent.")] = 1,
+) -> None:
+    """Search accuracy (top-1, top-3, absent children at >= 0.9, twin confusions) and latency
+    (p50/p95/p99 at client and server, 1 and N clients) over HTTP against `serve`."""
+    from contactpoint.children.bench import run_search_benchmark
+
+    target = url or f"sqlite:///{(workdir / 'bench.sqlite3').resolve()}"
+    _print(run_search_benchmark(
+        children=children, seed=seed, url=target, workdir=workdir, share_held=held_out,
+        queries=queries, clients=tuple(int(c) for c in clients.split(",")), repeat=repeat))

@@ -28,7 +28,7 @@ from contactpoint.domain.record import (
 from contactpoint.domain.sources import RecordField
 from contactpoint.domain.survivorship import SourceView, SurvivedChild, assemble
 from contactpoint.errors import NotFound
-from contactpoint.linking.history import resolve_child
+from contactpoint.linking.history import ChildRow, resolve_child
 
 _INVOLVEMENT_FIELDS = record_field_names(Involvement)
 _CARER_FIELDS = record_field_names(Carer)
@@ -88,19 +88,24 @@ def authority_table(conn: Connection) -> dict[str, dict[RecordField, int]]:
 
 
 def load_source_views(conn: Connection, child_key: int) -> list[SourceView]:
+    return _views(conn, [child_key]).get(child_key, [])
+
+
+def _views(conn: Connection, child_keys: list[int]) -> dict[int, list[SourceView]]:
+    """Active source records of each child (one query for all of them)."""
     s = source_record.c
     rows = conn.execute(
         select(s.id, s.source_code, s.source_record_id, s.given_name, s.middle_names,
                s.family_name, s.former_family_name, s.preferred_name, s.date_of_birth, s.sex,
                s.address_line_1, s.address_line_2, s.address_line_3, s.town, s.postcode,
                s.nhs_number, s.upn, s.carers, s.involvements, s.extract_id,
-               extract.c.extract_date)
+               extract.c.extract_date, record_link.c.child_key)
         .join(extract, extract.c.id == s.extract_id)
         .join(record_link, record_link.c.record_key == s.id)
-        .where(record_link.c.child_key == child_key, s.record_status == "active")
+        .where(record_link.c.child_key.in_(child_keys), s.record_status == "active")
         .order_by(s.id)
     ).all()
-    views = []
+    views: dict[int, list[SourceView]] = {}
     for r in rows:
         record = SourceRecord(
             source_code=r.source_code, source_record_id=r.source_record_id,
@@ -113,16 +118,34 @@ def load_source_views(conn: Connection, child_key: int) -> list[SourceView]:
             nhs_number=r.nhs_number, upn=r.upn, carers=parse_carers(r.carers),
             involvements=parse_involvements(r.involvements),
         )
-        views.append(SourceView(record, int(r.id), int(r.extract_id),
-                                _date(r.extract_date) or date.min))
+        views.setdefault(int(r.child_key), []).append(
+            SourceView(record, int(r.id), int(r.extract_id), _date(r.extract_date) or date.min))
     return views
 
 
 def load_child_record(conn: Connection, child_id: str) -> SurvivedChild:
     """The current child record behind ``child_id`` (redirecting merged ids), with provenance."""
     row = resolve_child(conn, child_id)
+    return load_child_row(conn, row)
+
+
+def load_child_row(conn: Connection, row: ChildRow) -> SurvivedChild:
+    """The child record of a (resolved) child; :class:`NotFound` if no record is active."""
     views = load_source_views(conn, row.key)
     if not views:
         raise NotFound("no such child")
     return assemble(row.child_id, views, authority_table(conn), shielded=row.shielded,
                     owning_la=row.owning_la)
+
+
+def load_many(conn: Connection, children: dict[int, tuple[str, bool]]) -> dict[int, SurvivedChild]:
+    """Child records of several children at once: ``{child_key: (child_id, shielded)}`` ->
+    ``{child_key: record}`` (children without an active record are left out)."""
+    if not children:
+        return {}
+    views = _views(conn, sorted(children))
+    authority = authority_table(conn)
+    return {
+        key: assemble(children[key][0], v, authority, shielded=children[key][1])
+        for key, v in views.items() if v
+    }

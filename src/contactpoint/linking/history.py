@@ -23,7 +23,7 @@ from contactpoint.db.base import utcnow
 from contactpoint.db.tables import child, record_link, source_record
 from contactpoint.domain.identifiers import InvalidIdentifier, parse_child_id
 from contactpoint.errors import Conflict, NotFound, ValidationFailed
-from contactpoint.linking import store
+from contactpoint.linking import search_keys, store
 from contactpoint.linking.tables import link_event, merge_event, review_decision
 
 MAX_REDIRECTS = 64
@@ -112,6 +112,7 @@ def _move(conn: Connection, keys: list[int], to: int, kind: str, event_id: int,
     )
     store.apply_assignments(conn, frame, kind=kind, now=now, merge_event_id=event_id,
                             settle=False)
+    search_keys.follow(conn, keys, to)
 
 
 def merge(

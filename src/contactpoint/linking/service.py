@@ -32,7 +32,7 @@ from contactpoint.audit import trail
 from contactpoint.audit.trail import AuditAction
 from contactpoint.db.base import UTCDateTime, utcnow
 from contactpoint.db.tables import link_queue, record_link, source_record
-from contactpoint.linking import snapshot, store
+from contactpoint.linking import search_keys, snapshot, store
 from contactpoint.linking.review import queue_pairs
 from contactpoint.linking.tables import link_event, link_run, review_item
 from contactpoint.matching.engine import LinkResult
@@ -111,6 +111,9 @@ def link(
     mode = "incremental" if linked_any else "initial"
     if mode == "incremental":  # from the queue on, this run reads and writes by key
         store.plan_for_key_lookups(conn)
+        if search_keys.empty(conn):  # a database linked before search keys existed
+            step("writing the search keys of every linked record")
+            search_keys.rebuild(conn)
     step("reading pending source records")
     pending = store.read_pending(conn)
     if pending.height == 0:
@@ -217,6 +220,9 @@ def _initial(
     progress(f"writing {assign.height:,} link decisions")
     store.apply_assignments(conn, assign, kind="link", now=now, run_id=run_id,
                             model_version=matcher.version)
+    progress(f"writing search keys of {assign.height:,} records")
+    search_keys.rebuild(conn, records.join(assign.select("record_key", "child_key"),
+                                           on="record_key"))
     progress("keeping the existing records for the next run")  # every record is one now
     matcher.keep_existing(snapshot.whole(conn, records.join(
         assign.select("record_key", "child_key"), on="record_key"
@@ -280,6 +286,7 @@ def _incremental(
     conn: Connection, pending: pl.DataFrame, matcher: Matcher, workdir: Path, run_id: int,
     now: datetime, progress: Progress,
 ) -> Counts:
+    retired = search_keys.inactive_queued(conn)  # before the run takes them off the queue
     progress("reading what changed among the existing records")
     existing = snapshot.read_existing(conn, matcher.existing_mark())
     new = pending.drop("current_child_key")
@@ -357,6 +364,8 @@ def _incremental(
     store.apply_assignments(conn, frame, kind="link", now=now, run_id=run_id,
                             model_version=matcher.version)
     _reactivate(conn, frame["child_key"].unique().to_list(), now)
+    progress("updating search keys")
+    search_keys.refresh(conn, [*frame["record_key"].to_list(), *retired])
     review_frame = pl.DataFrame(
         [(min(a, b), max(a, b), c, p, cause) for a, b, c, p, cause in reviews if a != b],
         schema={"record_key_l": pl.Int64(), "record_key_r": pl.Int64(),

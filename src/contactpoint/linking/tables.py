@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Table,
     UniqueConstraint,
+    text,
 )
 
 from contactpoint.db.base import BigId, UTCDateTime, metadata, one_of
@@ -123,3 +124,49 @@ review_decision = Table(
 )
 Index("ix_review_decision_l", review_decision.c.record_key_l)
 Index("ix_review_decision_r", review_decision.c.record_key_r)
+
+# Practitioner search: the engine's normalised keys of every active, linked source record
+# (``matching.engine.search_keys``), kept up to date by link runs, merges and unmerges
+# (``linking.search_keys``). Narrow and indexed for candidate retrieval, so ``source_record``
+# (tuned for import) carries no search index. Derived from statutory fields only; no FKs for
+# the same reason as ``record_link`` (bulk writes by the linker alone).
+_KEY = String(64)
+search_key = Table(
+    "search_key",
+    metadata,
+    Column("record_key", BigId, primary_key=True, autoincrement=False),  # source_record.id
+    Column("child_key", BigId, nullable=False),  # child.id
+    Column("fn", _KEY, nullable=True),
+    Column("fn_canon", _KEY, nullable=True),
+    Column("fn_mp", _KEY, nullable=True),
+    Column("fn_ocr", _KEY, nullable=True),
+    Column("fn_names", String(256), nullable=True),
+    Column("sn", _KEY, nullable=True),
+    Column("sn_mp", _KEY, nullable=True),
+    Column("sn_ocr", _KEY, nullable=True),
+    Column("sn_names", String(256), nullable=True),
+    Column("sn_former", _KEY, nullable=True),
+    Column("dob", String(10), nullable=True),
+    Column("sex", String(1), nullable=True),
+    Column("pc", String(8), nullable=True),
+    Column("pc_sector", String(8), nullable=True),
+    Column("pc_district", String(4), nullable=True),
+    Column("town", String(128), nullable=True),
+    Column("nhs", String(10), nullable=True),
+    Column("upn", String(13), nullable=True),
+)
+# One index per retrieval path of linking.search_keys.candidates (the accepted combinations).
+Index("ix_search_key_child", search_key.c.child_key)
+Index("ix_search_key_nhs", search_key.c.nhs, postgresql_where=text("nhs IS NOT NULL"),
+      sqlite_where=text("nhs IS NOT NULL"))
+Index("ix_search_key_upn", search_key.c.upn, postgresql_where=text("upn IS NOT NULL"),
+      sqlite_where=text("upn IS NOT NULL"))
+Index("ix_search_key_sn_dob", search_key.c.sn, search_key.c.dob)
+Index("ix_search_key_fn_dob", search_key.c.fn_canon, search_key.c.dob)
+Index("ix_search_key_snmp_dob", search_key.c.sn_mp, search_key.c.dob)
+Index("ix_search_key_fn_sn", search_key.c.fn_canon, search_key.c.sn)
+Index("ix_search_key_sn_district", search_key.c.sn, search_key.c.pc_district)
+Index("ix_search_key_fn_district", search_key.c.fn_canon, search_key.c.pc_district)
+Index("ix_search_key_dob_district", search_key.c.dob, search_key.c.pc_district)
+Index("ix_search_key_former_dob", search_key.c.sn_former, search_key.c.dob,
+      postgresql_where=text("sn_former IS NOT NULL"), sqlite_where=text("sn_former IS NOT NULL"))

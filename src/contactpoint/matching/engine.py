@@ -38,6 +38,15 @@ import polars as pl
 
 from contactpoint.matching.artefact import ModelArtefact, read_artefact
 from contactpoint.matching.frame import Existing
+from contactpoint.matching.query import (
+    KEY_COLUMNS,
+    SEARCH_KEY_SCHEMA,
+    QueryRecord,
+    QueryScorer,
+    confidences,
+    normalise_postcode,
+    query_keys,
+)
 
 DEFAULT_MODEL_PATH = Path(__file__).with_name("default_model.json")
 
@@ -167,3 +176,28 @@ def explain_pair(records: pl.DataFrame, model: ModelArtefact) -> Any:
     from contactpoint.matching.explain import explain_pair as explain
 
     return explain(records, model)
+
+
+# --- practitioner search (see :mod:`contactpoint.matching.query`) ---------------------------
+
+def search_keys(records: pl.DataFrame) -> pl.DataFrame:
+    """A record frame's narrow search keys (:data:`query.SEARCH_KEY_SCHEMA`), normalised by
+    the engine's own rules."""
+    from contactpoint.matching.query import search_keys as _keys
+
+    return _keys(records)
+
+
+def query_scorer(model: ModelArtefact) -> QueryScorer:
+    """The model's own comparisons and weights, compiled for partial-record queries."""
+    from contactpoint.matching.query import scorer
+
+    return scorer(model)
+
+
+__all__ = [
+    "CLUSTERS_SCHEMA", "DEFAULT_MODEL_PATH", "KEY_COLUMNS", "MATCH_NEW_SCHEMA", "REVIEW_SCHEMA",
+    "SEARCH_KEY_SCHEMA", "LinkResult", "QueryRecord", "QueryScorer", "confidences", "dedupe",
+    "existing_mark", "explain_pair", "keep_existing", "load_model", "match_new",
+    "normalise_postcode", "query_keys", "query_scorer", "search_keys", "train",
+]

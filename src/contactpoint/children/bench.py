@@ -1,0 +1,476 @@
+"""``contactpoint bench search``: accuracy and latency of practitioner search, over HTTP.
+
+1. A synthetic population (``contactpoint synth``) is written; a share of its children is held
+   out of the import (their CSV and FHIR records are filtered away; CTF files are left out).
+2. The rest is imported and linked with the real commands, into the database given.
+3. A query set is generated from the truth: for children in the index, every noise kind a
+   practitioner produces (typos, nicknames and known-as names, transliteration variants, a
+   former surname, day and month swapped, an old postcode, the district only, an age range,
+   NHS number alone, UPN alone); for the held-out children, ordinary queries that must not
+   come back at high confidence.
+4. ``contactpoint serve`` is started; a practitioner signs in; the queries are sent with 1 and
+   with N concurrent clients (a bounded asyncio driver). Latency is read both at the client
+   and at the server (the access log's ``duration_ms`` for the search route).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import httpx
+import polars as pl
+
+from contactpoint.access import totp
+from contactpoint.access.config import load_access_settings, system_clock
+from contactpoint.access.models import AuditContext
+from contactpoint.access.passwords import PasswordHashing
+from contactpoint.access.permissions import Role
+from contactpoint.access.service import AccessService
+from contactpoint.db.engine import make_engine
+from contactpoint.domain.identifiers import InvalidIdentifier, normalise_postcode
+
+KINDS = (
+    "exact", "typo", "nickname", "variant", "former_surname", "day_month_swap",
+    "old_postcode", "district_only", "age_range", "nhs_alone", "upn_alone",
+)
+SEARCH_ROUTE = "/api/children/search"
+PREFERRED_SOURCES = ("GRO-BIRTHS", "HMRC-CHB", "DFE-CENSUS")
+
+
+@dataclass(frozen=True)
+class Query:
+    kind: str
+    person: str
+    present: bool
+    body: dict[str, str]
+
+
+def _cli(args: list[str], env: dict[str, str]) -> None:
+    subprocess.run([sys.executable, "-m", "contactpoint", *args], env=env, check=True,  # noqa: S603
+                   stdout=subprocess.DEVNULL)
+
+
+def _nickname_groups() -> list[list[str]]:
+    text = resources.files("contactpoint.matching").joinpath("data/nicknames.txt").read_text()
+    return [line.split() for line in text.splitlines() if line.strip() and line[0] != "#"]
+
+
+def _feed_csvs(feeds: Path) -> list[Path]:
+    return [p for p in sorted(feeds.glob("*.csv")) if Path(f"{p}.manifest.json").exists()]
+
+
+def _csv_frames(feeds: Path) -> pl.DataFrame:
+    frames = []
+    for path in _feed_csvs(feeds):
+        manifest = json.loads(Path(f"{path}.manifest.json").read_text())
+        df = pl.read_csv(path, infer_schema_length=0).with_columns(
+            pl.lit(manifest["source"]).alias("source"))
+        frames.append(df)
+    return pl.concat(frames, how="diagonal_relaxed")
+
+
+def hold_out(feeds: Path, out: Path, share: float, seed: int) -> set[str]:
+    """Copy ``feeds`` to ``out`` without the records of a random share of persons who have a
+    CSV record; returns their person ids."""
+    truth = pl.read_csv(feeds / "truth.csv", infer_schema_length=0)
+    csv_sources = set(_csv_frames(feeds)["source"].unique().to_list())
+    candidates = sorted(set(truth.filter(pl.col("source").is_in(sorted(csv_sources)))
+                            ["person_id"].to_list()))
+    rng = random.Random(seed)  # noqa: S311 (a reproducible sample, not a secret)
+    held = set(rng.sample(candidates, max(1, int(len(candidates) * share))))
+    held_ids = set(truth.filter(pl.col("person_id").is_in(sorted(held)))
+                   ["source_record_id"].to_list())
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    for path in _feed_csvs(feeds):
+        df = pl.read_csv(path, infer_schema_length=0).filter(
+            ~pl.col("source_record_id").is_in(sorted(held_ids)))
+        if df.height == 0:  # a full extract with no records would retire the whole source
+            continue
+        df.write_csv(out / path.name)
+        shutil.copy(f"{path}.manifest.json", out / f"{path.name}.manifest.json")
+    for path in sorted(feeds.glob("*.ndjson")):
+        with path.open() as src, (out / path.name).open("w") as dst:
+            for line in src:
+                obj = json.loads(line)
+                rid = str(obj.get("id", ""))
+                patient = str(obj.get("patient", {}).get("reference", "")).removeprefix(
+                    "Patient/")
+                if rid in held_ids or patient in held_ids or rid.split("-rp")[0] in held_ids:
+                    continue
+                dst.write(line)
+        shutil.copy(f"{path}.manifest.json", out / f"{path.name}.manifest.json")
+    return held
+
+
+def _postcode(value: Any) -> str | None:
+    if not value:
+        return None
+    try:
+        return normalise_postcode(str(value))
+    except InvalidIdentifier:
+        return None
+
+
+def _typo(name: str, rng: random.Random) -> str:
+    if len(name) < 4:
+        return name + name[-1]
+    i = rng.randrange(1, len(name) - 1)
+    op = rng.choice(("drop", "swap", "double"))
+    if op == "drop":
+        return name[:i] + name[i + 1:]
+    if op == "swap":
+        return name[:i] + name[i + 1] + name[i] + name[i + 2:]
+    return name[:i] + name[i] + name[i:]
+
+
+def build_queries(
+    feeds: Path, held: set[str], n: int, seed: int,
+    identifiers: dict[str, tuple[str | None, str | None]] | None = None,
+) -> tuple[list[Query], dict[str, dict[str, Any]]]:
+    """The query set, and each person's reference row (from their CSV records; NHS number and
+    UPN also from any imported record, ``identifiers``: person -> (nhs, upn))."""
+    rng = random.Random(seed + 1)  # noqa: S311 (reproducible noise, not a secret)
+    truth = pl.read_csv(feeds / "truth.csv", infer_schema_length=0)
+    rows = _csv_frames(feeds).join(
+        truth.rename({"source": "src"}), left_on=["source", "source_record_id"],
+        right_on=["src", "source_record_id"], how="inner")
+    order = {s: i for i, s in enumerate(PREFERRED_SOURCES)}
+    by_person: dict[str, list[dict[str, Any]]] = {}
+    for row in rows.iter_rows(named=True):
+        by_person.setdefault(row["person_id"], []).append(row)
+    ref: dict[str, dict[str, Any]] = {}
+    for pid, recs in by_person.items():
+        recs.sort(key=lambda r: order.get(r["source"], 99))
+        best = dict(recs[0])
+        for field in ("nhs_number", "upn", "former_family_name", "postcode"):
+            if not best.get(field):
+                best[field] = next((r[field] for r in recs if r.get(field)), None)
+        best["postcode"] = _postcode(best.get("postcode"))
+        known = (identifiers or {}).get(pid, (None, None))
+        best["nhs_number"] = best.get("nhs_number") or known[0]
+        best["upn"] = best.get("upn") or known[1]
+        ref[pid] = best
+    groups = _nickname_groups()
+    group_of: dict[str, list[str]] = {}
+    for g in groups:
+        for name in g:
+            group_of.setdefault(name, g)
+    present = sorted(p for p in ref if p not in held)
+    postcodes = [r["postcode"] for r in ref.values() if r["postcode"]]
+    rng.shuffle(present)
+    queries: list[Query] = []
+    for i, pid in enumerate(present[:n]):
+        r = ref[pid]
+        kind = KINDS[i % len(KINDS)]
+        body = _query(kind, r, rng, group_of, postcodes)
+        if body is None:
+            kind, body = "exact", _query("exact", r, rng, group_of, postcodes)
+        assert body is not None
+        queries.append(Query(kind, pid, True, body))
+    for i, pid in enumerate(sorted(held)):
+        held_row = ref.get(pid)
+        if held_row is None:
+            continue
+        kind = "exact" if i % 2 == 0 else "district_only"
+        absent = _query(kind, held_row, rng, group_of, postcodes)
+        if absent is not None:
+            queries.append(Query(f"absent_{kind}", pid, False, absent))
+    return queries, ref
+
+
+def _query(kind: str, r: dict[str, Any], rng: random.Random, group_of: dict[str, list[str]],
+           postcodes: list[str]) -> dict[str, str] | None:
+    given, family, dob = r["given_name"], r["family_name"], r["date_of_birth"]
+    base = {"given_name": given, "family_name": family, "date_of_birth": dob}
+    if kind == "exact":
+        return base
+    if kind == "typo":
+        field = rng.choice(("given_name", "family_name"))
+        return {**base, field: _typo(base[field], rng)}
+    if kind in ("nickname", "variant"):
+        if r.get("preferred_name") and kind == "nickname":
+            return {**base, "given_name": r["preferred_name"]}
+        group = group_of.get(given.lower(), [])
+        if kind == "nickname":
+            options = [g for g in group if len(g) < len(given) and g != given.lower()]
+        else:
+            options = [g for g in group if len(g) >= len(given) - 1 and g != given.lower()]
+        if not options:
+            return None
+        return {**base, "given_name": rng.choice(options).capitalize()}
+    if kind == "former_surname":
+        if not r.get("former_family_name"):
+            return None
+        return {**base, "family_name": r["former_family_name"]}
+    if kind == "day_month_swap":
+        d = date.fromisoformat(dob)
+        if d.day > 12 or d.day == d.month:
+            return None
+        return {**base, "date_of_birth": date(d.year, d.day, d.month).isoformat()}
+    if kind == "old_postcode":
+        if not postcodes:
+            return None
+        return {"family_name": family, "date_of_birth": dob, "postcode": rng.choice(postcodes)}
+    if kind == "district_only":
+        if not r.get("postcode"):
+            return None
+        return {"given_name": given, "date_of_birth": dob,
+                "postcode": str(r["postcode"]).split(" ")[0]}
+    if kind == "age_range":
+        if not r.get("postcode"):
+            return None
+        d = date.fromisoformat(dob)
+        lo = d - timedelta(days=rng.randrange(30, 700))
+        return {"given_name": given, "family_name": family, "born_from": lo.isoformat(),
+                "born_to": (lo + timedelta(days=4 * 365)).isoformat(),
+                "postcode": str(r["postcode"]).split(" ")[0]}
+    if kind == "nhs_alone":
+        return {"nhs_number": r["nhs_number"]} if r.get("nhs_number") else None
+    if kind == "upn_alone":
+        return {"upn": r["upn"]} if r.get("upn") else None
+    raise ValueError(kind)
+
+
+def _children_of_persons(
+    url: str, truth: pl.DataFrame
+) -> tuple[dict[str, str], dict[str, str], dict[str, tuple[str | None, str | None]]]:
+    """person -> the child holding most of their records; child -> its main person; person ->
+    an NHS number and a UPN their imported records carry."""
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.exec_driver_sql(
+                "SELECT s.source_code, s.source_record_id, c.child_id, s.nhs_number, s.upn "
+                "FROM source_record s "
+                "JOIN record_link l ON l.record_key = s.id JOIN child c ON c.id = l.child_key "
+                "WHERE s.record_status = 'active'").all()
+    finally:
+        engine.dispose()
+    links = pl.DataFrame([tuple(r) for r in rows], schema=dict.fromkeys(
+        ("source", "source_record_id", "child_id", "nhs_number", "upn"), pl.Utf8()),
+        orient="row")
+    joined = links.join(truth, on=["source", "source_record_id"])
+    counts = joined.group_by(["person_id", "child_id"]).len()
+    best_child = counts.sort("len", descending=True).group_by("person_id").first()
+    best_person = counts.sort("len", descending=True).group_by("child_id").first()
+    ids = joined.group_by("person_id").agg(pl.col("nhs_number").drop_nulls().first(),
+                                           pl.col("upn").drop_nulls().first())
+    return (dict(best_child.select("person_id", "child_id").iter_rows()),
+            dict(best_person.select("child_id", "person_id").iter_rows()),
+            {p: (a, b) for p, a, b in ids.iter_rows()})
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _account(url: str) -> tuple[str, str, str]:
+    access = load_access_settings()
+    engine = make_engine(url)
+    password = "bench search pass phrase " + os.urandom(6).hex()
+    name = "bench." + os.urandom(3).hex()
+    ctx = AuditContext("cli:bench", None, None)
+    try:
+        with engine.begin() as conn:
+            service = AccessService(conn, access, PasswordHashing(access.hash_parameters),
+                                    system_clock)
+            if not any(o.code == "BENCH-LA" for o in service.organisations()):
+                service.create_organisation("BENCH-LA", "Bench council", "council",
+                                            accredited=True, la_code="BENCH", ctx=ctx)
+            today = datetime.now(UTC).date()
+            made = service.create_user(
+                name, password, organisation_code="BENCH-LA", role=Role.PRACTITIONER,
+                vetted_on=today, trained_on=today, agreement_signed_on=today, ctx=ctx)
+    finally:
+        engine.dispose()
+    return name, password, made.totp_secret
+
+
+def _percentiles(values: list[float]) -> dict[str, float]:
+    if not values:
+        return {}
+    cuts = statistics.quantiles(values, n=100, method="inclusive")
+    return {"p50": round(cuts[49], 2), "p95": round(cuts[94], 2), "p99": round(cuts[98], 2),
+            "n": len(values)}
+
+
+def _server_durations(log: Path, start: int) -> tuple[list[float], int]:
+    text = log.read_text(errors="replace")
+    out = []
+    for line in text[start:].splitlines():
+        if SEARCH_ROUTE in line and '"duration_ms"' in line:
+            try:
+                out.append(float(json.loads(line)["duration_ms"]))
+            except (ValueError, KeyError):
+                continue
+    return out, len(text)
+
+
+async def _drive(base: str, cookie: str, queries: list[Query], clients: int
+                 ) -> tuple[list[float], list[list[dict[str, Any]]], float]:
+    sem = asyncio.Semaphore(clients)
+    latencies: list[float] = [0.0] * len(queries)
+    results: list[list[dict[str, Any]]] = [[] for _ in queries]
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=base, headers={"Cookie": cookie}, limits=limits,
+                                 timeout=60) as client:
+        async def one(i: int, q: Query) -> None:
+            async with sem:
+                t = time.perf_counter()
+                r = await client.post(SEARCH_ROUTE, json={"reason": "bench", **q.body})
+                latencies[i] = (time.perf_counter() - t) * 1000
+                r.raise_for_status()
+                results[i] = r.json()["results"]
+
+        started = time.perf_counter()
+        await asyncio.gather(*(one(i, q) for i, q in enumerate(queries)))
+        elapsed = time.perf_counter() - started
+    return latencies, results, elapsed
+
+
+@dataclass
+class _Server:
+    proc: subprocess.Popen[bytes]
+    log: Path
+    base: str
+
+
+def _serve(env: dict[str, str], workdir: Path) -> _Server:
+    port = _free_port()
+    log = workdir / "serve.log"
+    handle = log.open("wb")
+    proc = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "contactpoint", "serve", "--port", str(port)], env=env,
+        stdout=handle, stderr=handle)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                return _Server(proc, log, base)
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError("the server did not answer /health")
+
+
+def _login(base: str, account: tuple[str, str, str]) -> str:
+    name, password, secret = account
+    r = httpx.post(f"{base}/api/auth/login", json={
+        "username": name, "password": password,
+        "otp": totp.code_at(secret, datetime.now(UTC))})
+    r.raise_for_status()
+    return r.headers["set-cookie"].split(";", 1)[0]
+
+
+def _accuracy(queries: list[Query], results: list[list[dict[str, Any]]],
+              expected: dict[str, str], person_of: dict[str, str],
+              ref: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    top1 = top3 = present = absent = absent_high = twins = ties = 0
+    per_kind: dict[str, Counter[str]] = {}
+    for q, res in zip(queries, results, strict=True):
+        ids = [r["child_id"] for r in res]
+        counter = per_kind.setdefault(q.kind, Counter())
+        counter["n"] += 1
+        if not q.present:
+            absent += 1
+            if any(r["confidence"] >= 0.9 for r in res):
+                absent_high += 1
+                counter["high"] += 1
+            continue
+        present += 1
+        want = expected.get(q.person)
+        if want is None:
+            counter["unlinked"] += 1
+            continue
+        if ids[:1] == [want]:
+            top1 += 1
+            counter["top1"] += 1
+        if want in ids[:3]:
+            top3 += 1
+            counter["top3"] += 1
+        if ids and ids[0] != want:
+            other = person_of.get(ids[0])
+            a, b = ref.get(q.person), ref.get(other or "")
+            mine = next((r["confidence"] for r in res if r["child_id"] == want), -1.0)
+            if mine >= res[0]["confidence"]:
+                ties += 1  # the query cannot tell them apart (e.g. twins, no forename given)
+                counter["tie"] += 1
+            elif a and b and all(a[k] == b[k] for k in ("date_of_birth", "family_name",
+                                                          "postcode")):
+                twins += 1  # a child born the same day in the same home ranked above
+                counter["twin"] += 1
+    return {
+        "present_queries": present, "absent_queries": absent,
+        "top1": round(top1 / max(1, present), 4), "top3": round(top3 / max(1, present), 4),
+        "absent_at_0_9": round(absent_high / max(1, absent), 4),
+        "twin_confusions": twins,
+        "top1_ties": ties,
+        "per_kind": {k: dict(v) for k, v in sorted(per_kind.items())},
+    }
+
+
+def run_search_benchmark(
+    *, children: int, seed: int, url: str, workdir: Path, share_held: float = 0.02,
+    queries: int = 2000, clients: tuple[int, ...] = (1, 20), repeat: int = 1,
+) -> dict[str, Any]:
+    workdir.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "CONTACTPOINT_DATABASE_URL": url,
+           "CONTACTPOINT_VAR_DIR": str(workdir / "var")}
+    feeds, held_dir = workdir / "feeds", workdir / "import"
+    figures: dict[str, Any] = {"children": children, "seed": seed,
+                               "database": url.split(":", 1)[0]}
+    t = time.perf_counter()
+    if not (feeds / "truth.csv").exists():
+        _cli(["synth", "--children", str(children), "--seed", str(seed), "--out", str(feeds)],
+             env)
+    held = hold_out(feeds, held_dir, share_held, seed)
+    _cli(["db", "upgrade"], env)
+    _cli(["import", str(held_dir)], env)
+    _cli(["link"], env)
+    figures["setup_seconds"] = round(time.perf_counter() - t, 1)
+    figures["held_out_children"] = len(held)
+    truth = pl.read_csv(feeds / "truth.csv", infer_schema_length=0)
+    expected, person_of, identifiers = _children_of_persons(url, truth)
+    qs, ref = build_queries(feeds, held, queries, seed, identifiers)
+    server = _serve(env, workdir)
+    try:
+        cookie = _login(server.base, _account(url))
+        _, mark = _server_durations(server.log, 0)
+        runs: dict[str, Any] = {}
+        accuracy: dict[str, Any] | None = None
+        for n in clients:
+            batch = qs * (repeat if n > 1 else 1)
+            lat, res, elapsed = asyncio.run(_drive(server.base, cookie, batch, n))
+            at_server, mark = _server_durations(server.log, mark)
+            runs[f"clients_{n}"] = {
+                "client_ms": _percentiles(lat), "server_ms": _percentiles(at_server),
+                "searches_per_second": round(len(batch) / elapsed, 1),
+            }
+            if accuracy is None:
+                accuracy = _accuracy(qs, res[:len(qs)], expected, person_of, ref)
+        figures["accuracy"] = accuracy
+        figures["latency"] = runs
+    finally:
+        server.proc.terminate()
+        server.proc.wait(timeout=30)
+    return figures

@@ -1,0 +1,131 @@
+"""The child view: one child record, through the visibility policy, with anti-browsing.
+
+A view is allowed when the same user ran a search within the window that returned this child
+(read from the audit index ``audit_child``), or when the user's organisation has an involvement
+with the child. Every other case (an unknown id, a malformed one, a child nobody showed the
+user) gets the one and same refusal, so an enumerated id tells nothing. Refusals and views are
+both appended to the audit trail; a refusal is committed before it is raised.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Connection
+
+from contactpoint.access.models import AuditContext
+from contactpoint.audit import trail
+from contactpoint.audit.oversight import returned_recently
+from contactpoint.audit.trail import AuditAction, child_subject
+from contactpoint.children.search import stated_reason
+from contactpoint.domain.identifiers import InvalidIdentifier, parse_child_id
+from contactpoint.domain.record import Involvement
+from contactpoint.domain.sources import RecordField
+from contactpoint.domain.survivorship import FieldProvenance
+from contactpoint.domain.visibility import Viewer, VisibleChild, disclose, redact
+from contactpoint.errors import NotFound
+from contactpoint.linking import child_records, history
+
+DEFAULT_WINDOW = timedelta(hours=24)
+REFUSAL = "no such child, or no search of yours returned this child recently"
+
+# The seam for practitioner-recorded involvements (the involvement register): given the child
+# key and the viewer, the involvements recorded for that child, each with "the viewer
+# recorded it". Feeds' involvements come from the record itself (survivorship).
+ExtraInvolvements = Callable[[Connection, int, Viewer], tuple[tuple[Involvement, bool], ...]]
+
+
+def no_extra_involvements(
+    _conn: Connection, _child_key: int, _viewer: Viewer
+) -> tuple[tuple[Involvement, bool], ...]:
+    return ()
+
+
+class ViewRefused(NotFound):
+    """The one refusal for every child the viewer may not open (or that does not exist)."""
+
+
+@dataclass(frozen=True)
+class ViewOutcome:
+    child: VisibleChild | None  # None: refused (raise :data:`REFUSAL` after committing)
+    redirected_from: str | None = None
+
+
+def _provenance(prov: dict[RecordField, FieldProvenance]) -> dict[str, object]:
+    return {
+        fld.value: {"source_code": p.source_code, "source_record_id": p.source_record_id,
+                    "extract_date": p.extract_date.isoformat()}
+        for fld, p in sorted(prov.items())
+    }
+
+
+def view(
+    conn: Connection,
+    *,
+    viewer: Viewer,
+    child_id: str,
+    reason: str | None,
+    ctx: AuditContext,
+    now: datetime,
+    window: timedelta = DEFAULT_WINDOW,
+    extra: ExtraInvolvements = no_extra_involvements,
+) -> ViewOutcome:
+    """Open one child record as ``viewer`` may see it; the view (or the refusal) is audited in
+    the caller's transaction. The caller commits and then raises :class:`ViewRefused` for a
+    refused outcome."""
+    why = stated_reason(reason)
+    asked = child_id.replace(" ", "")
+    try:
+        parse_child_id(asked)
+        well_formed = True
+    except InvalidIdentifier:
+        well_formed = False
+    survived = row = None
+    if well_formed:
+        try:
+            row = history.resolve_child(conn, asked)
+            survived = child_records.load_child_row(conn, row)
+        except NotFound:
+            row = survived = None
+    allowed = False
+    extras: tuple[tuple[Involvement, bool], ...] = ()
+    if row is not None and survived is not None and viewer.may_view:
+        extras = extra(conn, row.key, viewer)
+        every = survived.record.involvements + tuple(inv for inv, _ in extras)
+        involved = any(inv.org_code in viewer.org_codes for inv in every if inv.org_code)
+        involved = involved or any(own for _, own in extras)
+        recent = viewer.actor is not None and any(
+            returned_recently(conn, cid, viewer.actor, now - window)
+            for cid in {asked, row.child_id}
+        )
+        allowed = involved or recent
+    if not allowed or row is None or survived is None:
+        trail.append(
+            conn, action=AuditAction.CHILD_VIEW, actor=ctx.actor, organisation=ctx.organisation,
+            reason=why, request_id=ctx.request_id,
+            subject=child_subject(asked) if well_formed else None,
+            details={"outcome": "refused", **({} if well_formed else {"asked": asked[:32]})},
+            at=now,
+        )
+        return ViewOutcome(None)
+    extra_invs = tuple(inv for inv, _ in extras)
+    own = frozenset(len(survived.record.involvements) + i
+                    for i, (_, mine) in enumerate(extras) if mine)
+    decision = disclose(viewer, survived.record, extra_invs, own)
+    visible = redact(survived.record, decision, _provenance(dict(survived.provenance)),
+                     extra_invs)
+    redirected = asked if asked != row.child_id else None
+    trail.append(
+        conn, action=AuditAction.CHILD_VIEW, actor=ctx.actor, organisation=ctx.organisation,
+        reason=why, request_id=ctx.request_id, subject=child_subject(row.child_id),
+        details={"outcome": "shown", "fields": list(visible.fields_shown),
+                 **({"asked": redirected} if redirected else {})},
+        children=[asked] if redirected else (), at=now,
+    )
+    return ViewOutcome(visible, redirected)
+
+
+__all__ = ["DEFAULT_WINDOW", "REFUSAL", "ExtraInvolvements", "ViewOutcome", "ViewRefused",
+           "no_extra_involvements", "view"]

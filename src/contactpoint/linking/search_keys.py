@@ -1,0 +1,203 @@
+# ruff: noqa: S608  (SQL here is built from this module's own constant identifiers; values are bound)
+"""The ``search_key`` table: written by link runs, merges and unmerges; read by search.
+
+* :func:`rebuild` after a first run (every active, linked record);
+* :func:`refresh` after an incremental run (the records the run linked, changed or retired);
+* :func:`follow` when a merge or unmerge moves records to another child;
+* :func:`candidates`: the key rows a query can reach through the table's indexes.
+
+Keys come from the engine (``matching.engine.search_keys``): the same normalisation as linkage.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import polars as pl
+from sqlalchemy import Connection, delete, text, update
+
+from contactpoint.linking import store
+from contactpoint.linking.tables import search_key
+from contactpoint.matching.engine import KEY_COLUMNS, SEARCH_KEY_SCHEMA, search_keys
+
+_BATCH = 200_000
+_CHUNK = 5_000
+PER_PATH_LIMIT = 200  # rows each retrieval path may bring back
+_COLUMNS = ["record_key", "child_key", *KEY_COLUMNS]
+_LIVE_RECORDS = "s.record_status = 'active' AND l.child_key IS NOT NULL AND c.status <> 'merged'"
+
+
+def _write(conn: Connection, records: pl.DataFrame) -> int:
+    """Insert the keys of ``records`` (a record frame plus ``child_key``)."""
+    if records.height == 0:
+        return 0
+    keys = search_keys(records.drop("child_key")).join(
+        records.select("record_key", "child_key"), on="record_key"
+    ).select(_COLUMNS)
+    store.load_temp(conn, "tmp_search_key", keys)
+    cols = ", ".join(_COLUMNS)
+    conn.exec_driver_sql(f"INSERT INTO search_key ({cols}) SELECT {cols} FROM tmp_search_key")
+    store.drop_temp(conn, "tmp_search_key")
+    return keys.height
+
+
+def _read(conn: Connection, where: str) -> pl.DataFrame:
+    return store.read_records(conn, where, {"child_key": ("l.child_key", pl.Int64())})
+
+
+def rebuild(conn: Connection, records: pl.DataFrame | None = None) -> int:
+    """Every key again: from ``records`` (record frame + ``child_key``, after a first run) or
+    from the database. The retrieval indexes are dropped for the bulk load and built again
+    after it (building an index once is several times cheaper than maintaining it per row)."""
+    conn.execute(delete(search_key))
+    indexes = sorted(search_key.indexes, key=lambda ix: str(ix.name))
+    for ix in indexes:
+        ix.drop(conn)
+    written = 0
+    if records is not None:
+        for part in records.iter_slices(_BATCH):
+            written += _write(conn, part)
+    else:
+        written = _write(conn, _read(conn, _LIVE_RECORDS))
+    for ix in indexes:
+        ix.create(conn)
+    if store.is_postgres(conn):
+        conn.exec_driver_sql("ANALYZE search_key")
+    return written
+
+
+def refresh(conn: Connection, record_keys: Iterable[int]) -> int:
+    """Bring the keys of ``record_keys`` up to date (linked, changed, retired or deleted)."""
+    keys = sorted(set(record_keys))
+    if not keys:
+        return 0
+    written = 0
+    for start in range(0, len(keys), _BATCH):
+        part = keys[start:start + _BATCH]
+        store.load_temp(conn, "tmp_key_refresh", pl.DataFrame({"k": part},
+                                                             schema={"k": pl.Int64()}))
+        conn.exec_driver_sql(
+            "DELETE FROM search_key WHERE record_key IN (SELECT k FROM tmp_key_refresh)")
+        written += _write(conn, _read(
+            conn, f"s.id IN (SELECT k FROM tmp_key_refresh) AND {_LIVE_RECORDS}"))
+        store.drop_temp(conn, "tmp_key_refresh")
+    return written
+
+
+def follow(conn: Connection, record_keys: Sequence[int], child_key: int) -> None:
+    """A merge or unmerge moved ``record_keys`` to ``child_key``."""
+    for start in range(0, len(record_keys), _CHUNK):
+        conn.execute(
+            update(search_key)
+            .where(search_key.c.record_key.in_(list(record_keys[start:start + _CHUNK])))
+            .values(child_key=child_key)
+        )
+
+
+def empty(conn: Connection) -> bool:
+    return conn.execute(text("SELECT record_key FROM search_key LIMIT 1")).first() is None
+
+
+def inactive_queued(conn: Connection) -> list[int]:
+    """Queued records that were retired or deleted (their keys must go)."""
+    return [int(k) for (k,) in conn.execute(text(
+        "SELECT q.record_key FROM link_queue q JOIN source_record s ON s.id = q.record_key "
+        "WHERE s.record_status <> 'active'"))]
+
+
+# --- retrieval ------------------------------------------------------------------------------
+
+CANDIDATE_SCHEMA: dict[str, pl.DataType] = {
+    **SEARCH_KEY_SCHEMA, "child_key": pl.Int64(), "child_id": pl.Utf8(),
+    "shielded": pl.Boolean(),
+}
+
+
+@dataclass(frozen=True)
+class Retrieval:
+    """What retrieval may use: the query's keys and an optional birth range (ISO dates)."""
+
+    keys: dict[str, Any]
+    born_from: date | None = None
+    born_to: date | None = None
+
+
+def _swapped(dob: str) -> str | None:
+    y, m, d = dob[:4], dob[5:7], dob[8:10]
+    if m == d or int(d) > 12:
+        return None
+    try:
+        return date(int(y), int(d), int(m)).isoformat()
+    except ValueError:
+        return None
+
+
+def _paths(r: Retrieval) -> tuple[list[str], dict[str, Any]]:
+    k = r.keys
+    params: dict[str, Any] = {}
+    paths: list[str] = []
+    rng = ""
+    if r.born_from is not None and r.born_to is not None:
+        params["lo"], params["hi"] = r.born_from.isoformat(), r.born_to.isoformat()
+        rng = " AND dob BETWEEN :lo AND :hi"
+    for name in ("nhs", "upn", "sn", "fn_canon", "sn_mp", "pc_district"):
+        if k.get(name) is not None:
+            params[name] = k[name]
+    if "nhs" in params:
+        paths.append("nhs = :nhs")
+    if "upn" in params:
+        paths.append("upn = :upn")
+    dob = k.get("dob")
+    if dob is not None:
+        dobs = [dob] + ([s] if (s := _swapped(dob)) else [])
+        for i, d in enumerate(dobs):
+            params[f"d{i}"] = d
+            if "sn" in params:
+                paths.append(f"sn = :sn AND dob = :d{i}")
+                paths.append(f"sn_former = :sn AND dob = :d{i}")
+            if "fn_canon" in params:
+                paths.append(f"fn_canon = :fn_canon AND dob = :d{i}")
+            if "sn_mp" in params:
+                paths.append(f"sn_mp = :sn_mp AND dob = :d{i}")
+            if "pc_district" in params:
+                paths.append(f"dob = :d{i} AND pc_district = :pc_district")
+    if "fn_canon" in params and "sn" in params:
+        paths.append(f"fn_canon = :fn_canon AND sn = :sn{rng}")
+    if "pc_district" in params:
+        if "sn" in params:
+            paths.append(f"sn = :sn AND pc_district = :pc_district{rng}")
+        if "fn_canon" in params:
+            paths.append(f"fn_canon = :fn_canon AND pc_district = :pc_district{rng}")
+    return paths, params
+
+
+def candidates(conn: Connection, retrieval: Retrieval) -> pl.DataFrame:
+    """Key rows of live children reachable by the query (:data:`CANDIDATE_SCHEMA`)."""
+    paths, params = _paths(retrieval)
+    if not paths:
+        return pl.DataFrame(schema=CANDIDATE_SCHEMA)
+    cols = ", ".join(_COLUMNS)
+    union = " UNION ".join(
+        f"SELECT * FROM (SELECT {cols} FROM search_key WHERE {p} LIMIT {PER_PATH_LIMIT})"
+        f" AS p{i}"
+        for i, p in enumerate(paths)
+    )
+    kcols = ", ".join(f"k.{c}" for c in _COLUMNS)
+    sql = (
+        f"SELECT {kcols}, c.child_id, c.shielded FROM ({union}) AS k "
+        "JOIN child c ON c.id = k.child_key WHERE c.status = 'active'"
+    )
+    used = {n: v for n, v in params.items() if re.search(rf":{n}\b", sql)}
+    rows = conn.execute(text(sql), used).all()
+    schema = {c: CANDIDATE_SCHEMA[c] for c in [*_COLUMNS, "child_id", "shielded"]}
+    if not rows:
+        return pl.DataFrame(schema=schema)
+    return pl.DataFrame([(*r[:-1], bool(r[-1])) for r in rows], schema=schema, orient="row")
+
+
+__all__ = ["CANDIDATE_SCHEMA", "Retrieval", "candidates", "empty", "follow", "inactive_queued",
+           "rebuild", "refresh"]
