@@ -1,0 +1,206 @@
+"""The responsible council of each child, derived from its active source records at each link
+run (and after a merge or unmerge) by the pure rule in :mod:`contactpoint.domain.responsibility`.
+
+For each child considered: the evidence goes to ``child_responsibility`` (with its provenance),
+``child.owning_la`` is set, and when the council changes from one to another (or to none) a
+``council_transfer`` row and an audit entry record it; both councils see the transfer in their
+work list. A child's first allocation is not a transfer, and a child left with no evidence
+keeps the council it had (only evidence of another council moves it); a child that never had
+evidence has none and is on the national report.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, delete, insert, select, text
+
+from contactpoint.audit import trail
+from contactpoint.audit.trail import AuditAction
+from contactpoint.council.tables import child_responsibility, council_transfer
+from contactpoint.db.base import UTCDateTime
+from contactpoint.db.tables import child, extract, record_link, source_record
+from contactpoint.domain.responsibility import (
+    Evidence,
+    Responsibility,
+    district_table,
+    evidence_from_record,
+    responsible_council,
+)
+
+CHUNK = 5000
+
+
+@dataclass(frozen=True)
+class AllocationSummary:
+    children: int
+    allocated: int  # with a council
+    unallocated: int  # on the national report
+    changed: int  # owning_la set or changed
+    transfers: int  # from one council to another (or to none)
+
+
+def _date(value: Any) -> date:
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
+
+
+def current_education_codes(involvements: Any, on: date) -> list[str]:
+    """Organisation codes of the education involvements current on ``on`` (no end, or an end
+    not yet passed). Only JSON that mentions education is parsed."""
+    if involvements is None:
+        return []
+    if isinstance(involvements, str):
+        if "education" not in involvements:
+            return []
+        involvements = json.loads(involvements)
+    out = []
+    for item in involvements:
+        if not isinstance(item, dict) or item.get("service_type") != "education":
+            continue
+        code, end = item.get("org_code"), item.get("end")
+        if code and (end is None or _date(end) >= on):
+            out.append(str(code))
+    return out
+
+
+def _chunks(keys: list[int]) -> Iterator[list[int]]:
+    for start in range(0, len(keys), CHUNK):
+        yield keys[start:start + CHUNK]
+
+
+def _evidence(conn: Connection, keys: list[int] | None, today: date) -> dict[int, list[Evidence]]:
+    s = source_record.c
+    stmt = (
+        select(record_link.c.child_key, s.source_code, s.source_record_id, s.upn, s.postcode,
+               s.involvements, extract.c.extract_date)
+        .select_from(record_link)
+        .join(source_record, s.id == record_link.c.record_key)
+        .join(extract, extract.c.id == s.extract_id)
+        .where(s.record_status == "active")
+    )
+    table = district_table()
+    out: dict[int, list[Evidence]] = {}
+    batches: Iterable[list[int] | None] = [None] if keys is None else _chunks(keys)
+    for batch in batches:
+        query = stmt if batch is None else stmt.where(record_link.c.child_key.in_(batch))
+        for ck, code, srid, upn, postcode, inv, on in conn.execute(query):
+            found = evidence_from_record(
+                source_code=code, source_record_id=srid, observed_on=_date(on), upn=upn,
+                postcode=postcode, education_codes=current_education_codes(inv, today),
+                table=table)
+            out.setdefault(int(ck), []).extend(found)
+    return out
+
+
+def allocate(
+    conn: Connection,
+    child_keys: Iterable[int] | None,
+    *,
+    now: datetime,
+    run_id: int | None = None,
+    actor: str = "system:link",
+) -> AllocationSummary:
+    """Derive the responsible council of ``child_keys`` (``None``: every active child) and
+    record it. Runs in the caller's transaction; audits each transfer there."""
+    keys = None if child_keys is None else sorted({int(k) for k in child_keys})
+    if keys is not None and not keys:
+        return AllocationSummary(0, 0, 0, 0, 0)
+    live_q = select(child.c.id, child.c.owning_la).where(child.c.status == "active")
+    previous: dict[int, str | None] = {}
+    if keys is None:
+        previous = {int(k): la for k, la in conn.execute(live_q)}
+    else:
+        for batch in _chunks(keys):
+            previous.update({int(k): la for k, la in conn.execute(
+                live_q.where(child.c.id.in_(batch)))})
+    evidence = _evidence(conn, None if keys is None else list(previous), now.date())
+    decided: dict[int, Responsibility] = {}
+    for k, before in previous.items():
+        found = responsible_council(evidence.get(k, ()))
+        # no evidence never takes a council away: only evidence of another council transfers
+        decided[k] = Responsibility(before, ()) if found.la_code is None else found
+    considered = list(decided)
+    for batch in _chunks(considered):
+        conn.execute(delete(child_responsibility).where(
+            child_responsibility.c.child_key.in_(batch)))
+    rows = [{"child_key": k, "la_code": r.la_code,
+             "deciding_kind": r.deciding.kind.value if r.deciding else None,
+             "evidence": [e.as_dict() for e in r.evidence], "run_id": run_id,
+             "derived_at": now} for k, r in decided.items()]
+    for start in range(0, len(rows), CHUNK):
+        conn.execute(insert(child_responsibility), rows[start:start + CHUNK])
+    changed = {k: r for k, r in decided.items() if r.la_code != previous[k]}
+    by_la: dict[str | None, list[int]] = {}
+    for k, r in changed.items():
+        by_la.setdefault(r.la_code, []).append(k)
+    for la, ks in by_la.items():
+        for batch in _chunks(ks):
+            conn.execute(
+                text("UPDATE child SET owning_la = :la, updated_at = :now WHERE id IN :keys")
+                .bindparams(bindparam("la", la), bindparam("now", now, type_=UTCDateTime()),
+                            bindparam("keys", batch, expanding=True)))
+    transfers = 0
+    for k, r in changed.items():
+        before = previous[k]
+        if before is None:
+            continue  # a first allocation, not a transfer
+        transfer(conn, k, before, r, now=now, run_id=run_id, actor=actor)
+        transfers += 1
+    allocated = sum(1 for r in decided.values() if r.la_code is not None)
+    return AllocationSummary(len(decided), allocated, len(decided) - allocated, len(changed),
+                             transfers)
+
+
+def transfer(conn: Connection, child_key: int, before: str | None, now_r: Responsibility, *,
+             now: datetime, run_id: int | None, actor: str) -> int:
+    """Record one transfer of responsibility (and its audit entry); returns its id."""
+    evidence = [e.as_dict() for e in now_r.evidence[:1]]
+    tid = int(conn.execute(insert(council_transfer).values(
+        child_key=child_key, from_la=before, to_la=now_r.la_code, evidence=evidence,
+        run_id=run_id, at=now).returning(council_transfer.c.id)).scalar_one())
+    cid = conn.execute(select(child.c.child_id).where(child.c.id == child_key)).scalar_one()
+    trail.append(conn, action=AuditAction.RESPONSIBILITY_TRANSFER, actor=actor,
+                 organisation=None, subject=f"child:{cid}",
+                 details={"from_la": before, "to_la": now_r.la_code, "transfer": tid,
+                          "run_id": run_id,
+                          "evidence": now_r.deciding.kind.value if now_r.deciding else None},
+                 at=now)
+    return tid
+
+
+def touched_by_run(conn: Connection, run_id: int) -> list[int]:
+    """Children a link run linked a record to (or took one from)."""
+    from contactpoint.linking.tables import link_event
+
+    rows = conn.execute(
+        select(link_event.c.child_key).where(link_event.c.run_id == run_id,
+                                             link_event.c.child_key.is_not(None)).distinct()
+        .union(select(link_event.c.previous_child_key).where(
+            link_event.c.run_id == run_id, link_event.c.previous_child_key.is_not(None)))
+    ).scalars()
+    return [int(k) for k in rows]
+
+
+def never_allocated(conn: Connection) -> bool:
+    """True before any child has been considered (the first run after 0019 considers all)."""
+    return conn.execute(select(child_responsibility.c.child_key).limit(1)).first() is None
+
+
+def evidence_of(conn: Connection, child_key: int) -> Responsibility | None:
+    row = conn.execute(select(child_responsibility.c.la_code, child_responsibility.c.evidence)
+                       .where(child_responsibility.c.child_key == child_key)).first()
+    if row is None:
+        return None
+    data = json.loads(row[1]) if isinstance(row[1], str) else row[1]
+    return Responsibility(row[0], tuple(Evidence.from_dict(d) for d in data))
+
+
+__all__ = ["AllocationSummary", "allocate", "current_education_codes", "evidence_of",
+           "never_allocated", "touched_by_run", "transfer"]
+
