@@ -7,7 +7,7 @@ from sqlalchemy import Engine
 
 from contactpoint.access.config import AccessSettings, Clock, load_access_settings, system_clock
 from contactpoint.access.passwords import PasswordHashing
-from contactpoint.api import admin, auth, health, logs, oauth, problems, review
+from contactpoint.api import admin, auth, council, health, logs, oauth, problems, review
 from contactpoint.api.middleware import EdgeMiddleware, OriginCheckMiddleware
 from contactpoint.api.runtime import Runtime
 from contactpoint.db.engine import make_engine
@@ -57,6 +57,7 @@ def create_app(
     app.include_router(auth.router)
     app.include_router(admin.router)
     app.include_router(review.router)
+    app.include_router(council.router)
     origins = [access.public_origin] if access.public_origin else []
     app.add_middleware(OriginCheckMiddleware, allowed_origins=origins)
     app.add_middleware(EdgeMiddleware)
