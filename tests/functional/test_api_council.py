@@ -136,7 +136,7 @@ def test_brokered_contact_accepted_and_declined_refusals_indistinguishable(
                        json={"outcome": "decline"})
     assert no_reason.status_code == 422
     no = t.post(f"/api/council/contact-requests/{second['id']}/decision",
-                json={"outcome": "decline", "note": "family declines contact"})
+                json={"outcome": "decline", "reason": "family declines contact"})
     assert no.json()["status"] == "declined"
     again = t.post(f"/api/council/contact-requests/{second['id']}/decision",
                    json={"outcome": "accept"})
@@ -145,10 +145,10 @@ def test_brokered_contact_accepted_and_declined_refusals_indistinguishable(
     seen = {r["id"]: r for r in p.get("/api/contact-requests").json()}
     assert seen[first.json()["id"]]["status"] == "accepted"
     assert seen[second["id"]]["status"] == "declined"
-    assert seen[second["id"]]["decision_note"] == "family declines contact"
+    assert seen[second["id"]]["decision_reason"] == "family declines contact"
     for r in seen.values():  # nothing of the child's comes back to the practitioner
         assert set(r) == {"id", "child_id", "status", "created_at", "decided_at",
-                          "decision_note"}
+                          "decision_reason"}
     other_team, _ = team_and_practitioner(db, clock, "904")
     o = signed_in(app, other_team, clock)
     assert o.post(f"/api/council/contact-requests/{first.json()['id']}/decision",
@@ -202,7 +202,7 @@ def test_grants_by_the_council_and_an_override_opens_an_investigation(
     bad = t.post(f"/api/council/investigations/{opened.id}/outcome", json={"outcome": "fine"})
     assert bad.status_code == 422
     done = t.post(f"/api/council/investigations/{opened.id}/outcome",
-                  json={"outcome": "justified", "note": "s.47 enquiry under way"})
+                  json={"outcome": "justified", "reason": "s.47 enquiry under way"})
     assert done.status_code == 200, done.text
     assert done.json()["outcome"] == "justified"
     clock.next_totp_step()
@@ -271,7 +271,8 @@ def test_children_missing_education_against_known_gaps(
     assert rows[left]["reason"] == "setting_ended"
     assert rows[left]["last_setting_code"] == "9072001"
     assert rows[withdrawn]["last_setting_end"] == (today - timedelta(days=100)).isoformat()
-    assert at_school not in rows and just_left not in rows
+    assert at_school not in rows
+    assert just_left not in rows
     shorter = t.get("/api/council/missing-education", params={"grace_days": 5}).json()
     assert just_left in {r["child_id"] for r in shorter["children"]}
     exported = t.get("/api/council/missing-education.csv")

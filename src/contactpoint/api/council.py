@@ -61,7 +61,7 @@ class ContactIn(BaseModel):
 class ContactDecisionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     outcome: Literal["accept", "decline"]
-    note: str | None = Field(default=None, max_length=500)
+    reason: str | None = Field(default=None, max_length=500)
 
 
 class GrantIn(BaseModel):
@@ -74,7 +74,7 @@ class GrantIn(BaseModel):
 class OutcomeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     outcome: InvestigationOutcome
-    note: str | None = Field(default=None, max_length=1000)
+    reason: str | None = Field(default=None, max_length=500)
 
 
 def _shield(s: shields.Shield) -> dict[str, Any]:
@@ -94,7 +94,7 @@ def _requester_view(c: contact.ContactRequest) -> dict[str, Any]:
     return {"id": c.id, "child_id": c.child_id, "status": c.status,
             "created_at": c.created_at.isoformat(),
             "decided_at": c.decided_at.isoformat() if c.decided_at else None,
-            "decision_note": c.decision_note}
+            "decision_reason": c.decision_reason}
 
 
 # -- shields --------------------------------------------------------------------------------
@@ -176,7 +176,7 @@ def decide_contact(request_no: int, body: ContactDecisionIn, request: Request,
     rt = runtime(request)
     with rt.transaction() as conn:
         c = contact.decide(conn, request_no, actor, accept=body.outcome == "accept",
-                           note=body.note, now=rt.clock(), request_id=request_id(request))
+                           reason=body.reason, now=rt.clock(), request_id=request_id(request))
     return _plain(c)
 
 
@@ -222,7 +222,7 @@ def investigation_outcome(investigation_id: int, body: OutcomeIn, request: Reque
     rt = runtime(request)
     with rt.transaction() as conn:
         i = investigations.record_outcome(conn, investigation_id, actor, body.outcome,
-                                          note=body.note, now=rt.clock(),
+                                          reason=body.reason, now=rt.clock(),
                                           request_id=request_id(request))
     return _plain(i)
 

@@ -39,7 +39,7 @@ class ContactRequest:
     status: str
     created_at: datetime
     decided_at: datetime | None
-    decision_note: str | None
+    decision_reason: str | None
 
 
 def request_contact(conn: Connection, child_id: str, actor: Principal, *, reason: str | None,
@@ -80,7 +80,7 @@ def _list(conn: Connection, where: list[object]) -> list[ContactRequest]:
         stmt = stmt.where(w)  # type: ignore[arg-type]
     return [ContactRequest(int(x.id), x.child_id, x.username, x.org_name, x.la_code, x.reason,
                            x.contact_details, x.status, x.created_at, x.decided_at,
-                           x.decision_note) for x in conn.execute(stmt)]
+                           x.decision_reason) for x in conn.execute(stmt)]
 
 
 def mine(conn: Connection, actor: Principal) -> list[ContactRequest]:
@@ -100,22 +100,22 @@ def for_council(conn: Connection, actor: Principal, *,
 
 
 def decide(conn: Connection, request_id_: int, actor: Principal, *, accept: bool,
-           note: str | None, now: datetime, request_id: str | None = None) -> ContactRequest:
+           reason: str | None, now: datetime, request_id: str | None = None) -> ContactRequest:
     found = _list(conn, [contact_request.c.id == request_id_])
     if not found or council_refusal(actor, found[0].la_code,
                                     Permission.RECORD_CONTACT_BROKER) is not None:
         raise NotFound("no such contact request")
     if found[0].status != ContactStatus.PENDING:
         raise Conflict("this request has been decided")
-    if not accept and (not note or not note.strip()):
+    if not accept and (not reason or not reason.strip()):
         raise ReasonRequired("a reason is required to decline")
     status = ContactStatus.ACCEPTED if accept else ContactStatus.DECLINED
     conn.execute(update(contact_request).where(contact_request.c.id == request_id_).values(
         status=status, decided_by=actor.actor, decided_at=now,
-        decision_note=(note or "").strip() or None))
+        decision_reason=(reason or "").strip() or None))
     ctx = context(actor, request_id)
     trail.append(conn, action=AuditAction.CONTACT_DECISION, actor=ctx.actor,
-                 organisation=ctx.organisation, request_id=ctx.request_id, reason=note,
+                 organisation=ctx.organisation, request_id=ctx.request_id, reason=reason,
                  subject=f"child:{found[0].child_id}",
                  details={"contact_request": request_id_, "status": status.value}, at=now)
     return _list(conn, [contact_request.c.id == request_id_])[0]

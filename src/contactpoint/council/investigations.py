@@ -33,7 +33,7 @@ class Investigation:
     status: str
     opened_at: datetime
     outcome: str | None
-    outcome_note: str | None
+    outcome_reason: str | None
     closed_by: str | None
     closed_at: datetime | None
 
@@ -72,7 +72,7 @@ def _list(conn: Connection, where: list[object]) -> list[Investigation]:
     for w in where:
         stmt = stmt.where(w)  # type: ignore[arg-type]
     return [Investigation(int(r.id), r.child_id, r.username, r.org_code, r.la_code, r.reason,
-                          r.status, r.opened_at, r.outcome, r.outcome_note, r.closed_by,
+                          r.status, r.opened_at, r.outcome, r.outcome_reason, r.closed_by,
                           r.closed_at) for r in conn.execute(stmt)]
 
 
@@ -84,7 +84,7 @@ def for_council(conn: Connection, la_code: str, *, open_only: bool = False) -> l
 
 
 def record_outcome(conn: Connection, investigation_id: int, actor: Principal,
-                   outcome: InvestigationOutcome, *, note: str | None, now: datetime,
+                   outcome: InvestigationOutcome, *, reason: str | None, now: datetime,
                    request_id: str | None = None) -> Investigation:
     found = _list(conn, [investigation.c.id == investigation_id])
     if not found or council_refusal(actor, found[0].la_code,
@@ -94,10 +94,10 @@ def record_outcome(conn: Connection, investigation_id: int, actor: Principal,
         raise Conflict("this investigation is already closed")
     conn.execute(update(investigation).where(investigation.c.id == investigation_id).values(
         status=InvestigationStatus.CLOSED, outcome=outcome.value,
-        outcome_note=(note or "").strip() or None, closed_by=actor.actor, closed_at=now))
+        outcome_reason=(reason or "").strip() or None, closed_by=actor.actor, closed_at=now))
     ctx = context(actor, request_id)
     trail.append(conn, action=AuditAction.INVESTIGATION_OUTCOME, actor=ctx.actor,
-                 organisation=ctx.organisation, request_id=ctx.request_id, reason=note,
+                 organisation=ctx.organisation, request_id=ctx.request_id, reason=reason,
                  subject=f"child:{found[0].child_id}",
                  details={"investigation": investigation_id, "outcome": outcome.value}, at=now)
     return _list(conn, [investigation.c.id == investigation_id])[0]

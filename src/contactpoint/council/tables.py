@@ -110,7 +110,7 @@ investigation = Table(
     Column("status", String(8), nullable=False),
     Column("opened_at", UTCDateTime, nullable=False),
     Column("outcome", String(16), nullable=True),
-    Column("outcome_note", String(1000), nullable=True),
+    Column("outcome_reason", String(500), nullable=True),
     Column("closed_by", String(128), nullable=True),
     Column("closed_at", UTCDateTime, nullable=True),
     CheckConstraint(one_of("status", InvestigationStatus), name="status"),
@@ -133,7 +133,7 @@ contact_request = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("decided_by", String(128), nullable=True),
     Column("decided_at", UTCDateTime, nullable=True),
-    Column("decision_note", String(500), nullable=True),
+    Column("decision_reason", String(500), nullable=True),
     CheckConstraint(one_of("status", ContactStatus), name="status"),
 )
 Index("ix_contact_request_la", contact_request.c.la_code)
