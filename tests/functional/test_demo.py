@@ -25,6 +25,10 @@ def test_demo_runs_end_to_end_and_is_safe_to_rerun(tmp_path: Path) -> None:
     credentials = tmp_path / "var" / "demo" / "credentials.json"
     assert credentials.stat().st_mode & 0o077 == 0
     assert set(json.loads(credentials.read_text())) == {"username", "password", "totp_secret"}
+    council = json.loads((tmp_path / "var" / "demo" / "council-credentials.json").read_text())
+    assert council["username"] == "demo.council"
+    assert len(council["la_code"]) == 3  # a real (synthetic England) council that owns children
+    assert len(council["shielded_children"].split()) == 5
 
     again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
     assert again.returncode == 0, again.stderr[-3000:]

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, insert, select, text
+from sqlalchemy import Connection, Text, bindparam, cast, delete, insert, select, text
 
 from contactpoint.audit import trail
 from contactpoint.audit.trail import AuditAction
@@ -74,27 +74,34 @@ def _chunks(keys: list[int]) -> Iterator[list[int]]:
         yield keys[start:start + CHUNK]
 
 
-def _evidence(conn: Connection, keys: list[int] | None, today: date) -> dict[int, list[Evidence]]:
+def _evidence(conn: Connection, keys: list[int], today: date, *,
+              contiguous: bool) -> dict[int, list[Evidence]]:
+    """Evidence from the active records of ``keys`` (sorted). ``contiguous``: the keys are
+    every live child in their range, read by a range predicate (a first run), else by IN."""
     s = source_record.c
     stmt = (
         select(record_link.c.child_key, s.source_code, s.source_record_id, s.upn, s.postcode,
-               s.involvements, extract.c.extract_date)
+               cast(s.involvements, Text), extract.c.extract_date)  # text: parsed only if needed
         .select_from(record_link)
         .join(source_record, s.id == record_link.c.record_key)
         .join(extract, extract.c.id == s.extract_id)
         .where(s.record_status == "active")
     )
+    if contiguous:
+        stmt = stmt.where(record_link.c.child_key.between(keys[0], keys[-1]))
+    else:
+        stmt = stmt.where(record_link.c.child_key.in_(keys))
     table = district_table()
+    wanted = set(keys)
     out: dict[int, list[Evidence]] = {}
-    batches: Iterable[list[int] | None] = [None] if keys is None else _chunks(keys)
-    for batch in batches:
-        query = stmt if batch is None else stmt.where(record_link.c.child_key.in_(batch))
-        for ck, code, srid, upn, postcode, inv, on in conn.execute(query):
-            found = evidence_from_record(
-                source_code=code, source_record_id=srid, observed_on=_date(on), upn=upn,
-                postcode=postcode, education_codes=current_education_codes(inv, today),
-                table=table)
-            out.setdefault(int(ck), []).extend(found)
+    for ck, code, srid, upn, postcode, inv, on in conn.execute(stmt):
+        if int(ck) not in wanted:
+            continue
+        found = evidence_from_record(
+            source_code=code, source_record_id=srid, observed_on=_date(on), upn=upn,
+            postcode=postcode, education_codes=current_education_codes(inv, today),
+            table=table)
+        out.setdefault(int(ck), []).extend(found)
     return out
 
 
@@ -107,54 +114,61 @@ def allocate(
     actor: str = "system:link",
 ) -> AllocationSummary:
     """Derive the responsible council of ``child_keys`` (``None``: every active child) and
-    record it. Runs in the caller's transaction; audits each transfer there."""
+    record it, a chunk of children at a time (memory stays bounded at national scale). Runs in
+    the caller's transaction; audits each transfer there."""
     keys = None if child_keys is None else sorted({int(k) for k in child_keys})
     if keys is not None and not keys:
         return AllocationSummary(0, 0, 0, 0, 0)
     live_q = select(child.c.id, child.c.owning_la).where(child.c.status == "active")
     previous: dict[int, str | None] = {}
     if keys is None:
-        previous = {int(k): la for k, la in conn.execute(live_q)}
+        previous = {int(k): la for k, la in conn.execute(live_q.order_by(child.c.id))}
     else:
         for batch in _chunks(keys):
             previous.update({int(k): la for k, la in conn.execute(
                 live_q.where(child.c.id.in_(batch)))})
-    evidence = _evidence(conn, None if keys is None else list(previous), now.date())
-    decided: dict[int, Responsibility] = {}
-    for k, before in previous.items():
-        found = responsible_council(evidence.get(k, ()))
-        # no evidence never takes a council away: only evidence of another council transfers
-        decided[k] = Responsibility(before, ()) if found.la_code is None else found
-    considered = list(decided)
-    for batch in _chunks(considered):
-        conn.execute(delete(child_responsibility).where(
-            child_responsibility.c.child_key.in_(batch)))
-    rows = [{"child_key": k, "la_code": r.la_code,
-             "deciding_kind": r.deciding.kind.value if r.deciding else None,
-             "evidence": [e.as_dict() for e in r.evidence], "run_id": run_id,
-             "derived_at": now} for k, r in decided.items()]
-    for start in range(0, len(rows), CHUNK):
-        conn.execute(insert(child_responsibility), rows[start:start + CHUNK])
+    totals = [0, 0, 0, 0]  # children, allocated, changed, transfers
+    for batch in _chunks(sorted(previous)):
+        evidence = _evidence(conn, batch, now.date(), contiguous=keys is None)
+        decided: dict[int, Responsibility] = {}
+        for k in batch:
+            found = responsible_council(evidence.get(k, ()))
+            # no evidence never takes a council away: only evidence of another council does
+            decided[k] = Responsibility(previous[k], ()) if found.la_code is None else found
+        counts = _record(conn, decided, previous, now=now, run_id=run_id, actor=actor)
+        for n, c in enumerate(counts):
+            totals[n] += c
+    children, allocated, changed, transfers = totals
+    return AllocationSummary(children, allocated, children - allocated, changed, transfers)
+
+
+def _record(conn: Connection, decided: dict[int, Responsibility],
+            previous: dict[int, str | None], *, now: datetime, run_id: int | None,
+            actor: str) -> tuple[int, int, int, int]:
+    """Write one chunk's decisions: evidence rows, ``owning_la``, transfers."""
+    keys = list(decided)
+    conn.execute(delete(child_responsibility).where(child_responsibility.c.child_key.in_(keys)))
+    conn.execute(insert(child_responsibility), [
+        {"child_key": k, "la_code": r.la_code,
+         "deciding_kind": r.deciding.kind.value if r.deciding else None,
+         "evidence": [e.as_dict() for e in r.evidence], "run_id": run_id, "derived_at": now}
+        for k, r in decided.items()])
     changed = {k: r for k, r in decided.items() if r.la_code != previous[k]}
     by_la: dict[str | None, list[int]] = {}
     for k, r in changed.items():
         by_la.setdefault(r.la_code, []).append(k)
     for la, ks in by_la.items():
-        for batch in _chunks(ks):
-            conn.execute(
-                text("UPDATE child SET owning_la = :la, updated_at = :now WHERE id IN :keys")
-                .bindparams(bindparam("la", la), bindparam("now", now, type_=UTCDateTime()),
-                            bindparam("keys", batch, expanding=True)))
+        conn.execute(
+            text("UPDATE child SET owning_la = :la, updated_at = :now WHERE id IN :keys")
+            .bindparams(bindparam("la", la), bindparam("now", now, type_=UTCDateTime()),
+                        bindparam("keys", ks, expanding=True)))
     transfers = 0
     for k, r in changed.items():
-        before = previous[k]
-        if before is None:
-            continue  # a first allocation, not a transfer
-        transfer(conn, k, before, r, now=now, run_id=run_id, actor=actor)
-        transfers += 1
+        if previous[k] is not None:  # a first allocation is not a transfer
+            transfer(conn, k, previous[k], r, now=now, run_id=run_id, actor=actor)
+            transfers += 1
     allocated = sum(1 for r in decided.values() if r.la_code is not None)
-    return AllocationSummary(len(decided), allocated, len(decided) - allocated, len(changed),
-                             transfers)
+    return len(decided), allocated, len(changed), transfers
 
 
 def transfer(conn: Connection, child_key: int, before: str | None, now_r: Responsibility, *,
