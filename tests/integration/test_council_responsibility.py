@@ -120,3 +120,17 @@ def test_no_evidence_never_takes_a_council_away(connection: Connection, tmp_path
     run(connection, tmp_path)
     assert owning(connection, ck) == "202"
     assert connection.execute(select(council_transfer)).first() is None
+
+
+def test_work_list_review_items_are_those_touching_the_councils_children(
+    connection: Connection, tmp_path: Path
+) -> None:
+    e = add_extract(connection)
+    add_record(connection, e, "1", "Amy", "Stone", DOB, postcode="NW1 2AB")
+    add_record(connection, e, "2", "Aimee", "Stone", DOB, postcode="NW1 2AB")
+    add_record(connection, e, "3", "Zed", "Young", DOB, postcode="ME1 1AA")
+    run(connection, tmp_path)
+    camden = worklist.review_items(connection, "202")
+    assert len(camden) == 1
+    assert camden[0]["cause"] == "clerical_band"
+    assert worklist.review_items(connection, "886") == []

@@ -37,8 +37,13 @@ class Grant:
         return self.revoked_at is None
 
 
-def has_grant(conn: Connection, user_id: int, permission: Permission | GrantablePermission) -> bool:
-    """Whether the user holds an unrevoked grant of ``permission`` (the policy's question)."""
+def has_grant(conn: Connection, user: int | User | Principal,
+              permission: Permission | GrantablePermission) -> bool:
+    """Whether the user (an id, a user, or a signed-in user's principal) holds an unrevoked
+    grant of ``permission``: the policy's question. A machine client holds none."""
+    if isinstance(user, Principal) and user.kind != "user":
+        return False
+    user_id = user if isinstance(user, int) else user.id
     g = user_grant.c
     return conn.execute(select(g.id).where(
         g.user_id == user_id, g.permission == permission.value, g.revoked_at.is_(None)

@@ -17,6 +17,7 @@ from contactpoint.audit.trail import AuditAction
 from contactpoint.council.common import context
 from contactpoint.council.policy import council_refusal
 from contactpoint.council.tables import investigation
+from contactpoint.db.base import utcnow
 from contactpoint.db.tables import child
 from contactpoint.domain.council import InvestigationOutcome, InvestigationStatus
 from contactpoint.errors import Conflict, NotFound, PermissionDenied, ReasonRequired
@@ -39,9 +40,11 @@ class Investigation:
 
 
 def open_investigation(conn: Connection, child_key: int, user: Principal, reason: str, *,
-                       now: datetime, request_id: str | None = None) -> Investigation:
-    """Open an investigation of ``user``'s override of ``child_key``'s shield, for the child's
-    responsible council, and audit it (in the caller's transaction)."""
+                       now: datetime | None = None,
+                       request_id: str | None = None) -> Investigation:
+    """Open an investigation of ``user``'s override of ``child_key``'s shield (``child.id``),
+    for the child's responsible council, and audit it (in the caller's transaction)."""
+    now = now or utcnow()
     if user.kind != "user":
         raise PermissionDenied("only a signed-in person may override a shield")
     if not reason or not reason.strip():
