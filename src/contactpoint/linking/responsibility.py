@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Text, bindparam, cast, delete, insert, select, text
+from sqlalchemy import Connection, Text, bindparam, cast, delete, func, insert, select, text
 
 from contactpoint.audit import trail
 from contactpoint.audit.trail import AuditAction
@@ -188,17 +188,22 @@ def transfer(conn: Connection, child_key: int, before: str | None, now_r: Respon
     return tid
 
 
-def touched_by_run(conn: Connection, run_id: int) -> list[int]:
-    """Children a link run linked a record to (or took one from)."""
+def last_event_id(conn: Connection) -> int:
+    """The newest ``link_event`` id (0 for none): a run notes it before it writes any."""
     from contactpoint.linking.tables import link_event
 
+    return int(conn.execute(select(func.max(link_event.c.id))).scalar() or 0)
+
+
+def touched_since(conn: Connection, event_id: int) -> list[int]:
+    """Children that link events after ``event_id`` linked a record to or took one from (a
+    primary-key range: no scan of the whole history)."""
+    from contactpoint.linking.tables import link_event
+
+    e = link_event.c
     rows = conn.execute(
-        select(link_event.c.child_key).where(link_event.c.run_id == run_id,
-                                             link_event.c.child_key.is_not(None)).distinct()
-        .union(select(link_event.c.previous_child_key).where(
-            link_event.c.run_id == run_id, link_event.c.previous_child_key.is_not(None)))
-    ).scalars()
-    return [int(k) for k in rows]
+        select(e.child_key, e.previous_child_key).where(e.id > event_id)).all()
+    return sorted({int(k) for pair in rows for k in pair if k is not None})
 
 
 def never_allocated(conn: Connection) -> bool:
@@ -216,5 +221,5 @@ def evidence_of(conn: Connection, child_key: int) -> Responsibility | None:
 
 
 __all__ = ["AllocationSummary", "allocate", "current_education_codes", "evidence_of",
-           "never_allocated", "touched_by_run", "transfer"]
+           "last_event_id", "never_allocated", "touched_since", "transfer"]
 

@@ -112,6 +112,7 @@ def link(
     mode = "incremental" if linked_any else "initial"
     if mode == "incremental":  # from the queue on, this run reads and writes by key
         store.plan_for_key_lookups(conn)
+    events_before = responsibility.last_event_id(conn)  # what this run links, it writes after
     step("reading pending source records")
     pending = store.read_pending(conn)
     if pending.height == 0:
@@ -136,7 +137,7 @@ def link(
     archived = _archive_orphans(conn, now)
     step("deriving the responsible council of the children this run touched")
     touched = (None if mode == "initial" or responsibility.never_allocated(conn)
-               else responsibility.touched_by_run(conn, run_id))
+               else responsibility.touched_since(conn, events_before))
     councils = responsibility.allocate(conn, touched, now=now, run_id=run_id, actor=actor)
     linked, created, reviews, held, engine_steps = counts
     store.refresh_statistics(conn, linked)
