@@ -156,6 +156,10 @@ def responsible_council(evidence: Iterable[Evidence]) -> Responsibility:
     return Responsibility(winner, (deciding, *rest))
 
 
+_K_FEED, _K_HOME, _K_SCHOOL, _K_UPN = (EvidenceKind.COUNCIL_FEED, EvidenceKind.POSTCODE_DISTRICT,
+                                        EvidenceKind.SCHOOL_LAESTAB, EvidenceKind.UPN_LA)
+
+
 def evidence_from_record(
     *,
     source_code: str,
@@ -167,23 +171,33 @@ def evidence_from_record(
     table: Mapping[str, str] | None = None,
 ) -> list[Evidence]:
     """Every piece of evidence one active source record carries. ``education_codes``: the
-    organisation codes of its *current* education involvements."""
+    organisation codes of its *current* education involvements. (Called for every record of a
+    first link run: the cheap prefix tests come before the regular expressions.)"""
     out: list[Evidence] = []
-
-    def add(kind: EvidenceKind, la: str | None, detail: str) -> None:
+    if source_code.startswith(("LA-CSC-", "YOT-")):
+        la = la_from_source_code(source_code)
         if la is not None:
-            out.append(Evidence(kind, la, source_code, source_record_id, observed_on, detail))
-
-    add(EvidenceKind.COUNCIL_FEED, la_from_source_code(source_code), source_code)
-    district = postcode_district(postcode)
-    if district is not None:
-        add(EvidenceKind.POSTCODE_DISTRICT,
-            (table if table is not None else district_table()).get(district), district)
-    ctf = laestab_from_source_code(source_code)
-    if ctf is not None:
-        add(EvidenceKind.SCHOOL_LAESTAB, la_from_laestab(ctf), ctf)
-    for code in education_codes:
-        if code != ctf:
-            add(EvidenceKind.SCHOOL_LAESTAB, la_from_laestab(code), code.strip())
-    add(EvidenceKind.UPN_LA, la_from_upn(upn), "upn")
+            out.append(Evidence(_K_FEED, la, source_code, source_record_id, observed_on,
+                                source_code))
+    if postcode:
+        district = postcode_district(postcode)
+        if district is not None:
+            la = (table if table is not None else district_table()).get(district)
+            if la is not None:
+                out.append(Evidence(_K_HOME, la, source_code, source_record_id, observed_on,
+                                    district))
+    codes = list(education_codes)
+    if source_code.startswith("CTF-"):
+        ctf = laestab_from_source_code(source_code)
+        if ctf is not None and ctf not in codes:
+            codes.insert(0, ctf)
+    for code in codes:
+        la = la_from_laestab(code)
+        if la is not None:
+            out.append(Evidence(_K_SCHOOL, la, source_code, source_record_id, observed_on,
+                                code.strip()))
+    if upn:
+        la = la_from_upn(upn)
+        if la is not None:
+            out.append(Evidence(_K_UPN, la, source_code, source_record_id, observed_on, "upn"))
     return out
