@@ -69,6 +69,11 @@ def link(
         ("children archived (no active records)", summary.children_archived),
     ):
         table.add_row(label, f"{value:,}")
+    if summary.councils is not None:
+        c = summary.councils
+        table.add_row("children given a responsible council", f"{c.children - c.unallocated:,}")
+        table.add_row("children with no council (national report)", f"{c.unallocated:,}")
+        table.add_row("council transfers", f"{c.transfers:,}")
     for step, seconds in summary.phases:
         table.add_row(f"  {step}", f"{seconds:.1f} s")
     for step, seconds in summary.engine:
