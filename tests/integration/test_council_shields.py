@@ -122,3 +122,30 @@ def test_shield_records_follow_merges_and_unmerges(fresh_db_url: str, tmp_path: 
                     child_shield.c.status == "active")).scalar() == 1
     finally:
         engine.dispose()
+
+
+def test_stored_values_are_checked_by_the_database(connection: object) -> None:
+    """The enums' CHECK constraints refuse a value the code does not know."""
+    import pytest
+    from sqlalchemy import Connection, insert
+    from sqlalchemy.exc import IntegrityError
+
+    from contactpoint.council.tables import user_grant
+    from contactpoint.db.tables import child as child_table
+
+    assert isinstance(connection, Connection)
+    key = connection.execute(insert(child_table).values(
+        child_id="0000000019", created_at=NOW, updated_at=NOW).returning(child_table.c.id)
+    ).scalar_one()
+    nested = connection.begin_nested()
+    with pytest.raises(IntegrityError, match="status"):
+        connection.execute(insert(child_shield).values(
+            child_key=key, status="paused", la_code="202", reason="r", review_on=date(2027, 1, 1),
+            set_by="x", set_at=NOW))
+    nested.rollback()
+    nested = connection.begin_nested()
+    with pytest.raises(IntegrityError, match="permission"):  # the CHECK, not the foreign key
+        connection.execute(insert(user_grant).values(
+            user_id=1, permission="admin:org:manage", reason="r", granted_by="x",
+            granted_at=NOW))
+    nested.rollback()
