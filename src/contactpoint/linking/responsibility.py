@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Text, bindparam, cast, delete, func, insert, select, text
+import polars as pl
+from sqlalchemy import Connection, Text, bindparam, cast, func, insert, select, text
 
 from contactpoint.audit import trail
 from contactpoint.audit.trail import AuditAction
@@ -31,6 +32,7 @@ from contactpoint.domain.responsibility import (
     evidence_from_record,
     responsible_council,
 )
+from contactpoint.linking import store
 
 CHUNK = 5000
 
@@ -74,34 +76,37 @@ def _chunks(keys: list[int]) -> Iterator[list[int]]:
         yield keys[start:start + CHUNK]
 
 
-def _evidence(conn: Connection, keys: list[int], today: date, *,
-              contiguous: bool) -> dict[int, list[Evidence]]:
+def _evidence(conn: Connection, keys: list[int], today: date, *, contiguous: bool,
+              extract_dates: dict[int, date]) -> dict[int, list[Evidence]]:
     """Evidence from the active records of ``keys`` (sorted). ``contiguous``: the keys are
-    every live child in their range, read by a range predicate (a first run), else by IN."""
-    s = source_record.c
-    stmt = (
-        select(record_link.c.child_key, s.source_code, s.source_record_id, s.upn, s.postcode,
-               cast(s.involvements, Text), extract.c.extract_date)  # text: parsed only if needed
-        .select_from(record_link)
-        .join(source_record, s.id == record_link.c.record_key)
-        .join(extract, extract.c.id == s.extract_id)
-        .where(s.record_status == "active")
-    )
-    if contiguous:
-        stmt = stmt.where(record_link.c.child_key.between(keys[0], keys[-1]))
-    else:
-        stmt = stmt.where(record_link.c.child_key.in_(keys))
-    table = district_table()
+    every live child in their range (a first run), read by a range, else by IN.
+
+    Two single-table look-ups by index (links by child, then records by primary key) rather
+    than one join: with stale planner statistics PostgreSQL planned the join as a scan of every
+    source record per chunk (1.6 s a chunk at 52 k records)."""
+    rl = record_link.c
+    links = select(rl.record_key, rl.child_key)
+    links = (links.where(rl.child_key.between(keys[0], keys[-1])) if contiguous
+             else links.where(rl.child_key.in_(keys)))
     wanted = set(keys)
+    child_of = {int(r): int(c) for r, c in conn.execute(links) if int(c) in wanted}
+    s = source_record.c
+    records = select(s.id, s.source_code, s.source_record_id, s.upn, s.postcode,
+                     cast(s.involvements, Text), s.extract_id, s.record_status)
+    table = district_table()
     out: dict[int, list[Evidence]] = {}
-    for ck, code, srid, upn, postcode, inv, on in conn.execute(stmt):
-        if int(ck) not in wanted:
-            continue
-        found = evidence_from_record(
-            source_code=code, source_record_id=srid, observed_on=_date(on), upn=upn,
-            postcode=postcode, education_codes=current_education_codes(inv, today),
-            table=table)
-        out.setdefault(int(ck), []).extend(found)
+    record_keys = sorted(child_of)
+    for start in range(0, len(record_keys), 10_000):
+        part = record_keys[start:start + 10_000]
+        for rk, code, srid, upn, postcode, inv, eid, status in conn.execute(
+                records.where(s.id.in_(part))):
+            if status != "active":
+                continue
+            found = evidence_from_record(
+                source_code=code, source_record_id=srid, observed_on=extract_dates[int(eid)],
+                upn=upn, postcode=postcode, education_codes=current_education_codes(inv, today),
+                table=table)
+            out.setdefault(child_of[int(rk)], []).extend(found)
     return out
 
 
@@ -127,9 +132,12 @@ def allocate(
         for batch in _chunks(keys):
             previous.update({int(k): la for k, la in conn.execute(
                 live_q.where(child.c.id.in_(batch)))})
+    extract_dates = {int(i): _date(d) for i, d in conn.execute(
+        select(extract.c.id, extract.c.extract_date))}  # few: one per file ever imported
     totals = [0, 0, 0, 0]  # children, allocated, changed, transfers
     for batch in _chunks(sorted(previous)):
-        evidence = _evidence(conn, batch, now.date(), contiguous=keys is None)
+        evidence = _evidence(conn, batch, now.date(), contiguous=keys is None,
+                             extract_dates=extract_dates)
         decided: dict[int, Responsibility] = {}
         for k in batch:
             found = responsible_council(evidence.get(k, ()))
@@ -142,30 +150,46 @@ def allocate(
     return AllocationSummary(children, allocated, children - allocated, changed, transfers)
 
 
+_INSERT = ("INSERT INTO child_responsibility (child_key, la_code, deciding_kind, evidence, "
+           "run_id, derived_at) SELECT t.child_key, t.la_code, t.deciding_kind, {}, :run_id, "
+           ":now FROM tmp_responsibility t")
+_INSERT_PG = _INSERT.format("CAST(t.evidence AS JSON)")  # constant SQL, no input in it
+_INSERT_SQLITE = _INSERT.format("t.evidence")
+
+
 def _record(conn: Connection, decided: dict[int, Responsibility],
             previous: dict[int, str | None], *, now: datetime, run_id: int | None,
             actor: str) -> tuple[int, int, int, int]:
-    """Write one chunk's decisions: evidence rows, ``owning_la``, transfers."""
+    """Write one chunk's decisions: evidence rows and ``owning_la`` by three set-based
+    statements over a temporary table (one UPDATE per council was 2.6 s a 20 k first run on
+    PostgreSQL), then the transfers."""
     keys = list(decided)
-    conn.execute(delete(child_responsibility).where(child_responsibility.c.child_key.in_(keys)))
-    conn.execute(insert(child_responsibility), [
-        {"child_key": k, "la_code": r.la_code,
-         "deciding_kind": r.deciding.kind.value if r.deciding else None,
-         "evidence": [e.as_dict() for e in r.evidence], "run_id": run_id, "derived_at": now}
-        for k, r in decided.items()])
-    changed = {k: r for k, r in decided.items() if r.la_code != previous[k]}
-    by_la: dict[str | None, list[int]] = {}
-    for k, r in changed.items():
-        by_la.setdefault(r.la_code, []).append(k)
-    for la, ks in by_la.items():
-        conn.execute(
-            text("UPDATE child SET owning_la = :la, updated_at = :now WHERE id IN :keys")
-            .bindparams(bindparam("la", la), bindparam("now", now, type_=UTCDateTime()),
-                        bindparam("keys", ks, expanding=True)))
+    changed = [k for k in keys if decided[k].la_code != previous[k]]
+    changing = set(changed)
+    frame = pl.DataFrame(
+        {"child_key": keys,
+         "la_code": [decided[k].la_code for k in keys],
+         "deciding_kind": [d.kind.value if (d := decided[k].deciding) else None for k in keys],
+         "evidence": [json.dumps([e.as_dict() for e in decided[k].evidence],
+                                 separators=(",", ":")) for k in keys],
+         "changed": [1 if k in changing else 0 for k in keys]},
+        schema={"child_key": pl.Int64(), "la_code": pl.Utf8(), "deciding_kind": pl.Utf8(),
+                "evidence": pl.Utf8(), "changed": pl.Int64()})
+    store.load_temp(conn, "tmp_responsibility", frame)
+    params = [bindparam("now", now, type_=UTCDateTime()), bindparam("run_id", run_id)]
+    insert_sql = _INSERT_PG if store.is_postgres(conn) else _INSERT_SQLITE
+    conn.execute(text("DELETE FROM child_responsibility WHERE child_key IN "
+                      "(SELECT child_key FROM tmp_responsibility)"))
+    conn.execute(text(insert_sql).bindparams(*params))
+    if changed:
+        conn.execute(text(
+            "UPDATE child SET owning_la = t.la_code, updated_at = :now FROM tmp_responsibility t "
+            "WHERE child.id = t.child_key AND t.changed = 1").bindparams(params[0]))
+    store.drop_temp(conn, "tmp_responsibility")
     transfers = 0
-    for k, r in changed.items():
+    for k in changed:
         if previous[k] is not None:  # a first allocation is not a transfer
-            transfer(conn, k, previous[k], r, now=now, run_id=run_id, actor=actor)
+            transfer(conn, k, previous[k], decided[k], now=now, run_id=run_id, actor=actor)
             transfers += 1
     allocated = sum(1 for r in decided.values() if r.la_code is not None)
     return len(decided), allocated, len(changed), transfers
