@@ -14,6 +14,7 @@ from contactpoint.api import (
     admin,
     auth,
     children,
+    council,
     health,
     involvements,
     logs,
@@ -104,6 +105,7 @@ def create_app(
     app.include_router(involvements.router)
     app.include_router(orgcodes.router)
     web_routes.install(app)  # pages: GET/POST /login are public, the rest need a session
+    app.include_router(council.router)
     origins = [access.public_origin] if access.public_origin else []
     app.add_middleware(OriginCheckMiddleware, allowed_origins=origins)
     app.add_middleware(EdgeMiddleware)

@@ -35,6 +35,20 @@ class Permission(StrEnum):
     ADMIN_CLIENT_MANAGE = "admin:client:manage"
     FEED_EXTRACT_IMPORT = "feed:extract:import"
     LINKAGE_REVIEW_DECIDE = "linkage:review:decide"
+    RECORD_CONTACT_REQUEST = "record:contact:request"
+    ADMIN_GRANT_MANAGE = "admin:grant:manage"
+    COUNCIL_WORKLIST_READ = "council:worklist:read"
+    COUNCIL_INVESTIGATION_DECIDE = "council:investigation:decide"
+    COUNCIL_CME_REPORT = "council:cme:report"
+    AUDIT_INVESTIGATION_READ = "audit:investigation:read"
+    NATIONAL_RESPONSIBILITY_REPORT = "national:responsibility:report"
+
+
+class GrantablePermission(StrEnum):
+    """Permissions a council team grants to named users on top of their role (``user_grant``):
+    not whole roles. Each value is also a :class:`Permission`."""
+
+    RECORD_SHIELD_OVERRIDE = "record:shield:override"
 
 
 P = Permission
@@ -47,6 +61,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.RECORD_CHILD_VIEW,
             P.RECORD_INVOLVEMENT_READ,
             P.RECORD_INVOLVEMENT_WRITE,
+            P.RECORD_CONTACT_REQUEST,
         }
     ),
     Role.COUNCIL_TEAM: frozenset(
@@ -61,6 +76,11 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.RECORD_INVOLVEMENT_WRITE,
             P.ADMIN_USER_MANAGE,
             P.LINKAGE_REVIEW_DECIDE,
+            P.RECORD_CONTACT_REQUEST,
+            P.ADMIN_GRANT_MANAGE,
+            P.COUNCIL_WORKLIST_READ,
+            P.COUNCIL_INVESTIGATION_DECIDE,
+            P.COUNCIL_CME_REPORT,
         }
     ),
     Role.NATIONAL_ADMIN: frozenset(
@@ -71,9 +91,11 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.ADMIN_CLIENT_MANAGE,
             P.FEED_EXTRACT_IMPORT,
             P.LINKAGE_REVIEW_DECIDE,
+            P.NATIONAL_RESPONSIBILITY_REPORT,
         }
     ),
-    Role.AUDITOR: frozenset({P.SELF_PROFILE_READ, P.AUDIT_TRAIL_READ, P.AUDIT_SUBJECT_REPORT}),
+    Role.AUDITOR: frozenset({P.SELF_PROFILE_READ, P.AUDIT_TRAIL_READ, P.AUDIT_SUBJECT_REPORT,
+                             P.AUDIT_INVESTIGATION_READ}),
 }
 
 # Roles each managing role may grant. Nobody grants a role they could not be given by others,

@@ -71,6 +71,17 @@ class AuditAction(StrEnum):
     AUDIT_READ = "audit:event:read"
     BACKUP = "system:data:backup"
     RESTORE = "system:data:restore"
+    RESPONSIBILITY_TRANSFER = "council:child:transfer"
+    SHIELD_REMOVE = "record:shield:remove"
+    CONTACT_REQUEST = "record:contact:request"
+    CONTACT_DECISION = "record:contact:decide"
+    GRANT_ADD = "admin:grant:add"
+    GRANT_REVOKE = "admin:grant:revoke"
+    INVESTIGATION_OPEN = "council:investigation:open"
+    INVESTIGATION_OUTCOME = "council:investigation:outcome"
+    INVESTIGATION_LIST = "audit:investigation:list"
+    CME_REPORT = "council:cme:report"
+    UNALLOCATED_REPORT = "national:responsibility:report"
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,29 +14,32 @@ import secrets
 import threading
 import time
 import urllib.request
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from sqlalchemy import Connection, func, select
 
 from contactpoint.access.config import load_access_settings, system_clock
-from contactpoint.access.models import AuditContext
+from contactpoint.access.models import AuditContext, Principal
 from contactpoint.access.passwords import PasswordHashing
-from contactpoint.access.permissions import Role
+from contactpoint.access.permissions import Role, permissions_for
 from contactpoint.access.service import AccessService
 from contactpoint.cli import context, importing, linking, serve, synth
+from contactpoint.council import shields
 from contactpoint.db import migrate
+from contactpoint.db.tables import child
 from contactpoint.db.uow import UnitOfWork
 from contactpoint.errors import NotFound
 
-# One organisation per kind of user; the school and the council share the council area, so the
-# council team manages the practitioner.
-DEMO_AREA = "DEMO"
-DEMO_ORGS: tuple[tuple[str, str, str, str | None], ...] = (
-    ("DEMO-LA", "Demo council", "council", DEMO_AREA),
-    ("DEMO-SCHOOL", "Demo primary school", "school", DEMO_AREA),
-    ("DEMO-NATIONAL", "Demo national team", "other", None),
+# One organisation per kind of user. The council and the school share the area of the council
+# responsible for the most linked children (synthetic England's), so the council team manages
+# the practitioner and owns real synthetic children, some of them shielded.
+DEMO_ORGS: tuple[tuple[str, str, str, bool], ...] = (  # code, name, kind, in the area
+    ("DEMO-LA", "Demo council", "council", True),
+    ("DEMO-SCHOOL", "Demo primary school", "school", True),
+    ("DEMO-NATIONAL", "Demo national team", "other", False),
 )
 DEMO_ACCOUNTS: tuple[tuple[Role, str, str], ...] = (
     (Role.PRACTITIONER, "demo.practitioner", "DEMO-SCHOOL"),
@@ -44,6 +47,7 @@ DEMO_ACCOUNTS: tuple[tuple[Role, str, str], ...] = (
     (Role.NATIONAL_ADMIN, "demo.admin", "DEMO-NATIONAL"),
     (Role.AUDITOR, "demo.auditor", "DEMO-NATIONAL"),
 )
+DEMO_SHIELDS = 5
 ACCOUNTS_FILE = "accounts.json"
 
 
@@ -67,11 +71,13 @@ def _demo_accounts(accounts_file: Path) -> list[dict[str, str]]:
         service = AccessService(
             uow.connection, access, PasswordHashing(access.hash_parameters), system_clock
         )
+        area = _busiest_council(uow.connection) or "DEMO"
         existing = {org.code for org in service.organisations()}
-        for code, name, kind, la_code in DEMO_ORGS:
+        for code, name, kind, in_area in DEMO_ORGS:
             if code not in existing:
                 service.create_organisation(
-                    code, name, kind, accredited=True, la_code=la_code, ctx=ctx
+                    code, name, kind, accredited=True, la_code=area if in_area else None,
+                    ctx=ctx,
                 )
         for role, username, org in DEMO_ACCOUNTS:
             try:
@@ -94,12 +100,43 @@ def _demo_accounts(accounts_file: Path) -> list[dict[str, str]]:
                 {"role": role.value, "username": username, "password": password,
                  "totp_secret": new.totp_secret}
             )
+        shielded = _shield_some(uow.connection, service, area)
         uow.commit()
+    if shielded:
+        context.console.print(f"council {area}: demo.council's area; shielded children: "
+                              + " ".join(shielded))
     accounts_file.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(accounts_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         json.dump({"accounts": made}, fh)
     return made
+
+
+def _busiest_council(conn: Connection) -> str | None:
+    """The council responsible for the most linked children (``None``: none has one yet)."""
+    busiest = conn.execute(
+        select(child.c.owning_la, func.count()).where(
+            child.c.status == "active", child.c.owning_la.is_not(None))
+        .group_by(child.c.owning_la).order_by(func.count().desc(), child.c.owning_la).limit(1)
+    ).first()
+    return None if busiest is None else str(busiest[0])
+
+
+def _shield_some(conn: Connection, service: AccessService, area: str) -> list[str]:
+    """Shield a few of the area's children through the council team's shield service (audited,
+    with review dates), so the restricted views can be tried."""
+    user = service.user("demo.council")
+    team = Principal("user", user.id, user.username, user.organisation, user.role,
+                     permissions_for(user.role))
+    ids = [str(c) for c in conn.execute(
+        select(child.c.child_id).where(child.c.owning_la == area, child.c.status == "active",
+                                       child.c.shielded.is_(False))
+        .order_by(child.c.id).limit(DEMO_SHIELDS)).scalars()]
+    now = system_clock()
+    for n, cid in enumerate(ids):
+        shields.set_shield(conn, cid, team, reason="demo: synthetic shield",
+                           review_on=now.date() + timedelta(days=20 + 60 * n), now=now)
+    return ids
 
 
 def _print_accounts(accounts: list[dict[str, str]]) -> None:

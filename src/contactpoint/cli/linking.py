@@ -77,6 +77,12 @@ def print_link_report(report: dict[str, Any]) -> None:
         ("children archived (no active records)", "children_archived"),
     ):
         table.add_row(label, f"{report[key]:,}")
+    if report.get("councils") is not None:
+        c = report["councils"]
+        allocated = c["children"] - c["unallocated"]
+        table.add_row("children given a responsible council", f"{allocated:,}")
+        table.add_row("children with no council (national report)", f"{c['unallocated']:,}")
+        table.add_row("council transfers", f"{c['transfers']:,}")
     for phase in report["phases"]:
         table.add_row(f"  {phase['step']}", f"{phase['seconds']:.1f} s")
     for phase in report["engine"]:

@@ -19,11 +19,12 @@ from sqlalchemy import Connection, insert, select, update
 
 from contactpoint.audit import trail
 from contactpoint.audit.trail import AuditAction
+from contactpoint.council.carry import carry_shields
 from contactpoint.db.base import utcnow
 from contactpoint.db.tables import child, record_link, source_record
 from contactpoint.domain.identifiers import InvalidIdentifier, parse_child_id
 from contactpoint.errors import Conflict, NotFound, ValidationFailed
-from contactpoint.linking import search_keys, store
+from contactpoint.linking import responsibility, search_keys, store
 from contactpoint.linking.tables import link_event, merge_event, review_decision
 
 MAX_REDIRECTS = 64
@@ -159,6 +160,8 @@ def merge(
     conn.execute(update(child).where(child.c.id == survivor.key).values(
         shielded=shielded, retained_to_25=retained, owning_la=owning_la, status=status,
         updated_at=now))
+    carry_shields(conn, absorbed.key, survivor.key, now)
+    responsibility.allocate(conn, [survivor.key], now=now, actor=actor or "system:merge")
     return child_by_key(conn, survivor.key)
 
 
@@ -191,10 +194,10 @@ def unmerge(
     """Split ``record_keys`` out of ``child_key``; returns the child they now belong to.
 
     They go back to the child they were merged out of when that child can be restored (and
-    ``to_new`` is false), else to a new child. Both parts keep the shield, LA ownership and
-    retention. Each moved record is remembered as *different* from each record left behind,
-    so later runs never join them again. Appends the audit entry (``actor``) in the caller's
-    transaction.
+    ``to_new`` is false), else to a new child. Both parts keep the shield (with a copy of each
+    active shield record), LA ownership and retention. Each moved record is remembered as
+    *different* from each record left behind, so later runs never join them again. Appends the
+    audit entry (``actor``) in the caller's transaction.
     """
     store.lock_linkage(conn)
     now = now or utcnow()
@@ -237,6 +240,9 @@ def unmerge(
         ).returning(merge_event.c.id)
     ).scalar_one())
     _move(conn, moving, target.key, "unmerge", event_id, now)
+    carry_shields(conn, current.key, target.key, now)
+    responsibility.allocate(conn, [current.key, target.key], now=now,
+                            actor=actor or "system:unmerge")
     vetoes = [
         {"record_key_l": min(m, s), "record_key_r": max(m, s), "outcome": "different",
          "forced": False, "actor": actor, "reason": reason or "unmerge", "decided_at": now}

@@ -32,7 +32,7 @@ from contactpoint.audit import trail
 from contactpoint.audit.trail import AuditAction
 from contactpoint.db.base import UTCDateTime, utcnow
 from contactpoint.db.tables import link_queue, record_link, source_record
-from contactpoint.linking import search_keys, snapshot, store
+from contactpoint.linking import responsibility, search_keys, snapshot, store
 from contactpoint.linking.review import queue_pairs
 from contactpoint.linking.tables import link_event, link_run, review_item
 from contactpoint.matching.engine import LinkResult
@@ -73,6 +73,7 @@ class LinkSummary:
     phases: tuple[tuple[str, float], ...] = ()  # (step, seconds), in order
     engine: tuple[tuple[str, float], ...] = ()  # the engine's own steps (a first run)
     model_choice: str | None = None  # a first run: the model kept or trained, and why
+    councils: responsibility.AllocationSummary | None = None  # responsible councils derived
 
 
 def _quiet(_: str) -> None:
@@ -114,12 +115,16 @@ def link(
         if search_keys.empty(conn):  # a database linked before search keys existed
             step("writing the search keys of every linked record")
             search_keys.rebuild(conn)
+    events_before = responsibility.last_event_id(conn)  # what this run links, it writes after
     step("reading pending source records")
     pending = store.read_pending(conn)
     if pending.height == 0:
         archived = _archive_orphans(conn, now)
+        councils = None
+        if responsibility.never_allocated(conn):  # a database linked before councils were
+            councils = responsibility.allocate(conn, None, now=now, actor=actor)
         summary = LinkSummary("incremental", matcher.version, 0, 0, 0, 0, 0, archived,
-                              time.perf_counter() - started, None, phases())
+                              time.perf_counter() - started, None, phases(), councils=councils)
         _audit(conn, summary, actor)
         return summary
     run_id = int(conn.execute(
@@ -133,6 +138,10 @@ def link(
             counts = _incremental(conn, pending, matcher, Path(tmp), run_id, now, step)
     step("archiving children left without active source records")
     archived = _archive_orphans(conn, now)
+    step("deriving the responsible council of the children this run touched")
+    touched = (None if mode == "initial" or responsibility.never_allocated(conn)
+               else responsibility.touched_since(conn, events_before))
+    councils = responsibility.allocate(conn, touched, now=now, run_id=run_id, actor=actor)
     linked, created, reviews, held, engine_steps = counts
     store.refresh_statistics(conn, linked)
     conn.execute(update(link_run).where(link_run.c.id == run_id).values(
@@ -140,7 +149,7 @@ def link(
         review_items=reviews, records_held=held, model_version=matcher.version))
     summary = LinkSummary(mode, matcher.version, pending.height, linked, created, reviews,
                           held, archived, time.perf_counter() - started, run_id, phases(),
-                          engine_steps, getattr(matcher, "model_choice", None))
+                          engine_steps, getattr(matcher, "model_choice", None), councils)
     _audit(conn, summary, actor)
     return summary
 
@@ -154,7 +163,10 @@ def _audit(conn: Connection, summary: LinkSummary, actor: str) -> None:
                  "records_in": summary.records_in, "records_linked": summary.records_linked,
                  "children_created": summary.children_created,
                  "review_items": summary.review_items, "records_held": summary.records_held,
-                 "model_choice": summary.model_choice},
+                 "model_choice": summary.model_choice,
+                 "council_transfers": summary.councils.transfers if summary.councils else 0,
+                 "children_unallocated": (summary.councils.unallocated
+                                          if summary.councils else None)},
     )
 
 
