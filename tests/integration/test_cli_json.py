@@ -62,8 +62,8 @@ def test_every_reporting_command_prints_one_json_document(
     assert orgs == [{"code": "LA-1", "kind": "council", "la_code": None, "accredited": True,
                      "name": "Leeds"}]
     made_user = run(["users", "create", "ann", "--org", "LA-1", "--role", "practitioner",
-                     "--password-stdin"], env | {"CONTACTPOINT_ARGON2_MEMORY_KIB": "64",
-                                                 "CONTACTPOINT_ARGON2_TIME_COST": "1"},
+                     "--password-stdin"], env | {"CONTACTPOINT_ARGON2_MEMORY_KIB": "19456",
+                                                 "CONTACTPOINT_ARGON2_TIME_COST": "2"},
                     stdin="a long enough passphrase for tests\n")
     assert made_user.returncode == 0, made_user.stderr
     users = run_json(["users", "list"], env)

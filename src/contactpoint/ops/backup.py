@@ -58,6 +58,7 @@ PG_FILE = "database.pgdump"
 LINKAGE = "linkage"
 CHECKPOINTS = "audit/checkpoints"
 KEY_FILE = "audit/signing-key.pem"
+WITNESS_FILE = "audit/witness.log"  # the append-only record of every checkpoint
 STORE_FILE = "existing.duckdb"  # the engine's store, in <linkage_dir>/engine (linkage.prepared)
 
 
@@ -73,12 +74,13 @@ class Locations:
     linkage_dir: Path
     checkpoint_dir: Path
     key_file: Path
+    witness_file: Path | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Locations:
         audit = AuditConfig.from_settings(settings)
         return cls(settings.effective_database_url, settings.effective_linkage_dir,
-                   audit.checkpoint_dir, audit.key_file)
+                   audit.checkpoint_dir, audit.key_file, audit.witness_file)
 
     @property
     def backend(self) -> str:
@@ -242,6 +244,9 @@ def _copy_files(where: Locations, directory: Path, last_link_event: int) -> list
         (directory / KEY_FILE).chmod(0o600)
     else:
         notes.append("no audit signing key yet (no checkpoint was ever signed)")
+    if where.witness_file is not None and where.witness_file.is_file():
+        (directory / WITNESS_FILE).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(where.witness_file, directory / WITNESS_FILE)
     return notes
 
 
@@ -290,8 +295,9 @@ def check(directory: Path) -> dict[str, Any]:
 def _occupied(where: Locations) -> list[str]:
     taken = [str(p) for p in (where.linkage_dir / "models", where.linkage_dir / "engine",
                               where.checkpoint_dir) if p.is_dir() and any(p.iterdir())]
-    if where.key_file.exists():
-        taken.append(str(where.key_file))
+    for path in (where.key_file, where.witness_file):
+        if path is not None and path.exists():
+            taken.append(str(path))
     return taken
 
 
@@ -318,6 +324,9 @@ def restore(where: Locations, directory: Path, *, actor: str) -> dict[str, Any]:
         fd = os.open(where.key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as out:
             out.write((directory / KEY_FILE).read_bytes())
+    if (directory / WITNESS_FILE).is_file() and where.witness_file is not None:
+        where.witness_file.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(directory / WITNESS_FILE, where.witness_file)
     engine = make_engine(where.database_url)
     try:
         with engine.begin() as conn:
