@@ -41,6 +41,46 @@ def _partition(links: dict[tuple[str, str], str]) -> set[frozenset[tuple[str, st
     return {frozenset(records) for records in children.values()}
 
 
+def _search(url: str, var: Path, who: tuple[str, str, str]) -> list[str]:
+    """The children a practitioner's search by given name, family name and date of birth
+    returns (the search service itself: the same scorer and keys as the API)."""
+    from datetime import date
+
+    from contactpoint.access.models import AuditContext
+    from contactpoint.children.search import search
+    from contactpoint.db.engine import make_engine
+    from contactpoint.domain.search import SearchCriteria
+    from contactpoint.domain.visibility import Viewer, ViewerRole
+
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            hits = search(
+                conn, viewer=Viewer(ViewerRole.PRACTITIONER, actor="user:drill"),
+                criteria=SearchCriteria(given_name=who[0], family_name=who[1],
+                                        date_of_birth=date.fromisoformat(who[2])),
+                reason="backup drill", ctx=AuditContext("user:drill", None, None),
+                linkage_dir=var / "linkage")
+    finally:
+        engine.dispose()
+    return [h.child_id for h in hits]
+
+
+def _someone(url: str) -> tuple[str, str, str]:
+    from sqlalchemy import text
+
+    from contactpoint.db.engine import make_engine
+
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            row = conn.execute(text("SELECT given_name, family_name, date_of_birth FROM "
+                                    "source_record ORDER BY id LIMIT 1")).one()
+    finally:
+        engine.dispose()
+    return str(row[0]), str(row[1]), str(row[2])[:10]
+
+
 def test_backup_restore_drill(fresh_db_url: str, empty_db_url: str, tmp_path: Path) -> None:
     original = cli_env(tmp_path / "var", fresh_db_url)
     feeds, delta = tmp_path / "feeds", tmp_path / "delta"
@@ -59,6 +99,9 @@ def test_backup_restore_drill(fresh_db_url: str, empty_db_url: str, tmp_path: Pa
     assert any(name.startswith("audit/checkpoints/checkpoint-") for name in made["files"])
     assert (backup_dir / "audit/signing-key.pem").stat().st_mode & 0o077 == 0
 
+    who = _someone(fresh_db_url)
+    found_before = _search(fresh_db_url, tmp_path / "var", who)
+    assert found_before  # the child is found before the backup
     # the original carries on with the daily delta: what the restored copy must reproduce
     on_original = run_json(["import", str(delta), "--link"], original)
     expected = _links(original, tmp_path / "expected.csv")
@@ -70,6 +113,7 @@ def test_backup_restore_drill(fresh_db_url: str, empty_db_url: str, tmp_path: Pa
     assert verified["ok"] is True
     assert verified["published_checkpoints"] >= 1
     assert _links(restored, tmp_path / "after-restore.csv") == before
+    assert _search(empty_db_url, tmp_path / "restored-var", who) == found_before
 
     on_restored = run_json(["import", str(delta), "--link"], restored)
     link = on_restored["link"]
