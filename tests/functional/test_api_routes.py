@@ -35,7 +35,10 @@ EXPECTED_PUBLIC = {
 EXPECTED_MOUNTS = {"/assets", "/static"}
 # Reached with a pending session (password accepted, code not yet); anonymous callers are sent
 # to /login like everywhere else.
-EXPECTED_SIGN_IN_STEPS = {("GET", "/login/code"), ("POST", "/login/code")}
+EXPECTED_SIGN_IN_STEPS = {
+    ("GET", "/login/code"), ("POST", "/login/code"),
+    ("GET", "/login/enrol"), ("POST", "/login/enrol"),
+}
 
 
 @pytest.fixture
