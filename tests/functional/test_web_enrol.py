@@ -111,7 +111,8 @@ def test_the_handed_over_factors_lead_to_enrolment_then_a_signed_in_start_page(
     assert new_secret != handed_over.totp_secret
     with db.begin() as conn:
         stored = conn.execute(
-            select(app_user.c.pending_totp_secret).where(app_user.c.username == handed_over.username)
+            select(app_user.c.pending_totp_secret)
+            .where(app_user.c.username == handed_over.username)
         ).scalar_one()
     assert new_secret not in stored  # kept sealed at rest
     form = {"csrf_token": token(page.text), "password": handed_over.password,
@@ -165,9 +166,11 @@ def test_the_handed_over_factors_lead_to_enrolment_then_a_signed_in_start_page(
             .where(app_user.c.username == handed_over.username)
         ).one()
         actions = conn.execute(
-            select(audit_event.c.action).where(audit_event.c.subject == f"user:{handed_over.username}")
+            select(audit_event.c.action)
+            .where(audit_event.c.subject == f"user:{handed_over.username}")
         ).scalars().all()
-    assert not row.must_enrol and row.pending_totp_secret is None
+    assert not row.must_enrol
+    assert row.pending_totp_secret is None
     assert "auth:account:enrol" in actions
     clock.next_totp_step()
 
