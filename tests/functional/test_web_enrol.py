@@ -84,6 +84,9 @@ def to_enrolment(app: FastAPI, account: Account, clock: FakeClock) -> tuple[Test
     assert first.headers["location"] == "/login/code"
     pending = first.cookies[SESSION_COOKIE]
     code_page = client.get("/login/code")
+    assert "Enter your security code" in code_page.text
+    assert 'id="totp-secret"' not in code_page.text  # the creator handed the key over
+    assert 'class="segno"' not in code_page.text
     done = client.post("/login/code", data={"csrf_token": token(code_page.text),
                                             "code": account.code(clock())})
     assert done.status_code == 303, done.text

@@ -135,9 +135,13 @@ def _code_page(request: Request, errors: list[FieldError], status: int = 200) ->
             return _redirect(ENROL_PATH)
         if session is not None:
             service = rt.service(conn)
-            secret = totp.pending_enrolment_secret(conn, session.user_id, service.box)
+            user = service.user_by_id(session.user_id)
+            # An account made by someone else has its key from them, and replaces it at the
+            # enrolment step: the key is never shown to whoever knows only the password.
+            secret = None if user.must_enrol else totp.pending_enrolment_secret(
+                conn, session.user_id, service.box
+            )
             if secret is not None:
-                user = service.user_by_id(session.user_id)
                 enrol = authenticator_setup(secret, user.username, rt.access.totp_issuer)
     title = "Set up your authenticator app" if enrol else "Enter your security code"
     context = {"title": title, "enrol": enrol, "errors": errors}
