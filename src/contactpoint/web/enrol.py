@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 
 from contactpoint.access import enrolment, passwords, sessions
 from contactpoint.access.config import SESSION_COOKIE
@@ -24,11 +24,10 @@ from contactpoint.web import csrf
 from contactpoint.web.signin import (
     CODE_PATH,
     ENROL_PATH,
-    _failure_errors,
-    _has_session_cookie,
-    _redirect,
-    _sign_in_page,
     authenticator_setup,
+    failure_errors,
+    has_session_cookie,
+    sign_in_form,
 )
 from contactpoint.web.templating import FieldError, render
 
@@ -37,6 +36,10 @@ router = APIRouter(include_in_schema=False)
 TITLE = "Choose a new password and set up your authenticator app"
 Text = Annotated[str, Form(max_length=1024)]
 Code = Annotated[str, Form(max_length=16)]
+
+
+def _redirect(location: str) -> RedirectResponse:
+    return RedirectResponse(location, status_code=303)
 
 
 def _enrol_page(
@@ -65,12 +68,12 @@ def _enrol_page(
     return render(request, "enrol.html", context, status=status, principal=None)
 
 
-@router.get(ENROL_PATH, dependencies=[Depends(_has_session_cookie)])
+@router.get(ENROL_PATH, dependencies=[Depends(has_session_cookie)])
 def enrol_page(request: Request) -> Response:
     return _enrol_page(request)
 
 
-@router.post(ENROL_PATH, dependencies=[Depends(_has_session_cookie), Depends(csrf.verify)])
+@router.post(ENROL_PATH, dependencies=[Depends(has_session_cookie), Depends(csrf.verify)])
 def enrol(
     request: Request,
     password: Text = "",
@@ -116,11 +119,11 @@ def enrol(
         message = SIGN_IN_FAILED_MESSAGE[:1].upper() + SIGN_IN_FAILED_MESSAGE[1:]
         return _enrol_page(request, [FieldError("password", message)], refused.http_status)
     if isinstance(refused, ValidationFailed):
-        return _enrol_page(request, _failure_errors(refused, "new_password"), 422)
+        return _enrol_page(request, failure_errors(refused, "new_password"), 422)
     if refused is not None:
         csrf.session_ending(request)
-        response = _sign_in_page(
-            request, status=refused.http_status, errors=_failure_errors(refused, "username")
+        response = sign_in_form(
+            request, status=refused.http_status, errors=failure_errors(refused, "username")
         )
         clear_session_cookie(response)
         return response

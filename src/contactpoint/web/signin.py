@@ -43,14 +43,14 @@ def _redirect(location: str) -> RedirectResponse:
     return RedirectResponse(location, status_code=303)
 
 
-def _sign_in_page(
+def sign_in_form(
     request: Request, *, status: int = 200, errors: list[FieldError] | None = None, **extra: object
 ) -> Response:
     context: dict[str, object] = {"title": "Sign in", "errors": errors or [], **extra}
     return render(request, "login.html", context, status=status, principal=None)
 
 
-def _failure_errors(exc: ContactPointError, field: str) -> list[FieldError]:
+def failure_errors(exc: ContactPointError, field: str) -> list[FieldError]:
     message = exc.message[:1].upper() + exc.message[1:]
     return [FieldError(field, message)]
 
@@ -61,7 +61,7 @@ def sign_in_page(
 ) -> Response:
     if current_principal(request) is not None:
         return _redirect("/")
-    return _sign_in_page(request, timed_out=timed_out, signed_out=signed_out)
+    return sign_in_form(request, timed_out=timed_out, signed_out=signed_out)
 
 
 @router.post("/login", dependencies=[Depends(csrf.verify)])
@@ -73,7 +73,7 @@ def sign_in(request: Request, username: Text = "", password: Text = "") -> Respo
     if not password:
         errors.append(FieldError("password", "Enter your password"))
     if errors:
-        return _sign_in_page(request, status=422, errors=errors, username=username)
+        return sign_in_form(request, status=422, errors=errors, username=username)
     rt = runtime(request)
     refused: ContactPointError | None = None
     with rt.transaction() as conn:
@@ -92,8 +92,8 @@ def sign_in(request: Request, username: Text = "", password: Text = "") -> Respo
             token = sessions.create(conn, user.id, authenticated=False, now=rt.clock())
     if refused is not None:
         csrf.session_ending(request)
-        response = _sign_in_page(
-            request, status=refused.http_status, errors=_failure_errors(refused, "username"),
+        response = sign_in_form(
+            request, status=refused.http_status, errors=failure_errors(refused, "username"),
             username=username,
         )
         clear_session_cookie(response)
@@ -103,7 +103,7 @@ def sign_in(request: Request, username: Text = "", password: Text = "") -> Respo
     return response
 
 
-def _has_session_cookie(request: Request) -> None:
+def has_session_cookie(request: Request) -> None:
     if not request.cookies.get(SESSION_COOKIE):
         raise Redirect(SIGN_IN_PATH)
 
@@ -117,7 +117,7 @@ def authenticator_setup(secret: str, username: str, issuer: str) -> dict[str, st
     }
 
 
-@router.get(CODE_PATH, dependencies=[Depends(_has_session_cookie)])
+@router.get(CODE_PATH, dependencies=[Depends(has_session_cookie)])
 def code_page(request: Request) -> Response:
     """Second step; on a first sign-in, the authenticator app is set up here (QR code)."""
     return _code_page(request, [])
@@ -149,7 +149,7 @@ def _code_page(request: Request, errors: list[FieldError], status: int = 200) ->
 
 
 @router.post(
-    CODE_PATH, dependencies=[Depends(_has_session_cookie), Depends(csrf.verify)]
+    CODE_PATH, dependencies=[Depends(has_session_cookie), Depends(csrf.verify)]
 )
 def enter_code(request: Request, code: Code = "") -> Response:
     rt = runtime(request)
@@ -188,8 +188,8 @@ def enter_code(request: Request, code: Code = "") -> Response:
                     next_page = "/"
     if refused is not None:
         csrf.session_ending(request)
-        response = _sign_in_page(
-            request, status=refused.http_status, errors=_failure_errors(refused, "username")
+        response = sign_in_form(
+            request, status=refused.http_status, errors=failure_errors(refused, "username")
         )
         clear_session_cookie(response)
         return response
@@ -260,7 +260,7 @@ def step_up(
                     raise Redirect(SIGN_IN_PATH)
                 token = sessions.promote(conn, session, now=rt.clock())
         if refused is not None:
-            errors = _failure_errors(refused, "password")
+            errors = failure_errors(refused, "password")
     if errors:
         status = refused.http_status if refused is not None else 422
         return render(
