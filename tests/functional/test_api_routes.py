@@ -35,7 +35,10 @@ EXPECTED_PUBLIC = {
 EXPECTED_MOUNTS = {"/assets", "/static"}
 # Reached with a pending session (password accepted, code not yet); anonymous callers are sent
 # to /login like everywhere else.
-EXPECTED_SIGN_IN_STEPS = {("GET", "/login/code"), ("POST", "/login/code")}
+EXPECTED_SIGN_IN_STEPS = {
+    ("GET", "/login/code"), ("POST", "/login/code"),
+    ("GET", "/login/enrol"), ("POST", "/login/enrol"),
+}
 
 
 @pytest.fixture
@@ -254,7 +257,7 @@ def test_cross_site_cookie_requests_are_refused(
 
 
 def test_no_state_changing_get_routes(app: FastAPI) -> None:
-    form_pages = {"/login", "/login/code"}  # GET shows the sign-in forms; POST acts
+    form_pages = {"/login", "/login/code", "/login/enrol"}  # GET shows the forms; POST acts
     for method, path in all_routes(app):
         if method == "GET" and path not in form_pages:
             assert not re.search(r"(login|logout|suspend|reset|create|accredit)", path), path
@@ -311,13 +314,14 @@ def _requirement(route: object) -> tuple[frozenset[str], bool]:
     """The permissions a route's ``Require`` dependencies ask for, and whether any needs a
     recent sign-in (read from the route itself, so a new route is swept automatically)."""
     from contactpoint.api.security import Require
+    from contactpoint.web.guard import Page
 
     perms: set[str] = set()
     recent = False
     stack = list(getattr(route, "dependant").dependencies)  # noqa: B009
     while stack:
         dep = stack.pop()
-        if isinstance(dep.call, Require):
+        if isinstance(dep.call, Require | Page):
             perms |= set(dep.call.permissions)
             recent = recent or dep.call.recent_auth
         stack.extend(dep.dependencies)
@@ -352,6 +356,20 @@ def _sweep(app: FastAPI, client: TestClient, held: frozenset[str], person: bool)
         where = (method, path, response.status_code, response.text[:200])
         assert response.status_code < 500, where
         allowed = needed <= held and (person or not recent)
+        html = response.headers.get("content-type", "").startswith("text/html")
+        if html or response.status_code == 303:  # a page, answered the browser's way
+            if not person:
+                assert response.status_code == 303, where  # pages are for people only
+                assert response.headers["location"] == "/login", where
+            elif not allowed:
+                assert response.status_code == 403, where
+                assert "you do not have permission" in response.text.lower(), where
+            else:  # allowed: a 403 can only be the form's missing CSRF token
+                assert response.status_code in {200, 303, 403, 404, 422}, where
+                if response.status_code == 403:
+                    assert "you do not have permission" not in response.text.lower(), where
+            checked += 1
+            continue
         if not allowed:
             assert response.status_code == 403, where
             assert set(response.json()) == PROBLEM_KEYS, where  # a refusal carries no data

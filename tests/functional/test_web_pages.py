@@ -236,8 +236,13 @@ def test_step_up_before_adding_a_user_then_back_to_the_form(
               "role": "practitioner", "vetted_on-day": "1", "vetted_on-month": "11",
               "vetted_on-year": "2026"},
     )
-    assert created.status_code == 303, created.text
-    assert created.headers["location"] == "/users/new.practitioner?created=true"
+    assert created.status_code == 200, created.text
+    assert "User added" in created.text
+    handed = re.search(r'id="handover-secret">([A-Z2-7 ]+)<', created.text)
+    assert handed, "the authenticator key to hand over is shown once"
+    assert 'class="segno"' in created.text
+    again = client.get("/users/new.practitioner")
+    assert handed.group(1) not in again.text  # never shown again
     shown = client.get("/users/new.practitioner")
     assert "1 November 2026" in shown.text
     assert "Cannot sign in" in shown.text  # no training or agreement yet

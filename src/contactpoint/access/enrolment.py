@@ -33,6 +33,13 @@ def start(
 ) -> tuple[User, str]:
     """Check the handed-over factors; returns the user and a new secret (shown once)."""
     user = service.check_credentials(username, password, otp, address=address, ctx=ctx)
+    return user, begin(service, user, ctx=ctx)
+
+
+def begin(service: AccessService, user: User, *, ctx: AuditContext) -> str:
+    """After the handed-over factors have passed (:func:`start`, or the web's two sign-in
+    steps): refuse an account with nothing to enrol or without standing, else make, keep
+    sealed and return a new secret (shown once)."""
     if not user.must_enrol:
         raise PermissionDenied(NOT_ENROLLING)
     service.complete_sign_in(user, ctx=ctx, enrolling=True)  # standing must be clear too
@@ -42,7 +49,16 @@ def start(
         .where(app_user.c.id == user.id)
         .values(pending_totp_secret=service.box.seal(secret), updated_at=service.clock())
     )
-    return user, secret
+    return secret
+
+
+def pending_secret(service: AccessService, user_id: int) -> str | None:
+    """The new secret :func:`begin` made and :func:`finish` has not yet taken (opened), so a
+    page can show it again after a mistake on the enrolment form; else None."""
+    stored = service.conn.execute(
+        select(app_user.c.pending_totp_secret).where(app_user.c.id == user_id)
+    ).scalar_one_or_none()
+    return None if stored is None else service.box.open(stored)
 
 
 def finish(

@@ -2,7 +2,10 @@
 
 The client holds a random token; the database holds only its SHA-256, so a copy of the table
 signs nobody in. A *pending* session (password accepted, code not yet) is not signed in: it
-authorises nothing. Limits are enforced here, never by cookie expiry.
+authorises nothing. Nor does an *enrolling* one (both handed-over factors accepted, stored
+with ``authenticated`` false and ``authenticated_at`` set): it only reaches the web's
+first-sign-in enrolment page, which replaces both factors (``access/enrolment.py``).
+Limits are enforced here, never by cookie expiry.
 """
 
 from __future__ import annotations
@@ -31,6 +34,11 @@ class Session:
     last_seen_at: datetime
     authenticated_at: datetime | None
 
+    @property
+    def enrolling(self) -> bool:
+        """Both handed-over factors accepted; the account must still enrol (not signed in)."""
+        return not self.authenticated and self.authenticated_at is not None
+
 
 def digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
@@ -43,6 +51,7 @@ def create(
     authenticated: bool,
     now: datetime,
     started_at: datetime | None = None,
+    factors_checked: bool = False,
 ) -> str:
     """A new session; returns the token for the cookie (shown once, stored hashed).
 
@@ -66,7 +75,7 @@ def create(
             authenticated=authenticated,
             created_at=started_at or now,
             last_seen_at=now,
-            authenticated_at=now if authenticated else None,
+            authenticated_at=now if authenticated or factors_checked else None,
             ended_at=None,
         )
     )
@@ -138,6 +147,20 @@ def promote(conn: Connection, session: Session, *, now: datetime) -> str:
     )
     return create(
         conn, session.user_id, authenticated=True, now=now, started_at=session.created_at
+    )
+
+
+def promote_to_enrolling(conn: Connection, session: Session, *, now: datetime) -> str:
+    """Handed-over factors accepted for an account that must enrol: end this id and issue an
+    *enrolling* one (still not signed in); the absolute limit counts from the first step."""
+    conn.execute(
+        update(user_session)
+        .where(user_session.c.id_hash == session.id_hash)
+        .values(ended_at=now)
+    )
+    return create(
+        conn, session.user_id, authenticated=False, now=now, started_at=session.created_at,
+        factors_checked=True,
     )
 
 

@@ -13,6 +13,7 @@ from datetime import datetime
 import pyotp
 from sqlalchemy import Connection, or_, select, update
 
+from contactpoint.access.secretbox import SecretBox
 from contactpoint.access.tables import app_user
 
 PERIOD_SECONDS = 30
@@ -61,8 +62,9 @@ def provisioning_uri(secret: str, username: str, issuer: str) -> str:
     return str(pyotp.TOTP(secret).provisioning_uri(name=username, issuer_name=issuer))
 
 
-def pending_enrolment_secret(conn: Connection, user_id: int) -> str | None:
-    """The user's secret while no code has ever been accepted (first sign-in, or after a reset).
+def pending_enrolment_secret(conn: Connection, user_id: int, box: SecretBox) -> str | None:
+    """The user's secret (opened) while no code has ever been accepted (first sign-in, or
+    after a reset).
 
     Once a code has been accepted the secret is never handed out again: ``None``.
     """
@@ -71,4 +73,4 @@ def pending_enrolment_secret(conn: Connection, user_id: int) -> str | None:
     ).one_or_none()
     if row is None or row.totp_last_step is not None:
         return None
-    return str(row.totp_secret)
+    return box.open(str(row.totp_secret))

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from contactpoint.web import assets, auditor, errors, home, signin, users
+from contactpoint.web import assets, auditor, enrol, errors, home, signin, users
 
-# Sign-in steps a *pending* session (password accepted, code not yet) may reach; every other
-# page needs a full session. Reviewed with app.PUBLIC_ROUTES.
+# Sign-in steps a *pending* session (password accepted, code not yet) or an *enrolling* one
+# (handed-over factors accepted, new ones not yet) may reach; every other page needs a full
+# session. Reviewed with app.PUBLIC_ROUTES.
 SIGN_IN_STEP_ROUTES: frozenset[tuple[str, str]] = frozenset(
-    {("GET", signin.CODE_PATH), ("POST", signin.CODE_PATH)}
+    {
+        ("GET", signin.CODE_PATH),
+        ("POST", signin.CODE_PATH),
+        ("GET", signin.ENROL_PATH),
+        ("POST", signin.ENROL_PATH),
+    }
 )
 PUBLIC_PAGES: frozenset[tuple[str, str]] = frozenset({("GET", "/login"), ("POST", "/login")})
 PUBLIC_MOUNTS: frozenset[str] = frozenset({assets.GOVUK_MOUNT, assets.APP_MOUNT})
@@ -18,6 +24,6 @@ PUBLIC_MOUNTS: frozenset[str] = frozenset({assets.GOVUK_MOUNT, assets.APP_MOUNT}
 def install(app: FastAPI) -> None:
     """Call after the JSON error handlers are installed (``api.problems.install``)."""
     errors.install(app)
-    for module in (signin, home, auditor, users):
+    for module in (signin, enrol, home, auditor, users):
         app.include_router(module.router)
     assets.mount(app)

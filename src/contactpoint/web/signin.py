@@ -1,4 +1,7 @@
-"""Sign-in in two steps (password, then code), first-sign-in enrolment, step-up, sign-out.
+"""Sign-in in two steps (password, then code), first-sign-in set-up, step-up, sign-out.
+
+An account made by someone else (``must_enrol``) goes on from the code step to the
+enrolment page (``web/enrol.py``) instead of being signed in.
 
 The rules are the access service's (``AccessService.check_password``, ``check_code``,
 ``complete_sign_in``, ``step_up``, ``sign_out``); these routes only carry them to the browser.
@@ -15,7 +18,7 @@ import segno
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from contactpoint.access import sessions, totp
+from contactpoint.access import enrolment, sessions, totp
 from contactpoint.access.config import SESSION_COOKIE
 from contactpoint.access.models import Principal
 from contactpoint.access.service import SIGN_IN_FAILED_MESSAGE
@@ -28,6 +31,7 @@ from contactpoint.web.guard import SIGN_IN_PATH, Redirect, page_user, safe_next
 from contactpoint.web.templating import FieldError, render
 
 CODE_PATH = "/login/code"
+ENROL_PATH = "/login/enrol"  # web/enrol.py
 router = APIRouter(include_in_schema=False)
 
 Text = Annotated[str, Form(max_length=1024)]
@@ -39,14 +43,14 @@ def _redirect(location: str) -> RedirectResponse:
     return RedirectResponse(location, status_code=303)
 
 
-def _sign_in_page(
+def sign_in_form(
     request: Request, *, status: int = 200, errors: list[FieldError] | None = None, **extra: object
 ) -> Response:
     context: dict[str, object] = {"title": "Sign in", "errors": errors or [], **extra}
     return render(request, "login.html", context, status=status, principal=None)
 
 
-def _failure_errors(exc: ContactPointError, field: str) -> list[FieldError]:
+def failure_errors(exc: ContactPointError, field: str) -> list[FieldError]:
     message = exc.message[:1].upper() + exc.message[1:]
     return [FieldError(field, message)]
 
@@ -57,7 +61,7 @@ def sign_in_page(
 ) -> Response:
     if current_principal(request) is not None:
         return _redirect("/")
-    return _sign_in_page(request, timed_out=timed_out, signed_out=signed_out)
+    return sign_in_form(request, timed_out=timed_out, signed_out=signed_out)
 
 
 @router.post("/login", dependencies=[Depends(csrf.verify)])
@@ -69,7 +73,7 @@ def sign_in(request: Request, username: Text = "", password: Text = "") -> Respo
     if not password:
         errors.append(FieldError("password", "Enter your password"))
     if errors:
-        return _sign_in_page(request, status=422, errors=errors, username=username)
+        return sign_in_form(request, status=422, errors=errors, username=username)
     rt = runtime(request)
     refused: ContactPointError | None = None
     with rt.transaction() as conn:
@@ -88,8 +92,8 @@ def sign_in(request: Request, username: Text = "", password: Text = "") -> Respo
             token = sessions.create(conn, user.id, authenticated=False, now=rt.clock())
     if refused is not None:
         csrf.session_ending(request)
-        response = _sign_in_page(
-            request, status=refused.http_status, errors=_failure_errors(refused, "username"),
+        response = sign_in_form(
+            request, status=refused.http_status, errors=failure_errors(refused, "username"),
             username=username,
         )
         clear_session_cookie(response)
@@ -99,12 +103,21 @@ def sign_in(request: Request, username: Text = "", password: Text = "") -> Respo
     return response
 
 
-def _has_session_cookie(request: Request) -> None:
+def has_session_cookie(request: Request) -> None:
     if not request.cookies.get(SESSION_COOKIE):
         raise Redirect(SIGN_IN_PATH)
 
 
-@router.get(CODE_PATH, dependencies=[Depends(_has_session_cookie)])
+def authenticator_setup(secret: str, username: str, issuer: str) -> dict[str, str]:
+    """A secret as a QR code (inline SVG, no script) and as text in groups of four."""
+    qr = segno.make(totp.provisioning_uri(secret, username, issuer), error="m")
+    return {
+        "qr_svg": qr.svg_inline(scale=5, title="QR code for your authenticator app"),
+        "secret": " ".join(secret[i : i + 4] for i in range(0, len(secret), 4)),
+    }
+
+
+@router.get(CODE_PATH, dependencies=[Depends(has_session_cookie)])
 def code_page(request: Request) -> Response:
     """Second step; on a first sign-in, the authenticator app is set up here (QR code)."""
     return _code_page(request, [])
@@ -118,22 +131,25 @@ def _code_page(request: Request, errors: list[FieldError], status: int = 200) ->
         session = sessions.load(conn, cookie, now=rt.clock(), settings=rt.access)
         if session is not None and session.authenticated:
             return _redirect("/")
-        secret = totp.pending_enrolment_secret(conn, session.user_id) if session else None
-        if session is not None and secret is not None:
-            user = rt.service(conn).user_by_id(session.user_id)
-            uri = totp.provisioning_uri(secret, user.username, rt.access.totp_issuer)
-            qr = segno.make(uri, error="m")
-            enrol = {
-                "qr_svg": qr.svg_inline(scale=5, title="QR code for your authenticator app"),
-                "secret": " ".join(secret[i : i + 4] for i in range(0, len(secret), 4)),
-            }
+        if session is not None and session.enrolling:
+            return _redirect(ENROL_PATH)
+        if session is not None:
+            service = rt.service(conn)
+            user = service.user_by_id(session.user_id)
+            # An account made by someone else has its key from them, and replaces it at the
+            # enrolment step: the key is never shown to whoever knows only the password.
+            secret = None if user.must_enrol else totp.pending_enrolment_secret(
+                conn, session.user_id, service.box
+            )
+            if secret is not None:
+                enrol = authenticator_setup(secret, user.username, rt.access.totp_issuer)
     title = "Set up your authenticator app" if enrol else "Enter your security code"
     context = {"title": title, "enrol": enrol, "errors": errors}
     return render(request, "code.html", context, status=status, principal=None)
 
 
 @router.post(
-    CODE_PATH, dependencies=[Depends(_has_session_cookie), Depends(csrf.verify)]
+    CODE_PATH, dependencies=[Depends(has_session_cookie), Depends(csrf.verify)]
 )
 def enter_code(request: Request, code: Code = "") -> Response:
     rt = runtime(request)
@@ -146,6 +162,8 @@ def enter_code(request: Request, code: Code = "") -> Response:
         session = sessions.load(conn, cookie, now=rt.clock(), settings=rt.access)
         if session is not None and session.authenticated:
             return _redirect("/")
+        if session is not None and session.enrolling:
+            return _redirect(ENROL_PATH)
         if session is None:
             refused = AuthenticationFailed(SIGN_IN_FAILED_MESSAGE)
         else:
@@ -154,20 +172,28 @@ def enter_code(request: Request, code: Code = "") -> Response:
             ctx = audit_context(request)
             try:
                 service.check_code(user, otp, address=client_address(request), ctx=ctx)
-                service.complete_sign_in(user, ctx=ctx)
+                if user.must_enrol:  # made by someone else: replace both factors first
+                    enrolment.begin(service, user, ctx=ctx)
+                else:
+                    service.complete_sign_in(user, ctx=ctx)
             except ContactPointError as exc:
                 refused = exc
                 sessions.end(conn, cookie, now=rt.clock())
             else:
-                token = sessions.promote(conn, session, now=rt.clock())
+                if user.must_enrol:
+                    token = sessions.promote_to_enrolling(conn, session, now=rt.clock())
+                    next_page = ENROL_PATH
+                else:
+                    token = sessions.promote(conn, session, now=rt.clock())
+                    next_page = "/"
     if refused is not None:
         csrf.session_ending(request)
-        response = _sign_in_page(
-            request, status=refused.http_status, errors=_failure_errors(refused, "username")
+        response = sign_in_form(
+            request, status=refused.http_status, errors=failure_errors(refused, "username")
         )
         clear_session_cookie(response)
         return response
-    response = _redirect("/")
+    response = _redirect(next_page)
     set_session_cookie(response, token)
     return response
 
@@ -234,7 +260,7 @@ def step_up(
                     raise Redirect(SIGN_IN_PATH)
                 token = sessions.promote(conn, session, now=rt.clock())
         if refused is not None:
-            errors = _failure_errors(refused, "password")
+            errors = failure_errors(refused, "password")
     if errors:
         status = refused.http_status if refused is not None else 422
         return render(

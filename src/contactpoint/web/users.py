@@ -28,6 +28,7 @@ from contactpoint.errors import ContactPointError
 from contactpoint.web import csrf
 from contactpoint.web.forms import DateField, date_items
 from contactpoint.web.guard import Page
+from contactpoint.web.signin import authenticator_setup
 from contactpoint.web.templating import FieldError, render
 
 router = APIRouter(
@@ -171,18 +172,20 @@ async def create_user(request: Request, actor: FreshToCreate) -> Response:
         field = "password" if "password" in exc.message.lower() else "username"
         message = exc.message[:1].upper() + exc.message[1:]
         return _new_user_page(request, actor, form, [FieldError(field, message)], status=422)
-    return _redirect(f"/users/{made.user.username}?created=true")
+    # Shown once, here only: the second factor the creator hands over with the password. The
+    # user replaces both at their first sign-in (``must_enrol``; web/enrol.py).
+    handover = authenticator_setup(made.totp_secret, made.user.username, rt.access.totp_issuer)
+    context = {"title": made.user.username, "created": True, "handover": handover,
+               **_user_view(made.user, request)}
+    return render(request, "users_show.html", context, principal=actor)
 
 
 @router.get("/users/{username}")
-def user_page(
-    request: Request, username: str, actor: Manager, created: bool = False, reset: bool = False
-) -> Response:
+def user_page(request: Request, username: str, actor: Manager, reset: bool = False) -> Response:
     rt = runtime(request)
     with rt.transaction() as conn:
         user = managed_user(rt.service(conn), actor, username)
-    context = {"title": user.username, "created": created, "reset": reset,
-               **_user_view(user, request)}
+    context = {"title": user.username, "reset": reset, **_user_view(user, request)}
     return render(request, "users_show.html", context, principal=actor)
 
 
@@ -283,7 +286,7 @@ async def change_role(request: Request, username: str, actor: FreshForRole) -> R
 @router.post("/users/{username}/reset-2fa")
 def reset_second_factor(request: Request, username: str, actor: FreshForUser) -> Response:
     """A new TOTP secret, never shown here: the user sets up their app at their next sign-in
-    (the enrolment step), and is signed out everywhere now."""
+    (the code step shows it until a code is used), and is signed out everywhere now."""
     rt = runtime(request)
     with rt.transaction() as conn:
         service = rt.service(conn)
