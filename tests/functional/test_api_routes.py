@@ -340,8 +340,6 @@ def _swept_routes(app: FastAPI) -> list[tuple[str, str, frozenset[str], bool]]:
         for method in sorted(set(route.methods) - {"HEAD"}):
             if (method, route.path) in PUBLIC_ROUTES or route.path == "/api/auth/logout":
                 continue  # public routes are swept above; sign-out would end the sweep
-            if not route.path.startswith(("/api/", "/fhir", "/oauth")):
-                continue  # HTML pages: their own sweep (tests/functional/test_web_pages.py)
             found.append((method, route.path, perms, recent))
     return found
 
