@@ -14,7 +14,10 @@ from sqlalchemy.engine import make_url
 def make_engine(url: str, **kwargs: Any) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
+        # a SQLite URI (``file:…?mode=ro&uri=true``) names a file SQLite opens as told: not ours
+        # to create
+        uri = parsed.query.get("uri") == "true" or (parsed.database or "").startswith("file:")
+        if parsed.database and parsed.database != ":memory:" and not uri:
             private_sqlite_file(Path(parsed.database))
         engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
