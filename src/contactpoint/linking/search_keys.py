@@ -54,7 +54,9 @@ def rebuild(conn: Connection, records: pl.DataFrame | None = None) -> int:
     from the database. The retrieval indexes are dropped for the bulk load and built again
     after it (building an index once is several times cheaper than maintaining it per row)."""
     conn.execute(delete(search_key))
-    indexes = sorted(search_key.indexes, key=lambda ix: str(ix.name))
+    # only the table's owner may drop its indexes; the application role (docs/operations.md)
+    # loads with them in place
+    indexes = sorted(search_key.indexes, key=lambda ix: str(ix.name)) if _owner(conn) else []
     for ix in indexes:
         ix.drop(conn)
     written = 0
@@ -68,6 +70,14 @@ def rebuild(conn: Connection, records: pl.DataFrame | None = None) -> int:
     if store.is_postgres(conn):
         conn.exec_driver_sql("ANALYZE search_key")
     return written
+
+
+def _owner(conn: Connection) -> bool:
+    if not store.is_postgres(conn):
+        return True
+    return bool(conn.exec_driver_sql(
+        "SELECT pg_has_role(current_user, tableowner, 'USAGE') FROM pg_tables "
+        "WHERE tablename = 'search_key' AND schemaname = current_schema()").scalar())
 
 
 def refresh(conn: Connection, record_keys: Iterable[int]) -> int:
