@@ -92,7 +92,7 @@ def view(
     allowed = False
     extras: tuple[tuple[Involvement, bool], ...] = ()
     if row is not None and survived is not None and viewer.may_view:
-        extras = extra(conn, row.key, viewer)
+        extras = extra(conn, row.key, viewer)  # nosec B610 - a Python callable named extra, not Django
         every = survived.record.involvements + tuple(inv for inv, _ in extras)
         involved = any(inv.org_code in viewer.org_codes for inv in every if inv.org_code)
         involved = involved or any(own for _, own in extras)

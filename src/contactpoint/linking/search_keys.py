@@ -40,7 +40,7 @@ def _write(conn: Connection, records: pl.DataFrame) -> int:
     ).select(_COLUMNS)
     store.load_temp(conn, "tmp_search_key", keys)
     cols = ", ".join(_COLUMNS)
-    conn.exec_driver_sql(f"INSERT INTO search_key ({cols}) SELECT {cols} FROM tmp_search_key")
+    conn.exec_driver_sql(f"INSERT INTO search_key ({cols}) SELECT {cols} FROM tmp_search_key")  # nosec B608 - internal names and constants only
     store.drop_temp(conn, "tmp_search_key")
     return keys.height
 
@@ -93,7 +93,7 @@ def refresh(conn: Connection, record_keys: Iterable[int]) -> int:
         conn.exec_driver_sql(
             "DELETE FROM search_key WHERE record_key IN (SELECT k FROM tmp_key_refresh)")
         written += _write(conn, _read(
-            conn, f"s.id IN (SELECT k FROM tmp_key_refresh) AND {_LIVE_RECORDS}"))
+            conn, f"s.id IN (SELECT k FROM tmp_key_refresh) AND {_LIVE_RECORDS}"))  # nosec B608 - internal names and constants only
         store.drop_temp(conn, "tmp_key_refresh")
     return written
 
@@ -193,13 +193,13 @@ def candidates(conn: Connection, retrieval: Retrieval) -> pl.DataFrame:
     cols = ", ".join(_COLUMNS)
     union = " UNION ".join(
         f"SELECT * FROM (SELECT {cols} FROM search_key WHERE {p} LIMIT {PER_PATH_LIMIT})"
-        f" AS p{i}"
+        f" AS p{i}"  # nosec B608 - internal names and constants only
         for i, p in enumerate(paths)
     )
     kcols = ", ".join(f"k.{c}" for c in _COLUMNS)
     sql = (
         f"SELECT {kcols}, c.child_id, c.shielded FROM ({union}) AS k "
-        "JOIN child c ON c.id = k.child_key WHERE c.status = 'active'"
+        "JOIN child c ON c.id = k.child_key WHERE c.status = 'active'"  # nosec B608 - internal names and constants only
     )
     used = {n: v for n, v in params.items() if re.search(rf":{n}\b", sql)}
     rows = conn.execute(text(sql), used).all()

@@ -291,7 +291,7 @@ class QueryScorer:
                 if lv.condition.strip().upper() == "ELSE":
                     flags.append((True, True))
                     continue
-                sql = f"SELECT COALESCE(({lv.condition}), FALSE) FROM (SELECT {probe_cols})"  # noqa: S608
+                sql = f"SELECT COALESCE(({lv.condition}), FALSE) FROM (SELECT {probe_cols})"  # noqa: S608  # nosec B608
                 rows = con.execute(sql).fetchall()
                 true = bool(rows and rows[0][0])
                 needs_missing = bool(_columns(lv.condition) - present)
@@ -374,7 +374,7 @@ class QueryScorer:
         sides = ", ".join(self._side(c, s, present) for c in sorted(used) for s in "lr")
         sql = (
             f"SELECT record_key, {', '.join(terms)} FROM ("  # noqa: S608
-            f"SELECT c.record_key{', ' if sides else ''}{sides} FROM cand c)"
+            f"SELECT c.record_key{', ' if sides else ''}{sides} FROM cand c)"  # nosec B608 - internal names and constants only
         )
         plan = _Plan(sql, weights)
         with self._lock:
