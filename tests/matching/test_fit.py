@@ -61,3 +61,29 @@ def test_too_few_records_keep_the_model(default_model: ModelArtefact, tmp_path: 
     result = dedupe(records, default_model, tmp_path / "work", fit_dir=tmp_path / "models")
     assert result.stats["model_fit"]["fits"] is True
     assert "too few" in result.stats["model_fit"]["reasons"][0]
+
+
+def test_a_small_childrens_load_without_twins_keeps_the_twin_vetoes(
+    default_model: ModelArtefact, tmp_path: Path
+) -> None:
+    """600 children's records with no twin among them: absence of twins in a first load is no
+    evidence that none will come, so the twin vetoes stay (the model is kept)."""
+    from datetime import date
+
+    from names import FAMILY, GIVEN
+
+    from .conftest import frame, record
+
+    rows = []
+    for i in range(300):  # a household each: two siblings, three years apart, two sources
+        surname = f"{FAMILY[i % len(FAMILY)]}-{FAMILY[(i // len(FAMILY)) % len(FAMILY)]}"
+        for k, born in enumerate((2012, 2015)):
+            for src in ("NHS-PDS", "HMRC-CHB"):
+                rows.append(record(len(rows) + 1, source_code=src,
+                                   given_name=GIVEN[(i + 7 * k) % len(GIVEN)],
+                                   family_name=surname, date_of_birth=date(born, 1 + i % 12, 1),
+                                   address_line_1=f"{i} Juniper Road", postcode=None))
+    result = dedupe(frame(rows), default_model, tmp_path / "work", fit_dir=tmp_path / "models")
+    fit = result.stats["model_fit"]
+    assert fit["measured"]["twin_pattern_pairs"] == 0
+    assert result.model is None or result.model.rules.household_vetoes, fit
