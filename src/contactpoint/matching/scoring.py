@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import jellyfish
 import numpy as np
 import polars as pl
 
@@ -26,6 +25,11 @@ from contactpoint.matching.model import base_settings, gamma, prediction_rules
 from contactpoint.matching.normalise import prepare
 from contactpoint.matching.splinkdb import connect, fetch, linker_for, load_table, register
 from contactpoint.matching.training import train_model
+from contactpoint.matching.twins import (
+    MIDDLE_NAMES_CONFLICT,
+    ambiguous_records,
+    twin_named_alike,
+)
 
 log = logging.getLogger(__name__)
 
@@ -90,30 +94,6 @@ def veto_select(
     """  # noqa: S608 - internal names and constants only  # nosec B608
 
 
-# Both records carry middle names, they share none, are not a typo apart, and neither side is
-# only the other's initials ("I" against "Iqra Ivy", "A" against "Ada").
-MIDDLE_NAMES_CONFLICT = (
-    "coalesce(NOT list_has_any(string_split(fn_mid_l, ' '), string_split(fn_mid_r, ' ')) "
-    "AND jaro_winkler_similarity(fn_mid_l, fn_mid_r) < 0.85 "
-    "AND NOT (fn_mid_abbr_l AND substr(fn_mid_ini_r, 1, length(fn_mid_ini_l)) = fn_mid_ini_l) "
-    "AND NOT (fn_mid_abbr_r AND substr(fn_mid_ini_l, 1, length(fn_mid_ini_r)) = fn_mid_ini_r)"
-    ", false)"
-)
-
-
-def middle_names_conflict(a: str, b: str) -> pl.Expr:
-    """:data:`MIDDLE_NAMES_CONFLICT` over two sets of prepared columns in one frame (``a``,
-    ``b`` are suffixes: ``""`` and ``"2"``)."""
-    mid, mid2 = pl.col(f"fn_mid{a}"), pl.col(f"fn_mid{b}")
-    ini, ini2 = pl.col(f"fn_mid_ini{a}"), pl.col(f"fn_mid_ini{b}")
-    abbr, abbr2 = pl.col(f"fn_mid_abbr{a}"), pl.col(f"fn_mid_abbr{b}")
-    return (
-        mid.is_not_null() & mid2.is_not_null() & (mid != mid2)
-        & ~(abbr.fill_null(False) & ini2.str.starts_with(ini).fill_null(False))
-        & ~(abbr2.fill_null(False) & ini.str.starts_with(ini2).fill_null(False))
-    )
-
-
 def _edges(
     con: duckdb.DuckDBPyConnection, table: str, rules: Rules, settings: dict[str, Any]
 ) -> pl.DataFrame:
@@ -125,148 +105,6 @@ def _edges(
     FROM v WHERE p >= {rules.review_probability}
     """  # noqa: S608 - internal names and constants only  # nosec B608
     return fetch(con, sql)
-
-
-def _both_ways(links: pl.DataFrame) -> pl.DataFrame:
-    """Edges ``l``, ``r`` as ``x`` (a record) -> ``y`` (one of its candidates), both ways."""
-    return pl.concat([
-        links.select(pl.col("l").alias("x"), pl.col("r").alias("y")),
-        links.select(pl.col("r").alias("x"), pl.col("l").alias("y")),
-    ])
-
-
-def ambiguous_records(links: pl.DataFrame, lf: pl.DataFrame) -> pl.Series:
-    """Records whose auto-link candidates include two *distinct* children: such a record must
-    not bridge them; it goes to clerical review instead (household populations).
-
-    ``links``: auto-link edges ``l``, ``r``. Two candidates y1, y2 of a record x are distinct
-    children when one source holds both with different forenames (or conflicting middle
-    names), the same postcode, surnames that agree (equal or sharing a part: Sayed and
-    Al-Sayed) and dates of birth in one year and month or day (a typo in one twin's date): a
-    source keeps one record per child, so these are twins. x counts only when its own source also
-    holds two records with x's date of birth and surname, or y1 and y2 carry different NHS
-    numbers or UPNs: two children are then shown twice over (a source's duplicate of one
-    child makes no other record ambiguous). A record sharing an NHS number or UPN with a
-    candidate is never ambiguous, and neither is one that names one twin exactly and is no
-    nickname or variant of the other's name (Harvey against Harvey and Harry). Catches
-    similar-named twins that one source spells alike (Maryam/Mariam, Muhammad/Mohammed,
-    Aisha/Alisha, Rose with and without middle names).
-    """
-    # Only a record with a possible twin in its own source (same year of birth, and the same
-    # postcode or a missing one) can be y1 or y2: the others never pass ``same_src_twins``,
-    # so they are dropped before the self-join, whose size would otherwise grow with the
-    # square of each record's candidates (large children, many sources).
-    year = pl.col("dob").str.slice(0, 4)
-    paired = lf.filter(
-        pl.col("pc").is_null()
-        | (pl.len().over("source_code", year, "pc") > 1)
-        | (pl.col("pc").is_null().sum().over("source_code", year) > 0)
-    )
-    attrs = paired.select(
-        pl.col("unique_id").alias("y"), pl.col("source_code").alias("src"), "dob", "sn",
-        "sn_names", "pc", pl.col("fn").fill_null(""), "fn_canon", "fn_mid", "fn_mid_ini",
-        "fn_mid_abbr", "nhs", "upn",
-    )
-    both = _both_ways(links).join(attrs, on="y", how="inner")
-    # x's own source must also hold two records born that day with that surname: two sources
-    # then show two children (a within-source duplicate of y shows in y's source only)
-    own = lf.select(
-        pl.col("unique_id").alias("x"), pl.col("nhs").alias("x_nhs"),
-        pl.col("upn").alias("x_upn"), pl.col("fn").alias("x_fn"),
-        pl.col("fn_canon").alias("x_canon"),
-        (pl.len().over("source_code", "dob", "sn") > 1).alias("x_twin_set"),
-    )
-    both = both.join(own, on="x", how="inner")
-    ids = lf.select(pl.col("unique_id").alias("y"), "nhs", "upn")
-    anchored = _both_ways(links).join(ids, on="y").join(own, on="x").filter(
-        (pl.col("x_nhs") == pl.col("nhs")).fill_null(False)
-        | (pl.col("x_upn") == pl.col("upn")).fill_null(False)
-    ).select("x").unique()
-    cand = both.join(anchored, on="x", how="anti").drop("x_nhs", "x_upn")
-    pairs = cand.join(cand, on="x", suffix="2").filter(pl.col("y") < pl.col("y2"))
-    same_src_twins = (
-        (pl.col("src") == pl.col("src2")) & _born_together("dob", "dob2")
-        & _surnames_agree("sn_names", "sn_names2")
-        & (pl.col("pc").is_null() | pl.col("pc2").is_null() | (pl.col("pc") == pl.col("pc2")))
-        & (
-            (pl.col("fn") != pl.col("fn2")) | middle_names_conflict("", "2")
-        )
-    )
-    # y1, y2 carrying two valid identifiers are two children whatever x's source holds
-    two_ids = (pl.col("nhs") != pl.col("nhs2")).fill_null(False) | (
-        pl.col("upn") != pl.col("upn2")
-    ).fill_null(False)
-    shown = pl.col("x_twin_set") | two_ids
-    doubtful = pairs.filter(same_src_twins.fill_null(False) & shown)
-    # x names one twin exactly and the other's name is neither a variant of it nor a typo or
-    # a sound away (Ibrahim against Ibrahim and Yusuf): no doubt which child it is. Olive
-    # against Olive and Olivia, or Muhammed between Muhammad and Mohammed, stays in doubt.
-    clear = (
-        ((pl.col("x_fn") == pl.col("fn")) & _names_apart("x_fn", "x_canon", "fn2", "fn_canon2"))
-        | ((pl.col("x_fn") == pl.col("fn2")) & _names_apart("x_fn", "x_canon", "fn", "fn_canon"))
-    )
-    return doubtful.filter(~clear.fill_null(False)).get_column("x").unique()
-
-
-def _names_apart(a: str, a_canon: str, b: str, b_canon: str) -> pl.Expr:
-    """Two forenames that are not one name: other groups, more than one edit apart, and
-    Jaro-Winkler below 0.85 (the forename comparison's own lowest name level)."""
-    pair = pl.struct(pl.col(a).alias("a"), pl.col(b).alias("b"))
-    close = pair.map_elements(
-        lambda v: bool(v["a"] and v["b"] and (
-            jellyfish.damerau_levenshtein_distance(v["a"], v["b"]) <= 1
-            or jellyfish.jaro_winkler_similarity(v["a"], v["b"]) >= 0.85)),
-        return_dtype=pl.Boolean(),
-    )
-    return (pl.col(a_canon) != pl.col(b_canon)) & ~close
-
-
-def _born_together(a: str, b: str) -> pl.Expr:
-    """Two ISO date columns that may be one birth: the same year, and the same month or the
-    same day (one twin's date mistyped). Siblings a year apart on one birthday are not."""
-    return (pl.col(a).str.slice(0, 4) == pl.col(b).str.slice(0, 4)) & (
-        (pl.col(a).str.slice(5, 2) == pl.col(b).str.slice(5, 2))
-        | (pl.col(a).str.slice(8, 2) == pl.col(b).str.slice(8, 2))
-    )
-
-
-def _surnames_agree(a: str, b: str) -> pl.Expr:
-    """Surname part lists share a part (Sayed, Al-Sayed)."""
-    return pl.col(a).list.set_intersection(pl.col(b)).list.len() > 0
-
-
-def twin_named_alike(links: pl.DataFrame, lf: pl.DataFrame) -> pl.DataFrame:
-    """Auto-link edges (x, y1) to veto: x's forename is not y1's but is exactly that of y1's
-    twin y2, a record in y1's source with the same postcode, an agreeing surname, a date of
-    birth in the same year and month or day as y1's, and another forename. x is then y2's
-    (one twin's date mistyped can make the other twin's agree exactly with x) or a third
-    child's, never y1's (household populations). Returns ``l``, ``r`` with ``l < r``."""
-    attrs = lf.select(
-        pl.col("unique_id").alias("y"), pl.col("source_code").alias("src"), "pc", "dob",
-        "sn_names", "fn", "nhs", "upn",
-    ).filter(pl.col("pc").is_not_null() & pl.col("fn").is_not_null())
-    both = _both_ways(links)
-    x_attrs = lf.select(pl.col("unique_id").alias("x"), pl.col("fn").alias("x_fn"),
-                        pl.col("nhs").alias("x_nhs"), pl.col("upn").alias("x_upn"))
-    shares_id = (pl.col("x_nhs") == pl.col("nhs")).fill_null(False) | (
-        pl.col("x_upn") == pl.col("upn")
-    ).fill_null(False)
-    cand = (
-        both.join(x_attrs, on="x").join(attrs, on="y")
-        .filter(pl.col("x_fn").is_not_null() & (pl.col("x_fn") != pl.col("fn")) & ~shares_id)
-        .drop("nhs", "upn", "x_nhs", "x_upn")
-    )
-    twins = cand.join(
-        attrs.drop("nhs", "upn").rename(
-            {"y": "y2", "dob": "dob2", "sn_names": "sn_names2", "fn": "fn2"}),
-        left_on=["src", "pc", "x_fn"], right_on=["src", "pc", "fn2"],
-    ).filter(
-        (pl.col("y2") != pl.col("y")) & (pl.col("y2") != pl.col("x"))
-        & _born_together("dob", "dob2") & _surnames_agree("sn_names", "sn_names2")
-    )
-    return twins.select(
-        pl.min_horizontal("x", "y").alias("l"), pl.max_horizontal("x", "y").alias("r")
-    ).unique()
 
 
 def _signatures(lf: pl.DataFrame) -> list[dict[str, set[tuple[str, str]]] | None]:
