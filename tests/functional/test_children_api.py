@@ -21,6 +21,7 @@ from contactpoint.audit import oversight
 from contactpoint.audit.trail import AuditAction
 from contactpoint.children import view as view_service
 from contactpoint.db.tables import child
+from contactpoint.domain.confidence import band
 from contactpoint.domain.search import ACCEPTED_TEXT
 from contactpoint.domain.visibility import Viewer, ViewerRole
 from contactpoint.linking import history
@@ -182,8 +183,9 @@ def test_absent_children_do_not_come_back_at_high_confidence(login: Login) -> No
 def test_results_show_only_the_allowed_fields(login: Login, ids: dict[str, str]) -> None:
     (first, *_) = search(login(), **person("NICK", "given_name", "family_name",
                                            "date_of_birth"))
-    assert set(first) <= {"child_id", "confidence", "given_name", "family_name",
-                          "date_of_birth", "sex", "town", "postcode_district"}
+    assert set(first) <= {"child_id", "confidence", "confidence_band", "given_name",
+                          "family_name", "date_of_birth", "sex", "town", "postcode_district"}
+    assert first["confidence_band"] == band(first["confidence"]).value
     assert first["postcode_district"] == "LS7"
     assert first["town"] == "Leeds"
 
@@ -215,8 +217,8 @@ def test_a_shielded_child_is_found_by_visible_fields_and_shows_no_place(
     results = search(login(), **person("SHIELDED", "given_name", "family_name",
                                        "date_of_birth"))
     assert results[0]["child_id"] == ids["SHIELDED"]
-    assert set(results[0]) == {"child_id", "confidence", "given_name", "family_name",
-                               "date_of_birth", "sex"}
+    assert set(results[0]) == {"child_id", "confidence", "confidence_band", "given_name",
+                               "family_name", "date_of_birth", "sex"}
 
 
 def test_a_shielded_child_view_shows_only_the_statutory_fields(

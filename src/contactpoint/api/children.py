@@ -21,18 +21,16 @@ from contactpoint.api.security import Require, signed_in
 from contactpoint.children import search as search_service
 from contactpoint.children import view as view_service
 from contactpoint.children.viewer import viewer_for
+from contactpoint.domain.confidence import ConfidenceBand, band
 from contactpoint.domain.record import Carer, ChildNames, Involvement, Whereabouts
-from contactpoint.domain.search import SearchCriteria
+from contactpoint.domain.search import SEX_CODES, SearchCriteria
 from contactpoint.domain.visibility import VisibleChild
-from contactpoint.involvement import orgcodes
-from contactpoint.involvement import queries as involvement_queries
 
 router = APIRouter(prefix="/api/children", tags=["children"], dependencies=[Depends(signed_in)])
 
 Searcher = Annotated[Principal, Depends(Require(Permission.RECORD_CHILD_SEARCH))]
 Viewer = Annotated[Principal, Depends(Require(Permission.RECORD_CHILD_VIEW))]
 REASON_HEADER = "X-Contactpoint-Reason"
-_SEX = {"male": "M", "female": "F"}
 
 
 class SearchIn(BaseModel):
@@ -55,6 +53,9 @@ class SearchIn(BaseModel):
 class SearchResultOut(BaseModel):
     child_id: str
     confidence: float = Field(ge=0.0, le=1.0)
+    confidence_band: ConfidenceBand = Field(
+        description="The confidence in words (domain.confidence): very_likely >= 0.95, "
+                    "likely >= 0.80, possible >= 0.50, else unlikely.")
     given_name: str | None = None
     family_name: str | None = None
     date_of_birth: date | None = None
@@ -183,7 +184,7 @@ def search_children(body: SearchIn, request: Request, actor: Searcher) -> Search
     criteria = SearchCriteria(
         given_name=body.given_name, family_name=body.family_name,
         date_of_birth=body.date_of_birth, born_from=body.born_from, born_to=body.born_to,
-        sex=_SEX[body.sex] if body.sex else None, postcode=body.postcode, town=body.town,
+        sex=SEX_CODES[body.sex] if body.sex else None, postcode=body.postcode, town=body.town,
         nhs_number=body.nhs_number, upn=body.upn,
     )
     with rt.transaction() as conn:
@@ -192,7 +193,8 @@ def search_children(body: SearchIn, request: Request, actor: Searcher) -> Search
             ctx=audit_context(request, actor), linkage_dir=rt.settings.effective_linkage_dir,
             now=rt.clock(),
         )
-    return SearchOut(results=[SearchResultOut(**h.__dict__) for h in hits])
+    return SearchOut(results=[SearchResultOut(**h.__dict__, confidence_band=band(h.confidence))
+                              for h in hits])
 
 
 @router.get("/{child_id}", response_model_exclude_none=True,
@@ -214,14 +216,10 @@ def view_child(
     surviving child. The fields shown follow the visibility policy; every view is audited."""
     rt = runtime(request)
     with rt.transaction() as conn:
-        # the organisation's feed codes count as its own; practitioner-recorded involvements
-        # (the register, contactpoint.involvement) join the feeds' (the policy decides)
-        viewer = viewer_for(actor, org_codes=lambda org: orgcodes.known_codes(conn, org.code))
-        outcome = view_service.view(
-            conn, viewer=viewer, child_id=child_id,
-            reason=unquote(reason) if reason else None, ctx=audit_context(request, actor),
-            now=rt.clock(), window=timedelta(hours=rt.settings.view_window_hours),
-            extra=lambda c, key, v: involvement_queries.recorded_for(c, key, v.actor),
+        outcome = view_service.open_record(
+            conn, actor, child_id, reason=unquote(reason) if reason else None,
+            ctx=audit_context(request, actor), now=rt.clock(),
+            window=timedelta(hours=rt.settings.view_window_hours),
         )
     if outcome.child is None:
         raise view_service.ViewRefused(view_service.REFUSAL)

@@ -47,3 +47,27 @@ def returned_recently(conn: Connection, child_id: str, actor: str, since: dateti
         .limit(1)
     )
     return conn.execute(stmt).first() is not None
+
+
+def stated_reason_of(
+    conn: Connection, seq: int, *, child_id: str, actor: str, since: datetime
+) -> str | None:
+    """The reason ``actor`` stated in their own search that returned ``child_id``, or in
+    their own view that showed it, recorded as entry ``seq`` since ``since``; ``None`` for any
+    other entry (another person's, older, about another child, a refused view)."""
+    stmt = (
+        select(audit_event)
+        .join(audit_child, audit_child.c.seq == audit_event.c.seq)
+        .where(audit_event.c.seq == seq, audit_child.c.child_id == child_id,
+               audit_event.c.actor == actor, audit_event.c.at >= since,
+               audit_event.c.action.in_((AuditAction.CHILD_SEARCH.value,
+                                         AuditAction.CHILD_VIEW.value)))
+        .limit(1)
+    )
+    row = conn.execute(stmt).first()
+    if row is None:
+        return None
+    entry = entry_from_row(row)
+    if entry.action == AuditAction.CHILD_VIEW.value and entry.details.get("outcome") != "shown":
+        return None
+    return entry.reason

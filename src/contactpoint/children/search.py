@@ -158,6 +158,12 @@ def ranked(
         "child_key", "child_id", "shielded", "confidence").iter_rows()]
 
 
+@dataclass(frozen=True)
+class SearchOutcome:
+    hits: list[SearchHit]
+    reference: int  # the audit entry of this search: pages carry it to the child view
+
+
 def search(
     conn: Connection,
     *,
@@ -170,6 +176,24 @@ def search(
     now: datetime | None = None,
 ) -> list[SearchHit]:
     """Run one search and append it to the audit trail (in the caller's transaction)."""
+    return audited_search(conn, viewer=viewer, criteria=criteria, reason=reason, ctx=ctx,
+                          linkage_dir=linkage_dir, settings=settings, now=now).hits
+
+
+def audited_search(
+    conn: Connection,
+    *,
+    viewer: Viewer,
+    criteria: SearchCriteria,
+    reason: str | None,
+    ctx: AuditContext,
+    linkage_dir: Path,
+    settings: SearchSettings | None = None,
+    now: datetime | None = None,
+) -> SearchOutcome:
+    """:func:`search`, also answering the audit entry's sequence number: a reference to this
+    search (and its stated reason) that the web pages carry to the record, so the reason never
+    travels in a URL (``children.view.reason_from_reference``)."""
     why = stated_reason(reason)
     good = checked(criteria)
     settings = settings or SearchSettings()
@@ -196,14 +220,15 @@ def search(
                                if address and address.postcode
                                and "postcode_district" in allowed else None),
         ))
-    trail.append(
+    entry = trail.append(
         conn, action=AuditAction.CHILD_SEARCH, actor=ctx.actor, organisation=ctx.organisation,
         reason=why, request_id=ctx.request_id,
         details={"criteria": good.audit_form(), "results": [h.child_id for h in out],
                  "model_version": model.version},
         children=[h.child_id for h in out], at=now,
     )
-    return out
+    return SearchOutcome(out, entry.seq)
 
 
-__all__ = ["SearchHit", "SearchSettings", "ranked", "search", "stated_reason"]
+__all__ = ["SearchHit", "SearchOutcome", "SearchSettings", "audited_search", "ranked", "search",
+           "stated_reason"]

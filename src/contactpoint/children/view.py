@@ -15,17 +15,20 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection
 
-from contactpoint.access.models import AuditContext
+from contactpoint.access.models import AuditContext, Principal
 from contactpoint.audit import trail
-from contactpoint.audit.oversight import returned_recently
+from contactpoint.audit.oversight import returned_recently, stated_reason_of
 from contactpoint.audit.trail import AuditAction, child_subject
 from contactpoint.children.search import stated_reason
+from contactpoint.children.viewer import viewer_for
 from contactpoint.domain.identifiers import InvalidIdentifier, parse_child_id
 from contactpoint.domain.record import Involvement
 from contactpoint.domain.sources import RecordField
 from contactpoint.domain.survivorship import FieldProvenance
 from contactpoint.domain.visibility import Viewer, VisibleChild, disclose, redact
 from contactpoint.errors import NotFound
+from contactpoint.involvement import orgcodes
+from contactpoint.involvement import queries as involvement_queries
 from contactpoint.linking import child_records, history
 
 DEFAULT_WINDOW = timedelta(hours=24)
@@ -51,6 +54,7 @@ class ViewRefused(NotFound):
 class ViewOutcome:
     child: VisibleChild | None  # None: refused (raise :data:`REFUSAL` after committing)
     redirected_from: str | None = None
+    reference: int | None = None  # the audit entry of this view (shown), for the pages
 
 
 def _provenance(prov: dict[RecordField, FieldProvenance]) -> dict[str, object]:
@@ -117,15 +121,59 @@ def view(
     visible = redact(survived.record, decision, _provenance(dict(survived.provenance)),
                      extra_invs)
     redirected = asked if asked != row.child_id else None
-    trail.append(
+    entry = trail.append(
         conn, action=AuditAction.CHILD_VIEW, actor=ctx.actor, organisation=ctx.organisation,
         reason=why, request_id=ctx.request_id, subject=child_subject(row.child_id),
         details={"outcome": "shown", "fields": list(visible.fields_shown),
                  **({"asked": redirected} if redirected else {})},
         children=[asked] if redirected else (), at=now,
     )
-    return ViewOutcome(visible, redirected)
+    return ViewOutcome(visible, redirected, entry.seq)
+
+
+def registered_involvements(
+    conn: Connection, child_key: int, viewer: Viewer
+) -> tuple[tuple[Involvement, bool], ...]:
+    """The involvement register's involvements with the child (each: did the viewer record
+    it), beside the feeds' ones."""
+    return involvement_queries.recorded_for(conn, child_key, viewer.actor)
+
+
+def reason_from_reference(conn: Connection, principal: Principal, child_id: str,
+                          reference: int, *, now: datetime,
+                          window: timedelta = DEFAULT_WINDOW) -> str | None:
+    """The reason stated in the person's own recent search that returned the child (or view
+    that showed it), audit entry ``reference``: how a page carries the reason from the search
+    to the record (and on to the next view) without putting it in a URL."""
+    if principal.kind != "user":
+        return None
+    return stated_reason_of(conn, reference, child_id=child_id.replace(" ", ""),
+                            actor=principal.actor, since=now - window)
+
+
+def open_record(
+    conn: Connection,
+    principal: Principal,
+    child_id: str,
+    *,
+    reason: str | None,
+    ctx: AuditContext,
+    now: datetime,
+    window: timedelta = DEFAULT_WINDOW,
+    reference: int | None = None,
+) -> ViewOutcome:
+    """:func:`view` as the JSON API and the pages both open a record: the viewer's
+    organisation known by its feed codes too, the register's involvements joined. Without a
+    stated ``reason``, the one of the audited search or view ``reference`` (the person's own,
+    about this child, within the window) is the reason."""
+    if reason is None and reference is not None:
+        reason = reason_from_reference(conn, principal, child_id, reference, now=now,
+                                       window=window)
+    viewer = viewer_for(principal, org_codes=lambda org: orgcodes.known_codes(conn, org.code))
+    return view(conn, viewer=viewer, child_id=child_id, reason=reason, ctx=ctx, now=now,
+                window=window, extra=registered_involvements)
 
 
 __all__ = ["DEFAULT_WINDOW", "REFUSAL", "ExtraInvolvements", "ViewOutcome", "ViewRefused",
-           "no_extra_involvements", "view"]
+           "no_extra_involvements", "open_record", "reason_from_reference",
+           "registered_involvements", "view"]

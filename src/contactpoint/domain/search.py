@@ -21,6 +21,7 @@ from contactpoint.errors import ValidationFailed
 
 MAX_BIRTH_RANGE_YEARS = 5
 MAX_RESULTS = 10
+SEX_CODES = {"male": "M", "female": "F"}  # how a search names sex -> the record's code
 
 
 class Criterion(StrEnum):
@@ -157,6 +158,7 @@ __all__ = [
     "ACCEPTED_TEXT",
     "MAX_BIRTH_RANGE_YEARS",
     "MAX_RESULTS",
+    "SEX_CODES",
     "SHIELD_VISIBLE_CRITERIA",
     "CriteriaRefused",
     "Criterion",
