@@ -12,10 +12,8 @@ import logging
 import re
 from pathlib import Path
 
-import httpx2 as httpx
 import pytest
 from fastapi import FastAPI
-from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from contactpoint.access.config import SESSION_COOKIE
@@ -34,51 +32,9 @@ from contactpoint.app import create_app
 from contactpoint.audit import trail
 from contactpoint.settings import Settings
 from contactpoint.web import assets
+from web_session import browser, csrf_of, password_step, sign_in, token
 
-TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 FAILED = "The username, password or code is not right"
-
-
-def token(html: str) -> str:
-    match = TOKEN.search(html)
-    assert match, "no CSRF token on the page"
-    return match.group(1)
-
-
-def csrf_of(page: httpx.Response) -> str:
-    return token(page.text)
-
-
-def browser(app: FastAPI) -> TestClient:
-    return TestClient(app, base_url="https://testserver", follow_redirects=False)
-
-
-def password_step(client: TestClient, account: Account, password: str | None = None):  # type: ignore[no-untyped-def]
-    page = client.get("/login")
-    assert page.status_code == 200
-    return client.post(
-        "/login",
-        data={
-            "csrf_token": token(page.text),
-            "username": account.username,
-            "password": account.password if password is None else password,
-        },
-    )
-
-
-def sign_in(app: FastAPI, account: Account, clock: FakeClock) -> TestClient:
-    client = browser(app)
-    first = password_step(client, account)
-    assert first.status_code == 303
-    assert first.headers["location"] == "/login/code"
-    page = client.get("/login/code")
-    done = client.post(
-        "/login/code", data={"csrf_token": token(page.text), "code": account.code(clock())}
-    )
-    assert done.status_code == 303, done.text
-    assert done.headers["location"] == "/"
-    clock.next_totp_step()
-    return client
 
 
 @pytest.fixture

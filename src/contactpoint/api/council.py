@@ -90,11 +90,7 @@ def _plain(obj: Any) -> dict[str, Any]:
 
 
 def _requester_view(c: contact.ContactRequest) -> dict[str, Any]:
-    """What the practitioner sees: the status of their own request, nothing of the child's."""
-    return {"id": c.id, "child_id": c.child_id, "status": c.status,
-            "created_at": c.created_at.isoformat(),
-            "decided_at": c.decided_at.isoformat() if c.decided_at else None,
-            "decision_reason": c.decision_reason}
+    return _plain(contact.requester_view(c))
 
 
 # -- shields --------------------------------------------------------------------------------

@@ -113,7 +113,8 @@ def _out(r: Recorded) -> InvolvementOut:
     )
 
 
-def _practitioner(request: Request, principal: Principal) -> Practitioner:
+def practitioner(request: Request, principal: Principal) -> Practitioner:
+    """Who records, from the signed-in person (the pages use it too)."""
     if principal.kind != "user":
         raise PermissionDenied("involvements are recorded by signed-in practitioners")
     return Practitioner(principal.id, principal.actor, principal.organisation.code,
@@ -125,7 +126,7 @@ def list_involvements(child_id: str, request: Request, who: Reader) -> list[Invo
     """Your organisation's involvements with the child, ceased ones included."""
     rt = runtime(request)
     with rt.transaction() as conn:
-        found = service.organisation_involvements(conn, _practitioner(request, who), child_id)
+        found = service.organisation_involvements(conn, practitioner(request, who), child_id)
         return [_out(r) for r in found]
 
 
@@ -136,7 +137,7 @@ def record_involvement(child_id: str, body: InvolvementIn, request: Request,
     organisation is involved with already)."""
     rt = runtime(request)
     with rt.transaction() as conn:
-        made = service.record(conn, _practitioner(request, who), child_id,
+        made = service.record(conn, practitioner(request, who), child_id,
                               Details(**body.model_dump()), now=rt.clock())
         return _out(made)
 
@@ -146,7 +147,7 @@ def get_involvement(child_id: str, involvement_id: int, request: Request,
                     who: Reader) -> InvolvementOut:
     rt = runtime(request)
     with rt.transaction() as conn:
-        return _out(service.get(conn, _practitioner(request, who), child_id, involvement_id))
+        return _out(service.get(conn, practitioner(request, who), child_id, involvement_id))
 
 
 @router.patch("/{involvement_id}")
@@ -159,7 +160,7 @@ def change_involvement(child_id: str, involvement_id: int, body: InvolvementChan
         raise ValidationFailed(f"cannot be cleared: {', '.join(cleared)}")
     rt = runtime(request)
     with rt.transaction() as conn:
-        return _out(service.change(conn, _practitioner(request, who), child_id, involvement_id,
+        return _out(service.change(conn, practitioner(request, who), child_id, involvement_id,
                                    changes, now=rt.clock()))
 
 
@@ -169,5 +170,5 @@ def cease_involvement(child_id: str, involvement_id: int, request: Request, who:
     """Mark an involvement of your organisation ceased (on ``end``, default today)."""
     rt = runtime(request)
     with rt.transaction() as conn:
-        return _out(service.cease(conn, _practitioner(request, who), child_id, involvement_id,
+        return _out(service.cease(conn, practitioner(request, who), child_id, involvement_id,
                                   end=body.end if body else None, now=rt.clock()))

@@ -42,6 +42,24 @@ class ContactRequest:
     decision_reason: str | None
 
 
+@dataclass(frozen=True)
+class RequesterView:
+    """What the practitioner who asked sees of their request: its status and the council's
+    answer, nothing of the child's (the JSON API and the pages show exactly this)."""
+
+    id: int
+    child_id: str
+    status: str
+    created_at: datetime
+    decided_at: datetime | None
+    decision_reason: str | None
+
+
+def requester_view(c: ContactRequest) -> RequesterView:
+    return RequesterView(c.id, c.child_id, c.status, c.created_at, c.decided_at,
+                         c.decision_reason)
+
+
 def request_contact(conn: Connection, child_id: str, actor: Principal, *, reason: str | None,
                     contact_details: str | None, now: datetime,
                     request_id: str | None = None) -> ContactRequest:

@@ -22,6 +22,18 @@ class Task:
 
 TASKS: tuple[Task, ...] = (
     Task(
+        "/search",
+        "Find a child",
+        "Search for a child, see their record and who else is working with them.",
+        Permission.RECORD_CHILD_SEARCH,
+    ),
+    Task(
+        "/contact-requests",
+        "Your contact requests",
+        "Requests you made to be put in touch about a shielded child, and their answers.",
+        Permission.RECORD_CONTACT_REQUEST,
+    ),
+    Task(
         "/users",
         "Users",
         "Add users, suspend them and keep their vetting, training and agreement dates.",

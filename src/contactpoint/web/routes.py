@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from contactpoint.web import assets, auditor, enrol, errors, home, signin, users
+from contactpoint.web import (
+    assets,
+    auditor,
+    contact,
+    enrol,
+    errors,
+    home,
+    involvements,
+    record,
+    search,
+    signin,
+    users,
+)
 
 # Sign-in steps a *pending* session (password accepted, code not yet) or an *enrolling* one
 # (handed-over factors accepted, new ones not yet) may reach; every other page needs a full
@@ -26,4 +38,6 @@ def install(app: FastAPI) -> None:
     errors.install(app)
     for module in (signin, enrol, home, auditor, users):
         app.include_router(module.router)
+    for practitioner_pages in (search, record, involvements, contact):
+        app.include_router(practitioner_pages.router)
     assets.mount(app)
