@@ -111,6 +111,7 @@ def _page(request: Request, principal: Principal, form: Mapping[str, str], *,
                               + ". Sex or more details may be added to any of them."
                               if too_broad else None),
         "form": form,
+        "too_broad": too_broad,
         "combinations": accepted_combinations(),
         "dob_items": date_items(DATE_OF_BIRTH.raw(form), DATE_OF_BIRTH.name, errors),
         "from_items": date_items(BORN_FROM.raw(form), BORN_FROM.name, errors),
