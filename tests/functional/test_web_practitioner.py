@@ -331,3 +331,20 @@ def test_roles_without_the_permissions_reach_no_practitioner_page(
         answer = client.request(method, concrete, data={"csrf_token": csrf})
         assert answer.status_code == 403, (method, path, answer.status_code)
         assert answer.headers["content-type"].startswith("text/html"), (method, path)
+
+
+def test_a_council_team_sees_where_each_field_came_from(
+    login: Login, ids: dict[str, str]
+) -> None:
+    client, _ = login(Role.COUNCIL_TEAM)
+    record, _ = open_from_search(client, "SENSITIVE", ids)
+    assert record.status_code == 200
+    assert "app-provenance" in record.text
+    assert "From NHS-PDS (record NSENSITIVE" in record.text
+    # the policy shows a council team the sensitive involvement without consent too
+    assert "Dr Camhs" in record.text
+    practitioner, _ = login()
+    seen, _ = open_from_search(practitioner, "SENSITIVE", ids)
+    assert "app-provenance" not in seen.text
+    assert "Dr Camhs" not in seen.text  # no consent recorded: not for other practitioners
+    assert "Park School" in seen.text
