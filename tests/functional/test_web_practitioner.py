@@ -7,6 +7,7 @@ The browser journeys (chromium, axe) are in tests/browser/test_practitioner.py.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable
 from typing import Any
@@ -19,6 +20,7 @@ from sqlalchemy import Engine, update
 
 from contactpoint.access.permissions import Role
 from contactpoint.access.testing import Account, FakeClock, make_org, make_service, make_user
+from contactpoint.api.logs import JsonFormatter
 from contactpoint.audit import trail
 from contactpoint.audit.trail import AuditAction
 from contactpoint.children.view import REFUSAL
@@ -348,3 +350,27 @@ def test_a_council_team_sees_where_each_field_came_from(
     assert "app-provenance" not in seen.text
     assert "Dr Camhs" not in seen.text  # no consent recorded: not for other practitioners
     assert "Park School" in seen.text
+
+
+def test_the_practitioner_pages_log_no_personal_data(
+    login: Login, ids: dict[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    client, _ = login()
+    caplog.set_level(logging.DEBUG)
+    canary_reason = "Canary reason Zanzibar 5521"
+    open_from_search(client, "SHIELDED", ids)
+    found = search(client, reason=canary_reason, **by_name("NICK"))
+    assert found.status_code == 200
+    form = client.get(f"/children/{ids['SHIELDED']}/contact-request")
+    client.post(f"/children/{ids['SHIELDED']}/contact-request",
+                data={"csrf_token": token(form.text), "reason": canary_reason,
+                      "contact_details": "Canary Contact 0113 496 0999"})
+    client.get("/contact-requests")
+    server = [r for r in caplog.records if not r.name.startswith(("httpx", "httpcore"))]
+    formatter = JsonFormatter()
+    lines = [formatter.format(record) for record in server]
+    text = "\n".join(lines) + "\n".join(r.getMessage() for r in server)
+    assert '"event":"request"' in text
+    for secret in (canary_reason, REASON, "Canary Contact", "Shauna", "Hidden", "Alexander",
+                   "Brennan", "2014-02-03", PEOPLE["NICK"].nhs, PEOPLE["NICK"].postcode):
+        assert secret not in text, secret
