@@ -119,7 +119,7 @@ def test_a_shielded_child_and_a_request_for_contact(
     _find(page, "SHIELDED", reason="Her school has a safeguarding concern")
     page.get_by_role("link", name="Shauna Hidden").click()
     expect(page.locator(".govuk-warning-text")).to_contain_text("To keep this child safe")
-    expect(page.locator(".govuk-tag")).to_have_text("Shielded")
+    expect(page.locator("h1 .govuk-tag")).to_have_text("Shielded")
     expect(page.locator("#child-details")).not_to_contain_text(PEOPLE["SHIELDED"].nhs)
     expect(page.get_by_role("link", name="Override the shield")).to_have_count(0)
     check("child-shielded")
