@@ -35,9 +35,10 @@ from contactpoint.domain.visibility import VisibleChild
 from contactpoint.errors import NotFound, ReasonRequired
 from contactpoint.involvement import service as involvements
 from contactpoint.web import csrf
+from contactpoint.web.display import day
 from contactpoint.web.guard import Page
 from contactpoint.web.templating import FieldError, render
-from contactpoint.web.words import SEX, WHEREABOUTS, WORDS, day
+from contactpoint.web.words import SEX, WHEREABOUTS, WORDS
 
 PATH = "/children/{child_id}"
 router = APIRouter(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date
 from typing import Any
 
 from contactpoint.domain.record import (
@@ -13,6 +12,7 @@ from contactpoint.domain.record import (
     Sex,
     WhereaboutsState,
 )
+from contactpoint.web.display import day
 
 SERVICE_TYPES: Mapping[ServiceType, str] = {
     ServiceType.EDUCATION: "Education",
@@ -47,14 +47,6 @@ WHEREABOUTS: Mapping[WhereaboutsState, str] = {
     WhereaboutsState.LEFT_ENGLAND_NOT_RETURNING: "Left England, not expected to return",
     WhereaboutsState.LEFT_ENGLAND_UNKNOWN: "Left England, return not known",
 }
-
-
-def day(value: date | str | None) -> str:
-    """``3 February 2014`` (ISO text too); an empty string for none."""
-    if value is None or value == "":
-        return ""
-    when = date.fromisoformat(value) if isinstance(value, str) else value
-    return f"{when.day} {when.strftime('%B %Y')}"
 
 
 def service(value: Any) -> str:
