@@ -165,8 +165,8 @@ async def run_search(request: Request, principal: Searcher) -> Response:
             too_broad = True
             used = criteria.used()
             first = next((_FIRST_FIELD[c] for c in Criterion if c in used), "given_name")
-            errors.append(FieldError(first, "These details could find many children: add "
-                                            "details to make one of the combinations below"))
+            errors.append(FieldError(first, "These details could find many children: search "
+                                            "with one of the combinations listed"))
         except ValidationFailed as exc:
             errors.append(_criteria_error(exc, form))
     if errors:
