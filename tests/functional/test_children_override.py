@@ -298,3 +298,19 @@ def test_the_service_refuses_a_machine_client_and_shares_the_callers_transaction
 
 def investigations_count_in(conn: Any) -> int:
     return int(conn.execute(select(func.count()).select_from(investigation)).scalar_one())
+
+
+def test_the_openapi_document_describes_the_override(app: FastAPI) -> None:
+    with TestClient(app, base_url="https://testserver") as client:
+        spec = client.get("/openapi.json").json()
+    op = spec["paths"]["/api/children/{child_id}/override"]["post"]
+    assert "step-up" in op["summary"]
+    assert {"401", "403", "404", "409", "422"} <= set(op["responses"])
+    assert [p["name"] for p in op["parameters"]] == ["child_id"]  # the reason is in the body
+    body_ref = op["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    body = spec["components"]["schemas"][body_ref.rsplit("/", 1)[-1]]
+    assert set(body["properties"]) == {"reason"}
+    out_ref = op["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+    out = spec["components"]["schemas"][out_ref.rsplit("/", 1)[-1]]
+    child_view = spec["components"]["schemas"]["ChildOut"]["properties"]
+    assert set(out["properties"]) == set(child_view) | {"investigation_id"}
