@@ -235,7 +235,9 @@ def test_an_override_shows_the_shielded_child_as_if_unshielded_and_no_more() -> 
     plain = redact(_record(False), disclose(viewer, _record(False)), {"name": {}})
     assert seen.whereabouts is not None
     assert seen.nhs_number == "9434765919"
-    assert seen.carers and seen.gp_practice and seen.education_setting
+    assert seen.carers
+    assert seen.gp_practice
+    assert seen.education_setting
     assert seen.shielded is True  # still says it is shielded
     assert seen.request_contact is None
     assert seen.provenance == {}  # provenance stays the council team's
