@@ -65,7 +65,8 @@ def test_every_reporting_command_prints_one_json_document(
     assert orgs == [{"code": "LA-1", "kind": "council", "la_code": None, "accredited": True,
                      "name": "Leeds"}]
     mapped = run_json(["orgs", "codes", "add", "LA-1", "999"], env)
-    assert mapped["feed_code"] == "999" and mapped["organisation"] == "LA-1"
+    assert mapped["feed_code"] == "999"
+    assert mapped["organisation"] == "LA-1"
     assert run_json(["orgs", "codes", "remove", "999"], env)["removed"] is True
     fast_hashes = {"CONTACTPOINT_ARGON2_MEMORY_KIB": "19456", "CONTACTPOINT_ARGON2_TIME_COST": "2"}
     made_user = run_json(["users", "create", "ann", "--org", "LA-1", "--role", "practitioner",
