@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection
 
-from contactpoint.access.models import Principal
+from contactpoint.access.models import AuditContext, Principal
 from contactpoint.access.permissions import GrantablePermission, Permission
 from contactpoint.audit import trail
 from contactpoint.audit.trail import AuditAction, child_subject
@@ -33,7 +33,6 @@ from contactpoint.children.view import (
     visible,
 )
 from contactpoint.children.viewer import OrgCodes, own_code, viewer_for
-from contactpoint.council.common import context
 from contactpoint.council.grants import has_grant
 from contactpoint.council.investigations import Investigation, open_investigation
 from contactpoint.domain.visibility import OverrideRefusal, VisibleChild, override_refusal
@@ -94,7 +93,7 @@ def override_shield(
     if first is not None:
         _refuse(first)
     found = reach(conn, viewer=viewer, child_id=child_id, now=now, window=window, extra=extra)
-    ctx = context(principal, request_id)
+    ctx = AuditContext.of(principal, request_id)
     if not found.allowed or found.row is None:
         trail.append(conn, action=AuditAction.SHIELD_OVERRIDE, actor=ctx.actor,
                      organisation=ctx.organisation, reason=why, request_id=ctx.request_id,
