@@ -20,16 +20,17 @@ from contactpoint.audit import trail
 from contactpoint.audit.oversight import returned_recently, stated_reason_of
 from contactpoint.audit.trail import AuditAction, child_subject
 from contactpoint.children.search import stated_reason
-from contactpoint.children.viewer import viewer_for
+from contactpoint.children.viewer import OrgCodes, viewer_for
 from contactpoint.domain.identifiers import InvalidIdentifier, parse_child_id
 from contactpoint.domain.record import Involvement
 from contactpoint.domain.sources import RecordField
-from contactpoint.domain.survivorship import FieldProvenance
+from contactpoint.domain.survivorship import FieldProvenance, SurvivedChild
 from contactpoint.domain.visibility import Viewer, VisibleChild, disclose, redact
 from contactpoint.errors import NotFound
 from contactpoint.involvement import orgcodes
 from contactpoint.involvement import queries as involvement_queries
 from contactpoint.linking import child_records, history
+from contactpoint.linking.history import ChildRow
 
 DEFAULT_WINDOW = timedelta(hours=24)
 REFUSAL = "no such child, or no search of yours returned this child recently"
@@ -65,21 +66,37 @@ def _provenance(prov: dict[RecordField, FieldProvenance]) -> dict[str, object]:
     }
 
 
-def view(
-    conn: Connection,
-    *,
-    viewer: Viewer,
-    child_id: str,
-    reason: str | None,
-    ctx: AuditContext,
-    now: datetime,
-    window: timedelta = DEFAULT_WINDOW,
-    extra: ExtraInvolvements = no_extra_involvements,
-) -> ViewOutcome:
-    """Open one child record as ``viewer`` may see it; the view (or the refusal) is audited in
-    the caller's transaction. The caller commits and then raises :class:`ViewRefused` for a
-    refused outcome."""
-    why = stated_reason(reason)
+@dataclass(frozen=True)
+class Reach:
+    """Whether ``viewer`` may open the child asked for (anti-browsing), and what was found:
+    the id as asked, the resolved child and its record (``None`` when unknown or malformed),
+    the practitioner-recorded involvements. Shared by the view and the shield override."""
+
+    asked: str
+    well_formed: bool
+    row: ChildRow | None
+    survived: SurvivedChild | None
+    extras: tuple[tuple[Involvement, bool], ...]
+    allowed: bool
+
+    @property
+    def subject(self) -> str | None:
+        return child_subject(self.asked) if self.well_formed else None
+
+    @property
+    def refusal_details(self) -> dict[str, object]:
+        return {"outcome": "refused", **({} if self.well_formed else {"asked": self.asked[:32]})}
+
+    @property
+    def redirected_from(self) -> str | None:
+        return self.asked if self.row is not None and self.asked != self.row.child_id else None
+
+
+def reach(conn: Connection, *, viewer: Viewer, child_id: str, now: datetime,
+          window: timedelta = DEFAULT_WINDOW,
+          extra: ExtraInvolvements = no_extra_involvements) -> Reach:
+    """The anti-browsing rule: a search of the viewer's within ``window`` returned this child,
+    or the viewer's organisation has an involvement with it. Reads only; audits nothing."""
     asked = child_id.replace(" ", "")
     try:
         parse_child_id(asked)
@@ -105,30 +122,56 @@ def view(
             for cid in {asked, row.child_id}
         )
         allowed = involved or recent
-    if not allowed or row is None or survived is None:
-        trail.append(
-            conn, action=AuditAction.CHILD_VIEW, actor=ctx.actor, organisation=ctx.organisation,
-            reason=why, request_id=ctx.request_id,
-            subject=child_subject(asked) if well_formed else None,
-            details={"outcome": "refused", **({} if well_formed else {"asked": asked[:32]})},
-            at=now,
-        )
-        return ViewOutcome(None)
+    return Reach(asked, well_formed, row, survived, extras, allowed)
+
+
+def visible(found: Reach, viewer: Viewer, *, override: bool = False) -> VisibleChild:
+    """The reached child's record through the visibility policy (``override``: a permitted
+    shield override, decided by the caller with ``visibility.override_refusal``)."""
+    assert found.survived is not None
+    survived = found.survived
+    extras = found.extras
     extra_invs = tuple(inv for inv, _ in extras)
     own = frozenset(len(survived.record.involvements) + i
                     for i, (_, mine) in enumerate(extras) if mine)
-    decision = disclose(viewer, survived.record, extra_invs, own)
-    visible = redact(survived.record, decision, _provenance(dict(survived.provenance)),
-                     extra_invs)
-    redirected = asked if asked != row.child_id else None
+    decision = disclose(viewer, survived.record, extra_invs, own, override=override)
+    return redact(survived.record, decision, _provenance(dict(survived.provenance)),
+                  extra_invs)
+
+
+def view(
+    conn: Connection,
+    *,
+    viewer: Viewer,
+    child_id: str,
+    reason: str | None,
+    ctx: AuditContext,
+    now: datetime,
+    window: timedelta = DEFAULT_WINDOW,
+    extra: ExtraInvolvements = no_extra_involvements,
+) -> ViewOutcome:
+    """Open one child record as ``viewer`` may see it; the view (or the refusal) is audited in
+    the caller's transaction. The caller commits and then raises :class:`ViewRefused` for a
+    refused outcome."""
+    why = stated_reason(reason)
+    found = reach(conn, viewer=viewer, child_id=child_id, now=now, window=window, extra=extra)
+    if not found.allowed or found.row is None:
+        trail.append(
+            conn, action=AuditAction.CHILD_VIEW, actor=ctx.actor, organisation=ctx.organisation,
+            reason=why, request_id=ctx.request_id, subject=found.subject,
+            details=found.refusal_details, at=now,
+        )
+        return ViewOutcome(None)
+    shown = visible(found, viewer)
+    redirected = found.redirected_from
     entry = trail.append(
         conn, action=AuditAction.CHILD_VIEW, actor=ctx.actor, organisation=ctx.organisation,
-        reason=why, request_id=ctx.request_id, subject=child_subject(row.child_id),
-        details={"outcome": "shown", "fields": list(visible.fields_shown),
+        reason=why, request_id=ctx.request_id, subject=child_subject(found.row.child_id),
+        details={"outcome": "shown", "fields": list(shown.fields_shown),
                  **({"asked": redirected} if redirected else {})},
-        children=[asked] if redirected else (), at=now,
+        children=[found.asked] if redirected else (), at=now,
     )
-    return ViewOutcome(visible, redirected, entry.seq)
+    return ViewOutcome(shown, redirected, entry.seq)
 
 
 def registered_involvements(
@@ -137,6 +180,12 @@ def registered_involvements(
     """The involvement register's involvements with the child (each: did the viewer record
     it), beside the feeds' ones."""
     return involvement_queries.recorded_for(conn, child_key, viewer.actor)
+
+
+def organisation_codes(conn: Connection) -> OrgCodes:
+    """The codes an organisation is known by: its own and its feeds' (``involvement.orgcodes``),
+    so that a feed's involvement of the viewer's organisation counts as the viewer's."""
+    return lambda org: orgcodes.known_codes(conn, org.code)
 
 
 def reason_from_reference(conn: Connection, principal: Principal, child_id: str,
@@ -169,11 +218,11 @@ def open_record(
     if reason is None and reference is not None:
         reason = reason_from_reference(conn, principal, child_id, reference, now=now,
                                        window=window)
-    viewer = viewer_for(principal, org_codes=lambda org: orgcodes.known_codes(conn, org.code))
+    viewer = viewer_for(principal, org_codes=organisation_codes(conn))
     return view(conn, viewer=viewer, child_id=child_id, reason=reason, ctx=ctx, now=now,
                 window=window, extra=registered_involvements)
 
 
-__all__ = ["DEFAULT_WINDOW", "REFUSAL", "ExtraInvolvements", "ViewOutcome", "ViewRefused",
-           "no_extra_involvements", "open_record", "reason_from_reference",
-           "registered_involvements", "view"]
+__all__ = ["DEFAULT_WINDOW", "REFUSAL", "ExtraInvolvements", "Reach", "ViewOutcome",
+           "ViewRefused", "no_extra_involvements", "open_record", "organisation_codes", "reach",
+           "reason_from_reference", "registered_involvements", "view", "visible"]
