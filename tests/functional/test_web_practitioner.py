@@ -16,14 +16,15 @@ import pytest
 from fastapi import FastAPI
 from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, func, insert, select, update
 
-from contactpoint.access.permissions import Role
+from contactpoint.access.permissions import GrantablePermission, Role
 from contactpoint.access.testing import Account, FakeClock, make_org, make_service, make_user
 from contactpoint.api.logs import JsonFormatter
 from contactpoint.audit import trail
 from contactpoint.audit.trail import AuditAction
 from contactpoint.children.view import REFUSAL
+from contactpoint.council.tables import investigation, user_grant
 from contactpoint.db.tables import child
 from search_population import PEOPLE, load
 from web_session import sign_in, token
@@ -374,3 +375,65 @@ def test_the_practitioner_pages_log_no_personal_data(
     for secret in (canary_reason, REASON, "Canary Contact", "Shauna", "Hidden", "Alexander",
                    "Brennan", "2014-02-03", PEOPLE["NICK"].nhs, PEOPLE["NICK"].postcode):
         assert secret not in text, secret
+
+
+def grant_override(db: Engine, clock: FakeClock, account: Account) -> None:
+    """As the council team's grant would (council.grants.grant, tested with the API)."""
+    with db.begin() as conn:
+        user = make_service(conn, clock).user(account.username)
+        conn.execute(insert(user_grant).values(
+            user_id=user.id, permission=GrantablePermission.RECORD_SHIELD_OVERRIDE.value,
+            reason="child protection investigator", granted_by="user:team",
+            granted_at=clock()))
+
+
+def investigations(db: Engine) -> int:
+    with db.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(investigation)).scalar_one())
+
+
+def test_the_override_with_a_grant_step_up_and_a_reason_shows_the_record_once(
+    login: Login, db: Engine, clock: FakeClock, ids: dict[str, str]
+) -> None:
+    client, account = login()
+    record, _ = open_from_search(client, "SHIELDED", ids)
+    target = f"/children/{ids['SHIELDED']}/override"
+    assert "Override the shield" not in record.text  # no grant: no link
+    assert client.get(target).status_code == 403
+    grant_override(db, clock, account)
+    record, address = open_from_search(client, "SHIELDED", ids)
+    link = re.search(r'href="(/children/\d+/override\?ref=\d+)"', record.text)
+    assert link, "the restricted page offers the override to a holder of the grant"
+    form = client.get(link.group(1))
+    assert form.status_code == 200
+    assert "opens an investigation by the child&#39;s council" in form.text
+    empty = client.post(target, data={"csrf_token": token(form.text)})
+    assert empty.status_code == 422
+    assert "Enter why you need to override the shield" in empty.text
+    before = investigations(db)
+    shown = client.post(target, data={"csrf_token": token(form.text),
+                                      "reason": "Section 47 enquiry 2026/118"})
+    assert shown.status_code == 200, shown.text
+    assert PEOPLE["SHIELDED"].nhs in shown.text
+    assert "1 Quiet Close" in shown.text
+    assert "You overrode this child" in shown.text
+    assert investigations(db) == before + 1
+    entry = last(db, AuditAction.SHIELD_OVERRIDE)
+    assert entry.reason == "Section 47 enquiry 2026/118"
+    assert entry.actor == f"user:{account.username}"
+    again = client.get(address)  # nothing remembered: shielded again
+    assert PEOPLE["SHIELDED"].nhs not in again.text
+    assert "To keep this child safe" in again.text
+    # not shielded: no override is needed (the service's 409)
+    open_from_search(client, "NICK", ids)
+    needless = client.post(f"/children/{ids['NICK']}/override",
+                           data={"csrf_token": token(form.text), "reason": "r"})
+    assert needless.status_code == 409
+    # a stale sign-in must step up first, and comes back to the override form
+    clock.advance(minutes=6)
+    stale = client.get(link.group(1))
+    assert stale.status_code == 303
+    assert stale.headers["location"] == f"/reauth?next={target}"
+    posted = client.post(target, data={"csrf_token": token(form.text), "reason": "x"})
+    assert posted.headers["location"] == f"/reauth?next={target}"
+    assert investigations(db) == before + 1

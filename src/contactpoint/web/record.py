@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
@@ -28,6 +28,7 @@ from contactpoint.access.models import Principal
 from contactpoint.access.permissions import Permission
 from contactpoint.api.involvements import practitioner
 from contactpoint.api.runtime import Runtime, audit_context, runtime
+from contactpoint.children import override as override_service
 from contactpoint.children import view as view_service
 from contactpoint.children.search import stated_reason
 from contactpoint.domain.record import ChildNames, InvolvementStatus, Whereabouts
@@ -142,11 +143,37 @@ def _own(conn: Connection, request: Request, principal: Principal,
     return [r for r in found if r.status is InvolvementStatus.CURRENT]
 
 
+def render_record(request: Request, principal: Principal, child: VisibleChild, *,
+                  redirected_from: str | None, ref: int | None,
+                  own: list[involvements.Recorded], may_override: bool = False,
+                  notice: str | None = None, investigation: int | None = None) -> Response:
+    """The record page for ``child`` as the policy (or an override) let this person see it."""
+    names = child.names if isinstance(child.names, ChildNames) else None
+    context = {
+        "title": f"{names.given_name} {names.family_name}" if names else "Child record",
+        "child": child,
+        "child_id": child.child_id,
+        "redirected_from": redirected_from,
+        "ref": ref,
+        "rows": summary_rows(child),
+        "restricted": bool(child.request_contact),
+        "own": own,
+        "may_record": principal.has(Permission.RECORD_INVOLVEMENT_WRITE) and ref is not None,
+        "may_request_contact": principal.has(Permission.RECORD_CONTACT_REQUEST),
+        "may_override": may_override,
+        "investigation": investigation,
+        "notice": notice,
+        "words": WORDS,
+    }
+    return render(request, "record.html", context, principal=principal)
+
+
 def open_page(request: Request, principal: Principal, child_id: str, *,
               reason: str | None = None, reference: int | None = None,
-              notice: str | None = None, extra: dict[str, Any] | None = None) -> Response:
+              notice: str | None = None) -> Response:
     """Open the record (audited) and render it; ask for a reason when there is none."""
     rt = runtime(request)
+    may_override = False
     with rt.transaction() as conn:
         try:
             outcome = view_service.open_record(
@@ -156,28 +183,15 @@ def open_page(request: Request, principal: Principal, child_id: str, *,
             outcome = None
         own = (_own(conn, request, principal, outcome.child.child_id or child_id)
                if outcome is not None and outcome.child is not None else [])
+        if outcome is not None and outcome.child is not None and outcome.child.request_contact:
+            may_override = override_service.entitled(conn, principal)
     if outcome is None:
         return reason_page(request, principal, child_id, [])
     if outcome.child is None:
         raise view_service.ViewRefused(view_service.REFUSAL)
-    child = outcome.child
-    names = child.names if isinstance(child.names, ChildNames) else None
-    context = {
-        "title": f"{names.given_name} {names.family_name}" if names else "Child record",
-        "child": child,
-        "child_id": child.child_id,
-        "redirected_from": outcome.redirected_from,
-        "ref": outcome.reference,
-        "rows": summary_rows(child),
-        "restricted": bool(child.request_contact),
-        "own": own,
-        "may_record": principal.has(Permission.RECORD_INVOLVEMENT_WRITE),
-        "may_request_contact": principal.has(Permission.RECORD_CONTACT_REQUEST),
-        "notice": notice,
-        "words": WORDS,
-        **(extra or {}),
-    }
-    return render(request, "record.html", context, principal=principal)
+    return render_record(request, principal, outcome.child,
+                         redirected_from=outcome.redirected_from, ref=outcome.reference,
+                         own=own, may_override=may_override, notice=notice)
 
 
 @router.get(PATH)

@@ -12,6 +12,7 @@ from contactpoint.web import (
     errors,
     home,
     involvements,
+    override,
     record,
     search,
     signin,
@@ -38,6 +39,6 @@ def install(app: FastAPI) -> None:
     errors.install(app)
     for module in (signin, enrol, home, auditor, users):
         app.include_router(module.router)
-    for practitioner_pages in (search, record, involvements, contact):
+    for practitioner_pages in (search, record, involvements, contact, override):
         app.include_router(practitioner_pages.router)
     assets.mount(app)
