@@ -1,19 +1,22 @@
 """The practitioner's journeys in Debian's chromium, axe-core on every page: find a child with a
 reason (error summary first), open the record from the results by keyboard, add my
-involvement; a shielded child's restricted page and a contact request."""
+involvement; a shielded child's restricted page and a contact request; the shield override."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, insert, select, update
 
-from contactpoint.access.permissions import Role
+from contactpoint.access.permissions import GrantablePermission, Role
+from contactpoint.access.tables import app_user
 from contactpoint.access.testing import Account
+from contactpoint.council.tables import user_grant
 from contactpoint.db.tables import child
 from search_population import PEOPLE, load
 
@@ -138,3 +141,34 @@ def test_a_shielded_child_and_a_request_for_contact(
     expect(page.locator("#contact-requests")).to_contain_text(children["SHIELDED"])
     expect(page.locator("#contact-requests")).to_contain_text("Waiting for the council")
     check("contact-requests")
+
+
+def test_a_holder_of_the_grant_overrides_the_shield(
+    page: Page, server: Server, check: Check, new_account: NewAccount,
+    children: dict[str, str], browser_db: tuple[str, Engine],
+) -> None:
+    account = new_account(Role.PRACTITIONER)
+    _, engine = browser_db
+    with engine.begin() as conn:  # as the council team's grant would (tested with the API)
+        user_id = conn.execute(select(app_user.c.id).where(
+            app_user.c.username == account.username)).scalar_one()
+        conn.execute(insert(user_grant).values(
+            user_id=user_id, permission=GrantablePermission.RECORD_SHIELD_OVERRIDE.value,
+            reason="child protection investigator", granted_by="user:team",
+            granted_at=datetime.now(UTC)))
+    sign_in(page, server.url, account)
+    page.goto(f"{server.url}/search")
+    _find(page, "SHIELDED", reason="Section 47 enquiry 2026/118")
+    page.get_by_role("link", name="Shauna Hidden").click()
+    page.get_by_role("link", name="Override the shield").click()
+    expect(page.locator(".govuk-warning-text")).to_contain_text("opens an investigation")
+    page.get_by_role("button", name="Override the shield and show the record").click()
+    expect(page.locator(".govuk-error-summary")).to_contain_text(
+        "Enter why you need to override the shield")
+    check("override-errors")
+    page.get_by_label("Why do you need to override the shield?").fill(
+        "Section 47 enquiry 2026/118")
+    page.get_by_role("button", name="Override the shield and show the record").click()
+    expect(page.locator("#override-banner")).to_contain_text("You overrode this child's shield")
+    expect(page.locator("#child-details")).to_contain_text(PEOPLE["SHIELDED"].nhs)
+    check("child-override")
