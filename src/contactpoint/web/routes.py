@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from contactpoint.web import assets, auditor, enrol, errors, home, signin, users
+from contactpoint.web import (
+    assets,
+    auditor,
+    council,
+    enrol,
+    errors,
+    grants,
+    home,
+    review,
+    shields,
+    signin,
+    users,
+)
 
 # Sign-in steps a *pending* session (password accepted, code not yet) or an *enrolling* one
 # (handed-over factors accepted, new ones not yet) may reach; every other page needs a full
@@ -25,5 +37,7 @@ def install(app: FastAPI) -> None:
     """Call after the JSON error handlers are installed (``api.problems.install``)."""
     errors.install(app)
     for module in (signin, enrol, home, auditor, users):
+        app.include_router(module.router)
+    for module in (council, shields, review, grants):  # the council team's pages
         app.include_router(module.router)
     assets.mount(app)
