@@ -6,24 +6,19 @@ refusals: a practitioner gets 403, another council's team the API's 404."""
 from __future__ import annotations
 
 import re
-import secrets
 from datetime import date, timedelta
 from pathlib import Path
 
-import polars as pl
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from contactpoint.access.models import Principal
-from contactpoint.access.permissions import Role, permissions_for
+from contactpoint.access.permissions import Role
 from contactpoint.access.testing import Account, FakeClock, make_org, make_service, make_user
 from contactpoint.audit import trail
 from contactpoint.audit.trail import AuditAction
 from contactpoint.council import investigations
-from contactpoint.db.base import utcnow
-from contactpoint.linking import history, review, service
-from integration.test_link_service import StandIn, add_extract, add_record
+from council_data import principal_of, review_pair
 from links import child_of
 
 from .test_api_admin import audit_actions, signed_in
@@ -189,35 +184,10 @@ def test_shield_with_step_up_history_and_unshield(
         "review_on-year": str(review_on.year)}).status_code == 404
 
 
-def _pair(db: Engine, clock: FakeClock, tmp_path: Path, la: str,
-          nhs: tuple[str | None, str | None] = (None, None)) -> tuple[int, str, str]:
-    """Two children of council ``la`` (one record each) and a review item on the pair."""
-    with db.begin() as conn:
-        keys = []
-        for number in nhs:
-            e = add_extract(conn, f"LA-CSC-{la}", on=clock().date())
-            keys.append(add_record(conn, e, secrets.token_hex(6), "Amelia",
-                                   secrets.token_hex(4), date(2014, 7, 7),
-                                   source_code=f"LA-CSC-{la}", nhs_number=number))
-        service.link(conn, StandIn(), workdir=tmp_path, now=clock())
-        cids = []
-        for key in keys:
-            ck = child_of(conn, key)
-            assert ck is not None
-            cids.append(history.child_by_key(conn, ck).child_id)
-        review.queue_pairs(conn, pl.DataFrame({
-            "record_key_l": [keys[0]], "record_key_r": [keys[1]], "child_key": [None],
-            "match_probability": [0.7], "cause": ["clerical_band"]},
-            schema_overrides={"child_key": pl.Int64()}), run_id=None, model_version=None,
-            now=utcnow())
-        item = review.list_items(conn, status="open", limit=100000)[-1].id
-    return item, cids[0], cids[1]
-
-
 def test_review_page_side_by_side_decision_then_unmerge_from_the_history(
     app: FastAPI, db: Engine, clock: FakeClock, tmp_path: Path
 ) -> None:
-    item, left, right = _pair(db, clock, tmp_path, "917")
+    item, left, right = review_pair(db, clock(), tmp_path, "917")
     team, worker = team_and_practitioner(db, clock, "917")
     t = signed_in(app, team, clock)
     assert f'href="/review/{item}"' in t.get("/council").text  # on the work list
@@ -282,7 +252,7 @@ def test_review_page_side_by_side_decision_then_unmerge_from_the_history(
 def test_review_refuses_two_nhs_numbers_until_forced_with_a_reason(
     app: FastAPI, db: Engine, clock: FakeClock, tmp_path: Path
 ) -> None:
-    item, left, _ = _pair(db, clock, tmp_path, "918", nhs=("9434765919", "9434765870"))
+    item, left, _ = review_pair(db, clock(), tmp_path, "918", nhs=("9434765919", "9434765870"))
     team, _ = team_and_practitioner(db, clock, "918")
     t = signed_in(app, team, clock)
     csrf = token(t, f"/review/{item}")
@@ -342,11 +312,9 @@ def _override(db: Engine, clock: FakeClock, record_key: int, officer: Account) -
     with db.begin() as conn:
         ck = child_of(conn, record_key)
         assert ck is not None
-        user = make_service(conn, clock).user(officer.username)
-        who = Principal("user", user.id, user.username, user.organisation, user.role,
-                        permissions_for(user.role))
-        return investigations.open_investigation(conn, ck, who, "urgent safeguarding",
-                                                 now=clock()).id
+        return investigations.open_investigation(
+            conn, ck, principal_of(conn, officer.username), "urgent safeguarding",
+            now=clock()).id
 
 
 def test_investigation_outcome_and_the_auditors_page(
