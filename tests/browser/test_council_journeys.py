@@ -238,9 +238,13 @@ def test_grants_investigations_and_the_auditors_page(
         assert ck is not None
         opened = investigations.open_investigation(
             conn, ck, principal_of(conn, officer.username), "Urgent safeguarding", now=now())
-    page.get_by_role("link", name="Investigations").first.click()
-    page.get_by_role("link", name=f"Investigation {opened.id}").click()
+    page.get_by_role("link", name="Work list").first.click()
+    page.get_by_role("link", name=f"Investigation {opened.id}").click()  # open: on the list
     check("council-investigation")
+    page.get_by_role("link", name="Back to investigations").click()
+    expect(page.locator("#investigations")).to_contain_text(officer.username)
+    check("council-investigations")
+    page.get_by_role("link", name=f"Investigation {opened.id}").click()
     page.get_by_label("Disciplinary: the override was misuse").check()
     page.get_by_label("Reason").fill("No safeguarding reason found")
     page.get_by_role("button", name="Record outcome").click()

@@ -18,6 +18,7 @@ class Task:
     label: str
     description: str
     permission: Permission
+    in_navigation: bool = True  # False: on the start page only (reached from another page)
 
 
 TASKS: tuple[Task, ...] = (
@@ -52,12 +53,14 @@ TASKS: tuple[Task, ...] = (
         "Investigations",
         "Record the outcome of an investigation into a shield override.",
         Permission.COUNCIL_INVESTIGATION_DECIDE,
+        in_navigation=False,
     ),
     Task(
         "/council/grants",
         "Permissions for named users",
         "Let a named practitioner see shielded children's details, and take it back.",
         Permission.ADMIN_GRANT_MANAGE,
+        in_navigation=False,
     ),
     Task(
         "/audit",
@@ -89,7 +92,8 @@ def tasks(principal: Principal | None) -> list[Task]:
 def items(principal: Principal | None, path: str) -> list[dict[str, Any]]:
     """Service navigation items for ``govukServiceNavigation``."""
     found: list[dict[str, Any]] = []
-    shown = [task for task in tasks(principal) if task.href != "/audit/verify"]
+    shown = [task for task in tasks(principal)
+             if task.in_navigation and task.href != "/audit/verify"]
     within = [t.href for t in shown if path == t.href or path.startswith(t.href + "/")]
     current = max(within, key=len, default=None)  # the most specific task is the active one
     for task in shown:
