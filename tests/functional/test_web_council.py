@@ -406,3 +406,36 @@ def test_every_council_form_refuses_a_missing_token(
         refused = t.post(path, data={"reason": "x"}, follow_redirects=False)
         assert refused.status_code == 403, path
         assert "not sent from this service" in refused.text, path
+
+
+def test_the_json_unmerge_is_the_same_service_with_step_up(
+    app: FastAPI, db: Engine, clock: FakeClock, tmp_path: Path
+) -> None:
+    item, left, right = review_pair(db, clock(), tmp_path, "925")
+    team, worker = team_and_practitioner(db, clock, "925")
+    t = signed_in(app, team, clock)
+    assert t.post(f"/api/review/{item}/decision", json={"outcome": "same"}).status_code == 200
+    links = t.get(f"/api/review/children/{right}/links")
+    assert links.status_code == 200
+    body = links.json()
+    assert body["child_id"] == left
+    assert [e["kind"] for e in body["events"]] == ["merge"]
+    refs = [r["ref"] for r in body["records"]]
+    assert len(refs) == 2
+    ask = {"records": [refs[1]], "reason": "two children"}
+    assert t.post(f"/api/review/children/{left}/unmerge",
+                  json={"records": [refs[1]], "reason": ""}).status_code == 422
+    clock.advance(minutes=6)
+    stale = t.post(f"/api/review/children/{left}/unmerge", json=ask)
+    assert stale.status_code == 401
+    assert stale.json()["code"] == "reauthentication_required"
+    clock.next_totp_step()
+    t = signed_in(app, team, clock)
+    done = t.post(f"/api/review/children/{left}/unmerge", json=ask)
+    assert done.status_code == 200, done.text
+    assert done.json()["from"] == left
+    assert done.json()["to"] != left
+    assert t.get(f"/children/{left}/links").text.count("Unmerge: 1 record") == 1
+    clock.next_totp_step()
+    p = signed_in(app, worker, clock)
+    assert p.post(f"/api/review/children/{left}/unmerge", json=ask).status_code == 403
