@@ -196,6 +196,7 @@ def test_review_page_side_by_side_decision_then_unmerge_from_the_history(
     assert page.status_code == 200
     assert "Are these the same child?" in page.text
     assert page.text.count("Amelia") >= 2  # both records, side by side
+    assert page.text.count("7 July 2014") == 2  # dates as GOV.UK writes them
     assert 'id="evidence"' in page.text
     assert "Starting point" in page.text
     assert "Match probability" in page.text

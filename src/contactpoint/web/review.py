@@ -26,7 +26,7 @@ from contactpoint.domain.linkage import ReviewOutcome, ReviewStatus
 from contactpoint.errors import ContactPointError
 from contactpoint.linking import child_links, models, review
 from contactpoint.web.council import Checked, form_error, redirect
-from contactpoint.web.display import moment
+from contactpoint.web.display import day, moment
 from contactpoint.web.guard import Page, page_user
 from contactpoint.web.templating import FieldError, render
 
@@ -65,6 +65,18 @@ def review_list(request: Request, actor: Reviewer, decided: int | None = None,
     return render(request, "review_list.html", context, principal=actor)
 
 
+def _shown(field: str, value: str | None) -> str:
+    """A record's value as the page shows it (a date of birth as GOV.UK writes dates)."""
+    if not value:
+        return ""
+    if field == "date_of_birth":
+        try:
+            return day(value[:10])
+        except ValueError:
+            return value
+    return value
+
+
 def _item_page(request: Request, actor: Principal, item_id: int, *, form: dict[str, str],
                errors: list[FieldError], status: int = 200) -> Response:
     rt = runtime(request)
@@ -73,9 +85,10 @@ def _item_page(request: Request, actor: Principal, item_id: int, *, form: dict[s
         shown = review.evidence(conn, item_id, model, actor=actor.actor,
                                 organisation=actor.organisation.code)
     data = shown.as_dict()
-    rows = [{"label": label, "left": data["left"]["record"][f] or "",
-             "right": data["right"]["record"][f] or "",
-             "differ": (data["left"]["record"][f] or "") != (data["right"]["record"][f] or "")}
+    rows = [{"label": label, "left": _shown(f, data["left"]["record"].get(f)),
+             "right": _shown(f, data["right"]["record"].get(f)),
+             "differ": (data["left"]["record"].get(f) or "")
+             != (data["right"]["record"].get(f) or "")}
             for f, label in FIELD_LABELS.items()
             if data["left"]["record"].get(f) or data["right"]["record"].get(f)]
     evidence = data["evidence"]
