@@ -412,3 +412,29 @@ def test_every_route_as_a_machine_client(app: FastAPI, db: Engine, clock: FakeCl
                         headers={"Authorization": f"Bearer {grant.access_token}"})
     held = frozenset(str(p) for p in made.permissions)
     assert _sweep(app, client, held, person=False) >= 10
+
+
+# The reviewed list of JSON routes that need step-up (password and code within 5 minutes):
+# change it only with docs/security/access.md. The pages' own step-up is web/guard's.
+EXPECTED_API_STEP_UP = {
+    ("POST", "/api/admin/users"),
+    ("PATCH", "/api/admin/users/{username}"),
+    ("POST", "/api/admin/users/{username}/unsuspend"),
+    ("POST", "/api/admin/users/{username}/reset-2fa"),
+    ("POST", "/api/children/{child_id}/shield"),
+    ("POST", "/api/children/{child_id}/unshield"),
+    ("POST", "/api/children/{child_id}/override"),  # the shield override (break-glass)
+    ("POST", "/api/council/grants"),
+    ("POST", "/api/council/grants/{grant_id}/revoke"),
+    ("POST", "/api/review/children/{child_id}/unmerge"),  # split records out of a child
+}
+
+
+def test_step_up_routes_are_exactly_the_reviewed_list(app: FastAPI) -> None:
+    swept = {(m, p): (perms, recent) for m, p, perms, recent in _swept_routes(app)}
+    step_up = {route for route, (_, recent) in swept.items()
+               if recent and route[1].startswith("/api/")}
+    assert step_up == EXPECTED_API_STEP_UP
+    # the override is a person's, with a view permission; the grant itself is the service's
+    perms, _ = swept[("POST", "/api/children/{child_id}/override")]
+    assert perms == {"record:child:view"}

@@ -4,7 +4,9 @@ and nothing else there (progress and notes go to standard error), on SQLite and 
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from cli_process import cli_env, run, run_json
 
@@ -55,20 +57,55 @@ def test_every_reporting_command_prints_one_json_document(
     assert [e["seq"] for e in shown_events] == sorted(e["seq"] for e in shown_events)
     assert len(shown_events) == 3
 
-    created = run(["orgs", "create", "LA-1", "--name", "Leeds", "--kind", "council",
-                   "--accredited"], env)
-    assert created.returncode == 0, created.stderr
+    created = run_json(["orgs", "create", "LA-1", "--name", "Leeds", "--kind", "council"], env)
+    assert created == {"code": "LA-1", "kind": "council", "la_code": None, "accredited": False,
+                       "name": "Leeds"}
+    assert run_json(["orgs", "accredit", "LA-1"], env)["accredited"] is True
     orgs = run_json(["orgs", "list"], env)
     assert orgs == [{"code": "LA-1", "kind": "council", "la_code": None, "accredited": True,
                      "name": "Leeds"}]
-    made_user = run(["users", "create", "ann", "--org", "LA-1", "--role", "practitioner",
-                     "--password-stdin"], env | {"CONTACTPOINT_ARGON2_MEMORY_KIB": "19456",
-                                                 "CONTACTPOINT_ARGON2_TIME_COST": "2"},
-                    stdin="a long enough passphrase for tests\n")
-    assert made_user.returncode == 0, made_user.stderr
+    mapped = run_json(["orgs", "codes", "add", "LA-1", "999"], env)
+    assert mapped["feed_code"] == "999"
+    assert mapped["organisation"] == "LA-1"
+    assert run_json(["orgs", "codes", "remove", "999"], env)["removed"] is True
+    fast_hashes = {"CONTACTPOINT_ARGON2_MEMORY_KIB": "19456", "CONTACTPOINT_ARGON2_TIME_COST": "2"}
+    made_user = run_json(["users", "create", "ann", "--org", "LA-1", "--role", "practitioner",
+                          "--password-stdin"], env | fast_hashes,
+                         stdin="a long enough passphrase for tests\n")
+    assert made_user["username"] == "ann"
+    assert len(made_user["totp_secret"]) >= 32
+    assert made_user["enrolment_uri"].startswith("otpauth://totp/")
+    assert run_json(["users", "suspend", "ann"], env)["suspended"] is True
+    assert run_json(["users", "unsuspend", "ann"], env)["suspended"] is False
     users = run_json(["users", "list"], env)
     assert users == [{"username": "ann", "organisation": "LA-1", "role": "practitioner",
                       "suspended": False, "locked": False, "vetted_on": None}]
+    reset = run_json(["users", "reset-2fa", "ann"], env)
+    assert reset["totp_secret"] != made_user["totp_secret"]
+    assert run_json(["db", "check"], env) == {"agree": True}
+    assert run_json(["audit", "key"], env)["verifier_key"]
+
+
+def test_every_command_but_serve_and_demo_accepts_json() -> None:
+    """The contract (spec/cli.md): every command that lists or reports accepts ``--json``.
+    Only the two long-running servers print no report."""
+    from typer.main import get_command
+
+    from contactpoint.cli.main import build
+
+    def leaves(command: Any, path: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], Any]]:
+        subcommands = getattr(command, "commands", None)
+        if subcommands is None:
+            yield path, command
+            return
+        for name, sub in subcommands.items():
+            yield from leaves(sub, (*path, name))
+
+    found = dict(leaves(get_command(build()), ()))
+    assert len(found) > 30
+    without = sorted(" ".join(path) for path, command in found.items()
+                     if not any("--json" in getattr(p, "opts", ()) for p in command.params))
+    assert without == ["demo", "serve"]
 
 
 def test_export_json_needs_a_file(tmp_path: Path) -> None:

@@ -25,6 +25,7 @@ from contactpoint.domain.visibility import (
     ORDINARY,
     SHIELDED_ORDINARY,
     InvolvementFacts,
+    OverrideRefusal,
     Shown,
     Viewer,
     ViewerRole,
@@ -32,6 +33,7 @@ from contactpoint.domain.visibility import (
     disclose,
     findable,
     involvement_shown,
+    override_refusal,
     redact,
     result_fields,
 )
@@ -203,3 +205,47 @@ def test_redact_of_a_shielded_child_keeps_only_the_statutory_fields() -> None:
     assert council.provenance == {"name": {}}
     assert len(council.involvements) == 3
     assert council.request_contact is None
+
+
+# --- the shield override (break-glass) ------------------------------------------------------
+
+
+@pytest.mark.parametrize(("role", "person", "entitled", "shielded", "expected"), [
+    (R.PRACTITIONER, True, True, True, None),
+    (R.PRACTITIONER, True, True, None, None),  # the child not known yet: no answer about it
+    (R.COUNCIL_TEAM, True, True, True, None),
+    (R.PRACTITIONER, True, False, True, OverrideRefusal.NO_GRANT),
+    (R.PRACTITIONER, True, True, False, OverrideRefusal.NOT_SHIELDED),
+    (R.PRACTITIONER, True, False, False, OverrideRefusal.NO_GRANT),  # the grant first
+    (R.CLIENT, False, True, True, OverrideRefusal.NOT_A_PERSON),
+    (R.PRACTITIONER, False, True, True, OverrideRefusal.NOT_A_PERSON),
+    (R.AUDITOR, True, True, True, OverrideRefusal.NO_GRANT),  # no view permission at all
+    (R.NATIONAL_ADMIN, True, True, True, OverrideRefusal.NO_GRANT),
+])
+def test_override_refusal_table(role: ViewerRole, person: bool, entitled: bool,
+                                shielded: bool | None, expected: OverrideRefusal | None) -> None:
+    assert override_refusal(Viewer(role), person=person, entitled=entitled,
+                            shielded=shielded) is expected
+
+
+def test_an_override_shows_the_shielded_child_as_if_unshielded_and_no_more() -> None:
+    record = _record(True)
+    viewer = Viewer(R.PRACTITIONER, frozenset({"OTHER"}))
+    seen = redact(record, disclose(viewer, record, override=True), {"name": {}})
+    plain = redact(_record(False), disclose(viewer, _record(False)), {"name": {}})
+    assert seen.whereabouts is not None
+    assert seen.nhs_number == "9434765919"
+    assert seen.carers
+    assert seen.gp_practice
+    assert seen.education_setting
+    assert seen.shielded is True  # still says it is shielded
+    assert seen.request_contact is None
+    assert seen.provenance == {}  # provenance stays the council team's
+    # the consent rule still applies: CAMHS without consent is not shown
+    assert [i.service_type for i in seen.involvements] == [
+        ServiceType.EDUCATION, ServiceType.SEXUAL_HEALTH]
+    assert set(seen.fields_shown) == set(plain.fields_shown)
+    # one decision only: the same viewer's next ordinary decision is restricted again
+    again = redact(record, disclose(viewer, record), {"name": {}})
+    assert again.whereabouts is None
+    assert again.nhs_number is None

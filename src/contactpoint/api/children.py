@@ -1,5 +1,6 @@
-"""Finding a child and opening their record (JSON): ``POST /api/children/search`` and
-``GET /api/children/{child_id}``.
+"""Finding a child and opening their record (JSON): ``POST /api/children/search``,
+``GET /api/children/{child_id}`` and the shield override ``POST /api/children/{child_id}/override``
+(step-up).
 
 Search criteria travel in the POST body, never in a URL (request lines are logged). The view
 takes the stated reason in the ``X-Contactpoint-Reason`` header, which no log records.
@@ -16,8 +17,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from contactpoint.access.models import Principal
 from contactpoint.access.permissions import Permission
-from contactpoint.api.runtime import audit_context, runtime
+from contactpoint.api.runtime import audit_context, request_id, runtime
 from contactpoint.api.security import Require, signed_in
+from contactpoint.children import override as override_service
 from contactpoint.children import search as search_service
 from contactpoint.children import view as view_service
 from contactpoint.children.viewer import viewer_for
@@ -31,6 +33,8 @@ router = APIRouter(prefix="/api/children", tags=["children"], dependencies=[Depe
 
 Searcher = Annotated[Principal, Depends(Require(Permission.RECORD_CHILD_SEARCH))]
 Viewer = Annotated[Principal, Depends(Require(Permission.RECORD_CHILD_VIEW))]
+# the override permission is held by role or by a per-user grant: the service checks it
+Overrider = Annotated[Principal, Depends(Require(Permission.RECORD_CHILD_VIEW, recent_auth=True))]
 REASON_HEADER = "X-Contactpoint-Reason"
 _SEX = {"male": "M", "female": "F"}
 
@@ -130,6 +134,20 @@ class ChildOut(BaseModel):
     fields_shown: list[str]
 
 
+class OverrideIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str | None = Field(
+        default=None, max_length=500,
+        description="Why the shield must be overridden (required; audited, and sent to the "
+                    "child's responsible council as an investigation).")
+
+
+class OverrideOut(ChildOut):
+    """The full record for this one viewing, and the investigation it opened."""
+
+    investigation_id: int
+
+
 def _involvement(inv: Involvement) -> InvolvementOut:
     return InvolvementOut(
         service_type=inv.service_type.value, org_code=inv.org_code, org_name=inv.org_name,
@@ -226,3 +244,35 @@ def view_child(
     if outcome.child is None:
         raise view_service.ViewRefused(view_service.REFUSAL)
     return child_out(outcome.child, outcome.redirected_from)
+
+
+@router.post(
+    "/{child_id}/override", response_model_exclude_none=True,
+    summary="Override a child's shield for one viewing (break-glass); step-up required",
+    responses={
+        401: {"description": "Sign in again (password and code): POST /api/auth/reauth."},
+        403: {"description": "No record:shield:override grant, or a machine client."},
+        404: {"description": view_service.REFUSAL},
+        409: {"description": "The child is not shielded: no override is needed."},
+        422: {"description": "A reason is required."},
+    })
+def override_shield(child_id: str, body: OverrideIn, request: Request,
+                    actor: Overrider) -> OverrideOut:
+    """Show the full record of a shielded child once, to a person holding the
+    ``record:shield:override`` grant (given by their council team), who has signed in again
+    within the last 5 minutes and states a reason. The override is audited and opens an
+    investigation for the child's responsible council, in the same transaction; the next
+    ordinary view is restricted again. The view's anti-browsing rule applies (the same 404)."""
+    rt = runtime(request)
+    with rt.transaction() as conn:
+        outcome = override_service.override_shield(
+            conn, actor, child_id, reason=body.reason, now=rt.clock(),
+            request_id=request_id(request),
+            org_codes=lambda org: orgcodes.known_codes(conn, org.code),
+            window=timedelta(hours=rt.settings.view_window_hours),
+            extra=lambda c, key, v: involvement_queries.recorded_for(c, key, v.actor),
+        )
+    if outcome.child is None or outcome.investigation is None:
+        raise view_service.ViewRefused(view_service.REFUSAL)
+    shown = child_out(outcome.child, outcome.redirected_from)
+    return OverrideOut(**shown.model_dump(), investigation_id=outcome.investigation.id)

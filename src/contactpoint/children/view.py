@@ -23,10 +23,11 @@ from contactpoint.children.search import stated_reason
 from contactpoint.domain.identifiers import InvalidIdentifier, parse_child_id
 from contactpoint.domain.record import Involvement
 from contactpoint.domain.sources import RecordField
-from contactpoint.domain.survivorship import FieldProvenance
+from contactpoint.domain.survivorship import FieldProvenance, SurvivedChild
 from contactpoint.domain.visibility import Viewer, VisibleChild, disclose, redact
 from contactpoint.errors import NotFound
 from contactpoint.linking import child_records, history
+from contactpoint.linking.history import ChildRow
 
 DEFAULT_WINDOW = timedelta(hours=24)
 REFUSAL = "no such child, or no search of yours returned this child recently"
@@ -61,21 +62,37 @@ def _provenance(prov: dict[RecordField, FieldProvenance]) -> dict[str, object]:
     }
 
 
-def view(
-    conn: Connection,
-    *,
-    viewer: Viewer,
-    child_id: str,
-    reason: str | None,
-    ctx: AuditContext,
-    now: datetime,
-    window: timedelta = DEFAULT_WINDOW,
-    extra: ExtraInvolvements = no_extra_involvements,
-) -> ViewOutcome:
-    """Open one child record as ``viewer`` may see it; the view (or the refusal) is audited in
-    the caller's transaction. The caller commits and then raises :class:`ViewRefused` for a
-    refused outcome."""
-    why = stated_reason(reason)
+@dataclass(frozen=True)
+class Reach:
+    """Whether ``viewer`` may open the child asked for (anti-browsing), and what was found:
+    the id as asked, the resolved child and its record (``None`` when unknown or malformed),
+    the practitioner-recorded involvements. Shared by the view and the shield override."""
+
+    asked: str
+    well_formed: bool
+    row: ChildRow | None
+    survived: SurvivedChild | None
+    extras: tuple[tuple[Involvement, bool], ...]
+    allowed: bool
+
+    @property
+    def subject(self) -> str | None:
+        return child_subject(self.asked) if self.well_formed else None
+
+    @property
+    def refusal_details(self) -> dict[str, object]:
+        return {"outcome": "refused", **({} if self.well_formed else {"asked": self.asked[:32]})}
+
+    @property
+    def redirected_from(self) -> str | None:
+        return self.asked if self.row is not None and self.asked != self.row.child_id else None
+
+
+def reach(conn: Connection, *, viewer: Viewer, child_id: str, now: datetime,
+          window: timedelta = DEFAULT_WINDOW,
+          extra: ExtraInvolvements = no_extra_involvements) -> Reach:
+    """The anti-browsing rule: a search of the viewer's within ``window`` returned this child,
+    or the viewer's organisation has an involvement with it. Reads only; audits nothing."""
     asked = child_id.replace(" ", "")
     try:
         parse_child_id(asked)
@@ -101,31 +118,57 @@ def view(
             for cid in {asked, row.child_id}
         )
         allowed = involved or recent
-    if not allowed or row is None or survived is None:
-        trail.append(
-            conn, action=AuditAction.CHILD_VIEW, actor=ctx.actor, organisation=ctx.organisation,
-            reason=why, request_id=ctx.request_id,
-            subject=child_subject(asked) if well_formed else None,
-            details={"outcome": "refused", **({} if well_formed else {"asked": asked[:32]})},
-            at=now,
-        )
-        return ViewOutcome(None)
+    return Reach(asked, well_formed, row, survived, extras, allowed)
+
+
+def visible(found: Reach, viewer: Viewer, *, override: bool = False) -> VisibleChild:
+    """The reached child's record through the visibility policy (``override``: a permitted
+    shield override, decided by the caller with ``visibility.override_refusal``)."""
+    assert found.survived is not None
+    survived = found.survived
+    extras = found.extras
     extra_invs = tuple(inv for inv, _ in extras)
     own = frozenset(len(survived.record.involvements) + i
                     for i, (_, mine) in enumerate(extras) if mine)
-    decision = disclose(viewer, survived.record, extra_invs, own)
-    visible = redact(survived.record, decision, _provenance(dict(survived.provenance)),
-                     extra_invs)
-    redirected = asked if asked != row.child_id else None
+    decision = disclose(viewer, survived.record, extra_invs, own, override=override)
+    return redact(survived.record, decision, _provenance(dict(survived.provenance)),
+                  extra_invs)
+
+
+def view(
+    conn: Connection,
+    *,
+    viewer: Viewer,
+    child_id: str,
+    reason: str | None,
+    ctx: AuditContext,
+    now: datetime,
+    window: timedelta = DEFAULT_WINDOW,
+    extra: ExtraInvolvements = no_extra_involvements,
+) -> ViewOutcome:
+    """Open one child record as ``viewer`` may see it; the view (or the refusal) is audited in
+    the caller's transaction. The caller commits and then raises :class:`ViewRefused` for a
+    refused outcome."""
+    why = stated_reason(reason)
+    found = reach(conn, viewer=viewer, child_id=child_id, now=now, window=window, extra=extra)
+    if not found.allowed or found.row is None:
+        trail.append(
+            conn, action=AuditAction.CHILD_VIEW, actor=ctx.actor, organisation=ctx.organisation,
+            reason=why, request_id=ctx.request_id, subject=found.subject,
+            details=found.refusal_details, at=now,
+        )
+        return ViewOutcome(None)
+    shown = visible(found, viewer)
+    redirected = found.redirected_from
     trail.append(
         conn, action=AuditAction.CHILD_VIEW, actor=ctx.actor, organisation=ctx.organisation,
-        reason=why, request_id=ctx.request_id, subject=child_subject(row.child_id),
-        details={"outcome": "shown", "fields": list(visible.fields_shown),
+        reason=why, request_id=ctx.request_id, subject=child_subject(found.row.child_id),
+        details={"outcome": "shown", "fields": list(shown.fields_shown),
                  **({"asked": redirected} if redirected else {})},
-        children=[asked] if redirected else (), at=now,
+        children=[found.asked] if redirected else (), at=now,
     )
-    return ViewOutcome(visible, redirected)
+    return ViewOutcome(shown, redirected)
 
 
-__all__ = ["DEFAULT_WINDOW", "REFUSAL", "ExtraInvolvements", "ViewOutcome", "ViewRefused",
-           "no_extra_involvements", "view"]
+__all__ = ["DEFAULT_WINDOW", "REFUSAL", "ExtraInvolvements", "Reach", "ViewOutcome",
+           "ViewRefused", "no_extra_involvements", "reach", "view", "visible"]

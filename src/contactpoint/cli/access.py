@@ -16,7 +16,7 @@ from sqlalchemy import Connection
 
 from contactpoint.access import clients, totp
 from contactpoint.access.config import load_access_settings, system_clock
-from contactpoint.access.models import AuditContext
+from contactpoint.access.models import AuditContext, Organisation
 from contactpoint.access.passwords import PasswordHashing
 from contactpoint.access.permissions import CLIENT_DEFAULT, Permission, Role
 from contactpoint.access.service import AccessService
@@ -78,12 +78,16 @@ def orgs_create(
     kind: Annotated[str, typer.Option("--kind", help="council|school|health|police|charity|other")],
     accredited: Annotated[bool, typer.Option("--accredited")] = False,
     la_code: Annotated[str | None, typer.Option("--la-code", help="council area code")] = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Register an organisation."""
     with _service() as (service, _):
         org = service.create_organisation(
             code, name, kind, accredited=accredited, la_code=la_code, ctx=_ctx()
         )
+    if as_json:
+        output.emit(_org_json(org))
+        return
     state = "accredited" if org.accredited else "not accredited"
     typer.echo(f"organisation {org.code} created ({org.kind}, {state})")
 
@@ -92,10 +96,14 @@ def orgs_create(
 def orgs_accredit(
     code: str,
     withdraw: Annotated[bool, typer.Option("--withdraw", help="withdraw accreditation")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Accredit an organisation (or withdraw its accreditation)."""
     with _service() as (service, _):
         org = service.set_accredited(code, not withdraw, ctx=_ctx())
+    if as_json:
+        output.emit(_org_json(org))
+        return
     typer.echo(f"organisation {org.code} {'accredited' if org.accredited else 'not accredited'}")
 
 
@@ -105,12 +113,16 @@ def orgs_list(as_json: JsonOption = False) -> None:
     with _service() as (service, _):
         found = service.organisations()
     if as_json:
-        output.emit([{"code": o.code, "kind": o.kind, "la_code": o.la_code,
-                      "accredited": o.accredited, "name": o.name} for o in found])
+        output.emit([_org_json(o) for o in found])
         return
     for org in found:
         flag = "accredited" if org.accredited else "not-accredited"
         typer.echo(f"{org.code}\t{org.kind}\t{org.la_code or '-'}\t{flag}\t{org.name}")
+
+
+def _org_json(org: Organisation) -> dict[str, object]:
+    return {"code": org.code, "kind": org.kind, "la_code": org.la_code,
+            "accredited": org.accredited, "name": org.name}
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -141,8 +153,10 @@ def users_create(
             "account handed to someone else).",
         ),
     ] = False,
+    as_json: JsonOption = False,
 ) -> None:
-    """Create an account; prints its TOTP enrolment secret once, alone on the last line.
+    """Create an account; prints its TOTP enrolment secret once, alone on the last line
+    (with ``--json``: the ``totp_secret`` and ``enrolment_uri`` members).
 
     The operator at the server's shell already holds every power, so by default the account
     signs in with these factors (the CLI contract); ``--must-enrol`` hands it over instead.
@@ -161,37 +175,48 @@ def users_create(
             must_enrol=must_enrol,
         )
     issuer = load_access_settings().totp_issuer
-    typer.echo(f"user {made.user.username} created in {org} as {role.value}")
     uri = totp.provisioning_uri(made.totp_secret, made.user.username, issuer)
+    if as_json:
+        output.emit({"username": made.user.username, "organisation": org, "role": role.value,
+                     "must_enrol": must_enrol, "enrolment_uri": uri,
+                     "totp_secret": made.totp_secret})
+        return
+    typer.echo(f"user {made.user.username} created in {org} as {role.value}")
     typer.echo(f"enrolment URI: {uri}")
     typer.echo("TOTP secret (shown once):")
     typer.echo(made.totp_secret)
 
 
-def _suspension(username: str, value: bool) -> None:
+def _suspension(username: str, value: bool, as_json: bool) -> None:
     with _service() as (service, _):
         user = service.set_suspended(service.user(username), value, ctx=_ctx())
+    if as_json:
+        output.emit({"username": user.username, "suspended": user.suspended})
+        return
     typer.echo(f"user {user.username} {'suspended' if user.suspended else 'active'}")
 
 
 @users_app.command("suspend")
-def users_suspend(username: str) -> None:
+def users_suspend(username: str, as_json: JsonOption = False) -> None:
     """Suspend an account (and end its sessions)."""
-    _suspension(username, True)
+    _suspension(username, True, as_json)
 
 
 @users_app.command("unsuspend")
-def users_unsuspend(username: str) -> None:
+def users_unsuspend(username: str, as_json: JsonOption = False) -> None:
     """Lift a suspension."""
-    _suspension(username, False)
+    _suspension(username, False, as_json)
 
 
 @users_app.command("reset-2fa")
-def users_reset_2fa(username: str) -> None:
+def users_reset_2fa(username: str, as_json: JsonOption = False) -> None:
     """New TOTP secret (ends sessions); prints it once, alone on the last line."""
     with _service() as (service, _):
         user = service.user(username)
         secret = service.reset_totp(user, ctx=_ctx())
+    if as_json:
+        output.emit({"username": user.username, "totp_secret": secret})
+        return
     typer.echo(f"second factor of {user.username} reset; TOTP secret (shown once):")
     typer.echo(secret)
 
@@ -227,6 +252,7 @@ def clients_create(
     permission: Annotated[
         list[Permission] | None, typer.Option("--permission", help="repeatable; default: read")
     ] = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Register a machine client by its public key set; prints client_id alone on the last line."""
     try:
@@ -245,5 +271,9 @@ def clients_create(
             subject=f"client:{client.client_id}",
             details={"organisation": org, "permissions": sorted(granted)},
         )
+    if as_json:
+        output.emit({"client_id": client.client_id, "name": client.name, "organisation": org,
+                     "permissions": sorted(granted)})
+        return
     typer.echo(f"client {client.name} registered for {org}; client_id:")
     typer.echo(client.client_id)

@@ -118,11 +118,14 @@ def checkpoint_command(as_json: JsonOption = False) -> None:
 
 
 @app.command("key")
-def key_command() -> None:
+def key_command(as_json: JsonOption = False) -> None:
     """Print the verifier (public) key, creating the signing key on first use."""
     config = _config()
     verifier = signing_key(config).verifier
     publish(context.engine(), config, verifier)
+    if as_json:
+        output.emit({"verifier_key": verifier.vkey()})
+        return
     context.out.print(verifier.vkey(), markup=False, highlight=False)
 
 

@@ -87,6 +87,7 @@ def bench_search(
                        ] = "1,20",
     repeat: Annotated[int, typer.Option(min=1, help="Send the set this many times when "
                                                     "concurrent.")] = 1,
+    as_json: JsonOption = True,
 ) -> None:
     """Search accuracy (top-1, top-3, absent children at >= 0.9, twin confusions) and latency
     (p50/p95/p99 at client and server, 1 and N clients) over HTTP against `serve`."""

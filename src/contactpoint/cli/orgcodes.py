@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import getpass
-import json
 from typing import Annotated
 
 import typer
 
 from contactpoint.access.models import AuditContext
-from contactpoint.cli import context
+from contactpoint.cli import context, output
+from contactpoint.cli.output import JsonOption
 from contactpoint.db.uow import UnitOfWork
 from contactpoint.errors import ContactPointError
 from contactpoint.involvement import orgcodes
@@ -26,6 +26,10 @@ def _ctx() -> AuditContext:
     return AuditContext(f"cli:{getpass.getuser()}"[:128], None, None)
 
 
+def _code_json(code: orgcodes.FeedCode) -> dict[str, str]:
+    return {"feed_code": code.feed_code, "kind": code.kind.value, "organisation": code.org_code}
+
+
 def _refused(exc: ContactPointError) -> typer.Exit:
     context.console.print(f"[red]refused:[/red] {exc.message}")
     return typer.Exit(1)
@@ -36,6 +40,7 @@ def codes_add(
     org: Annotated[str, typer.Argument(help="the organisation's code in the index")],
     feed_code: Annotated[str, typer.Argument(help="the code feeds send as service_org_code")],
     kind: Annotated[FeedCodeKind, typer.Option("--kind")] = FeedCodeKind.LOCAL,
+    as_json: JsonOption = False,
 ) -> None:
     """Map FEED_CODE to organisation ORG (audited)."""
     with UnitOfWork(context.engine()) as uow:
@@ -44,11 +49,14 @@ def codes_add(
         except ContactPointError as exc:
             raise _refused(exc) from exc
         uow.commit()
+    if as_json:
+        output.emit(_code_json(made))
+        return
     typer.echo(f"feed code {made.feed_code} ({made.kind.value}) maps to {made.org_code}")
 
 
 @codes_app.command("remove")
-def codes_remove(feed_code: str) -> None:
+def codes_remove(feed_code: str, as_json: JsonOption = False) -> None:
     """Remove a feed code's mapping (audited)."""
     with UnitOfWork(context.engine()) as uow:
         try:
@@ -56,21 +64,22 @@ def codes_remove(feed_code: str) -> None:
         except ContactPointError as exc:
             raise _refused(exc) from exc
         uow.commit()
+    if as_json:
+        output.emit({**_code_json(gone), "removed": True})
+        return
     typer.echo(f"feed code {gone.feed_code} no longer maps to {gone.org_code}")
 
 
 @codes_app.command("list")
 def codes_list(
     org: Annotated[str | None, typer.Option("--org")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON document.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """List feed codes: feed code, kind, organisation."""
     with UnitOfWork(context.engine()) as uow:
         found = orgcodes.codes(uow.connection, org)
     if as_json:
-        typer.echo(json.dumps({"codes": [
-            {"feed_code": c.feed_code, "kind": c.kind.value, "organisation": c.org_code}
-            for c in found]}))
+        output.emit({"codes": [_code_json(c) for c in found]})
         return
     for c in found:
         typer.echo(f"{c.feed_code}\t{c.kind.value}\t{c.org_code}")

@@ -1,12 +1,18 @@
-"""Small helpers the council services share: the child behind a public id, the audit context,
+"""Small helpers the council services share: the child behind a public id, the audit entry,
 and the one refusal every child-scoped action gives (unknown, not in your care, not shielded:
 the same 404, so a refusal never tells whether a child exists)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
 from sqlalchemy import Connection, select
 
 from contactpoint.access.models import AuditContext, Principal
+from contactpoint.audit import trail
+from contactpoint.audit.trail import AuditAction
 from contactpoint.db.tables import child
 from contactpoint.errors import NotFound
 from contactpoint.linking.history import ChildRow, resolve_child
@@ -30,5 +36,11 @@ def child_ids(conn: Connection, keys: set[int]) -> dict[int, str]:
         select(child.c.id, child.c.child_id).where(child.c.id.in_(sorted(keys))))}
 
 
-def context(actor: Principal, request_id: str | None) -> AuditContext:
-    return AuditContext.of(actor, request_id)
+def audit(conn: Connection, actor: Principal, request_id: str | None, action: AuditAction, *,
+          subject: str, details: Mapping[str, Any], at: datetime,
+          reason: str | None = None) -> None:
+    """Append the council service's audit entry for ``actor`` (in the caller's transaction)."""
+    ctx = AuditContext.of(actor, request_id)
+    trail.append(conn, action=action, actor=ctx.actor, organisation=ctx.organisation,
+                 request_id=ctx.request_id, reason=reason, subject=subject, details=details,
+                 at=at)

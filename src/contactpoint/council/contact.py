@@ -17,9 +17,8 @@ from sqlalchemy import Connection, insert, select, update
 from contactpoint.access.models import Principal
 from contactpoint.access.permissions import Permission
 from contactpoint.access.tables import app_user, organisation
-from contactpoint.audit import trail
 from contactpoint.audit.trail import AuditAction
-from contactpoint.council.common import context, find_child, no_such_child
+from contactpoint.council.common import audit, find_child, no_such_child
 from contactpoint.council.policy import council_area, council_refusal
 from contactpoint.council.tables import contact_request
 from contactpoint.db.tables import child
@@ -61,11 +60,9 @@ def request_contact(conn: Connection, child_id: str, actor: Principal, *, reason
         child_key=row.key, requester_id=actor.id, la_code=row.owning_la, reason=reason.strip(),
         contact_details=contact_details.strip(), status=ContactStatus.PENDING, created_at=now,
     ).returning(contact_request.c.id)).scalar_one())
-    ctx = context(actor, request_id)
-    trail.append(conn, action=AuditAction.CONTACT_REQUEST, actor=ctx.actor,
-                 organisation=ctx.organisation, request_id=ctx.request_id,
-                 reason=reason.strip(), subject=f"child:{row.child_id}",
-                 details={"contact_request": rid, "la_code": row.owning_la}, at=now)
+    audit(conn, actor, request_id, AuditAction.CONTACT_REQUEST,
+          reason=reason.strip(), subject=f"child:{row.child_id}",
+          details={"contact_request": rid, "la_code": row.owning_la}, at=now)
     return _list(conn, [contact_request.c.id == rid])[0]
 
 
@@ -119,9 +116,8 @@ def decide(conn: Connection, request_id_: int, actor: Principal, *, accept: bool
     conn.execute(update(contact_request).where(contact_request.c.id == request_id_).values(
         status=status, decided_by=actor.actor, decided_at=now,
         decision_reason=(reason or "").strip() or None))
-    ctx = context(actor, request_id)
-    trail.append(conn, action=AuditAction.CONTACT_DECISION, actor=ctx.actor,
-                 organisation=ctx.organisation, request_id=ctx.request_id, reason=reason,
-                 subject=f"child:{found[0].child_id}",
-                 details={"contact_request": request_id_, "status": status.value}, at=now)
+    audit(conn, actor, request_id, AuditAction.CONTACT_DECISION,
+          reason=reason,
+          subject=f"child:{found[0].child_id}",
+          details={"contact_request": request_id_, "status": status.value}, at=now)
     return _list(conn, [contact_request.c.id == request_id_])[0]

@@ -13,9 +13,8 @@ from contactpoint.access.accounts import _USER_COLUMNS, normalise_username, user
 from contactpoint.access.models import Principal, User
 from contactpoint.access.permissions import GrantablePermission, Permission
 from contactpoint.access.tables import app_user, organisation
-from contactpoint.audit import trail
 from contactpoint.audit.trail import AuditAction
-from contactpoint.council.common import context
+from contactpoint.council.common import audit
 from contactpoint.council.policy import council_area, grant_refusal
 from contactpoint.council.tables import user_grant
 from contactpoint.errors import Conflict, NotFound, PermissionDenied, ReasonRequired
@@ -82,11 +81,9 @@ def grant(conn: Connection, actor: Principal, username: str, permission: Grantab
     gid = int(conn.execute(insert(user_grant).values(
         user_id=target.id, permission=permission.value, reason=reason.strip(),
         granted_by=actor.actor, granted_at=now).returning(user_grant.c.id)).scalar_one())
-    ctx = context(actor, request_id)
-    trail.append(conn, action=AuditAction.GRANT_ADD, actor=ctx.actor,
-                 organisation=ctx.organisation, request_id=ctx.request_id,
-                 reason=reason.strip(), subject=f"user:{target.username}",
-                 details={"grant": gid, "permission": permission.value}, at=now)
+    audit(conn, actor, request_id, AuditAction.GRANT_ADD,
+          reason=reason.strip(), subject=f"user:{target.username}",
+          details={"grant": gid, "permission": permission.value}, at=now)
     return _grants(conn, [user_grant.c.id == gid])[0]
 
 
@@ -104,11 +101,9 @@ def revoke(conn: Connection, actor: Principal, grant_id: int, *, now: datetime,
         raise Conflict("this grant is already revoked")
     conn.execute(update(user_grant).where(user_grant.c.id == grant_id).values(
         revoked_by=actor.actor, revoked_at=now))
-    ctx = context(actor, request_id)
-    trail.append(conn, action=AuditAction.GRANT_REVOKE, actor=ctx.actor,
-                 organisation=ctx.organisation, request_id=ctx.request_id,
-                 subject=f"user:{target.username}",
-                 details={"grant": grant_id, "permission": current.permission}, at=now)
+    audit(conn, actor, request_id, AuditAction.GRANT_REVOKE,
+          subject=f"user:{target.username}",
+          details={"grant": grant_id, "permission": current.permission}, at=now)
     return _grants(conn, [user_grant.c.id == grant_id])[0]
 
 

@@ -12,9 +12,8 @@ from sqlalchemy import Connection, insert, select, update
 from contactpoint.access.models import Principal
 from contactpoint.access.permissions import Permission
 from contactpoint.access.tables import app_user, organisation
-from contactpoint.audit import trail
 from contactpoint.audit.trail import AuditAction
-from contactpoint.council.common import context
+from contactpoint.council.common import audit
 from contactpoint.council.policy import council_area, council_refusal
 from contactpoint.council.tables import investigation
 from contactpoint.db.base import utcnow
@@ -57,11 +56,9 @@ def open_investigation(conn: Connection, child_key: int, user: Principal, reason
         child_key=child_key, user_id=user.id, la_code=row.owning_la, reason=reason.strip(),
         status=InvestigationStatus.OPEN, opened_at=now).returning(investigation.c.id)
     ).scalar_one())
-    ctx = context(user, request_id)
-    trail.append(conn, action=AuditAction.INVESTIGATION_OPEN, actor=ctx.actor,
-                 organisation=ctx.organisation, request_id=ctx.request_id,
-                 reason=reason.strip(), subject=f"child:{row.child_id}",
-                 details={"investigation": iid, "la_code": row.owning_la}, at=now)
+    audit(conn, user, request_id, AuditAction.INVESTIGATION_OPEN,
+          reason=reason.strip(), subject=f"child:{row.child_id}",
+          details={"investigation": iid, "la_code": row.owning_la}, at=now)
     return _list(conn, [investigation.c.id == iid])[0]
 
 
@@ -112,11 +109,10 @@ def record_outcome(conn: Connection, investigation_id: int, actor: Principal,
     conn.execute(update(investigation).where(investigation.c.id == investigation_id).values(
         status=InvestigationStatus.CLOSED, outcome=outcome.value,
         outcome_reason=(reason or "").strip() or None, closed_by=actor.actor, closed_at=now))
-    ctx = context(actor, request_id)
-    trail.append(conn, action=AuditAction.INVESTIGATION_OUTCOME, actor=ctx.actor,
-                 organisation=ctx.organisation, request_id=ctx.request_id, reason=reason,
-                 subject=f"child:{found[0].child_id}",
-                 details={"investigation": investigation_id, "outcome": outcome.value}, at=now)
+    audit(conn, actor, request_id, AuditAction.INVESTIGATION_OUTCOME,
+          reason=reason,
+          subject=f"child:{found[0].child_id}",
+          details={"investigation": investigation_id, "outcome": outcome.value}, at=now)
     return _list(conn, [investigation.c.id == investigation_id])[0]
 
 
@@ -126,8 +122,6 @@ def for_auditor(conn: Connection, actor: Principal, *, now: datetime,
     if not actor.has(Permission.AUDIT_INVESTIGATION_READ):
         raise PermissionDenied("not permitted")
     found = _list(conn, [])
-    ctx = context(actor, request_id)
-    trail.append(conn, action=AuditAction.INVESTIGATION_LIST, actor=ctx.actor,
-                 organisation=ctx.organisation, request_id=ctx.request_id,
-                 subject="investigations", details={"count": len(found)}, at=now)
+    audit(conn, actor, request_id, AuditAction.INVESTIGATION_LIST,
+          subject="investigations", details={"count": len(found)}, at=now)
     return found

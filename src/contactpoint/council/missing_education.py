@@ -14,9 +14,8 @@ from sqlalchemy import Connection, select
 
 from contactpoint.access.models import Principal
 from contactpoint.access.permissions import Permission
-from contactpoint.audit import trail
 from contactpoint.audit.trail import AuditAction
-from contactpoint.council.common import context
+from contactpoint.council.common import audit
 from contactpoint.council.policy import council_area
 from contactpoint.db.tables import child, record_link, source_record
 from contactpoint.domain.education import (
@@ -115,12 +114,10 @@ def report(conn: Connection, actor: Principal, *, on: date, now: datetime,
             out.append(MissingChild(ids[key], age_on(dob, on), why.value,
                                     last_setting(settings.get(key, []))))
     out.sort(key=lambda m: m.child_id)
-    ctx = context(actor, request_id)
-    trail.append(conn, action=AuditAction.CME_REPORT, actor=ctx.actor,
-                 organisation=ctx.organisation, request_id=ctx.request_id,
-                 subject=f"council:{area}",
-                 details={"on": on.isoformat(), "grace_days": grace_days, "children": len(out),
-                          "export": export}, at=now)
+    audit(conn, actor, request_id, AuditAction.CME_REPORT,
+          subject=f"council:{area}",
+          details={"on": on.isoformat(), "grace_days": grace_days, "children": len(out),
+                   "export": export}, at=now)
     return out
 
 

@@ -16,9 +16,8 @@ from sqlalchemy import Connection, insert, select, update
 
 from contactpoint.access.models import Principal
 from contactpoint.access.permissions import Permission
-from contactpoint.audit import trail
 from contactpoint.audit.trail import AuditAction
-from contactpoint.council.common import context, find_child, no_such_child
+from contactpoint.council.common import audit, find_child, no_such_child
 from contactpoint.council.policy import council_refusal
 from contactpoint.council.tables import child_shield
 from contactpoint.db.tables import child
@@ -78,12 +77,11 @@ def set_shield(conn: Connection, child_id: str, actor: Principal, *, reason: str
         child_key=row.key, status=ShieldStatus.ACTIVE, la_code=row.owning_la, reason=why,
         review_on=review_on, set_by=actor.actor, set_at=now).returning(c.id)).scalar_one())
     conn.execute(update(child).where(child.c.id == row.key).values(shielded=True, updated_at=now))
-    ctx = context(actor, request_id)
-    trail.append(conn, action=AuditAction.SHIELD_SET, actor=ctx.actor,
-                 organisation=ctx.organisation, request_id=ctx.request_id, reason=why,
-                 subject=f"child:{row.child_id}",
-                 details={"shield": sid, "review_on": review_on.isoformat(),
-                          "renewed": [int(r) for r in renewed]}, at=now)
+    audit(conn, actor, request_id, AuditAction.SHIELD_SET,
+          reason=why,
+          subject=f"child:{row.child_id}",
+          details={"shield": sid, "review_on": review_on.isoformat(),
+                   "renewed": [int(r) for r in renewed]}, at=now)
     return next(s for s in _rows(conn, row.key, row.child_id) if s.id == sid)
 
 
@@ -102,11 +100,10 @@ def remove_shield(conn: Connection, child_id: str, actor: Principal, *, reason: 
                 removal_reason=why).returning(c.id)).scalars().all()
     conn.execute(update(child).where(child.c.id == row.key).values(shielded=False,
                                                                    updated_at=now))
-    ctx = context(actor, request_id)
-    trail.append(conn, action=AuditAction.SHIELD_REMOVE, actor=ctx.actor,
-                 organisation=ctx.organisation, request_id=ctx.request_id, reason=why,
-                 subject=f"child:{row.child_id}",
-                 details={"shields": [int(i) for i in closed]}, at=now)
+    audit(conn, actor, request_id, AuditAction.SHIELD_REMOVE,
+          reason=why,
+          subject=f"child:{row.child_id}",
+          details={"shields": [int(i) for i in closed]}, at=now)
     return _rows(conn, row.key, row.child_id)
 
 

@@ -11,10 +11,9 @@ from sqlalchemy import Connection, func, or_, select
 
 from contactpoint.access.models import Principal
 from contactpoint.access.permissions import Permission
-from contactpoint.audit import trail
 from contactpoint.audit.trail import AuditAction
 from contactpoint.council import contact, investigations, shields
-from contactpoint.council.common import child_ids, context
+from contactpoint.council.common import audit, child_ids
 from contactpoint.council.policy import council_area
 from contactpoint.council.tables import child_responsibility, council_transfer
 from contactpoint.db.tables import child, record_link
@@ -97,9 +96,7 @@ def unallocated(conn: Connection, actor: Principal, *, now: datetime, limit: int
     ids = list(conn.execute(base.order_by(child.c.id).limit(limit)).scalars())
     considered = int(conn.execute(
         select(func.count()).select_from(child_responsibility)).scalar_one())
-    ctx = context(actor, request_id)
-    trail.append(conn, action=AuditAction.UNALLOCATED_REPORT, actor=ctx.actor,
-                 organisation=ctx.organisation, request_id=ctx.request_id,
-                 subject="national:unallocated", details={"children": total}, at=now)
+    audit(conn, actor, request_id, AuditAction.UNALLOCATED_REPORT,
+          subject="national:unallocated", details={"children": total}, at=now)
     return {"total": total, "children_considered": considered, "child_ids": ids,
             "truncated": total > len(ids)}

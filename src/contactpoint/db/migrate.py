@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,7 +20,7 @@ HEAD = "0020_merge"
 def alembic_config(url: str) -> Config:
     from alembic.config import Config
 
-    config = Config()
+    config = Config(stdout=sys.stderr)  # alembic's notes never mix with a command's --json
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config

@@ -17,6 +17,10 @@ The statutory rules (SI 2007/2182 reg 6, 11; docs/search.md):
 * **Council teams** (the local management team, reg 6(4)) see everything, including each
   field's provenance. (Issue 20 narrows this to their own council's children.)
 * Roles without the view permission (national administrators, auditors) see nothing.
+* A **shield override** (break-glass: a signed-in person holding ``record:shield:override``,
+  by role or by a per-user grant, with a reason) shows a shielded child once as if it were not
+  shielded (:func:`override_refusal`, ``disclose(..., override=True)``): every other rule,
+  sensitive-service consent included, still applies. The next ordinary view is restricted.
 """
 
 from __future__ import annotations
@@ -131,6 +135,28 @@ def involvement_shown(viewer: Viewer, shielded: bool, facts: InvolvementFacts) -
     return not facts.sensitive or facts.consent_recorded
 
 
+class OverrideRefusal(StrEnum):
+    """Why a shield override is refused (the value is what the caller is told)."""
+
+    NOT_A_PERSON = "only a signed-in person may override a shield"
+    NO_GRANT = "you do not hold the shield-override permission (granted by your council team)"
+    NOT_SHIELDED = "this child is not shielded: no override is needed; open the record as usual"
+
+
+def override_refusal(viewer: Viewer, *, person: bool, entitled: bool,
+                     shielded: bool | None) -> OverrideRefusal | None:
+    """May ``viewer`` override a shield? ``person``: a signed-in user (never a machine client);
+    ``entitled``: holds ``record:shield:override`` by role or by an unrevoked per-user grant;
+    ``shielded``: the child's shield (``None`` while the child is not yet known)."""
+    if not person or viewer.role is ViewerRole.CLIENT:
+        return OverrideRefusal.NOT_A_PERSON
+    if not entitled or not viewer.may_view:
+        return OverrideRefusal.NO_GRANT
+    if shielded is False:
+        return OverrideRefusal.NOT_SHIELDED
+    return None
+
+
 def findable(viewer: Viewer, shielded: bool, used: Iterable[Criterion]) -> bool:
     """May a search made of ``used`` return this child? A shielded child is found only by
     the fields it shows (names, gender, date of birth): a search that used a postcode, town,
@@ -173,21 +199,26 @@ def disclose(
     record: ChildRecord,
     extra_involvements: tuple[Involvement, ...] = (),
     own: frozenset[int] = frozenset(),
+    *,
+    override: bool = False,
 ) -> Disclosure:
     """Decide what ``viewer`` sees of ``record``. ``extra_involvements``: involvements recorded
     by practitioners (the involvement register), after the record's own from feeds; ``own``:
-    indexes (into record involvements + extra) of those the viewer recorded."""
-    fields_shown = child_fields(viewer, record.shielded)
+    indexes (into record involvements + extra) of those the viewer recorded. ``override``: a
+    permitted shield override (:func:`override_refusal` said yes): this one decision treats
+    the child as not shielded."""
+    shielded = record.shielded and not override
+    fields_shown = child_fields(viewer, shielded)
     every = record.involvements + extra_involvements
     decided = tuple(
         S.INVOLVEMENTS in fields_shown and involvement_shown(
-            viewer, record.shielded, InvolvementFacts.of(inv, viewer, own=i in own))
+            viewer, shielded, InvolvementFacts.of(inv, viewer, own=i in own))
         for i, inv in enumerate(every)
     )
 
     def single(inv: Involvement | None, fld: Shown) -> bool:
         return inv is not None and fld in fields_shown and involvement_shown(
-            viewer, record.shielded, InvolvementFacts.of(inv, viewer))
+            viewer, shielded, InvolvementFacts.of(inv, viewer))
 
     return Disclosure(
         fields=fields_shown,
@@ -267,7 +298,7 @@ def redact(
 
 __all__ = [
     "EVERYTHING", "IDENTITY", "ORDINARY", "REQUEST_CONTACT_TEXT", "SHIELDED_ORDINARY",
-    "Disclosure", "InvolvementFacts", "Shown", "Viewer", "ViewerRole", "VisibleChild",
-    "child_fields", "disclose", "findable", "involvement_shown", "is_sensitive", "redact",
-    "result_fields",
+    "Disclosure", "InvolvementFacts", "OverrideRefusal", "Shown", "Viewer", "ViewerRole",
+    "VisibleChild", "child_fields", "disclose", "findable", "involvement_shown", "is_sensitive",
+    "override_refusal", "redact", "result_fields",
 ]
