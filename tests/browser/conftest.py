@@ -51,6 +51,7 @@ AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21aa", "wcag22aa"]
 SCREENSHOTS = frozenset({
     "enrol-authenticator", "council-users", "council-add-user-errors", "audit-search-results",
     "audit-verify", "idle-warning",
+    "council-worklist", "review-item", "shield-set", "council-cme",  # the council's pages
     "practitioner-search-errors", "practitioner-results", "child-record", "child-shielded",
 })
 # cheap hashes (tests only: FAST_SETTINGS skips the policy floors), no machine-client origin

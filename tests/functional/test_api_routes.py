@@ -426,6 +426,7 @@ EXPECTED_API_STEP_UP = {
     ("POST", "/api/children/{child_id}/override"),  # the shield override (break-glass)
     ("POST", "/api/council/grants"),
     ("POST", "/api/council/grants/{grant_id}/revoke"),
+    ("POST", "/api/review/children/{child_id}/unmerge"),  # split records out of a child
 }
 
 

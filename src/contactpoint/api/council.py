@@ -204,11 +204,8 @@ def revoke_grant(grant_id: int, request: Request, actor: GrantManager) -> dict[s
 
 @router.get("/api/council/investigations", summary="Investigations for your council")
 def council_investigations(request: Request, actor: Investigator) -> list[dict[str, Any]]:
-    la = actor.organisation.la_code
-    if la is None:
-        return []
     with runtime(request).engine.connect() as conn:
-        return [_plain(i) for i in investigations.for_council(conn, la)]
+        return [_plain(i) for i in investigations.for_team(conn, actor)]
 
 
 @router.post("/api/council/investigations/{investigation_id}/outcome",

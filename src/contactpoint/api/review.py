@@ -1,9 +1,11 @@
 """The clerical review queue (JSON): list items, see both records with the model's evidence,
-decide. For council teams and national administrators (``linkage:review:decide``); every view
-of an item's records and every decision is audited by the service."""
+decide; a child's link history and the unmerge (step-up). For council teams and national
+administrators (``linkage:review:decide``); every view of an item's records, every decision
+and every unmerge is audited by the service."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -14,11 +16,13 @@ from contactpoint.access.permissions import Permission
 from contactpoint.api.runtime import runtime
 from contactpoint.api.security import Require, signed_in
 from contactpoint.domain.linkage import ReviewOutcome, ReviewStatus
-from contactpoint.linking import models, review
+from contactpoint.linking import child_links, models, review
 
 router = APIRouter(prefix="/api/review", tags=["review"], dependencies=[Depends(signed_in)])
 
 Reviewer = Annotated[Principal, Depends(Require(Permission.LINKAGE_REVIEW_DECIDE))]
+FreshReviewer = Annotated[
+    Principal, Depends(Require(Permission.LINKAGE_REVIEW_DECIDE, recent_auth=True))]
 
 
 class ItemOut(BaseModel):
@@ -37,6 +41,13 @@ class DecisionIn(BaseModel):
     outcome: ReviewOutcome
     reason: str | None = Field(default=None, max_length=500)
     force: bool = False
+
+
+class UnmergeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    records: list[str] = Field(min_length=1, max_length=500)  # SOURCE:SOURCE_RECORD_ID
+    reason: str = Field(min_length=1, max_length=500)
+    new: bool = False
 
 
 class DecisionOut(BaseModel):
@@ -76,3 +87,25 @@ def decide(item_id: int, body: DecisionIn, request: Request,
         result = review.decide(conn, item_id, body.outcome, actor=reviewer.actor,
                                reason=body.reason, force=body.force)
     return DecisionOut(item_id=result.item_id, outcome=result.outcome, child_id=result.child_id)
+
+
+@router.get("/children/{child_id}/links",
+            summary="A child's source records and its merges and unmerges (references only)")
+def child_link_history(child_id: str, request: Request, reviewer: Reviewer) -> dict[str, Any]:
+    with runtime(request).engine.connect() as conn:
+        found = child_links.links_of(conn, child_id, reviewer)
+    return {"child_id": found.child.child_id,
+            "records": [{"ref": r.ref, "status": r.record_status} for r in found.records],
+            "events": [{**asdict(e), "created_at": e.created_at.isoformat()}
+                       for e in found.events]}
+
+
+@router.post("/children/{child_id}/unmerge",
+             summary="Split named records out of a child, with a reason; step-up required")
+def unmerge_child(child_id: str, body: UnmergeIn, request: Request,
+                  reviewer: FreshReviewer) -> dict[str, Any]:
+    rt = runtime(request)
+    with rt.transaction() as conn:
+        current, target = child_links.split(conn, child_id, body.records, reviewer,
+                                            reason=body.reason, to_new=body.new, now=rt.clock())
+    return {"records": len(body.records), "from": current.child_id, "to": target.child_id}

@@ -114,12 +114,18 @@ def for_council(conn: Connection, actor: Principal, *,
     return _list(conn, where)
 
 
-def decide(conn: Connection, request_id_: int, actor: Principal, *, accept: bool,
-           reason: str | None, now: datetime, request_id: str | None = None) -> ContactRequest:
-    found = _list(conn, [contact_request.c.id == request_id_])
+def one_for_council(conn: Connection, request_no: int, actor: Principal) -> ContactRequest:
+    """One request, for the responsible council's team; another's is not there for you."""
+    found = _list(conn, [contact_request.c.id == request_no])
     if not found or council_refusal(actor, found[0].la_code,
                                     Permission.RECORD_CONTACT_BROKER) is not None:
         raise NotFound("no such contact request")
+    return found[0]
+
+
+def decide(conn: Connection, request_id_: int, actor: Principal, *, accept: bool,
+           reason: str | None, now: datetime, request_id: str | None = None) -> ContactRequest:
+    found = [one_for_council(conn, request_id_, actor)]
     if found[0].status != ContactStatus.PENDING:
         raise Conflict("this request has been decided")
     if not accept and (not reason or not reason.strip()):

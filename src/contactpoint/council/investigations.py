@@ -14,7 +14,7 @@ from contactpoint.access.permissions import Permission
 from contactpoint.access.tables import app_user, organisation
 from contactpoint.audit.trail import AuditAction
 from contactpoint.council.common import audit
-from contactpoint.council.policy import council_refusal
+from contactpoint.council.policy import council_area, council_refusal
 from contactpoint.council.tables import investigation
 from contactpoint.db.base import utcnow
 from contactpoint.db.tables import child
@@ -83,13 +83,27 @@ def for_council(conn: Connection, la_code: str, *, open_only: bool = False) -> l
     return _list(conn, where)
 
 
-def record_outcome(conn: Connection, investigation_id: int, actor: Principal,
-                   outcome: InvestigationOutcome, *, reason: str | None, now: datetime,
-                   request_id: str | None = None) -> Investigation:
+def for_team(conn: Connection, actor: Principal, *, open_only: bool = False) -> list[Investigation]:
+    """The investigations of the actor's council (none for anyone who is not its team)."""
+    area = council_area(actor)
+    if area is None:
+        return []
+    return for_council(conn, area, open_only=open_only)
+
+
+def one_for_council(conn: Connection, investigation_id: int, actor: Principal) -> Investigation:
+    """One investigation, for the responsible council's team; another's is not there for you."""
     found = _list(conn, [investigation.c.id == investigation_id])
     if not found or council_refusal(actor, found[0].la_code,
                                     Permission.COUNCIL_INVESTIGATION_DECIDE) is not None:
         raise NotFound("no such investigation")
+    return found[0]
+
+
+def record_outcome(conn: Connection, investigation_id: int, actor: Principal,
+                   outcome: InvestigationOutcome, *, reason: str | None, now: datetime,
+                   request_id: str | None = None) -> Investigation:
+    found = [one_for_council(conn, investigation_id, actor)]
     if found[0].status != InvestigationStatus.OPEN:
         raise Conflict("this investigation is already closed")
     conn.execute(update(investigation).where(investigation.c.id == investigation_id).values(

@@ -1,7 +1,8 @@
-"""Auditor pages: search the audit trail; the chain's verification status.
+"""Auditor pages: search the audit trail; the chain's verification status; every shield
+override investigation and its outcome.
 
-The reads go through ``contactpoint.audit.search`` (which audits each read); nothing here
-queries a table.
+The reads go through ``contactpoint.audit.search`` and ``council.investigations.for_auditor``
+(each audits the read); nothing here queries a table.
 """
 
 from __future__ import annotations
@@ -17,13 +18,15 @@ from contactpoint.access.permissions import Permission
 from contactpoint.api.runtime import request_id, runtime
 from contactpoint.audit.config import AuditConfig
 from contactpoint.audit.search import MAX_RESULTS, AuditQuery, Reader, chain_status, search
+from contactpoint.council import investigations
 from contactpoint.errors import ValidationFailed
-from contactpoint.web import csrf
+from contactpoint.web import csrf, display
 from contactpoint.web.forms import DateField, TimeField, date_items
 from contactpoint.web.guard import Page
 from contactpoint.web.templating import FieldError, render
 
 Auditor = Annotated[Principal, Depends(Page(Permission.AUDIT_TRAIL_READ))]
+InvestigationReader = Annotated[Principal, Depends(Page(Permission.AUDIT_INVESTIGATION_READ))]
 router = APIRouter(
     include_in_schema=False,
     dependencies=[Depends(Page(Permission.AUDIT_TRAIL_READ)), Depends(csrf.verify)],
@@ -133,3 +136,17 @@ def verification_page(request: Request, principal: Auditor) -> Response:
         {"title": "Check the audit trail", "report": report},
         principal=principal,
     )
+
+
+@router.get("/audit/investigations")
+def investigations_page(request: Request, principal: InvestigationReader) -> Response:
+    """Every investigation, open and closed (``for_auditor`` audits the listing)."""
+    rt = runtime(request)
+    with rt.transaction() as conn:
+        found = investigations.for_auditor(conn, principal, now=rt.clock(),
+                                           request_id=request_id(request))
+    rows = [{"item": i, "opened": display.moment(i.opened_at),
+             "closed": display.moment(i.closed_at)}
+            for i in reversed(found)]
+    return render(request, "audit_investigations.html",
+                  {"title": "Investigations", "rows": rows}, principal=principal)

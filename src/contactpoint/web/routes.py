@@ -8,13 +8,17 @@ from contactpoint.web import (
     assets,
     auditor,
     contact,
+    council,
     enrol,
     errors,
+    grants,
     home,
     involvements,
     override,
     record,
+    review,
     search,
+    shields,
     signin,
     users,
 )
@@ -39,6 +43,8 @@ def install(app: FastAPI) -> None:
     errors.install(app)
     for module in (signin, enrol, home, auditor, users):
         app.include_router(module.router)
-    for practitioner_pages in (search, record, involvements, contact, override):
-        app.include_router(practitioner_pages.router)
+    for module in (council, shields, review, grants):  # the council team's pages
+        app.include_router(module.router)
+    for module in (search, record, involvements, contact, override):  # the practitioner's
+        app.include_router(module.router)
     assets.mount(app)
