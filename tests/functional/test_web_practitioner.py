@@ -439,3 +439,19 @@ def test_the_override_with_a_grant_step_up_and_a_reason_shows_the_record_once(
     posted = client.post(target, data={"csrf_token": token(form.text), "reason": "x"})
     assert posted.headers["location"] == f"/reauth?next={target}"
     assert investigations(db) == before + 1
+
+
+def test_a_council_team_reaches_its_pages_about_the_child_from_the_record(
+    login: Login, ids: dict[str, str]
+) -> None:
+    team, _ = login(Role.COUNCIL_TEAM)
+    record, _ = open_from_search(team, "SHIELDED", ids)
+    assert f'href="/children/{ids["SHIELDED"]}/shields"' in record.text
+    assert f'href="/children/{ids["SHIELDED"]}/links"' in record.text
+    assert "To keep this child safe" not in record.text  # the council team sees it all
+    assert PEOPLE["SHIELDED"].nhs in record.text
+    assert re.search(r'govuk-tag--red">\s*Shielded\s*</strong>', record.text)
+    practitioner, _ = login()
+    seen, _ = open_from_search(practitioner, "SHIELDED", ids)
+    assert "/shields" not in seen.text
+    assert "/links" not in seen.text

@@ -48,6 +48,8 @@ router = APIRouter(
 )
 Viewer = Annotated[Principal, Depends(Page(Permission.RECORD_CHILD_VIEW))]
 
+COUNCIL_LINKS = (("shields", Permission.RECORD_SHIELD_SET),
+                 ("links", Permission.LINKAGE_REVIEW_DECIDE))
 NOTICES = {
     "added": "Your involvement is recorded. Other practitioners can now see it.",
     "changed": "Your involvement is updated.",
@@ -161,6 +163,9 @@ def render_record(request: Request, principal: Principal, child: VisibleChild, *
         "may_record": principal.has(Permission.RECORD_INVOLVEMENT_WRITE) and ref is not None,
         "may_request_contact": principal.has(Permission.RECORD_CONTACT_REQUEST),
         "may_override": may_override,
+        # the council team's pages about this child (web/shields.py, web/review.py)
+        "council_links": [name for name, permission in COUNCIL_LINKS
+                          if principal.has(permission)],
         "investigation": investigation,
         "notice": notice,
         "words": WORDS,
