@@ -283,8 +283,9 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _account(url: str) -> tuple[str, str, str]:
-    access = load_access_settings()
+def _account(url: str, var_dir: Path) -> tuple[str, str, str]:
+    # the server's var dir: TOTP secrets are sealed with the key file kept there
+    access = load_access_settings().model_copy(update={"var_dir": var_dir})
     engine = make_engine(url)
     password = "bench search pass phrase " + os.urandom(6).hex()
     name = "bench." + os.urandom(3).hex()
@@ -374,10 +375,17 @@ def _serve(env: dict[str, str], workdir: Path) -> _Server:
 
 
 def _login(base: str, account: tuple[str, str, str]) -> str:
+    """Sign the new practitioner in: its first sign-in enrols (a new TOTP secret and password;
+    a code is accepted once, so enrolment comes first rather than after a refused login)."""
     name, password, secret = account
-    r = httpx.post(f"{base}/api/auth/login", json={
+    started = httpx.post(f"{base}/api/auth/enrol/start", json={
         "username": name, "password": password,
         "otp": totp.code_at(secret, datetime.now(UTC))})
+    started.raise_for_status()
+    fresh = started.json()["totp_secret"]
+    r = httpx.post(f"{base}/api/auth/enrol/finish", json={
+        "username": name, "password": password, "new_password": password + " renewed",
+        "otp": totp.code_at(fresh, datetime.now(UTC))})
     r.raise_for_status()
     return r.headers["set-cookie"].split(";", 1)[0]
 
@@ -454,7 +462,7 @@ def run_search_benchmark(
     qs, ref = build_queries(feeds, held, queries, seed, identifiers)
     server = _serve(env, workdir)
     try:
-        cookie = _login(server.base, _account(url))
+        cookie = _login(server.base, _account(url, workdir / "var"))
         _, mark = _server_durations(server.log, 0)
         runs: dict[str, Any] = {}
         accuracy: dict[str, Any] | None = None
