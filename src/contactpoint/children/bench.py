@@ -416,17 +416,19 @@ def _accuracy(queries: list[Query], results: list[list[dict[str, Any]]],
         if want in ids[:3]:
             top3 += 1
             counter["top3"] += 1
-        if ids and ids[0] != want:
-            other = person_of.get(ids[0])
-            a, b = ref.get(q.person), ref.get(other or "")
-            mine = next((r["confidence"] for r in res if r["child_id"] == want), -1.0)
-            if mine >= res[0]["confidence"]:
-                ties += 1  # the query cannot tell them apart (e.g. twins, no forename given)
-                counter["tie"] += 1
-            elif a and b and all(a[k] == b[k] for k in ("date_of_birth", "family_name",
-                                                          "postcode")):
+        pos = ids.index(want) if want in ids else len(ids)
+        mine = res[pos]["confidence"] if want in ids else -1.0
+        if ids and ids[0] != want and mine >= res[0]["confidence"]:
+            ties += 1  # the query cannot tell them apart (twins and no forename; namesakes)
+            counter["tie"] += 1
+        a = ref.get(q.person)
+        for r in res[:pos]:  # strictly above only: a twin tied with the asked child is not
+            b = ref.get(person_of.get(r["child_id"]) or "")
+            if (r["confidence"] > mine and a and b and b is not a
+                    and all(a[k] == b[k] for k in ("date_of_birth", "family_name", "postcode"))):
                 twins += 1  # a child born the same day in the same home ranked above
                 counter["twin"] += 1
+                break
     return {
         "present_queries": present, "absent_queries": absent,
         "top1": round(top1 / max(1, present), 4), "top3": round(top3 / max(1, present), 4),
