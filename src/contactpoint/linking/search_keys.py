@@ -219,5 +219,5 @@ def candidates(conn: Connection, retrieval: Retrieval) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=schema) if rows else pl.DataFrame(schema=schema)
 
 
-__all__ = ["CANDIDATE_SCHEMA", "Retrieval", "candidate_rows", "candidates", "empty", "follow", "inactive_queued",
-           "rebuild", "refresh"]
+__all__ = ["CANDIDATE_SCHEMA", "Retrieval", "candidate_rows", "candidates", "empty", "follow",
+           "inactive_queued", "rebuild", "refresh"]
