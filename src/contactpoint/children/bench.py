@@ -314,6 +314,16 @@ def _percentiles(values: list[float]) -> dict[str, float]:
             "n": len(values)}
 
 
+def _cpu_seconds(pid: int) -> float | None:
+    """User + system CPU the process has used (Linux ``/proc``; None elsewhere): a figure the
+    other processes on a shared machine do not inflate, unlike latency."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _server_durations(log: Path, start: int) -> tuple[list[float], int]:
     text = log.read_text(errors="replace")
     out = []
@@ -470,11 +480,17 @@ def run_search_benchmark(
         accuracy: dict[str, Any] | None = None
         for n in clients:
             batch = qs * (repeat if n > 1 else 1)
+            cpu_before = _cpu_seconds(server.proc.pid)
             lat, res, elapsed = asyncio.run(_drive(server.base, cookie, batch, n))
+            cpu_after = _cpu_seconds(server.proc.pid)
             at_server, mark = _server_durations(server.log, mark)
             runs[f"clients_{n}"] = {
                 "client_ms": _percentiles(lat), "server_ms": _percentiles(at_server),
                 "searches_per_second": round(len(batch) / elapsed, 1),
+                "server_cpu_ms_per_search": (
+                    round((cpu_after - cpu_before) * 1000 / len(batch), 2)
+                    if cpu_before is not None and cpu_after is not None else None),
+                "load_average": [round(x, 2) for x in os.getloadavg()],
             }
             if accuracy is None:
                 accuracy = _accuracy(qs, res[:len(qs)], expected, person_of, ref)
