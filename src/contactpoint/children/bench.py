@@ -268,8 +268,11 @@ def _children_of_persons(
         orient="row")
     joined = links.join(truth, on=["source", "source_record_id"])
     counts = joined.group_by(["person_id", "child_id"]).len()
-    best_child = counts.sort("len", descending=True).group_by("person_id").first()
-    best_person = counts.sort("len", descending=True).group_by("child_id").first()
+    # a person split over two children counts with the one holding most of their records; a
+    # tie goes to the smaller child id (deterministic: the same child in every run)
+    ordered = counts.sort(["len", "child_id", "person_id"], descending=[True, False, False])
+    best_child = ordered.group_by("person_id", maintain_order=True).first()
+    best_person = ordered.group_by("child_id", maintain_order=True).first()
     ids = joined.group_by("person_id").agg(pl.col("nhs_number").drop_nulls().first(),
                                            pl.col("upn").drop_nulls().first())
     return (dict(best_child.select("person_id", "child_id").iter_rows()),
