@@ -7,7 +7,9 @@
 3. Each candidate record is scored with the current linkage model's comparisons and weights
    (``engine.query_scorer``); a record the linkage vetoes would keep apart (forename disagrees
    on every level; another NHS number or UPN) loses :attr:`SearchSettings.veto_penalty` bits.
-   Each child counts with its best record.
+   Each child counts with its best record; children the query cannot tell apart (their
+   records agree on every field it carries: twins and no forename) count with the group's
+   best and come in child-id order (``engine.indistinguishable``).
 4. Confidence is calibrated for a query (``engine.confidences``): one child in N is the one
    asked for, or none is; two near-identical children share the probability.
 5. The policy (``domain.visibility``) drops shielded children the criteria may not find and

@@ -7,9 +7,13 @@ them in an indexed table of their own and retrieves candidates from it.
 
 *Scoring* (:class:`QueryScorer`) ranks candidates with the linkage model's OWN comparisons and
 m/u weights (one scorer, not two): every comparison level's ``sql_condition`` of the model
-artefact (written over ``<col>_l`` / ``<col>_r``) is compiled into one DuckDB statement over the
-candidate key rows (the ``_r`` side) joined with the query row (the ``_l`` side); each
-comparison contributes ``log2(m/u)`` of the level it lands on, null levels 0.
+artefact (written over ``<col>_l`` / ``<col>_r``, the text Splink runs in DuckDB) is compiled
+to a Python function of the query row (``_l``) and a candidate key row (``_r``) by
+:mod:`.sqlcond` (proved equal to DuckDB level by level in the tests); each comparison
+contributes ``log2(m/u)`` of the level it lands on, null levels 0.
+
+*Ties* (:func:`indistinguishable`): children whose records agree on every field the query
+carries (twins, and a query without a forename) cannot be told apart by it; search ties them.
 
 A query is a *partial record*. Comparisons whose query fields are absent land on their null
 level. Levels the query can never reach because it cannot carry a column (middle names, house
