@@ -166,6 +166,23 @@ def test_a_twin_is_never_ranked_above_the_child_asked_for(
                 assert twin["confidence"] < 0.1
 
 
+def test_twins_the_query_cannot_tell_apart_are_tied_never_ordered(
+    login: Login, ids: dict[str, str]
+) -> None:
+    """No forename (family name + date of birth + postcode): the twins share everything the
+    query says, so they share the confidence (neither is "the" child) and come in child-id
+    order, whichever twin was asked for."""
+    client = login()
+    for asked in ("TWIN_A", "TWIN_B"):
+        for postcode in (PEOPLE[asked].postcode, "LS6"):
+            results = search(client, **person(asked, "family_name", "date_of_birth"),
+                             postcode=postcode)
+            top = results[:2]
+            assert {r["child_id"] for r in top} == {ids["TWIN_A"], ids["TWIN_B"]}
+            assert top[0]["confidence"] == top[1]["confidence"] <= 0.5
+            assert [r["child_id"] for r in top] == sorted(r["child_id"] for r in top)
+
+
 def test_absent_children_do_not_come_back_at_high_confidence(login: Login) -> None:
     client = login()
     absent = [

@@ -114,3 +114,30 @@ def test_a_district_that_disagrees_counts_against_the_candidate() -> None:
     nowhere = _score(given_name="Ella", date_of_birth=date(2013, 5, 6))
     assert here["weight"][0] > nowhere["weight"][0] > elsewhere["weight"][0]
     assert elsewhere["gamma_household"][0] == 0
+
+
+def _twin_rows(**other: object) -> list[dict[str, object]]:
+    """Key rows of twins (children 1 and 2, records 1-3) and a child elsewhere (3)."""
+    keys = engine.search_keys(RECORDS).to_dicts()
+    alex, sophie = keys[0], keys[1]
+    stale = {**sophie, "record_key": 9, "pc": None, "pc_sector": None, "pc_district": None}
+    return [{**alex, "child_key": 1}, {**sophie, "child_key": 2}, {**stale, "child_key": 2},
+            {**keys[2], "child_key": 3, **other}]
+
+
+def test_twins_are_indistinguishable_without_a_forename_and_distinct_with_one() -> None:
+    no_forename = engine.query_keys(engine.QueryRecord(
+        family_name="Smith", date_of_birth=date(2015, 3, 4), postcode="LS6 2AB"))
+    groups = engine.indistinguishable(no_forename, _twin_rows())
+    assert groups == {1: 1, 2: 1, 3: 3}
+    named = engine.query_keys(engine.QueryRecord(
+        given_name="Sophie", family_name="Smith", date_of_birth=date(2015, 3, 4)))
+    assert engine.indistinguishable(named, _twin_rows()) == {1: 1, 2: 2, 3: 3}
+    # sex in the query separates a brother from a sister
+    with_sex = engine.query_keys(engine.QueryRecord(
+        family_name="Smith", date_of_birth=date(2015, 3, 4), postcode="LS6 2AB", sex="F"))
+    assert engine.indistinguishable(with_sex, _twin_rows()) == {1: 1, 2: 2, 3: 3}
+    # an identifier alone: two children share a group only if their records share it
+    by_nhs = engine.query_keys(engine.QueryRecord(nhs_number="9434765919"))
+    assert engine.indistinguishable(by_nhs, _twin_rows(nhs="9434765919")) == {
+        1: 1, 2: 2, 3: 1}

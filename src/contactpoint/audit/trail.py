@@ -161,27 +161,36 @@ def append(
         details=details_text,
     )
     digest = chain.entry_hash(prev_hash, canonical)
-    conn.execute(
-        insert(audit_event).values(
-            seq=seq,
-            at=when,
-            action=action.value,
-            actor=actor,
-            organisation=organisation,
-            reason=reason,
-            request_id=request_id,
-            subject=subject,
-            details=details_text,
-            prev_hash=prev_hash,
-            entry_hash=digest,
-        )
+    event = insert(audit_event).values(
+        seq=seq,
+        at=when,
+        action=action.value,
+        actor=actor,
+        organisation=organisation,
+        reason=reason,
+        request_id=request_id,
+        subject=subject,
+        details=details_text,
+        prev_hash=prev_hash,
+        entry_hash=digest,
     )
-    conn.execute(update(audit_head).where(audit_head.c.id == 1).values(head_hash=digest))
+    move_head = update(audit_head).where(audit_head.c.id == 1).values(head_hash=digest)
     indexed = set(children)
     if subject is not None and subject.startswith(CHILD_SUBJECT_PREFIX):
         indexed.add(subject[len(CHILD_SUBJECT_PREFIX):])
-    if indexed:
-        conn.execute(insert(audit_child), [{"child_id": c, "seq": seq} for c in sorted(indexed)])
+    index_rows = [{"child_id": c, "seq": seq} for c in sorted(indexed)]
+    if conn.dialect.name == "postgresql":
+        # The chain-head row stays locked until commit: the rest is ONE round trip
+        # (data-modifying CTEs), so concurrent appends queue behind as little as possible.
+        ctes = [event.cte("audit_new_event")]
+        if index_rows:
+            ctes.append(insert(audit_child).values(index_rows).cte("audit_new_children"))
+        conn.execute(move_head.add_cte(*ctes))
+    else:
+        conn.execute(event)
+        conn.execute(move_head)
+        if index_rows:
+            conn.execute(insert(audit_child), index_rows)
     return AuditEntry(
         seq=seq,
         at=when,

@@ -250,9 +250,11 @@ def _query(kind: str, r: dict[str, Any], rng: random.Random, group_of: dict[str,
 
 def _children_of_persons(
     url: str, truth: pl.DataFrame
-) -> tuple[dict[str, str], dict[str, str], dict[str, tuple[str | None, str | None]]]:
-    """person -> the child holding most of their records; child -> its main person; person ->
-    an NHS number and a UPN their imported records carry."""
+) -> tuple[dict[str, frozenset[str]], dict[str, str],
+           dict[str, tuple[str | None, str | None]]]:
+    """person -> the children holding most of their records (one, unless split evenly);
+    child -> its main person; person -> an NHS number and a UPN their imported records
+    carry."""
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
@@ -268,11 +270,16 @@ def _children_of_persons(
         orient="row")
     joined = links.join(truth, on=["source", "source_record_id"])
     counts = joined.group_by(["person_id", "child_id"]).len()
-    best_child = counts.sort("len", descending=True).group_by("person_id").first()
-    best_person = counts.sort("len", descending=True).group_by("child_id").first()
+    # a person split over several children is found by the child holding most of their
+    # records; when two hold as many, either is (neither is more "the" child than the other)
+    ordered = counts.sort(["len", "child_id", "person_id"], descending=[True, False, False])
+    most = counts.group_by("person_id").agg(pl.col("len").max().alias("most"))
+    best_child = counts.join(most, on="person_id").filter(pl.col("len") == pl.col("most")) \
+        .group_by("person_id").agg(pl.col("child_id").sort())
+    best_person = ordered.group_by("child_id", maintain_order=True).first()
     ids = joined.group_by("person_id").agg(pl.col("nhs_number").drop_nulls().first(),
                                            pl.col("upn").drop_nulls().first())
-    return (dict(best_child.select("person_id", "child_id").iter_rows()),
+    return ({p: frozenset(c) for p, c in best_child.select("person_id", "child_id").iter_rows()},
             dict(best_person.select("child_id", "person_id").iter_rows()),
             {p: (a, b) for p, a, b in ids.iter_rows()})
 
@@ -283,8 +290,9 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _account(url: str) -> tuple[str, str, str]:
-    access = load_access_settings()
+def _account(url: str, var_dir: Path) -> tuple[str, str, str]:
+    # the server's var dir: TOTP secrets are sealed with the key file kept there
+    access = load_access_settings().model_copy(update={"var_dir": var_dir})
     engine = make_engine(url)
     password = "bench search pass phrase " + os.urandom(6).hex()
     name = "bench." + os.urandom(3).hex()
@@ -311,6 +319,16 @@ def _percentiles(values: list[float]) -> dict[str, float]:
     cuts = statistics.quantiles(values, n=100, method="inclusive")
     return {"p50": round(cuts[49], 2), "p95": round(cuts[94], 2), "p99": round(cuts[98], 2),
             "n": len(values)}
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    """User + system CPU the process has used (Linux ``/proc``; None elsewhere): a figure the
+    other processes on a shared machine do not inflate, unlike latency."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _server_durations(log: Path, start: int) -> tuple[list[float], int]:
@@ -374,16 +392,23 @@ def _serve(env: dict[str, str], workdir: Path) -> _Server:
 
 
 def _login(base: str, account: tuple[str, str, str]) -> str:
+    """Sign the new practitioner in: its first sign-in enrols (a new TOTP secret and password;
+    a code is accepted once, so enrolment comes first rather than after a refused login)."""
     name, password, secret = account
-    r = httpx.post(f"{base}/api/auth/login", json={
+    started = httpx.post(f"{base}/api/auth/enrol/start", json={
         "username": name, "password": password,
         "otp": totp.code_at(secret, datetime.now(UTC))})
+    started.raise_for_status()
+    fresh = started.json()["totp_secret"]
+    r = httpx.post(f"{base}/api/auth/enrol/finish", json={
+        "username": name, "password": password, "new_password": password + " renewed",
+        "otp": totp.code_at(fresh, datetime.now(UTC))})
     r.raise_for_status()
     return r.headers["set-cookie"].split(";", 1)[0]
 
 
 def _accuracy(queries: list[Query], results: list[list[dict[str, Any]]],
-              expected: dict[str, str], person_of: dict[str, str],
+              expected: dict[str, frozenset[str]], person_of: dict[str, str],
               ref: dict[str, dict[str, Any]]) -> dict[str, Any]:
     top1 = top3 = present = absent = absent_high = twins = ties = 0
     per_kind: dict[str, Counter[str]] = {}
@@ -402,23 +427,25 @@ def _accuracy(queries: list[Query], results: list[list[dict[str, Any]]],
         if want is None:
             counter["unlinked"] += 1
             continue
-        if ids[:1] == [want]:
+        if ids[:1] and ids[0] in want:
             top1 += 1
             counter["top1"] += 1
-        if want in ids[:3]:
+        if any(i in want for i in ids[:3]):
             top3 += 1
             counter["top3"] += 1
-        if ids and ids[0] != want:
-            other = person_of.get(ids[0])
-            a, b = ref.get(q.person), ref.get(other or "")
-            mine = next((r["confidence"] for r in res if r["child_id"] == want), -1.0)
-            if mine >= res[0]["confidence"]:
-                ties += 1  # the query cannot tell them apart (e.g. twins, no forename given)
-                counter["tie"] += 1
-            elif a and b and all(a[k] == b[k] for k in ("date_of_birth", "family_name",
-                                                          "postcode")):
+        pos = next((n for n, i in enumerate(ids) if i in want), len(ids))
+        mine = res[pos]["confidence"] if pos < len(ids) else -1.0
+        if ids and ids[0] not in want and mine >= res[0]["confidence"]:
+            ties += 1  # the query cannot tell them apart (twins and no forename; namesakes)
+            counter["tie"] += 1
+        a = ref.get(q.person)
+        for r in res[:pos]:  # strictly above only: a twin tied with the asked child is not
+            b = ref.get(person_of.get(r["child_id"]) or "")
+            if (r["confidence"] > mine and a and b and b is not a
+                    and all(a[k] == b[k] for k in ("date_of_birth", "family_name", "postcode"))):
                 twins += 1  # a child born the same day in the same home ranked above
                 counter["twin"] += 1
+                break
     return {
         "present_queries": present, "absent_queries": absent,
         "top1": round(top1 / max(1, present), 4), "top3": round(top3 / max(1, present), 4),
@@ -454,17 +481,23 @@ def run_search_benchmark(
     qs, ref = build_queries(feeds, held, queries, seed, identifiers)
     server = _serve(env, workdir)
     try:
-        cookie = _login(server.base, _account(url))
+        cookie = _login(server.base, _account(url, workdir / "var"))
         _, mark = _server_durations(server.log, 0)
         runs: dict[str, Any] = {}
         accuracy: dict[str, Any] | None = None
         for n in clients:
             batch = qs * (repeat if n > 1 else 1)
+            cpu_before = _cpu_seconds(server.proc.pid)
             lat, res, elapsed = asyncio.run(_drive(server.base, cookie, batch, n))
+            cpu_after = _cpu_seconds(server.proc.pid)
             at_server, mark = _server_durations(server.log, mark)
             runs[f"clients_{n}"] = {
                 "client_ms": _percentiles(lat), "server_ms": _percentiles(at_server),
                 "searches_per_second": round(len(batch) / elapsed, 1),
+                "server_cpu_ms_per_search": (
+                    round((cpu_after - cpu_before) * 1000 / len(batch), 2)
+                    if cpu_before is not None and cpu_after is not None else None),
+                "load_average": [round(x, 2) for x in os.getloadavg()],
             }
             if accuracy is None:
                 accuracy = _accuracy(qs, res[:len(qs)], expected, person_of, ref)

@@ -7,7 +7,9 @@
 3. Each candidate record is scored with the current linkage model's comparisons and weights
    (``engine.query_scorer``); a record the linkage vetoes would keep apart (forename disagrees
    on every level; another NHS number or UPN) loses :attr:`SearchSettings.veto_penalty` bits.
-   Each child counts with its best record.
+   Each child counts with its best record; children the query cannot tell apart (their
+   records agree on every field it carries: twins and no forename) count with the group's
+   best and come in child-id order (``engine.indistinguishable``).
 4. Confidence is calibrated for a query (``engine.confidences``): one child in N is the one
    asked for, or none is; two near-identical children share the probability.
 5. The policy (``domain.visibility``) drops shielded children the criteria may not find and
@@ -23,7 +25,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
-import polars as pl
 from sqlalchemy import Connection, text
 
 from contactpoint.access.models import AuditContext
@@ -126,36 +127,42 @@ def ranked(
     model: ModelArtefact,
     settings: SearchSettings,
 ) -> list[tuple[int, str, bool, float]]:
-    """``(child_key, child_id, shielded, confidence)``, best first, at most ten; no audit."""
+    """``(child_key, child_id, shielded, confidence)``, best first, at most ten; no audit.
+
+    Children the query cannot tell apart (``engine.indistinguishable``: twins and no forename)
+    are tied: each counts with the group's best weight, so they share the confidence and
+    come in child-id order."""
     keys = engine.query_keys(_query(criteria))
-    cands = search_keys.candidates(conn, search_keys.Retrieval(
+    rows = search_keys.candidate_rows(conn, search_keys.Retrieval(
         keys, criteria.born_from, criteria.born_to))
     if criteria.born_from is not None and criteria.born_to is not None:
         lo, hi = criteria.born_from.isoformat(), criteria.born_to.isoformat()
-        cands = cands.filter(pl.col("dob").is_between(pl.lit(lo), pl.lit(hi)))
-    used = criteria.used()
-    hidden_ok = findable(viewer, True, used)
-    if not hidden_ok:
-        cands = cands.filter(~pl.col("shielded"))
-    if cands.height == 0:
+        rows = [r for r in rows if r["dob"] is not None and lo <= r["dob"] <= hi]
+    if not findable(viewer, True, criteria.used()):
+        rows = [r for r in rows if not r["shielded"]]
+    if not rows:
         return []
-    scored = engine.query_scorer(model).score(keys, cands).frame
-    per_child = (
-        scored.select("record_key", "weight", "vetoed")
-        .join(cands.select("record_key", "child_key", "child_id", "shielded"), on="record_key")
-        .with_columns(
-            (pl.col("weight") - pl.when(pl.col("vetoed")).then(settings.veto_penalty)
-             .otherwise(0.0)).alias("w"))
-        .group_by("child_key")
-        .agg(pl.col("w").max(), pl.col("child_id").first(), pl.col("shielded").first())
-    )
+    scored = engine.query_scorer(model).score_rows(keys, rows)
+    best: dict[int, float] = {}
+    about: dict[int, tuple[str, bool]] = {}
+    for row, s in zip(rows, scored, strict=True):
+        key = int(row["child_key"])
+        w = s.weight - (settings.veto_penalty if s.vetoed else 0.0)
+        if key not in best or w > best[key]:
+            best[key] = w
+        about[key] = (str(row["child_id"]), bool(row["shielded"]))
+    group = engine.indistinguishable(keys, rows)
+    group_best: dict[int, float] = {}
+    for key, w in best.items():
+        g = group[key]
+        group_best[g] = max(w, group_best.get(g, w))
+    weights = {key: group_best[group[key]] for key in best}
     n = max(settings.population_floor, population(conn, settings.population_ttl_seconds))
-    conf = engine.confidences(per_child["w"].to_list(), n, settings.prior_in_index)
-    out = per_child.with_columns(pl.Series("confidence", conf, dtype=pl.Float64())).sort(
-        ["confidence", "w", "child_id"], descending=[True, True, False]
-    ).head(MAX_RESULTS)
-    return [(int(k), str(i), bool(s), float(c)) for k, i, s, c in out.select(
-        "child_key", "child_id", "shielded", "confidence").iter_rows()]
+    order = list(weights)
+    conf = engine.confidences([weights[k] for k in order], n, settings.prior_in_index)
+    out = sorted(zip(order, conf, strict=True),
+                 key=lambda kc: (-kc[1], -weights[kc[0]], about[kc[0]][0]))[:MAX_RESULTS]
+    return [(key, about[key][0], about[key][1], c) for key, c in out]
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ the surviving child.
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from datetime import date
 from typing import Any
 
@@ -75,11 +76,18 @@ def parse_involvements(value: Any) -> tuple[Involvement, ...]:
     return tuple(out)
 
 
-def authority_table(conn: Connection) -> dict[str, dict[RecordField, int]]:
+def authority_table(
+    conn: Connection, sources: Collection[str] | None = None
+) -> dict[str, dict[RecordField, int]]:
+    """Source -> field -> authority rank; only ``sources`` when given (survivorship ranks a
+    record by its own source alone, so a child's records need only their sources' rows: a
+    search's ten results read a few dozen rows, not every source's)."""
     out: dict[str, dict[RecordField, int]] = {}
-    for code, fld, rank in conn.execute(
-        select(source_authority.c.source_code, source_authority.c.field, source_authority.c.rank)
-    ).all():
+    query = select(source_authority.c.source_code, source_authority.c.field,
+                   source_authority.c.rank)
+    if sources is not None:
+        query = query.where(source_authority.c.source_code.in_(sorted(set(sources))))
+    for code, fld, rank in conn.execute(query).all():
         try:
             out.setdefault(code, {})[RecordField(fld)] = int(rank)
         except ValueError:
@@ -134,7 +142,8 @@ def load_child_row(conn: Connection, row: ChildRow) -> SurvivedChild:
     views = load_source_views(conn, row.key)
     if not views:
         raise NotFound("no such child")
-    return assemble(row.child_id, views, authority_table(conn), shielded=row.shielded,
+    sources = {v.record.source_code for v in views}
+    return assemble(row.child_id, views, authority_table(conn, sources), shielded=row.shielded,
                     owning_la=row.owning_la)
 
 
@@ -144,7 +153,8 @@ def load_many(conn: Connection, children: dict[int, tuple[str, bool]]) -> dict[i
     if not children:
         return {}
     views = _views(conn, sorted(children))
-    authority = authority_table(conn)
+    authority = authority_table(
+        conn, {v.record.source_code for found in views.values() for v in found})
     return {
         key: assemble(children[key][0], v, authority, shielded=children[key][1])
         for key, v in views.items() if v

@@ -185,11 +185,12 @@ def _paths(r: Retrieval) -> tuple[list[str], dict[str, Any]]:
     return paths, params
 
 
-def candidates(conn: Connection, retrieval: Retrieval) -> pl.DataFrame:
-    """Key rows of live children reachable by the query (:data:`CANDIDATE_SCHEMA`)."""
+def candidate_rows(conn: Connection, retrieval: Retrieval) -> list[dict[str, Any]]:
+    """Key rows of live children reachable by the query (the :data:`CANDIDATE_SCHEMA`
+    columns, as plain dicts: a search scores them without building a frame); one statement."""
     paths, params = _paths(retrieval)
     if not paths:
-        return pl.DataFrame(schema=CANDIDATE_SCHEMA)
+        return []
     cols = ", ".join(_COLUMNS)
     union = " UNION ".join(
         f"SELECT * FROM (SELECT {cols} FROM search_key WHERE {p} LIMIT {PER_PATH_LIMIT})"
@@ -202,12 +203,21 @@ def candidates(conn: Connection, retrieval: Retrieval) -> pl.DataFrame:
         "JOIN child c ON c.id = k.child_key WHERE c.status = 'active'"  # nosec B608 - internal names and constants only
     )
     used = {n: v for n, v in params.items() if re.search(rf":{n}\b", sql)}
-    rows = conn.execute(text(sql), used).all()
+    names = [*_COLUMNS, "child_id", "shielded"]
+    out = []
+    for r in conn.execute(text(sql), used):
+        row = dict(zip(names, r, strict=True))
+        row["shielded"] = bool(row["shielded"])
+        out.append(row)
+    return out
+
+
+def candidates(conn: Connection, retrieval: Retrieval) -> pl.DataFrame:
+    """:func:`candidate_rows` as a frame (:data:`CANDIDATE_SCHEMA`)."""
+    rows = candidate_rows(conn, retrieval)
     schema = {c: CANDIDATE_SCHEMA[c] for c in [*_COLUMNS, "child_id", "shielded"]}
-    if not rows:
-        return pl.DataFrame(schema=schema)
-    return pl.DataFrame([(*r[:-1], bool(r[-1])) for r in rows], schema=schema, orient="row")
+    return pl.DataFrame(rows, schema=schema) if rows else pl.DataFrame(schema=schema)
 
 
-__all__ = ["CANDIDATE_SCHEMA", "Retrieval", "candidates", "empty", "follow", "inactive_queued",
-           "rebuild", "refresh"]
+__all__ = ["CANDIDATE_SCHEMA", "Retrieval", "candidate_rows", "candidates", "empty", "follow",
+           "inactive_queued", "rebuild", "refresh"]

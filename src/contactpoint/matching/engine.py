@@ -44,6 +44,7 @@ from contactpoint.matching.query import (
     QueryRecord,
     QueryScorer,
     confidences,
+    indistinguishable,
     normalise_postcode,
     query_keys,
 )
@@ -196,8 +197,26 @@ def query_scorer(model: ModelArtefact) -> QueryScorer:
 
 
 __all__ = [
-    "CLUSTERS_SCHEMA", "DEFAULT_MODEL_PATH", "KEY_COLUMNS", "MATCH_NEW_SCHEMA", "REVIEW_SCHEMA",
-    "SEARCH_KEY_SCHEMA", "LinkResult", "QueryRecord", "QueryScorer", "confidences", "dedupe",
-    "existing_mark", "explain_pair", "keep_existing", "load_model", "match_new",
-    "normalise_postcode", "query_keys", "query_scorer", "search_keys", "train",
+    "CLUSTERS_SCHEMA",
+    "DEFAULT_MODEL_PATH",
+    "KEY_COLUMNS",
+    "MATCH_NEW_SCHEMA",
+    "REVIEW_SCHEMA",
+    "SEARCH_KEY_SCHEMA",
+    "LinkResult",
+    "QueryRecord",
+    "QueryScorer",
+    "confidences",
+    "dedupe",
+    "existing_mark",
+    "explain_pair",
+    "indistinguishable",
+    "keep_existing",
+    "load_model",
+    "match_new",
+    "normalise_postcode",
+    "query_keys",
+    "query_scorer",
+    "search_keys",
+    "train",
 ]

@@ -7,9 +7,13 @@ them in an indexed table of their own and retrieves candidates from it.
 
 *Scoring* (:class:`QueryScorer`) ranks candidates with the linkage model's OWN comparisons and
 m/u weights (one scorer, not two): every comparison level's ``sql_condition`` of the model
-artefact (written over ``<col>_l`` / ``<col>_r``) is compiled into one DuckDB statement over the
-candidate key rows (the ``_r`` side) joined with the query row (the ``_l`` side); each
-comparison contributes ``log2(m/u)`` of the level it lands on, null levels 0.
+artefact (written over ``<col>_l`` / ``<col>_r``, the text Splink runs in DuckDB) is compiled
+to a Python function of the query row (``_l``) and a candidate key row (``_r``) by
+:mod:`.sqlcond` (proved equal to DuckDB level by level in the tests); each comparison
+contributes ``log2(m/u)`` of the level it lands on, null levels 0.
+
+*Ties* (:func:`indistinguishable`): children whose records agree on every field the query
+carries (twins, and a query without a forename) cannot be told apart by it; search ties them.
 
 A query is a *partial record*. Comparisons whose query fields are absent land on their null
 level. Levels the query can never reach because it cannot carry a column (middle names, house
@@ -29,7 +33,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import polars as pl
 
@@ -48,9 +52,7 @@ from contactpoint.matching.normalise import (
     ocr_key,
     prepare,
 )
-
-if TYPE_CHECKING:
-    import duckdb
+from contactpoint.matching.sqlcond import Expr, Row, compile_condition
 
 # The key columns stored per source record (besides record_key); ``fn_names`` / ``sn_names``
 # are lists, stored as space-separated text.
@@ -171,23 +173,29 @@ def query_keys(query: QueryRecord) -> dict[str, Any]:
 
 # --- scoring ------------------------------------------------------------------------------
 
-_COLUMN_REF = re.compile(r"\b([a-z][a-z0-9_]*?)_(?:l|r)\b")
-
 
 @dataclass(frozen=True)
 class _Level:
     condition: str
-    weight: float  # log2(m/u); 0 for a null level
     gamma: int  # Splink's numbering: -1 null, then n-1 … 0 from the top
     is_null: bool
+    is_else: bool
     m: float
     u: float
+    test: Expr | None  # the compiled condition (None for ELSE)
+    columns: frozenset[str]
 
 
 @dataclass(frozen=True)
 class _Comparison:
     name: str
     levels: tuple[_Level, ...]
+
+
+def _compiled(sql: str) -> tuple[Expr | None, frozenset[str]]:
+    if sql.strip().upper() == "ELSE":
+        return None, frozenset()
+    return compile_condition(sql)
 
 
 def _comparisons(model: ModelArtefact) -> tuple[_Comparison, ...]:
@@ -198,19 +206,17 @@ def _comparisons(model: ModelArtefact) -> tuple[_Comparison, ...]:
         levels = []
         rank = len(non_null) - 1
         for lv in raw:
+            test, cols = _compiled(lv["sql_condition"])
             if lv.get("is_null_level"):
-                levels.append(_Level(lv["sql_condition"], 0.0, -1, True, 1.0, 1.0))
+                levels.append(_Level(lv["sql_condition"], -1, True, False, 1.0, 1.0, test, cols))
                 continue
             m = float(lv.get("m_probability") or 1e-9)
             u = float(lv.get("u_probability") or 1e-9)
-            levels.append(_Level(lv["sql_condition"], 0.0, rank, False, m, u))
+            levels.append(_Level(lv["sql_condition"], rank, False, test is None, m, u, test,
+                                 cols))
             rank -= 1
         out.append(_Comparison(str(comp["output_column_name"]), tuple(levels)))
     return tuple(out)
-
-
-def _columns(condition: str) -> set[str]:
-    return {m.group(1) for m in _COLUMN_REF.finditer(condition)}
 
 
 def _weight(m: float, u: float) -> float:
@@ -218,9 +224,21 @@ def _weight(m: float, u: float) -> float:
 
 
 @dataclass(frozen=True)
-class _Plan:
-    sql: str  # record_key, gamma_<comparison>… for each candidate
-    weights: dict[str, dict[int, float]]  # comparison -> gamma -> log2(m/u)
+class _Case:
+    """One comparison compiled for a query shape: the first ``whens`` test that holds gives
+    the gamma, else ``otherwise`` (None: SQL's NULL, weight 0)."""
+
+    name: str
+    whens: tuple[tuple[Expr, int], ...]
+    otherwise: int | None
+    weights: dict[int, float]  # gamma -> log2(m/u) (folded levels included)
+    columns: tuple[str, ...]  # the candidate's columns it reads (the memo key)
+
+    def gamma(self, query: Row, cand: Row) -> int | None:
+        for test, g in self.whens:
+            if test(query, cand):
+                return g
+        return self.otherwise
 
 
 @dataclass(frozen=True)
@@ -233,186 +251,179 @@ class ScoredCandidates:
     frame: pl.DataFrame  # record_key, weight, vetoed, gamma_<comparison>…
 
 
+@dataclass(frozen=True)
+class Scored:
+    """One candidate row's score: the summed weight, the veto, each comparison's gamma."""
+
+    weight: float
+    vetoed: bool
+    gammas: tuple[int | None, ...]
+
+
 class QueryScorer:
     """The model's comparisons compiled for queries of each shape (which fields are present).
 
-    Thread-safe: each thread keeps its own DuckDB connection."""
+    Each level's ``sql_condition`` is compiled to Python once (:mod:`.sqlcond`; the same text
+    Splink runs in DuckDB, proved equal level by level in the tests); a search scores its few
+    hundred candidates at most without a database statement. Thread-safe (plans are
+    immutable; a race builds one twice)."""
 
     def __init__(self, model: ModelArtefact) -> None:
         self.model = model
         self.version = model.version
         self.comparisons = _comparisons(model)
+        self.names = tuple(c.name for c in self.comparisons)
         self.forename_else = gamma(model.splink_settings, "forename", "else")
         cols: set[str] = set()
         for comp in self.comparisons:
             for lv in comp.levels:
-                if lv.condition.strip().upper() != "ELSE":
-                    cols |= _columns(lv.condition)
+                cols |= lv.columns
         self.columns = tuple(sorted(cols))
-        self._local = threading.local()
-        self._plans: dict[frozenset[str], _Plan] = {}
+        self._plans: dict[frozenset[str], tuple[_Case | None, ...]] = {}
         self._lock = threading.Lock()
-
-    def _con(self) -> duckdb.DuckDBPyConnection:
-        con: duckdb.DuckDBPyConnection | None = getattr(self._local, "con", None)
-        if con is None:
-            import duckdb
-
-            con = duckdb.connect(":memory:")
-            con.execute("SET threads = 1")
-            self._local.con = con
-        return con
-
-    def _side(self, col: str, side: str, present: frozenset[str]) -> str:
-        typ = "VARCHAR[]" if col in LIST_COLUMNS else "VARCHAR"
-        if col not in SEARCH_KEY_SCHEMA or col == "record_key":
-            return f"CAST(NULL AS {typ}) AS {col}_{side}"
-        if side == "l":
-            if col not in present:
-                return f"CAST(NULL AS {typ}) AS {col}_l"
-            return f"CAST(${col} AS {typ}) AS {col}_l"
-        if col in LIST_COLUMNS:
-            return f"string_split(c.{col}, ' ') AS {col}_r"
-        return f"c.{col} AS {col}_r"
 
     def _reachable(self, present: frozenset[str]) -> dict[str, list[tuple[bool, bool]]]:
         """For each level of each comparison: (is it TRUE for a query of this shape that agrees
         on everything it carries, can it be reached at all). A level that is not TRUE under
         that probe and needs a column the query never carries (middle names, street, carers)
-        can never be reached: it is folded downwards. (The probe is evaluated by DuckDB.)"""
-        con = self._con()
-        probe_cols = ", ".join(
-            f"{self._probe_value(c, present)} AS {c}_{s}" for c in self.columns for s in "lr"
-        )
+        can never be reached: it is folded downwards."""
+        probe = {c: self._probe_value(c, present) for c in self.columns}
         out: dict[str, list[tuple[bool, bool]]] = {}
         for comp in self.comparisons:
             flags = []
             for lv in comp.levels:
-                if lv.condition.strip().upper() == "ELSE":
+                if lv.test is None:
                     flags.append((True, True))
                     continue
-                sql = f"SELECT COALESCE(({lv.condition}), FALSE) FROM (SELECT {probe_cols})"  # noqa: S608  # nosec B608
-                rows = con.execute(sql).fetchall()
-                true = bool(rows and rows[0][0])
-                needs_missing = bool(_columns(lv.condition) - present)
+                true = bool(lv.test(probe, probe))
+                needs_missing = bool(lv.columns - present)
                 flags.append((true, true or not needs_missing))
             out[comp.name] = flags
         return out
 
     @staticmethod
-    def _probe_value(col: str, present: frozenset[str]) -> str:
+    def _probe_value(col: str, present: frozenset[str]) -> Any:
         if col not in present:
-            return "CAST(NULL AS VARCHAR[])" if col in LIST_COLUMNS else "CAST(NULL AS VARCHAR)"
+            return None
         if col in LIST_COLUMNS:
-            return "['probe']"
+            return ["probe"]
         if col == "dob":
-            return "'2015-03-04'"
-        return "'probe'"
+            return "2015-03-04"
+        return "probe"
 
     def _case(
         self, comp: _Comparison, flags: list[tuple[bool, bool]], present: frozenset[str]
-    ) -> tuple[str, dict[int, float]] | None:
-        """(gamma CASE, weight of each gamma) of one comparison for a query shape; None: the
-        query carries none of its fields (always null). DuckDB pays per WHEN, so the weights
-        are looked up from the gammas afterwards rather than computed by a second CASE."""
+    ) -> _Case | None:
+        """One comparison for a query shape; None: the query carries none of its fields
+        (always null)."""
         pairs = list(zip(comp.levels, flags, strict=True))
         null_true = any(true for lv, (true, _) in pairs if lv.is_null)
-        agreeing = [lv for lv, (_, reach) in pairs
-                    if reach and not lv.is_null and lv.condition.strip().upper() != "ELSE"]
+        agreeing = [lv for lv, (_, reach) in pairs if reach and not lv.is_null and not lv.is_else]
         if null_true and not agreeing:
             return None
         # A null level written for full records ("no postcode, street, town or carers") also
         # holds for a query carrying only a district: then "null" means the candidate lacks
         # every field the query carries for this comparison, tried before the disagreement.
-        carried = sorted(set().union(*(_columns(lv.condition) for lv in agreeing))
-                         & present)
+        carried = sorted(set().union(*(lv.columns for lv in agreeing)) & present)
         late = ([" AND ".join(f"{c}_r IS NULL" for c in carried) or "FALSE"]
                 if null_true else [])
         weights: dict[int, float] = {-1: 0.0}
-        whens_g: list[str] = []
+        whens: list[tuple[Expr, int]] = []
+        otherwise: int | None = None
         carry_m = carry_u = 0.0
         for lv, (_, reach) in pairs:
             if lv.is_null:
-                if not null_true:  # the candidate's side may be null
-                    whens_g.append(f"WHEN ({lv.condition}) THEN -1")
+                if not null_true and lv.test is not None:  # the candidate's side may be null
+                    whens.append((lv.test, -1))
                 continue
-            is_else = lv.condition.strip().upper() == "ELSE"
-            if not reach and not is_else:  # never reached by this shape: fold it downwards
+            if not reach and not lv.is_else:  # never reached by this shape: fold it downwards
                 carry_m += lv.m
                 carry_u += lv.u
                 continue
-            if is_else:  # disagreement is its own evidence: nothing folds into it
+            if lv.is_else:  # disagreement is its own evidence: nothing folds into it
                 carry_m = carry_u = 0.0
-                for cond in late:
-                    whens_g.append(f"WHEN ({cond}) THEN -1")
+                whens.extend((compile_condition(cond)[0], -1) for cond in late)
             weights[lv.gamma] = _weight(lv.m + carry_m, lv.u + carry_u)
             carry_m = carry_u = 0.0
-            if is_else:
-                whens_g.append(f"ELSE {lv.gamma}")
-            else:
-                whens_g.append(f"WHEN ({lv.condition}) THEN {lv.gamma}")
-        return f"CASE {' '.join(whens_g)} END", weights
+            if lv.is_else:
+                otherwise = lv.gamma
+                break
+            assert lv.test is not None
+            whens.append((lv.test, lv.gamma))
+        used = set().union(*(lv.columns for lv in comp.levels)) | set(carried)
+        return _Case(comp.name, tuple(whens), otherwise, weights,
+                     tuple(sorted(c for c in used if c in SEARCH_KEY_SCHEMA)))
 
-    def _plan(self, present: frozenset[str]) -> _Plan:
+    def _plan(self, present: frozenset[str]) -> tuple[_Case | None, ...]:
         with self._lock:
             plan = self._plans.get(present)
         if plan is not None:
             return plan
         reach = self._reachable(present)
-        terms = []
-        used: set[str] = set()
-        weights: dict[str, dict[int, float]] = {}
-        for comp in self.comparisons:
-            case = self._case(comp, reach[comp.name], present)
-            if case is None:  # the query carries none of its fields: null, weight 0
-                terms.append(f"-1 AS gamma_{comp.name}")
-                weights[comp.name] = {-1: 0.0}
-                continue
-            terms.append(f"{case[0]} AS gamma_{comp.name}")
-            weights[comp.name] = case[1]
-            used |= _columns(case[0])
-        sides = ", ".join(self._side(c, s, present) for c in sorted(used) for s in "lr")
-        sql = (
-            f"SELECT record_key, {', '.join(terms)} FROM ("  # noqa: S608
-            f"SELECT c.record_key{', ' if sides else ''}{sides} FROM cand c)"  # nosec B608 - internal names and constants only
-        )
-        plan = _Plan(sql, weights)
+        plan = tuple(self._case(comp, reach[comp.name], present) for comp in self.comparisons)
         with self._lock:
             self._plans[present] = plan
         return plan
 
+    def score_rows(
+        self, query: Mapping[str, Any], candidates: Sequence[Mapping[str, Any]]
+    ) -> list[Scored]:
+        """Score candidate key rows (:data:`SEARCH_KEY_SCHEMA` columns, list columns as
+        space-separated text as stored; extra keys ignored), in their order."""
+        present = frozenset(k for k, v in query.items() if v is not None and k in KEY_COLUMNS)
+        plan = self._plan(present)
+        left = {c: query.get(c) if c in present else None for c in SEARCH_KEY_SCHEMA}
+        memo: list[dict[tuple[Any, ...], int | None]] = [{} for _ in plan]
+        veto_at = self._veto_checks(query)
+        out: list[Scored] = []
+        for row in candidates:
+            right: dict[str, Any] | None = None
+            gammas: list[int | None] = []
+            weight = 0.0
+            for case, seen in zip(plan, memo, strict=True):
+                if case is None:
+                    gammas.append(-1)
+                    continue
+                key = tuple(row.get(c) for c in case.columns)  # stored text: hashable
+                if key in seen:
+                    g = seen[key]
+                else:
+                    right = right if right is not None else _right(row)
+                    g = seen[key] = case.gamma(left, right)
+                gammas.append(g)
+                weight += case.weights.get(g, 0.0) if g is not None else 0.0
+            vetoed = any(gammas[i] == g for i, g in veto_at)
+            out.append(Scored(weight, vetoed, tuple(gammas)))
+        return out
+
+    def _veto_checks(self, query: Mapping[str, Any]) -> list[tuple[int, int]]:
+        """(comparison index, gamma) pairs any one of which vetoes a candidate for a query."""
+        idx = {n: i for i, n in enumerate(self.names)}
+        checks = [(idx[ident], 0) for ident in ("nhs", "upn") if ident in idx]
+        if query.get("fn") is not None and "forename" in idx:
+            checks.append((idx["forename"], self.forename_else))
+        return checks
+
     def score(self, query: Mapping[str, Any], candidates: pl.DataFrame) -> ScoredCandidates:
         """Score candidate key rows (:data:`SEARCH_KEY_SCHEMA`, extra columns ignored)."""
-        present = frozenset(k for k, v in query.items() if v is not None and k in KEY_COLUMNS)
         gamma_cols = {f"gamma_{c.name}": pl.Int64() for c in self.comparisons}
-        if candidates.height == 0:
-            return ScoredCandidates(pl.DataFrame(
-                schema={"record_key": pl.Int64(), "weight": pl.Float64(), **gamma_cols,
-                        "vetoed": pl.Boolean()}))
-        plan = self._plan(present)
-        con = self._con()
-        cand = candidates.select(list(SEARCH_KEY_SCHEMA)).cast(SEARCH_KEY_SCHEMA)  # type: ignore[arg-type]
-        params = {c: query[c] for c in present if f"${c}" in plan.sql}
-        con.register("cand", cand.to_arrow())
-        try:
-            rows = con.execute(plan.sql, params).fetchall()
-        finally:
-            con.unregister("cand")
-        names = [c.name for c in self.comparisons]
-        lookups = [plan.weights[n] for n in names]
-        fn_given = query.get("fn") is not None
-        idx = {n: i for i, n in enumerate(names)}
-        out = []
-        for row in rows:
-            gammas = row[1:]
-            weight = sum(w.get(g, 0.0) for w, g in zip(lookups, gammas, strict=True))
-            vetoed = (fn_given and "forename" in idx
-                      and gammas[idx["forename"]] == self.forename_else) or any(
-                ident in idx and gammas[idx[ident]] == 0 for ident in ("nhs", "upn"))
-            out.append((row[0], weight, *gammas, vetoed))
         schema = {"record_key": pl.Int64(), "weight": pl.Float64(), **gamma_cols,
                   "vetoed": pl.Boolean()}
+        rows = candidates.select(list(SEARCH_KEY_SCHEMA)).to_dicts()
+        scored = self.score_rows(query, rows)
+        out = [(r["record_key"], s.weight, *s.gammas, s.vetoed)
+               for r, s in zip(rows, scored, strict=True)]
         return ScoredCandidates(pl.DataFrame(out, schema=schema, orient="row"))
+
+
+def _right(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored key row as the conditions read it: list columns split (``string_split``)."""
+    out = dict(row)
+    for col in LIST_COLUMNS:
+        value = out.get(col)
+        if isinstance(value, str):
+            out[col] = value.split(" ")
+    return out
 
 
 _SCORERS: dict[str, QueryScorer] = {}
@@ -429,6 +440,52 @@ def scorer(model: ModelArtefact) -> QueryScorer:
                 _SCORERS.clear()
             found = _SCORERS[key] = QueryScorer(model)
         return found
+
+
+# --- children a query cannot tell apart -------------------------------------------------------
+
+# What a query can say about a child, one key per field a practitioner types (the derived keys,
+# fn_canon, sn_mp and so on, only restate these).
+IDENTITY_COLUMNS = ("fn", "sn", "dob", "sex", "pc", "pc_district", "town", "nhs", "upn")
+
+
+def identity_columns(query: Mapping[str, Any]) -> tuple[str, ...]:
+    """The key columns a query carries, as it identifies a child (a full postcode stands for
+    its district)."""
+    cols = [c for c in IDENTITY_COLUMNS if query.get(c) is not None]
+    if "pc" in cols:
+        cols.remove("pc_district")
+    return tuple(cols)
+
+
+def indistinguishable(
+    query: Mapping[str, Any], candidates: Sequence[Mapping[str, Any]]
+) -> dict[int, int]:
+    """``child_key`` -> the smallest ``child_key`` of the children this query cannot tell it
+    apart from. Two children are indistinguishable when a record of one and a record of the
+    other hold the same values in every field the query carries (twins and a query without a
+    forename: same family name, date of birth and home). Whatever separates their scores
+    then is which sources happen to hold which record, not which child was asked for; the
+    search ties them (docs/search.md)."""
+    cols = identity_columns(query)
+    parent: dict[int, int] = {}
+
+    def root(k: int) -> int:
+        while parent[k] != k:
+            parent[k] = parent[parent[k]]
+            k = parent[k]
+        return k
+
+    first: dict[tuple[Any, ...], int] = {}
+    for row in candidates:
+        key = int(row["child_key"])
+        parent.setdefault(key, key)
+        sig = tuple(row.get(c) for c in cols)
+        other = first.setdefault(sig, key)
+        a, b = root(key), root(other)
+        if a != b:
+            parent[max(a, b)] = min(a, b)
+    return {k: root(k) for k in parent}
 
 
 # --- calibration ----------------------------------------------------------------------------
@@ -456,6 +513,7 @@ def confidences(
 
 
 __all__ = [
-    "KEY_COLUMNS", "SEARCH_KEY_SCHEMA", "QueryRecord", "QueryScorer", "ScoredCandidates",
-    "confidences", "normalise_postcode", "query_keys", "scorer", "search_keys",
+    "KEY_COLUMNS", "SEARCH_KEY_SCHEMA", "QueryRecord", "QueryScorer", "Scored", "ScoredCandidates",
+    "confidences", "identity_columns", "indistinguishable", "normalise_postcode", "query_keys",
+    "scorer", "search_keys",
 ]
