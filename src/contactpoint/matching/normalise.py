@@ -82,6 +82,19 @@ def nickname_groups() -> dict[str, str]:
     return mapping
 
 
+@lru_cache(maxsize=1)
+def known_forenames() -> frozenset[str]:
+    """Forenames known to be names (not keying slips): every name of our nickname groups
+    (``data/nicknames.txt``) and of the curated ``nicknames`` package (English names and their
+    nicknames, Apache-2.0), as :func:`forename_key` folds them."""
+    from nicknames import name_triplets
+
+    names = set(nickname_groups())
+    for triplet in name_triplets():
+        names.update(k for n in (triplet.name1, triplet.name2) if (k := forename_key(n)))
+    return frozenset(names)
+
+
 def canonical(name: str | None) -> str | None:
     if name is None:
         return None

@@ -25,6 +25,7 @@ from contactpoint.matching.model import base_settings, gamma, prediction_rules
 from contactpoint.matching.normalise import prepare
 from contactpoint.matching.splinkdb import connect, fetch, linker_for, load_table, register
 from contactpoint.matching.training import train_model
+from contactpoint.matching.slips import slip_forenames
 from contactpoint.matching.twins import (
     MIDDLE_NAMES_CONFLICT,
     ambiguous_records,
@@ -36,7 +37,7 @@ log = logging.getLogger(__name__)
 TF_COLUMNS = ("fn", "sn")
 # what clustering reads of the prepared records (twins, ambiguity, conflicts)
 CLUSTER_COLUMNS = ("unique_id", "source_code", "dob", "sn", "sn_names", "pc", "fn", "fn_canon",
-                   "fn_mid", "fn_mid_ini", "fn_mid_abbr", "nhs", "upn")
+                   "fn_mid", "fn_mid_ini", "fn_mid_abbr", "nhs", "upn", "sex")
 
 
 def veto_select(
@@ -266,6 +267,8 @@ def run_dedupe(
     linkable_mask = ~pl.col("vetoed") & (pl.col("p") >= rules.link_probability)
     n_ambiguous = 0
     if rules.household_vetoes:
+        # a source's keying slip (Setth beside its own Seth) is no second child (slips.py)
+        lf = lf.with_columns(slip_forenames(lf).alias("fn"))
         strong = edges.filter(linkable_mask)
         amb = ambiguous_records(strong, lf).implode()
         wrong_twin = twin_named_alike(strong, lf).with_columns(pl.lit(True).alias("wrong_twin"))

@@ -1,0 +1,106 @@
+"""Keying slips: a source's second record of one child under a mistyped forename.
+
+The one-record-per-source rules (:mod:`.cluster`'s signatures, :func:`.twins.ambiguous_records`,
+:func:`.twins.twin_named_alike`) read two records of one source with one date of birth and two
+forenames as two children born together. A source that holds a child twice, once as ``Seth``
+and once as ``Setth`` (or a dedupe file: ``Jeff`` and ``Jfef``), is not holding twins, and
+those rules kept its records apart.
+
+A forename is taken for a slip of another, and the record is read under the other name by those
+rules only (nothing stored, no comparison level changes), when all of these hold:
+
+* it is no known forename (:func:`.normalise.known_forenames`: our nickname groups and the
+  curated ``nicknames`` package) and no other record of the population carries it;
+* the same source holds, on the same date of birth, a record whose forename is *established*
+  (a known forename, or carried by two records or more), one edit apart (Damerau-Levenshtein
+  1) past an initial they share (keying slips rarely hit the first letter; Javier and Xavier
+  are two names), and of a sex that does not disagree;
+* exactly one such forename exists (``Hanaa`` between twins ``Hana`` and ``Hanna`` stays as it
+  is).
+
+Twins given real names one letter apart (Hana and Hanna) never qualify: both are known names.
+What this can get wrong: twins whose names are both unlisted, one letter apart, of one sex, one
+of them carried by one record only while the other is carried by two; the twin vetoes then
+still refuse any pair whose forenames disagree otherwise (docs/linkage.md).
+"""
+
+from __future__ import annotations
+
+import jellyfish
+import polars as pl
+
+from contactpoint.matching.normalise import known_forenames, ocr_key
+
+
+def slip_forenames(lf: pl.DataFrame) -> pl.Series:
+    """``lf``'s ``fn`` with each keying slip replaced by the forename it mistypes (same
+    length and order as ``lf``; ``lf`` needs ``unique_id``, ``source_code``, ``dob``, ``fn``,
+    ``sex`` when present)."""
+    fn = lf.get_column("fn")
+    sex = lf.get_column("sex") if "sex" in lf.columns else pl.repeat(None, lf.height,
+                                                                     dtype=pl.Utf8, eager=True)
+    known = known_forenames()
+    base = pl.DataFrame({
+        "unique_id": lf.get_column("unique_id"), "src": lf.get_column("source_code"),
+        "dob": lf.get_column("dob"), "fn": fn, "sex": sex,
+    }).filter(pl.col("fn").is_not_null() & pl.col("dob").is_not_null()
+              & pl.col("src").is_not_null())
+    base = base.with_columns(
+        n=pl.len().over("fn"), known=pl.col("fn").is_in(list(known)))
+    slips = base.filter((pl.col("n") == 1) & ~pl.col("known"))
+    if slips.is_empty():
+        return fn
+    established = base.filter((pl.col("n") > 1) | pl.col("known")).select(
+        "src", "dob", pl.col("fn").alias("to"), pl.col("sex").alias("sex_to")).unique()
+    cand = slips.join(established, on=["src", "dob"], how="inner").filter(
+        (pl.col("sex").is_null() | pl.col("sex_to").is_null()
+         | (pl.col("sex") == pl.col("sex_to")))
+        & (pl.col("fn") != pl.col("to"))
+    )
+    if cand.is_empty():
+        return fn
+    near = cand.select(
+        pl.struct("fn", "to").map_elements(
+            lambda v: is_slip(v["fn"], v["to"]), return_dtype=pl.Boolean()))
+    cand = cand.filter(near.to_series())
+    fixed = (
+        cand.group_by("unique_id").agg(pl.col("to").unique())
+        .filter(pl.col("to").list.len() == 1)
+        .select("unique_id", pl.col("to").list.first())
+    )
+    return (
+        lf.select("unique_id", "fn").join(fixed, on="unique_id", how="left",
+                                          maintain_order="left")
+        .select(pl.coalesce("to", "fn").alias("fn")).to_series()
+    )
+
+
+_VOWELS = frozenset("aeiouy")
+
+
+def is_slip(slip: str, name: str) -> bool:
+    """``slip`` is ``name`` keyed with one slip of a kind that rarely makes another real name:
+    two neighbouring letters swapped (Jfef), a letter scanned as another (Arnelia, CaIvin:
+    :func:`.normalise.ocr_key`), a vowel keyed as a consonant or the reverse (Pqige, Amwlia),
+    or a letter dropped or added inside the name that doubles none (Jvon, Devn). Not: the
+    first letter (Javier, Xavier), the last (Amelia, Amelie; Hannah, Hanna), a vowel for a
+    vowel or a consonant for a consonant (Aiden, Aidan; Lara, Lana), a doubled letter (Hana,
+    Hanna; Lily, Lilly): those are how real names vary, and twins are named so."""
+    if slip == name or not slip or not name or slip[0] != name[0]:
+        return False
+    if ocr_key(slip) == ocr_key(name):
+        return True
+    if jellyfish.damerau_levenshtein_distance(slip, name) != 1:
+        return False
+    if len(slip) == len(name):
+        diff = [i for i in range(len(name)) if slip[i] != name[i]]
+        if len(diff) == 2:  # neighbours swapped, never the last two letters only
+            return diff[1] < len(name) - 1 or len(name) > 4
+        i = diff[0]
+        return i < len(name) - 1 and ((slip[i] in _VOWELS) != (name[i] in _VOWELS))
+    long, short = (slip, name) if len(slip) > len(name) else (name, slip)
+    i = next((j for j in range(len(short)) if long[j] != short[j]), len(short))
+    if i == 0 or i >= len(short):  # the first or the last letter
+        return False
+    extra = long[i]
+    return extra != long[i - 1] and extra != long[i + 1]
