@@ -27,6 +27,7 @@ from contactpoint.matching.splinkdb import connect, fetch, linker_for, load_tabl
 from contactpoint.matching.training import train_model
 from contactpoint.matching.slips import slip_forenames
 from contactpoint.matching.twins import (
+    CUT_SHORT,
     MIDDLE_NAMES_CONFLICT,
     ambiguous_records,
     twin_named_alike,
@@ -50,7 +51,7 @@ def veto_select(
       Muhammad and Mohammed each have their own UPN). A school move can give a child a second
       UPN, so different UPNs under one forename are evidence the model weighs, not a veto;
     * ``v_twin`` (household populations): exact DOB, surname agreeing, forenames disagreeing on
-      every level (or both records carrying middle names that conflict: twins Rose Molly and
+      every level (but not one cut short from the other: Ayomide and Mide) (or both records carrying middle names that conflict: twins Rose Molly and
       Rose Olivia; an initial never conflicts with the name it abbreviates: Jannat I and
       Jannat Iqra Ivy), no shared identifier: children born together;
     * ``v_person`` (household populations): no identifier is shared and the person evidence
@@ -83,7 +84,7 @@ def veto_select(
       coalesce(nhs_l <> nhs_r, false) AS v_nhs,
       coalesce(upn_l <> upn_r, false) AND gamma_forename < {fn_exact} AS v_upn,
       ({on}gamma_dob = {dob_exact}
-        AND (gamma_forename = {fn_else} OR {MIDDLE_NAMES_CONFLICT})
+        AND ((gamma_forename = {fn_else} AND NOT {CUT_SHORT}) OR {MIDDLE_NAMES_CONFLICT})
         AND gamma_surname >= {sn_agree} AND NOT {shared}) AS v_twin,
       ({on}((gamma_forename < {fn_person} AND gamma_dob < {dob_person})
             OR (gamma_forename < {fn_exact} AND gamma_dob = {dob_else}))

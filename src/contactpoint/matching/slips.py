@@ -12,16 +12,20 @@ rules only (nothing stored, no comparison level changes), when all of these hold
 * it is no known forename (:func:`.normalise.known_forenames`: our nickname groups and the
   curated ``nicknames`` package) and no other record of the population carries it;
 * the same source holds, on the same date of birth, a record whose forename is *established*
-  (a known forename, or carried by two records or more), one edit apart (Damerau-Levenshtein
-  1) past an initial they share (keying slips rarely hit the first letter; Javier and Xavier
-  are two names), and of a sex that does not disagree;
+  (a known forename, or carried by two records or more), of a sex that does not disagree, and
+  from which it is one keying slip of a kind that rarely makes another real name
+  (:func:`is_slip`: neighbours swapped, a letter scanned as another, a vowel keyed as a
+  consonant, a letter dropped or added inside the name; never the first or last letter, a
+  vowel for a vowel, or a doubled consonant);
 * exactly one such forename exists (``Hanaa`` between twins ``Hana`` and ``Hanna`` stays as it
   is).
 
-Twins given real names one letter apart (Hana and Hanna) never qualify: both are known names.
-What this can get wrong: twins whose names are both unlisted, one letter apart, of one sex, one
-of them carried by one record only while the other is carried by two; the twin vetoes then
-still refuse any pair whose forenames disagree otherwise (docs/linkage.md).
+Twins given names one letter apart are named the way real names vary (Amelia and Amelie,
+Hana and Hanna, Aiden and Aidan, Javier and Xavier), which :func:`is_slip` refuses whatever
+the lists say. What this can still get wrong: twins whose unlisted names are one slip of the
+kinds above apart (Jevon and Jvon), one of them carried by one record only; the twin vetoes
+then still refuse any pair whose forenames disagree otherwise (docs/linkage.md). What it
+leaves: a doubled consonant (Setth beside Seth) stays a second child of that source.
 """
 
 from __future__ import annotations
@@ -82,10 +86,11 @@ def is_slip(slip: str, name: str) -> bool:
     """``slip`` is ``name`` keyed with one slip of a kind that rarely makes another real name:
     two neighbouring letters swapped (Jfef), a letter scanned as another (Arnelia, CaIvin:
     :func:`.normalise.ocr_key`), a vowel keyed as a consonant or the reverse (Pqige, Amwlia),
-    or a letter dropped or added inside the name that doubles none (Jvon, Devn). Not: the
-    first letter (Javier, Xavier), the last (Amelia, Amelie; Hannah, Hanna), a vowel for a
-    vowel or a consonant for a consonant (Aiden, Aidan; Lara, Lana), a doubled letter (Hana,
-    Hanna; Lily, Lilly): those are how real names vary, and twins are named so."""
+    or a letter dropped or added inside the name (Jvon, Devn), when it doubles a vowel
+    (Geoorge) or makes a letter three (Willlow). Not: the first letter (Javier, Xavier), the
+    last (Amelia, Amelie; Hannah, Hanna), a vowel for a vowel or a consonant for a consonant
+    (Aiden, Aidan; Lara, Lana), a doubled consonant (Hana, Hanna; Lily, Lilly): those are how
+    real names vary, and twins are named so."""
     if slip == name or not slip or not name or slip[0] != name[0]:
         return False
     if ocr_key(slip) == ocr_key(name):
@@ -103,4 +108,22 @@ def is_slip(slip: str, name: str) -> bool:
     if i == 0 or i >= len(short):  # the first or the last letter
         return False
     extra = long[i]
-    return extra != long[i - 1] and extra != long[i + 1]
+    if extra != long[i - 1] and extra != long[i + 1]:
+        return True
+    # a doubled letter: a vowel (Geoorge, Iaan) or a third of a kind (Willlow) is a slip; a
+    # doubled consonant is how names vary (Hana, Hanna; Philip, Phillip)
+    return _run(long, i) >= 3 or extra in _PLAIN_VOWELS
+
+
+_PLAIN_VOWELS = frozenset("aeiou")
+
+
+def _run(word: str, i: int) -> int:
+    """Length of the run of ``word[i]``'s letter through position ``i``."""
+    left = i
+    while left > 0 and word[left - 1] == word[i]:
+        left -= 1
+    right = i
+    while right < len(word) - 1 and word[right + 1] == word[i]:
+        right += 1
+    return right - left + 1

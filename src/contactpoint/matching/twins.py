@@ -31,6 +31,18 @@ MIDDLE_NAMES_CONFLICT = (
 )
 
 
+# One forename is the other cut short, by three letters or more, at either end (a compound
+# name and its calling part: Ayomide and Mide, Oluwaseun and Seun, Alexandra and Sandra),
+# and the sexes do not disagree: that is one child's name twice, not two twins' names.
+CUT_SHORT = (
+    "coalesce(least(length(fn_l), length(fn_r)) >= 3 "
+    "AND abs(length(fn_l) - length(fn_r)) >= 3 "
+    "AND (starts_with(fn_l, fn_r) OR starts_with(fn_r, fn_l) "
+    "OR ends_with(fn_l, fn_r) OR ends_with(fn_r, fn_l)) "
+    "AND coalesce(sex_l = sex_r, true), false)"
+)
+
+
 def middle_names_conflict(a: str, b: str) -> pl.Expr:
     """:data:`MIDDLE_NAMES_CONFLICT` over two sets of prepared columns in one frame (``a``,
     ``b`` are suffixes: ``""`` and ``"2"``)."""
