@@ -23,7 +23,7 @@ def _cluster_of(clusters: pl.DataFrame) -> dict[int, int]:
 @pytest.mark.parametrize(("slip", "name"), [
     ("jfef", "jeff"), ("spohia", "sophia"), ("pqige", "paige"), ("amwlia", "amelia"),
     ("jvon", "jevon"), ("arnelia", "amelia"), ("caivin", "calvin"), ("krisine", "kristine"),
-    ("geoorge", "george"), ("willlow", "willow"),
+    ("geoorge", "george"), ("willlow", "willow"), ("aisba", "aisha"), ("hadsa", "hafsa"),
 ])
 def test_keying_slips(slip: str, name: str) -> None:
     assert is_slip(slip, name)
@@ -32,6 +32,7 @@ def test_keying_slips(slip: str, name: str) -> None:
 @pytest.mark.parametrize(("a", "b"), [
     ("amelie", "amelia"), ("hanna", "hana"), ("xavier", "javier"), ("aidan", "aiden"),
     ("lana", "lara"), ("lilly", "lily"), ("hanah", "hannah"), ("seth", "seth"),
+    ("jemma", "jenna"), ("izabel", "isabel"), ("stevan", "stefan"),
 ])
 def test_how_real_names_vary_is_no_slip(a: str, b: str) -> None:
     assert not is_slip(a, b)

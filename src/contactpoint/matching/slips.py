@@ -15,8 +15,8 @@ rules only (nothing stored, no comparison level changes), when all of these hold
   (a known forename, or carried by two records or more), of a sex that does not disagree, and
   from which it is one keying slip of a kind that rarely makes another real name
   (:func:`is_slip`: neighbours swapped, a letter scanned as another, a vowel keyed as a
-  consonant, a letter dropped or added inside the name; never the first or last letter, a
-  vowel for a vowel, or a doubled consonant);
+  consonant or a consonant as its neighbour on the keyboard, a letter dropped or added inside
+  the name; never the first or last letter, a vowel for a vowel, or a doubled consonant);
 * exactly one such forename exists (``Hanaa`` between twins ``Hana`` and ``Hanna`` stays as it
   is).
 
@@ -85,11 +85,12 @@ _VOWELS = frozenset("aeiouy")
 def is_slip(slip: str, name: str) -> bool:
     """``slip`` is ``name`` keyed with one slip of a kind that rarely makes another real name:
     two neighbouring letters swapped (Jfef), a letter scanned as another (Arnelia, CaIvin:
-    :func:`.normalise.ocr_key`), a vowel keyed as a consonant or the reverse (Pqige, Amwlia),
+    :func:`.normalise.ocr_key`), a vowel keyed as a consonant or the reverse (Pqige, Amwlia) or
+    a consonant as its neighbour on the keyboard (Aisba, Hadsa; not those that sound alike),
     or a letter dropped or added inside the name (Jvon, Devn), when it doubles a vowel
     (Geoorge) or makes a letter three (Willlow). Not: the first letter (Javier, Xavier), the
-    last (Amelia, Amelie; Hannah, Hanna), a vowel for a vowel or a consonant for a consonant
-    (Aiden, Aidan; Lara, Lana), a doubled consonant (Hana, Hanna; Lily, Lilly): those are how
+    last (Amelia, Amelie; Hannah, Hanna), a vowel for a vowel or a consonant for another
+    (Aiden, Aidan; Lara, Lana; Jenna, Jemma), a doubled consonant (Hana, Hanna; Lily, Lilly): those are how
     real names vary, and twins are named so."""
     if slip == name or not slip or not name or slip[0] != name[0]:
         return False
@@ -102,7 +103,11 @@ def is_slip(slip: str, name: str) -> bool:
         if len(diff) == 2:  # neighbours swapped, never the last two letters only
             return diff[1] < len(name) - 1 or len(name) > 4
         i = diff[0]
-        return i < len(name) - 1 and ((slip[i] in _VOWELS) != (name[i] in _VOWELS))
+        if i == len(name) - 1:
+            return False
+        a, b = slip[i], name[i]
+        return (a in _VOWELS) != (b in _VOWELS) or (
+            a not in _VOWELS and frozenset((a, b)) in _NEIGHBOUR_CONSONANTS)
     long, short = (slip, name) if len(slip) > len(name) else (name, slip)
     i = next((j for j in range(len(short)) if long[j] != short[j]), len(short))
     if i == 0 or i >= len(short):  # the first or the last letter
@@ -116,6 +121,21 @@ def is_slip(slip: str, name: str) -> bool:
 
 
 _PLAIN_VOWELS = frozenset("aeiou")
+_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
+# consonants side by side on a keyboard (a finger landing on the next key), less the pairs
+# that sound alike, which is how names vary (Jenna, Jemma; Isabel, Izabel; Stefan, Stevan)
+_SOUND_ALIKE = {frozenset(p) for p in ("mn", "sz", "cx", "bv", "fv")}
+_NEIGHBOUR_CONSONANTS = frozenset(
+    pair
+    for r, row in enumerate(_ROWS)
+    for c, key in enumerate(row)
+    for other in (
+        row[c + 1: c + 2]
+        + (_ROWS[r + 1][max(c - 1, 0): c + 1] if r + 1 < len(_ROWS) else "")
+    )
+    if (pair := frozenset((key, other))) and not (set(pair) & _VOWELS)
+    and pair not in _SOUND_ALIKE
+)
 
 
 def _run(word: str, i: int) -> int:
