@@ -124,3 +124,12 @@ def test_a_name_cut_short_is_no_twin_name(
     c = _cluster_of(dedupe(frame(rows), default_model, tmp_path).clusters)
     assert c[1] == c[2]
     assert c[5] != c[6]
+
+
+def test_two_rare_names_a_slip_apart_are_read_as_one() -> None:
+    lf = _lf([
+        (1, "HMRC-CHB", "2019-11-03", "kenley", "M"),
+        (2, "HMRC-CHB", "2019-11-03", "knley", "M"),
+        (3, "HMRC-CHB", "2019-11-03", "zed", "M"),
+    ])
+    assert slip_forenames(lf).to_list() == ["kenley", "kenley", "zed"]

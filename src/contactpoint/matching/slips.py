@@ -12,7 +12,8 @@ rules only (nothing stored, no comparison level changes), when all of these hold
 * it is no known forename (:func:`.normalise.known_forenames`: our nickname groups and the
   curated ``nicknames`` package) and no other record of the population carries it;
 * the same source holds, on the same date of birth, a record whose forename is *established*
-  (a known forename, or carried by two records or more), of a sex that does not disagree, and
+  (a known forename, or carried by two records or more; or as rare as the slip, when the two
+  are read under the alphabetically first), of a sex that does not disagree, and
   from which it is one keying slip of a kind that rarely makes another real name
   (:func:`is_slip`: neighbours swapped, a letter scanned as another, a vowel keyed as a
   consonant or a consonant as its neighbour on the keyboard, a letter dropped or added inside
@@ -23,7 +24,7 @@ rules only (nothing stored, no comparison level changes), when all of these hold
 Twins given names one letter apart are named the way real names vary (Amelia and Amelie,
 Hana and Hanna, Aiden and Aidan, Javier and Xavier), which :func:`is_slip` refuses whatever
 the lists say. What this can still get wrong: twins whose unlisted names are one slip of the
-kinds above apart (Jevon and Jvon), one of them carried by one record only; the twin vetoes
+kinds above apart (Jevon and Jvon), each carried by one record only; the twin vetoes
 then still refuse any pair whose forenames disagree otherwise (docs/linkage.md). What it
 leaves: a doubled consonant (Setth beside Seth) stays a second child of that source.
 """
@@ -54,9 +55,13 @@ def slip_forenames(lf: pl.DataFrame) -> pl.Series:
     slips = base.filter((pl.col("n") == 1) & ~pl.col("known"))
     if slips.is_empty():
         return fn
-    established = base.filter((pl.col("n") > 1) | pl.col("known")).select(
-        "src", "dob", pl.col("fn").alias("to"), pl.col("sex").alias("sex_to")).unique()
-    cand = slips.join(established, on=["src", "dob"], how="inner").filter(
+    # what a slip may be read as: an established name, or another record's name as rare as
+    # its own (a file holding the child once as Deven and once as Devn), read as the smaller
+    # of the two so that both end under one name
+    others = base.select(
+        "src", "dob", pl.col("fn").alias("to"), pl.col("sex").alias("sex_to"),
+        ((pl.col("n") > 1) | pl.col("known")).alias("established")).unique()
+    cand = slips.join(others, on=["src", "dob"], how="inner").filter(
         (pl.col("sex").is_null() | pl.col("sex_to").is_null()
          | (pl.col("sex") == pl.col("sex_to")))
         & (pl.col("fn") != pl.col("to"))
@@ -68,8 +73,10 @@ def slip_forenames(lf: pl.DataFrame) -> pl.Series:
             lambda v: is_slip(v["fn"], v["to"]), return_dtype=pl.Boolean()))
     cand = cand.filter(near.to_series())
     fixed = (
-        cand.group_by("unique_id").agg(pl.col("to").unique())
-        .filter(pl.col("to").list.len() == 1)
+        cand.group_by("unique_id").agg(pl.col("to").unique(), pl.col("established").all(),
+                                       pl.col("fn").first())
+        .filter((pl.col("to").list.len() == 1)
+                & (pl.col("established") | (pl.col("to").list.first() < pl.col("fn"))))
         .select("unique_id", pl.col("to").list.first())
     )
     return (
