@@ -8,12 +8,18 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from contactpoint.domain.identifiers import upn_check_letter
 from contactpoint.matching.artefact import ModelArtefact
 from contactpoint.matching.engine import dedupe
 from contactpoint.matching.normalise import known_forenames
 from contactpoint.matching.slips import is_slip, slip_forenames
 
 from .conftest import frame, record
+
+
+def upn(n: int) -> str:
+    tail = f"80120000{n:04d}"
+    return upn_check_letter(tail) + tail
 
 
 def _cluster_of(clusters: pl.DataFrame) -> dict[int, int]:
@@ -133,3 +139,20 @@ def test_two_rare_names_a_slip_apart_are_read_as_one() -> None:
         (3, "HMRC-CHB", "2019-11-03", "zed", "M"),
     ])
     assert slip_forenames(lf).to_list() == ["kenley", "kenley", "zed"]
+
+
+def test_two_upns_under_a_slip_of_one_forename_are_one_child(
+    default_model: ModelArtefact, tmp_path: Path
+) -> None:
+    # the census holds Willow twice: once with a slip and the UPN of a new school
+    rows = [
+        record(1, source_code="DFE-CENSUS", given_name="Willow", upn=upn(1)),
+        record(2, source_code="DFE-CENSUS", given_name="Willlow", upn=upn(2)),
+        record(3, source_code="HMRC-CHB", given_name="Willow"),
+        # twins Hana and Hanna with their own UPNs stay apart
+        record(4, source_code="DFE-CENSUS", given_name="Hana", upn=upn(3), family_name="Ali"),
+        record(5, source_code="DFE-CENSUS", given_name="Hanna", upn=upn(4), family_name="Ali"),
+    ]
+    c = _cluster_of(dedupe(frame(rows), default_model, tmp_path).clusters)
+    assert c[1] == c[2] == c[3]
+    assert c[4] != c[5]

@@ -103,7 +103,8 @@ def _edges(
     sql = f"""
     WITH v AS ({veto_select(table, rules.household_vetoes, settings)})
     SELECT l, r, p, w, (v_nhs OR v_upn OR v_twin OR v_person) AS vetoed,
-      nhs_only AND NOT (v_upn OR v_twin OR v_person) AS nhs_only, plausible
+      nhs_only AND NOT (v_upn OR v_twin OR v_person) AS nhs_only,
+      v_upn AND NOT (v_nhs OR v_twin OR v_person) AS upn_only, plausible
     FROM v WHERE p >= {rules.review_probability}
     """  # noqa: S608 - internal names and constants only  # nosec B608
     return fetch(con, sql)
@@ -268,8 +269,19 @@ def run_dedupe(
     linkable_mask = ~pl.col("vetoed") & (pl.col("p") >= rules.link_probability)
     n_ambiguous = 0
     if rules.household_vetoes:
-        # a source's keying slip (Setth beside its own Seth) is no second child (slips.py)
-        lf = lf.with_columns(slip_forenames(lf).alias("fn"))
+        # a source's keying slip (Jfef beside its own Jeff) is no second child (slips.py); two
+        # UPNs under one forename once the slip is read are a school move, weighed, not vetoed
+        slipped = slip_forenames(lf)
+        read = pl.DataFrame({"k": lf["unique_id"], "fn": slipped, "raw": lf["fn"]})
+        edges = (
+            edges.join(read.rename({"k": "l", "fn": "fn_l", "raw": "raw_l"}), on="l", how="left")
+            .join(read.rename({"k": "r", "fn": "fn_r", "raw": "raw_r"}), on="r", how="left")
+            .with_columns(pl.col("vetoed") & ~(
+                pl.col("upn_only") & (pl.col("fn_l") == pl.col("fn_r"))
+                & (pl.col("raw_l") != pl.col("raw_r"))).fill_null(False))
+            .drop("fn_l", "fn_r", "raw_l", "raw_r")
+        )
+        lf = lf.with_columns(slipped.alias("fn"))
         strong = edges.filter(linkable_mask)
         amb = ambiguous_records(strong, lf).implode()
         wrong_twin = twin_named_alike(strong, lf).with_columns(pl.lit(True).alias("wrong_twin"))
