@@ -3,6 +3,7 @@ named alike stay apart (slips.py, twins.MIDDLE_NAMES_CONFLICT)."""
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import polars as pl
@@ -156,3 +157,16 @@ def test_two_upns_under_a_slip_of_one_forename_are_one_child(
     c = _cluster_of(dedupe(frame(rows), default_model, tmp_path).clusters)
     assert c[1] == c[2] == c[3]
     assert c[4] != c[5]
+
+
+def test_other_forenames_on_other_dates_at_one_home_are_two_children(
+    default_model: ModelArtefact, tmp_path: Path
+) -> None:
+    rows = [
+        record(1, source_code="HMRC-CHB", given_name="Jennings", sex="M",
+               date_of_birth=date(2017, 10, 20)),
+        record(2, source_code="NHS-PDS", given_name="Chaim", sex="M",
+               date_of_birth=date(2016, 10, 20)),
+    ]
+    c = _cluster_of(dedupe(frame(rows), default_model, tmp_path).clusters)
+    assert c[1] != c[2]

@@ -55,7 +55,9 @@ def veto_select(
       Rose Olivia; an initial never conflicts with the name it abbreviates: Jannat I and
       Jannat Iqra Ivy), no shared identifier: children born together;
     * ``v_person`` (household populations): no identifier is shared and the person evidence
-      is against one child: neither forename nor DOB agrees even roughly, or the dates of birth
+      is against one child: neither forename nor DOB agrees even roughly, or the forenames
+      disagree on every level and the dates of birth are not the same (Jennings on 2017-10-20,
+      Chaim on 2016-10-20: siblings, or twins with one date mistyped), or the dates of birth
       are years apart (not a swap, not one field off) and the forenames are not the same
       (Rayan Tariq in 2019 and Ahmed Rayan in 2012): only household facts agree, which
       siblings share too;
@@ -87,7 +89,8 @@ def veto_select(
         AND ((gamma_forename = {fn_else} AND NOT {CUT_SHORT}) OR {MIDDLE_NAMES_CONFLICT})
         AND gamma_surname >= {sn_agree} AND NOT {shared}) AS v_twin,
       ({on}((gamma_forename < {fn_person} AND gamma_dob < {dob_person})
-            OR (gamma_forename < {fn_exact} AND gamma_dob = {dob_else}))
+            OR (gamma_forename < {fn_exact} AND gamma_dob = {dob_else})
+            OR (gamma_forename = {fn_else} AND gamma_dob < {dob_exact} AND NOT {CUT_SHORT}))
         AND NOT {shared}) AS v_person,
       coalesce(nhs_l <> nhs_r, false) AND gamma_forename >= {fn_same}
         AND gamma_dob >= {dob_person} AND NOT {MIDDLE_NAMES_CONFLICT} AS nhs_only,
