@@ -23,9 +23,9 @@ from contactpoint.matching.cluster import (
 from contactpoint.matching.frame import Existing, conform
 from contactpoint.matching.model import base_settings, gamma, prediction_rules
 from contactpoint.matching.normalise import prepare
+from contactpoint.matching.slips import slip_forenames
 from contactpoint.matching.splinkdb import connect, fetch, linker_for, load_table, register
 from contactpoint.matching.training import train_model
-from contactpoint.matching.slips import slip_forenames
 from contactpoint.matching.twins import (
     CUT_SHORT,
     MIDDLE_NAMES_CONFLICT,
@@ -51,9 +51,11 @@ def veto_select(
       Muhammad and Mohammed each have their own UPN). A school move can give a child a second
       UPN, so different UPNs under one forename are evidence the model weighs, not a veto;
     * ``v_twin`` (household populations): exact DOB, surname agreeing, forenames disagreeing on
-      every level (but not one cut short from the other: Ayomide and Mide) (or both records carrying middle names that conflict: twins Rose Molly and
-      Rose Olivia; an initial never conflicts with the name it abbreviates: Jannat I and
-      Jannat Iqra Ivy), no shared identifier: children born together;
+      every level but not one cut short from the other (Ayomide and Mide), or both records
+      carrying middle names that conflict (twins Rose Molly and Rose Olivia; an initial never
+      conflicts with the name it abbreviates: Jannat I and Jannat Iqra Ivy; names in another
+      order never conflict: Ismail Ibrahim and Ibrahim Ismail); no shared identifier: children
+      born together;
     * ``v_person`` (household populations): no identifier is shared and the person evidence
       is against one child: neither forename nor DOB agrees even roughly, or the forenames
       disagree on every level and the dates of birth are not the same (Jennings on 2017-10-20,

@@ -97,8 +97,8 @@ def is_slip(slip: str, name: str) -> bool:
     or a letter dropped or added inside the name (Jvon, Devn), when it doubles a vowel
     (Geoorge) or makes a letter three (Willlow). Not: the first letter (Javier, Xavier), the
     last (Amelia, Amelie; Hannah, Hanna), a vowel for a vowel or a consonant for another
-    (Aiden, Aidan; Lara, Lana; Jenna, Jemma), a doubled consonant (Hana, Hanna; Lily, Lilly): those are how
-    real names vary, and twins are named so."""
+    (Aiden, Aidan; Lara, Lana; Jenna, Jemma), a doubled consonant (Hana, Hanna; Lily, Lilly):
+    those are how real names vary, and twins are named so."""
     if slip == name or not slip or not name or slip[0] != name[0]:
         return False
     if ocr_key(slip) == ocr_key(name):
