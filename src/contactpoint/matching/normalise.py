@@ -27,7 +27,7 @@ import polars as pl
 
 from contactpoint.matching.frame import CARER_SEPARATOR
 
-PREPARE_VERSION = "2"  # bump whenever prepare() derives a key differently (cached keys expire)
+PREPARE_VERSION = "3"  # bump whenever prepare() derives a key differently (cached keys expire)
 
 _NON_LETTER = re.compile(r"[^a-z]+")
 _FLAT = r"\b(?:flat|apartment|apt|unit|room|suite)\s*\d+[a-z]?\b"
