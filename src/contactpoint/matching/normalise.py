@@ -27,7 +27,7 @@ import polars as pl
 
 from contactpoint.matching.frame import CARER_SEPARATOR
 
-PREPARE_VERSION = "2"  # bump whenever prepare() derives a key differently (cached keys expire)
+PREPARE_VERSION = "3"  # bump whenever prepare() derives a key differently (cached keys expire)
 
 _NON_LETTER = re.compile(r"[^a-z]+")
 _FLAT = r"\b(?:flat|apartment|apt|unit|room|suite)\s*\d+[a-z]?\b"
@@ -80,6 +80,19 @@ def nickname_groups() -> dict[str, str]:
         for name in names:
             mapping.setdefault(name, names[0])
     return mapping
+
+
+@lru_cache(maxsize=1)
+def known_forenames() -> frozenset[str]:
+    """Forenames known to be names (not keying slips): every name of our nickname groups
+    (``data/nicknames.txt``) and of the curated ``nicknames`` package (English names and their
+    nicknames, Apache-2.0), as :func:`forename_key` folds them."""
+    from nicknames import name_triplets
+
+    names = set(nickname_groups())
+    for triplet in name_triplets():
+        names.update(k for n in (triplet.name1, triplet.name2) if (k := forename_key(n)))
+    return frozenset(names)
 
 
 def canonical(name: str | None) -> str | None:

@@ -23,9 +23,11 @@ from contactpoint.matching.cluster import (
 from contactpoint.matching.frame import Existing, conform
 from contactpoint.matching.model import base_settings, gamma, prediction_rules
 from contactpoint.matching.normalise import prepare
+from contactpoint.matching.slips import slip_forenames
 from contactpoint.matching.splinkdb import connect, fetch, linker_for, load_table, register
 from contactpoint.matching.training import train_model
 from contactpoint.matching.twins import (
+    CUT_SHORT,
     MIDDLE_NAMES_CONFLICT,
     ambiguous_records,
     twin_named_alike,
@@ -36,7 +38,7 @@ log = logging.getLogger(__name__)
 TF_COLUMNS = ("fn", "sn")
 # what clustering reads of the prepared records (twins, ambiguity, conflicts)
 CLUSTER_COLUMNS = ("unique_id", "source_code", "dob", "sn", "sn_names", "pc", "fn", "fn_canon",
-                   "fn_mid", "fn_mid_ini", "fn_mid_abbr", "nhs", "upn")
+                   "fn_mid", "fn_mid_ini", "fn_mid_abbr", "nhs", "upn", "sex")
 
 
 def veto_select(
@@ -49,11 +51,15 @@ def veto_select(
       Muhammad and Mohammed each have their own UPN). A school move can give a child a second
       UPN, so different UPNs under one forename are evidence the model weighs, not a veto;
     * ``v_twin`` (household populations): exact DOB, surname agreeing, forenames disagreeing on
-      every level (or both records carrying middle names that conflict: twins Rose Molly and
-      Rose Olivia; an initial never conflicts with the name it abbreviates: Jannat I and
-      Jannat Iqra Ivy), no shared identifier: children born together;
+      every level but not one cut short from the other (Ayomide and Mide), or both records
+      carrying middle names that conflict (twins Rose Molly and Rose Olivia; an initial never
+      conflicts with the name it abbreviates: Jannat I and Jannat Iqra Ivy; names in another
+      order never conflict: Ismail Ibrahim and Ibrahim Ismail); no shared identifier: children
+      born together;
     * ``v_person`` (household populations): no identifier is shared and the person evidence
-      is against one child: neither forename nor DOB agrees even roughly, or the dates of birth
+      is against one child: neither forename nor DOB agrees even roughly, or the forenames
+      disagree on every level and the dates of birth are not the same (Jennings on 2017-10-20,
+      Chaim on 2016-10-20: siblings, or twins with one date mistyped), or the dates of birth
       are years apart (not a swap, not one field off) and the forenames are not the same
       (Rayan Tariq in 2019 and Ahmed Rayan in 2012): only household facts agree, which
       siblings share too;
@@ -82,10 +88,11 @@ def veto_select(
       coalesce(nhs_l <> nhs_r, false) AS v_nhs,
       coalesce(upn_l <> upn_r, false) AND gamma_forename < {fn_exact} AS v_upn,
       ({on}gamma_dob = {dob_exact}
-        AND (gamma_forename = {fn_else} OR {MIDDLE_NAMES_CONFLICT})
+        AND ((gamma_forename = {fn_else} AND NOT {CUT_SHORT}) OR {MIDDLE_NAMES_CONFLICT})
         AND gamma_surname >= {sn_agree} AND NOT {shared}) AS v_twin,
       ({on}((gamma_forename < {fn_person} AND gamma_dob < {dob_person})
-            OR (gamma_forename < {fn_exact} AND gamma_dob = {dob_else}))
+            OR (gamma_forename < {fn_exact} AND gamma_dob = {dob_else})
+            OR (gamma_forename = {fn_else} AND gamma_dob < {dob_exact} AND NOT {CUT_SHORT}))
         AND NOT {shared}) AS v_person,
       coalesce(nhs_l <> nhs_r, false) AND gamma_forename >= {fn_same}
         AND gamma_dob >= {dob_person} AND NOT {MIDDLE_NAMES_CONFLICT} AS nhs_only,
@@ -101,7 +108,8 @@ def _edges(
     sql = f"""
     WITH v AS ({veto_select(table, rules.household_vetoes, settings)})
     SELECT l, r, p, w, (v_nhs OR v_upn OR v_twin OR v_person) AS vetoed,
-      nhs_only AND NOT (v_upn OR v_twin OR v_person) AS nhs_only, plausible
+      nhs_only AND NOT (v_upn OR v_twin OR v_person) AS nhs_only,
+      v_upn AND NOT (v_nhs OR v_twin OR v_person) AS upn_only, plausible
     FROM v WHERE p >= {rules.review_probability}
     """  # noqa: S608 - internal names and constants only  # nosec B608
     return fetch(con, sql)
@@ -266,6 +274,19 @@ def run_dedupe(
     linkable_mask = ~pl.col("vetoed") & (pl.col("p") >= rules.link_probability)
     n_ambiguous = 0
     if rules.household_vetoes:
+        # a source's keying slip (Jfef beside its own Jeff) is no second child (slips.py); two
+        # UPNs under one forename once the slip is read are a school move, weighed, not vetoed
+        slipped = slip_forenames(lf)
+        read = pl.DataFrame({"k": lf["unique_id"], "fn": slipped, "raw": lf["fn"]})
+        edges = (
+            edges.join(read.rename({"k": "l", "fn": "fn_l", "raw": "raw_l"}), on="l", how="left")
+            .join(read.rename({"k": "r", "fn": "fn_r", "raw": "raw_r"}), on="r", how="left")
+            .with_columns(pl.col("vetoed") & ~(
+                pl.col("upn_only") & (pl.col("fn_l") == pl.col("fn_r"))
+                & (pl.col("raw_l") != pl.col("raw_r"))).fill_null(False))
+            .drop("fn_l", "fn_r", "raw_l", "raw_r")
+        )
+        lf = lf.with_columns(slipped.alias("fn"))
         strong = edges.filter(linkable_mask)
         amb = ambiguous_records(strong, lf).implode()
         wrong_twin = twin_named_alike(strong, lf).with_columns(pl.lit(True).alias("wrong_twin"))

@@ -16,14 +16,30 @@ from __future__ import annotations
 import jellyfish
 import polars as pl
 
-# Both records carry middle names, they share none, are not a typo apart, and neither side is
-# only the other's initials ("I" against "Iqra Ivy", "A" against "Ada").
+# Both records carry middle names, they share none, are not a typo apart, neither side is
+# only the other's initials ("I" against "Iqra Ivy", "A" against "Ada"), and neither record's
+# given name is among the other's middle names: "Ismail Ibrahim" and "Ibrahim Ismail" are one
+# child's names in two orders (a calling name written first), not two children's.
 MIDDLE_NAMES_CONFLICT = (
     "coalesce(NOT list_has_any(string_split(fn_mid_l, ' '), string_split(fn_mid_r, ' ')) "
     "AND jaro_winkler_similarity(fn_mid_l, fn_mid_r) < 0.85 "
+    "AND NOT list_contains(string_split(fn_mid_r, ' '), fn_l) "
+    "AND NOT list_contains(string_split(fn_mid_l, ' '), fn_r) "
     "AND NOT (fn_mid_abbr_l AND substr(fn_mid_ini_r, 1, length(fn_mid_ini_l)) = fn_mid_ini_l) "
     "AND NOT (fn_mid_abbr_r AND substr(fn_mid_ini_l, 1, length(fn_mid_ini_r)) = fn_mid_ini_r)"
     ", false)"
+)
+
+
+# One forename is the other cut short, by three letters or more, at either end (a compound
+# name and its calling part: Ayomide and Mide, Oluwaseun and Seun, Alexandra and Sandra),
+# and the sexes do not disagree: that is one child's name twice, not two twins' names.
+CUT_SHORT = (
+    "coalesce(least(length(fn_l), length(fn_r)) >= 3 "
+    "AND abs(length(fn_l) - length(fn_r)) >= 3 "
+    "AND (starts_with(fn_l, fn_r) OR starts_with(fn_r, fn_l) "
+    "OR ends_with(fn_l, fn_r) OR ends_with(fn_r, fn_l)) "
+    "AND coalesce(sex_l = sex_r, true), false)"
 )
 
 
@@ -33,8 +49,10 @@ def middle_names_conflict(a: str, b: str) -> pl.Expr:
     mid, mid2 = pl.col(f"fn_mid{a}"), pl.col(f"fn_mid{b}")
     ini, ini2 = pl.col(f"fn_mid_ini{a}"), pl.col(f"fn_mid_ini{b}")
     abbr, abbr2 = pl.col(f"fn_mid_abbr{a}"), pl.col(f"fn_mid_abbr{b}")
+    crossed = (mid2.str.split(" ").list.contains(pl.col(f"fn{a}")).fill_null(False)
+               | mid.str.split(" ").list.contains(pl.col(f"fn{b}")).fill_null(False))
     return (
-        mid.is_not_null() & mid2.is_not_null() & (mid != mid2)
+        mid.is_not_null() & mid2.is_not_null() & (mid != mid2) & ~crossed
         & ~(abbr.fill_null(False) & ini2.str.starts_with(ini).fill_null(False))
         & ~(abbr2.fill_null(False) & ini.str.starts_with(ini2).fill_null(False))
     )

@@ -1,0 +1,156 @@
+"""Keying slips: a source's second record of one child under a mistyped forename.
+
+The one-record-per-source rules (:mod:`.cluster`'s signatures, :func:`.twins.ambiguous_records`,
+:func:`.twins.twin_named_alike`) read two records of one source with one date of birth and two
+forenames as two children born together. A source that holds a child twice, once as ``Seth``
+and once as ``Setth`` (or a dedupe file: ``Jeff`` and ``Jfef``), is not holding twins, and
+those rules kept its records apart.
+
+A forename is taken for a slip of another, and the record is read under the other name by those
+rules only (nothing stored, no comparison level changes), when all of these hold:
+
+* it is no known forename (:func:`.normalise.known_forenames`: our nickname groups and the
+  curated ``nicknames`` package) and no other record of the population carries it;
+* the same source holds, on the same date of birth, a record whose forename is *established*
+  (a known forename, or carried by two records or more; or as rare as the slip, when the two
+  are read under the alphabetically first), of a sex that does not disagree, and
+  from which it is one keying slip of a kind that rarely makes another real name
+  (:func:`is_slip`: neighbours swapped, a letter scanned as another, a vowel keyed as a
+  consonant or a consonant as its neighbour on the keyboard, a letter dropped or added inside
+  the name; never the first or last letter, a vowel for a vowel, or a doubled consonant);
+* exactly one such forename exists (``Hanaa`` between twins ``Hana`` and ``Hanna`` stays as it
+  is).
+
+Twins given names one letter apart are named the way real names vary (Amelia and Amelie,
+Hana and Hanna, Aiden and Aidan, Javier and Xavier), which :func:`is_slip` refuses whatever
+the lists say. What this can still get wrong: twins whose unlisted names are one slip of the
+kinds above apart (Jevon and Jvon), each carried by one record only; the twin vetoes
+then still refuse any pair whose forenames disagree otherwise (docs/linkage.md). What it
+leaves: a doubled consonant (Setth beside Seth) stays a second child of that source.
+"""
+
+from __future__ import annotations
+
+import jellyfish
+import polars as pl
+
+from contactpoint.matching.normalise import known_forenames, ocr_key
+
+
+def slip_forenames(lf: pl.DataFrame) -> pl.Series:
+    """``lf``'s ``fn`` with each keying slip replaced by the forename it mistypes (same
+    length and order as ``lf``; ``lf`` needs ``unique_id``, ``source_code``, ``dob``, ``fn``,
+    ``sex`` when present)."""
+    fn = lf.get_column("fn")
+    sex = lf.get_column("sex") if "sex" in lf.columns else pl.repeat(None, lf.height,
+                                                                     dtype=pl.Utf8, eager=True)
+    known = known_forenames()
+    base = pl.DataFrame({
+        "unique_id": lf.get_column("unique_id"), "src": lf.get_column("source_code"),
+        "dob": lf.get_column("dob"), "fn": fn, "sex": sex,
+    }).filter(pl.col("fn").is_not_null() & pl.col("dob").is_not_null()
+              & pl.col("src").is_not_null())
+    base = base.with_columns(
+        n=pl.len().over("fn"), known=pl.col("fn").is_in(list(known)))
+    slips = base.filter((pl.col("n") == 1) & ~pl.col("known"))
+    if slips.is_empty():
+        return fn
+    # what a slip may be read as: an established name, or another record's name as rare as
+    # its own (a file holding the child once as Deven and once as Devn), read as the smaller
+    # of the two so that both end under one name
+    others = base.select(
+        "src", "dob", pl.col("fn").alias("to"), pl.col("sex").alias("sex_to"),
+        ((pl.col("n") > 1) | pl.col("known")).alias("established")).unique()
+    cand = slips.join(others, on=["src", "dob"], how="inner").filter(
+        (pl.col("sex").is_null() | pl.col("sex_to").is_null()
+         | (pl.col("sex") == pl.col("sex_to")))
+        & (pl.col("fn") != pl.col("to"))
+    )
+    if cand.is_empty():
+        return fn
+    near = cand.select(
+        pl.struct("fn", "to").map_elements(
+            lambda v: is_slip(v["fn"], v["to"]), return_dtype=pl.Boolean()))
+    cand = cand.filter(near.to_series())
+    fixed = (
+        cand.group_by("unique_id").agg(pl.col("to").unique(), pl.col("established").all(),
+                                       pl.col("fn").first())
+        .filter((pl.col("to").list.len() == 1)
+                & (pl.col("established") | (pl.col("to").list.first() < pl.col("fn"))))
+        .select("unique_id", pl.col("to").list.first())
+    )
+    return (
+        lf.select("unique_id", "fn").join(fixed, on="unique_id", how="left",
+                                          maintain_order="left")
+        .select(pl.coalesce("to", "fn").alias("fn")).to_series()
+    )
+
+
+_VOWELS = frozenset("aeiouy")
+
+
+def is_slip(slip: str, name: str) -> bool:
+    """``slip`` is ``name`` keyed with one slip of a kind that rarely makes another real name:
+    two neighbouring letters swapped (Jfef), a letter scanned as another (Arnelia, CaIvin:
+    :func:`.normalise.ocr_key`), a vowel keyed as a consonant or the reverse (Pqige, Amwlia) or
+    a consonant as its neighbour on the keyboard (Aisba, Hadsa; not those that sound alike),
+    or a letter dropped or added inside the name (Jvon, Devn), when it doubles a vowel
+    (Geoorge) or makes a letter three (Willlow). Not: the first letter (Javier, Xavier), the
+    last (Amelia, Amelie; Hannah, Hanna), a vowel for a vowel or a consonant for another
+    (Aiden, Aidan; Lara, Lana; Jenna, Jemma), a doubled consonant (Hana, Hanna; Lily, Lilly):
+    those are how real names vary, and twins are named so."""
+    if slip == name or not slip or not name or slip[0] != name[0]:
+        return False
+    if ocr_key(slip) == ocr_key(name):
+        return True
+    if jellyfish.damerau_levenshtein_distance(slip, name) != 1:
+        return False
+    if len(slip) == len(name):
+        diff = [i for i in range(len(name)) if slip[i] != name[i]]
+        if len(diff) == 2:  # neighbours swapped, never the last two letters only
+            return diff[1] < len(name) - 1 or len(name) > 4
+        i = diff[0]
+        if i == len(name) - 1:
+            return False
+        a, b = slip[i], name[i]
+        return (a in _VOWELS) != (b in _VOWELS) or (
+            a not in _VOWELS and frozenset((a, b)) in _NEIGHBOUR_CONSONANTS)
+    long, short = (slip, name) if len(slip) > len(name) else (name, slip)
+    i = next((j for j in range(len(short)) if long[j] != short[j]), len(short))
+    if i == 0 or i >= len(short):  # the first or the last letter
+        return False
+    extra = long[i]
+    if extra != long[i - 1] and extra != long[i + 1]:
+        return True
+    # a doubled letter: a vowel (Geoorge, Iaan) or a third of a kind (Willlow) is a slip; a
+    # doubled consonant is how names vary (Hana, Hanna; Philip, Phillip)
+    return _run(long, i) >= 3 or extra in _PLAIN_VOWELS
+
+
+_PLAIN_VOWELS = frozenset("aeiou")
+_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
+# consonants side by side on a keyboard (a finger landing on the next key), less the pairs
+# that sound alike, which is how names vary (Jenna, Jemma; Isabel, Izabel; Stefan, Stevan)
+_SOUND_ALIKE = {frozenset(p) for p in ("mn", "sz", "cx", "bv", "fv")}
+_NEIGHBOUR_CONSONANTS = frozenset(
+    pair
+    for r, row in enumerate(_ROWS)
+    for c, key in enumerate(row)
+    for other in (
+        row[c + 1: c + 2]
+        + (_ROWS[r + 1][max(c - 1, 0): c + 1] if r + 1 < len(_ROWS) else "")
+    )
+    if (pair := frozenset((key, other))) and not (set(pair) & _VOWELS)
+    and pair not in _SOUND_ALIKE
+)
+
+
+def _run(word: str, i: int) -> int:
+    """Length of the run of ``word[i]``'s letter through position ``i``."""
+    left = i
+    while left > 0 and word[left - 1] == word[i]:
+        left -= 1
+    right = i
+    while right < len(word) - 1 and word[right + 1] == word[i]:
+        right += 1
+    return right - left + 1
