@@ -144,7 +144,9 @@ def test_no_csp_violations_and_govuk_frontend_runs(
         page.get_by_label("Security code").fill(current_code(account.totp_secret))
         page.get_by_role("button", name="Sign in").click()
         expect(page).to_have_url(f"{server.url}/")
-        css = page.evaluate("getComputedStyle(document.querySelector('h1')).fontFamily")
+        heading = page.get_by_role("heading", level=1)
+        expect(heading).to_have_text("Audit")  # the start page has rendered (not just its URL)
+        css = heading.evaluate("h1 => getComputedStyle(h1).fontFamily")
         assert "GDS Transport" in css or "arial" in css.lower()
     finally:
         context.close()
