@@ -262,3 +262,15 @@ def test_grants_investigations_and_the_auditors_page(
     expect(row).to_contain_text(officer.username)
     check("audit-investigations")
     assert re.search(r"Investigations", page.locator(".govuk-service-navigation").inner_text())
+
+
+def test_the_national_report_of_children_with_no_council(
+    page: Page, server: Server, check: Check, new_account: NewAccount,
+) -> None:
+    admin = new_account(Role.NATIONAL_ADMIN)
+    sign_in(page, server.url, admin)
+    page.get_by_role("link", name="Children with no council").first.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Children with no responsible council")
+    expect(page.locator("#unallocated-summary")).to_contain_text("Children with no council")
+    check("national-unallocated")

@@ -440,3 +440,30 @@ def test_the_json_unmerge_is_the_same_service_with_step_up(
     clock.next_totp_step()
     p = signed_in(app, worker, clock)
     assert p.post(f"/api/review/children/{left}/unmerge", json=ask).status_code == 403
+
+
+def test_the_national_report_of_children_with_no_council(
+    app: FastAPI, db: Engine, clock: FakeClock, tmp_path: Path
+) -> None:
+    _, placed = new_child(db, clock, tmp_path, "NHS-PDS", date(2015, 1, 1), postcode="TR1 1AA")
+    _, nobody = new_child(db, clock, tmp_path, "NHS-PDS", date(2015, 2, 2))
+    team, worker = team_and_practitioner(db, clock, "909")
+    with db.begin() as conn:
+        s = make_service(conn, clock)
+        admin = make_user(s, make_org(s, kind="other"), Role.NATIONAL_ADMIN)
+    clock.next_totp_step()
+    a = signed_in(app, admin, clock)
+    assert 'href="/national/unallocated"' in a.get("/").text
+    page = a.get("/national/unallocated")
+    assert page.status_code == 200
+    assert "<title>Children with no responsible council – Contactpoint – GOV.UK</title>" in (
+        page.text)
+    listed = re.findall(r'<td class="govuk-table__cell">([0-9]+)</td>', page.text)
+    assert nobody in listed
+    assert placed not in listed
+    assert audit_actions(db, "national:unallocated") == [AuditAction.UNALLOCATED_REPORT.value]
+    for refused_user in (team, worker):  # a council team and a practitioner: not theirs
+        clock.next_totp_step()
+        refused = signed_in(app, refused_user, clock).get("/national/unallocated",
+                                                          follow_redirects=False)
+        assert refused.status_code == 403

@@ -75,6 +75,12 @@ TASKS: tuple[Task, ...] = (
         in_navigation=False,
     ),
     Task(
+        "/national/unallocated",
+        "Children with no council",
+        "Children none of whose records names a responsible council yet.",
+        Permission.NATIONAL_RESPONSIBILITY_REPORT,
+    ),
+    Task(
         "/audit",
         "Search the audit trail",
         "Find who searched for or looked at a child, or what a user did, and when.",

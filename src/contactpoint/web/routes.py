@@ -14,6 +14,7 @@ from contactpoint.web import (
     grants,
     home,
     involvements,
+    national,
     override,
     record,
     review,
@@ -41,7 +42,7 @@ PUBLIC_MOUNTS: frozenset[str] = frozenset({assets.GOVUK_MOUNT, assets.APP_MOUNT}
 def install(app: FastAPI) -> None:
     """Call after the JSON error handlers are installed (``api.problems.install``)."""
     errors.install(app)
-    for module in (signin, enrol, home, auditor, users):
+    for module in (signin, enrol, home, auditor, users, national):
         app.include_router(module.router)
     for module in (council, shields, review, grants):  # the council team's pages
         app.include_router(module.router)
