@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -161,19 +161,11 @@ def append(
         details=details_text,
     )
     digest = chain.entry_hash(prev_hash, canonical)
-    event = insert(audit_event).values(
-        seq=seq,
-        at=when,
-        action=action.value,
-        actor=actor,
-        organisation=organisation,
-        reason=reason,
-        request_id=request_id,
-        subject=subject,
-        details=details_text,
-        prev_hash=prev_hash,
-        entry_hash=digest,
-    )
+    entry = AuditEntry(seq=seq, at=when, action=action.value, actor=actor,
+                       organisation=organisation, reason=reason, request_id=request_id,
+                       subject=subject, details=dict(details or {}), prev_hash=prev_hash,
+                       entry_hash=digest)
+    event = insert(audit_event).values(**{**asdict(entry), "details": details_text})
     move_head = update(audit_head).where(audit_head.c.id == 1).values(head_hash=digest)
     indexed = set(children)
     if subject is not None and subject.startswith(CHILD_SUBJECT_PREFIX):
@@ -191,19 +183,7 @@ def append(
         conn.execute(move_head)
         if index_rows:
             conn.execute(insert(audit_child), index_rows)
-    return AuditEntry(
-        seq=seq,
-        at=when,
-        action=action.value,
-        actor=actor,
-        organisation=organisation,
-        reason=reason,
-        request_id=request_id,
-        subject=subject,
-        details=dict(details or {}),
-        prev_hash=prev_hash,
-        entry_hash=digest,
-    )
+    return entry
 
 
 def head(conn: Connection) -> tuple[int, str]:
