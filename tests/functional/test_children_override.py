@@ -148,6 +148,12 @@ def test_the_override_shows_the_record_once_audited_and_opens_an_investigation(
     assert refused.status_code == 403
     assert refused.json()["code"] == "permission_denied"
     assert "shield-override" in refused.json()["detail"]
+    with db.connect() as conn:  # the refused attempt is audited, and opened nothing
+        tried = [e for e in trail.for_subject(conn, f"child:{cid}")
+                 if e.action == AuditAction.SHIELD_OVERRIDE]
+    assert [(e.details["outcome"], e.details["refusal"]) for e in tried] == [
+        ("refused", "no_grant")]
+    assert investigations_count(db) == opened_before
 
     t = login(team_account)
     granted = t.post("/api/council/grants", json={
@@ -192,7 +198,8 @@ def test_the_override_shows_the_record_once_audited_and_opens_an_investigation(
     # audited with the reason, in order: the investigation, then the override
     with db.connect() as conn:
         entries = trail.for_subject(conn, f"child:{cid}")
-    overrides = [e for e in entries if e.action == AuditAction.SHIELD_OVERRIDE]
+    overrides = [e for e in entries if e.action == AuditAction.SHIELD_OVERRIDE
+                 and e.details["outcome"] == "shown"]
     assert len(overrides) == 1
     assert overrides[0].reason == WHY
     assert overrides[0].actor == f"user:{officer.username}"
@@ -244,6 +251,11 @@ def test_the_override_refuses_an_unshielded_child_and_unreached_ids(
     plain = o.post(f"/api/children/{ids['NICK']}/override", json={"reason": WHY})
     assert plain.status_code == 409
     assert "no override is needed" in plain.json()["detail"]
+    with db.connect() as conn:
+        attempts = [e for e in trail.for_subject(conn, f"child:{ids['NICK']}")
+                    if e.action == AuditAction.SHIELD_OVERRIDE]
+    assert [(e.details["outcome"], e.details["refusal"], e.reason) for e in attempts] == [
+        ("refused", "not_shielded", WHY)]  # a refused attempt is evidence too
 
     # a shielded child no search of yours returned, an unknown id, a malformed one: the
     # view's one refusal (the override is no way round anti-browsing)

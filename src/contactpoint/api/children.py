@@ -268,7 +268,6 @@ def override_shield(child_id: str, body: OverrideIn, request: Request,
             request_id=request_id(request),
             window=timedelta(hours=rt.settings.view_window_hours),
         )
-    if outcome.child is None or outcome.investigation is None:
-        raise view_service.ViewRefused(view_service.REFUSAL)
-    shown = child_out(outcome.child, outcome.redirected_from)
-    return OverrideOut(**shown.model_dump(), investigation_id=outcome.investigation.id)
+    child, investigation = override_service.shown(outcome)
+    shown = child_out(child, outcome.redirected_from)
+    return OverrideOut(**shown.model_dump(), investigation_id=investigation.id)

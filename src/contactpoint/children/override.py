@@ -10,7 +10,9 @@ Nothing is remembered: the next ordinary view is restricted again.
 
 The anti-browsing rule of the view still applies (a recent search of yours returned the
 child, or your organisation is involved): an override of any other id, known or not, gets the
-view's one refusal, audited, so the override cannot be used to probe ids.
+view's one refusal, audited, so the override cannot be used to probe ids. A person's refused
+attempt (no grant, or a child who is not shielded) is audited too: the caller commits the
+outcome and then :func:`shown` raises the refusal.
 """
 
 from __future__ import annotations
@@ -27,7 +29,10 @@ from contactpoint.audit.trail import AuditAction, child_subject
 from contactpoint.children.search import stated_reason
 from contactpoint.children.view import (
     DEFAULT_WINDOW,
+    REFUSAL,
     ExtraInvolvements,
+    Reach,
+    ViewRefused,
     no_extra_involvements,
     organisation_codes,
     reach,
@@ -43,12 +48,24 @@ from contactpoint.errors import Conflict, PermissionDenied
 
 @dataclass(frozen=True)
 class OverrideOutcome:
-    """``child`` is ``None`` when refused by the anti-browsing rule: the caller commits (the
-    refusal is audited) and then raises ``view.ViewRefused(view.REFUSAL)``, as for a view."""
+    """``child`` is ``None`` when refused (``refused`` says why; ``None`` there means the view's
+    anti-browsing rule): the caller commits, because the refusal is audited, then calls
+    :func:`shown`, which raises it."""
 
     child: VisibleChild | None
     investigation: Investigation | None = None
     redirected_from: str | None = None
+    refused: OverrideRefusal | None = None
+
+
+def shown(outcome: OverrideOutcome) -> tuple[VisibleChild, Investigation]:
+    """The record shown and the investigation opened, or the refusal raised: ``Conflict``
+    (not shielded), ``PermissionDenied`` (no grant), ``ViewRefused`` (anti-browsing)."""
+    if outcome.refused is not None:
+        _refuse(outcome.refused)
+    if outcome.child is None or outcome.investigation is None:
+        raise ViewRefused(REFUSAL)
+    return outcome.child, outcome.investigation
 
 
 def entitled(conn: Connection, principal: Principal) -> bool:
@@ -61,6 +78,17 @@ def _refuse(refusal: OverrideRefusal) -> None:
     if refusal is OverrideRefusal.NOT_SHIELDED:
         raise Conflict(refusal.value)
     raise PermissionDenied(refusal.value)
+
+
+def _audit_refusal(conn: Connection, ctx: AuditContext, found: Reach, why: str, now: datetime,
+                   refusal: OverrideRefusal | None) -> OverrideOutcome:
+    details = found.refusal_details
+    if refusal is not None:
+        details = {**details, "refusal": refusal.name.lower()}
+    trail.append(conn, action=AuditAction.SHIELD_OVERRIDE, actor=ctx.actor,
+                 organisation=ctx.organisation, reason=why, request_id=ctx.request_id,
+                 subject=found.subject, details=details, at=now)
+    return OverrideOutcome(None, refused=refusal)
 
 
 def override_shield(
@@ -81,29 +109,28 @@ def override_shield(
     ``org_codes`` and ``extra`` are the view's seams (the organisation's feed codes, the
     involvement register); pass what the view is given. Step-up is the caller's to demand.
 
-    Raises :class:`ReasonRequired` (no reason), :class:`PermissionDenied` (a machine client,
-    or no ``record:shield:override`` by role or unrevoked grant), :class:`Conflict` (the child
-    is not shielded: no override needed). Returns ``child=None`` for an id the principal may
-    not open (the view's anti-browsing rule; unknown ids alike): commit, then raise
-    ``ViewRefused``.
+    Raises :class:`ReasonRequired` (no reason) and :class:`PermissionDenied` (a machine
+    client). Every other refusal is audited and returned with ``child=None``: no
+    ``record:shield:override`` by role or unrevoked grant, an id the principal may not open
+    (the view's anti-browsing rule; unknown ids alike), a child who is not shielded. Commit,
+    then call :func:`shown`.
     """
     why = stated_reason(reason)
     viewer = viewer_for(principal, org_codes)
     person = principal.kind == "user"
     first = override_refusal(viewer, person=person,
                              entitled=person and entitled(conn, principal), shielded=None)
-    if first is not None:
+    if first is OverrideRefusal.NOT_A_PERSON:
         _refuse(first)
     found = reach(conn, viewer=viewer, child_id=child_id, now=now, window=window, extra=extra)
     ctx = AuditContext.of(principal, request_id)
+    if first is not None:  # no grant: refused the same whether or not the id is a child
+        return _audit_refusal(conn, ctx, found, why, now, first)
     if not found.allowed or found.row is None:
-        trail.append(conn, action=AuditAction.SHIELD_OVERRIDE, actor=ctx.actor,
-                     organisation=ctx.organisation, reason=why, request_id=ctx.request_id,
-                     subject=found.subject, details=found.refusal_details, at=now)
-        return OverrideOutcome(None)
+        return _audit_refusal(conn, ctx, found, why, now, None)
     refusal = override_refusal(viewer, person=True, entitled=True, shielded=found.row.shielded)
     if refusal is not None:
-        _refuse(refusal)
+        return _audit_refusal(conn, ctx, found, why, now, refusal)
     shown = visible(found, viewer, override=True)
     opened = open_investigation(conn, found.row.key, principal, why, now=now,
                                 request_id=request_id)
@@ -136,4 +163,4 @@ def override_record(
                            window=window, extra=registered_involvements)
 
 
-__all__ = ["OverrideOutcome", "entitled", "override_record", "override_shield"]
+__all__ = ["OverrideOutcome", "entitled", "override_record", "override_shield", "shown"]

@@ -20,7 +20,6 @@ from contactpoint.access.models import Principal
 from contactpoint.access.permissions import Permission
 from contactpoint.api.runtime import request_id, runtime
 from contactpoint.children import override as override_service
-from contactpoint.children import view as view_service
 from contactpoint.children.search import stated_reason
 from contactpoint.errors import PermissionDenied, ReasonRequired
 from contactpoint.web import csrf
@@ -77,8 +76,7 @@ async def override(request: Request, child_id: str, principal: Overrider) -> Res
             conn, principal, child_id, reason=reason, now=rt.clock(),
             request_id=request_id(request),
             window=timedelta(hours=rt.settings.view_window_hours))
-    if outcome.child is None or outcome.investigation is None:
-        raise view_service.ViewRefused(view_service.REFUSAL)
-    return render_record(request, principal, outcome.child,
+    child, investigation = override_service.shown(outcome)
+    return render_record(request, principal, child,
                          redirected_from=outcome.redirected_from, ref=None, own=[],
-                         investigation=outcome.investigation.id)
+                         investigation=investigation.id)
