@@ -141,13 +141,15 @@ def ambiguous_records(links: pl.DataFrame, lf: pl.DataFrame) -> pl.Series:
     # y1's source gives them (Aisha and Alisha in both): x names y1 exactly and the record
     # beside x names y2 exactly, so the two sources tell the twins apart alike; only both
     # twins' names swapped in one source would make that wrong.
+    # (twins under one forename, told apart by middle names only, are never clear this way)
+    told_apart = pl.col("fn") != pl.col("fn2")
     clear = (
         ((pl.col("x_fn") == pl.col("fn")) & (
             _names_apart("x_fn", "x_canon", "fn2", "fn_canon2")
-            | pl.col("x_set_names").list.contains(pl.col("fn2"))))
+            | (told_apart & pl.col("x_set_names").list.contains(pl.col("fn2")))))
         | ((pl.col("x_fn") == pl.col("fn2")) & (
             _names_apart("x_fn", "x_canon", "fn", "fn_canon")
-            | pl.col("x_set_names").list.contains(pl.col("fn"))))
+            | (told_apart & pl.col("x_set_names").list.contains(pl.col("fn")))))
     )
     return doubtful.filter(~clear.fill_null(False)).get_column("x").unique()
 
