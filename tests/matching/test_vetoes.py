@@ -170,7 +170,7 @@ def test_a_typo_in_one_twins_date_of_birth_does_not_hide_the_twin(
 
 
 def _review_reasons(result_review: pl.DataFrame) -> dict[tuple[int, int], str]:
-    return {(min(l, r), max(l, r)): why for l, r, _, why in result_review.iter_rows()}
+    return {(min(a, b), max(a, b)): why for a, b, _, why in result_review.iter_rows()}
 
 
 def test_two_nhs_numbers_go_to_review_at_one_home_and_not_across_the_country(
