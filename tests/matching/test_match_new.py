@@ -97,3 +97,36 @@ def test_a_new_record_matching_two_existing_twins_goes_to_review(
     out = match_new(existing, new, default_model, tmp_path).row(0, named=True)
     assert out["decision"] == "review", out
     assert out["child_key"] in (100, 200)
+
+
+def test_a_new_record_under_a_keying_slip_joins_its_child_as_from_scratch(
+    default_model: ModelArtefact, tmp_path: Path
+) -> None:
+    # The same reading of keying slips as ``dedupe`` (slips.py): a source's second record of
+    # a child under a slip is no second child born that day; two UPNs under one forename once
+    # the slip is read are a school move. Similar-named twins still never join one child.
+    existing = _existing(
+        [
+            record(1, source_code="HMRC-CHB", given_name="Jeff", sex="M"),
+            record(2, source_code="NHS-PDS", given_name="Jeff", sex="M", nhs_number=nhs(1)),
+            record(3, source_code="DFE-CENSUS", given_name="Willow", family_name="Ross",
+                   upn="X801200000001"),
+            record(4, source_code="HMRC-CHB", given_name="Willow", family_name="Ross"),
+            record(5, source_code="HMRC-CHB", given_name="Hana", family_name="Ali"),
+            record(6, source_code="NHS-PDS", given_name="Hana", family_name="Ali",
+                   nhs_number=nhs(2)),
+        ],
+        {1: 100, 2: 100, 3: 300, 4: 300, 5: 500, 6: 500},
+    )
+    new = frame([
+        record(11, source_code="HMRC-CHB", given_name="Jfef", sex="M"),
+        record(12, source_code="DFE-CENSUS", given_name="Willlow", family_name="Ross",
+               upn="L801200000002"),
+        # Hanna beside her twin Hana in one file: a name, not a slip
+        record(13, source_code="HMRC-CHB", given_name="Hanna", family_name="Ali"),
+    ])
+    by = {r["record_key"]: r for r in
+          match_new(existing, new, default_model, tmp_path).iter_rows(named=True)}
+    assert (by[11]["decision"], by[11]["child_key"]) == ("link", 100), by[11]
+    assert (by[12]["decision"], by[12]["child_key"]) == ("link", 300), by[12]
+    assert not (by[13]["decision"] == "link" and by[13]["child_key"] == 500), by[13]

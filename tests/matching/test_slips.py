@@ -176,3 +176,21 @@ def test_other_forenames_on_other_dates_at_one_home_are_two_children(
     cut_short = [record(1, given_name="Ayomide", date_of_birth=date(2017, 10, 20)),
                  record(2, given_name="Mide", date_of_birth=date(2016, 10, 20))]
     assert "v_person" not in explain_pair(frame(cut_short), default_model).vetoes
+
+
+def test_initials_of_more_middle_names_than_the_other_source_kept_are_one_child(
+    default_model: ModelArtefact, tmp_path: Path
+) -> None:
+    # one source wrote both middle names as initials, another kept only the first in full
+    rows = [
+        record(1, source_code="NHS-PDS", given_name="Jasper", middle_names="V T", sex="M"),
+        record(2, source_code="HMRC-CHB", given_name="Jasper", middle_names="Vincent", sex="M"),
+        # twins Rose M J and Rose Olivia: the initials begin no name of the other
+        record(3, source_code="NHS-PDS", given_name="Rose", middle_names="M J"),
+        record(4, source_code="HMRC-CHB", given_name="Rose", middle_names="Olivia"),
+    ]
+    assert "v_twin" not in explain_pair(frame(rows[:2]), default_model).vetoes
+    assert "v_twin" in explain_pair(frame(rows[2:]), default_model).vetoes
+    c = _cluster_of(dedupe(frame(rows), default_model, tmp_path).clusters)
+    assert c[1] == c[2]
+    assert c[3] != c[4]

@@ -167,3 +167,52 @@ def test_a_typo_in_one_twins_date_of_birth_does_not_hide_the_twin(
     c = _cluster_of(result.clusters)
     assert c[1] != c[2]
     assert c[3] != c[1]
+
+
+def _review_reasons(result_review: pl.DataFrame) -> dict[tuple[int, int], str]:
+    return {(min(a, b), max(a, b)): why for a, b, _, why in result_review.iter_rows()}
+
+
+def test_two_nhs_numbers_go_to_review_at_one_home_and_not_across_the_country(
+    default_model: ModelArtefact, tmp_path: Path
+) -> None:
+    # One child registered twice at one home: a person decides (review, nhs_conflict).
+    # Namesakes born the same day in two towns, each with an NHS number of their own, are
+    # two children: nothing for a person to decide.
+    rows = [
+        record(1, given_name="Jude", family_name="Long", sex="M", nhs_number=nhs(1)),
+        record(2, given_name="Jude", family_name="Long", sex="M", nhs_number=nhs(2)),
+        record(3, given_name="Jude", family_name="Long", sex="M", nhs_number=nhs(3),
+               date_of_birth=date(2017, 7, 11), address_line_1="29 Ludlow Avenue",
+               town="Norwich", postcode="NR18 4EW", carer_names=None),
+        record(4, given_name="Jude", family_name="Long", sex="M", nhs_number=nhs(4),
+               date_of_birth=date(2017, 7, 11), address_line_1="21 Jubilee Close",
+               town="Northampton", postcode="NN7 9PU", carer_names=None),
+    ]
+    result = dedupe(frame(rows), default_model, tmp_path)
+    c = _cluster_of(result.clusters)
+    assert len({c[1], c[2], c[3], c[4]}) == 4
+    reasons = _review_reasons(result.review_pairs)
+    assert reasons.get((1, 2)) == "nhs_conflict"
+    assert (3, 4) not in reasons
+
+
+def test_twins_named_alike_held_by_two_sources_under_the_same_names_link_each_to_its_own(
+    default_model: ModelArtefact, tmp_path: Path
+) -> None:
+    # Twins Aisha and Alisha, one edit apart: both sources hold both, under the same two
+    # names. Each record's own source tells the twins apart as the other does, so each
+    # links to its own; the twins are never merged.
+    rows = [
+        record(1, source_code="HMRC-CHB", given_name="Aisha", family_name="Howarth"),
+        record(2, source_code="HMRC-CHB", given_name="Alisha", family_name="Howarth"),
+        record(3, source_code="NHS-PDS", given_name="Aisha", family_name="Howarth",
+               nhs_number=nhs(1)),
+        record(4, source_code="NHS-PDS", given_name="Alisha", family_name="Howarth",
+               nhs_number=nhs(2)),
+    ]
+    result = dedupe(frame(rows), default_model, tmp_path)
+    c = _cluster_of(result.clusters)
+    assert c[1] == c[3]
+    assert c[2] == c[4]
+    assert c[1] != c[2]

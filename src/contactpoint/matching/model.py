@@ -51,6 +51,12 @@ def gamma(settings: dict[str, Any], comparison: str, label: str) -> int:
     raise KeyError(f"no comparison {comparison!r}")
 
 
+def has_comparison(settings: dict[str, Any], comparison: str) -> bool:
+    """Whether the model compares ``comparison`` (the household is one comparison only in
+    populations that live in households)."""
+    return any(c["output_column_name"] == comparison for c in settings["comparisons"])
+
+
 def _null(cond: str, label: str = "null") -> dict[str, Any]:
     return {"sql_condition": cond, "label_for_charts": label, "is_null_level": True}
 

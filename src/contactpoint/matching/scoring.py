@@ -21,9 +21,9 @@ from contactpoint.matching.cluster import (
     signature,
 )
 from contactpoint.matching.frame import Existing, conform
-from contactpoint.matching.model import base_settings, gamma, prediction_rules
+from contactpoint.matching.model import base_settings, gamma, has_comparison, prediction_rules
 from contactpoint.matching.normalise import prepare
-from contactpoint.matching.slips import slip_forenames
+from contactpoint.matching.slips import lift_school_moves, read_slips
 from contactpoint.matching.splinkdb import connect, fetch, linker_for, load_table, register
 from contactpoint.matching.training import train_model
 from contactpoint.matching.twins import (
@@ -83,6 +83,8 @@ def veto_select(
     fn_exact = gamma(st, "forename", "exact")
     dob_else = gamma(st, "dob", "else")
     dob_year = gamma(st, "dob", "same year")
+    homes_apart = (f"gamma_household = {gamma(st, 'household', 'else')}"
+                   if has_comparison(st, "household") else "false")
     return f"""
     SELECT unique_id_l AS l, unique_id_r AS r, match_probability AS p, match_weight AS w,
       coalesce(nhs_l <> nhs_r, false) AS v_nhs,
@@ -95,8 +97,10 @@ def veto_select(
             OR (gamma_forename = {fn_else} AND gamma_dob < {dob_exact} AND NOT {CUT_SHORT}))
         AND NOT {shared}) AS v_person,
       coalesce(nhs_l <> nhs_r, false) AND gamma_forename >= {fn_same}
-        AND gamma_dob >= {dob_person} AND NOT {MIDDLE_NAMES_CONFLICT} AS nhs_only,
-      (gamma_forename >= {fn_exact} OR gamma_dob >= {dob_year} OR {shared}) AS plausible
+        AND gamma_dob >= {dob_person} AND NOT {MIDDLE_NAMES_CONFLICT}
+        AND NOT {homes_apart} AS nhs_only,
+      ((gamma_forename >= {fn_exact} AND gamma_dob <> {dob_else}) OR gamma_dob >= {dob_year}
+        OR {shared}) AS plausible
     FROM {table}
     """  # noqa: S608 - internal names and constants only  # nosec B608
 
@@ -276,17 +280,9 @@ def run_dedupe(
     if rules.household_vetoes:
         # a source's keying slip (Jfef beside its own Jeff) is no second child (slips.py); two
         # UPNs under one forename once the slip is read are a school move, weighed, not vetoed
-        slipped = slip_forenames(lf)
-        read = pl.DataFrame({"k": lf["unique_id"], "fn": slipped, "raw": lf["fn"]})
-        edges = (
-            edges.join(read.rename({"k": "l", "fn": "fn_l", "raw": "raw_l"}), on="l", how="left")
-            .join(read.rename({"k": "r", "fn": "fn_r", "raw": "raw_r"}), on="r", how="left")
-            .with_columns(pl.col("vetoed") & ~(
-                pl.col("upn_only") & (pl.col("fn_l") == pl.col("fn_r"))
-                & (pl.col("raw_l") != pl.col("raw_r"))).fill_null(False))
-            .drop("fn_l", "fn_r", "raw_l", "raw_r")
-        )
-        lf = lf.with_columns(slipped.alias("fn"))
+        reading = read_slips(lf)
+        edges = lift_school_moves(edges, reading)
+        lf = lf.with_columns(reading.get_column("fn"))
         strong = edges.filter(linkable_mask)
         amb = ambiguous_records(strong, lf).implode()
         wrong_twin = twin_named_alike(strong, lf).with_columns(pl.lit(True).alias("wrong_twin"))
@@ -448,7 +444,8 @@ def run_match_new(
         veto = "(v_nhs OR v_upn OR v_twin OR v_person)"
         vetoes = veto_select(pred.physical_name, rules.household_vetoes, model.splink_settings)
         scored = (f"SELECT l, r, p, w, {veto} AS vetoed, "  # noqa: S608 - internal names only  # nosec B608
-                  f"nhs_only AND NOT (v_upn OR v_twin OR v_person) AS nhs_only, plausible "
+                  f"nhs_only AND NOT (v_upn OR v_twin OR v_person) AS nhs_only, "
+                  f"v_upn AND NOT (v_nhs OR v_twin OR v_person) AS upn_only, plausible "
                   f"FROM ({vetoes})")
         with register(con, "__cp_new_keys", nw.select(pl.col("record_key").alias("k"))):
             both_new = ("l IN (SELECT k FROM __cp_new_keys) AND "
@@ -466,12 +463,14 @@ def run_match_new(
                 con,
                 f"SELECT e.unique_id AS record_key, c.child_key, "  # noqa: S608 - internal names only  # nosec B608
                 f"s.child_key IS NOT NULL AS shielded, e.nhs AS nhs_number, e.upn, "
-                f"e.source_code, e.dob, e.fn FROM {prepared.TABLE} e "
+                f"e.source_code, e.dob, e.fn, e.sex FROM {prepared.TABLE} e "
                 f"JOIN {prepared.CHILDREN} c ON c.unique_id = e.unique_id "
                 f"LEFT JOIN {prepared.SHIELDED} s ON s.child_key = c.child_key "
                 f"WHERE c.child_key IN (SELECT h.child_key FROM {prepared.CHILDREN} h "
                 "JOIN __cp_hit USING (unique_id))",
             )
+        if rules.household_vetoes:  # keying slips, read as from scratch (slips.py)
+            ex, lf_new, cross, inner = _read_slips_of_day(con, ex, lf_new, cross, inner)
     out = _decide(ex, nw, lf_new, cross, inner, rules)
     timings["decide_s"] = time.perf_counter() - t
     log.info("match_new finished", extra={"linkage_stats": {
@@ -479,6 +478,34 @@ def run_match_new(
         "new": nw.height, "prepared_afresh": afresh, "cross_pairs": cross.height,
         **{k: round(v, 3) for k, v in timings.items()}}})
     return out
+
+
+def _read_slips_of_day(
+    con: duckdb.DuckDBPyConnection, ex: pl.DataFrame, lf_new: pl.DataFrame,
+    cross: pl.DataFrame, inner: pl.DataFrame,
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """The day's records and their candidate children's with each keying slip read as the
+    forename it mistypes, and the UPN vetoes a slip alone made lifted: the rule ``dedupe``
+    applies (:mod:`.slips`), over the records that decide a new record's child. Whether a
+    forename is carried by other records is counted over the whole population."""
+    cols = ["unique_id", "source_code", "dob", "fn", "sex"]
+    rel = pl.concat([
+        lf_new.select(cols),
+        ex.select(pl.col("record_key").alias("unique_id"), *cols[1:]),
+    ]).unique("unique_id", keep="first", maintain_order=True)
+    names = rel.select(pl.col("fn").drop_nulls().unique())
+    with register(con, "__cp_slip_names", names):
+        counts = fetch(con, "SELECT fn, count(*) AS n FROM (SELECT fn FROM lf_ex UNION ALL "
+                            "SELECT fn FROM lf_new) WHERE fn IN (SELECT fn FROM "
+                            "__cp_slip_names) GROUP BY fn")
+    reading = read_slips(rel, counts)
+    fn_of = reading.select("unique_id", pl.col("fn").alias("fn_read"))
+    ex = ex.join(fn_of.rename({"unique_id": "record_key"}), on="record_key", how="left",
+                 maintain_order="left").with_columns(
+        pl.coalesce("fn_read", "fn").alias("fn")).drop("fn_read")
+    lf_new = lf_new.join(fn_of, on="unique_id", how="left", maintain_order="left").with_columns(
+        pl.coalesce("fn_read", "fn").alias("fn")).drop("fn_read")
+    return ex, lf_new, lift_school_moves(cross, reading), lift_school_moves(inner, reading)
 
 
 def _decide(

@@ -37,10 +37,14 @@ import polars as pl
 from contactpoint.matching.normalise import known_forenames, ocr_key
 
 
-def slip_forenames(lf: pl.DataFrame) -> pl.Series:
+def slip_forenames(lf: pl.DataFrame, counts: pl.DataFrame | None = None) -> pl.Series:
     """``lf``'s ``fn`` with each keying slip replaced by the forename it mistypes (same
     length and order as ``lf``; ``lf`` needs ``unique_id``, ``source_code``, ``dob``, ``fn``,
-    ``sex`` when present)."""
+    ``sex`` when present).
+
+    ``counts`` (``fn``, ``n``): how many records of the whole population carry each forename,
+    when ``lf`` is only part of it (``match_new``: a day's records and the records of their
+    candidate children); by default ``lf`` is the population."""
     fn = lf.get_column("fn")
     sex = lf.get_column("sex") if "sex" in lf.columns else pl.repeat(None, lf.height,
                                                                      dtype=pl.Utf8, eager=True)
@@ -51,7 +55,11 @@ def slip_forenames(lf: pl.DataFrame) -> pl.Series:
     }).filter(pl.col("fn").is_not_null() & pl.col("dob").is_not_null()
               & pl.col("src").is_not_null())
     base = base.with_columns(
-        n=pl.len().over("fn"), known=pl.col("fn").is_in(list(known)))
+        n=pl.len().over("fn").cast(pl.Int64), known=pl.col("fn").is_in(list(known)))
+    if counts is not None:
+        base = base.join(counts.select("fn", pl.col("n").cast(pl.Int64).alias("n_all")),
+                         on="fn", how="left").with_columns(
+            n=pl.max_horizontal("n", pl.col("n_all").fill_null(0))).drop("n_all")
     slips = base.filter((pl.col("n") == 1) & ~pl.col("known"))
     if slips.is_empty():
         return fn
@@ -83,6 +91,29 @@ def slip_forenames(lf: pl.DataFrame) -> pl.Series:
         lf.select("unique_id", "fn").join(fixed, on="unique_id", how="left",
                                           maintain_order="left")
         .select(pl.coalesce("to", "fn").alias("fn")).to_series()
+    )
+
+
+def read_slips(lf: pl.DataFrame, counts: pl.DataFrame | None = None) -> pl.DataFrame:
+    """``unique_id``, ``fn`` (read: a slip as the forename it mistypes) and ``raw`` (as
+    prepared) for every record of ``lf`` (see :func:`slip_forenames`)."""
+    return pl.DataFrame({"unique_id": lf.get_column("unique_id"),
+                         "fn": slip_forenames(lf, counts), "raw": lf.get_column("fn")})
+
+
+def lift_school_moves(edges: pl.DataFrame, reading: pl.DataFrame) -> pl.DataFrame:
+    """``edges`` (``l``, ``r``, ``vetoed``, ``upn_only``) with the veto lifted where only two
+    UPNs stood against the pair and its two forenames are one name once a slip is read
+    (``Willlow`` beside ``Willow``): a second UPN after a school move, which the model weighs.
+    ``reading``: :func:`read_slips` of the records on either side."""
+    read = reading.select(pl.col("unique_id").alias("k"), "fn", "raw")
+    return (
+        edges.join(read.rename({"k": "l", "fn": "fn_l", "raw": "raw_l"}), on="l", how="left")
+        .join(read.rename({"k": "r", "fn": "fn_r", "raw": "raw_r"}), on="r", how="left")
+        .with_columns(pl.col("vetoed") & ~(
+            pl.col("upn_only") & (pl.col("fn_l") == pl.col("fn_r"))
+            & (pl.col("raw_l") != pl.col("raw_r"))).fill_null(False))
+        .drop("fn_l", "fn_r", "raw_l", "raw_r")
     )
 
 

@@ -17,7 +17,9 @@ import jellyfish
 import polars as pl
 
 # Both records carry middle names, they share none, are not a typo apart, neither side is
-# only the other's initials ("I" against "Iqra Ivy", "A" against "Ada"), and neither record's
+# only the other's initials ("I" against "Iqra Ivy", "A" against "Ada"), nor initials that
+# the other's names begin (a source that kept only the first middle name: "V T" against
+# "Vincent", "A S" against "Aaliyah"), and neither record's
 # given name is among the other's middle names: "Ismail Ibrahim" and "Ibrahim Ismail" are one
 # child's names in two orders (a calling name written first), not two children's.
 MIDDLE_NAMES_CONFLICT = (
@@ -25,8 +27,8 @@ MIDDLE_NAMES_CONFLICT = (
     "AND jaro_winkler_similarity(fn_mid_l, fn_mid_r) < 0.85 "
     "AND NOT list_contains(string_split(fn_mid_r, ' '), fn_l) "
     "AND NOT list_contains(string_split(fn_mid_l, ' '), fn_r) "
-    "AND NOT (fn_mid_abbr_l AND substr(fn_mid_ini_r, 1, length(fn_mid_ini_l)) = fn_mid_ini_l) "
-    "AND NOT (fn_mid_abbr_r AND substr(fn_mid_ini_l, 1, length(fn_mid_ini_r)) = fn_mid_ini_r)"
+    "AND NOT ((fn_mid_abbr_l OR fn_mid_abbr_r) "
+    "AND (starts_with(fn_mid_ini_r, fn_mid_ini_l) OR starts_with(fn_mid_ini_l, fn_mid_ini_r)))"
     ", false)"
 )
 
@@ -53,8 +55,8 @@ def middle_names_conflict(a: str, b: str) -> pl.Expr:
                | mid.str.split(" ").list.contains(pl.col(f"fn{b}")).fill_null(False))
     return (
         mid.is_not_null() & mid2.is_not_null() & (mid != mid2) & ~crossed
-        & ~(abbr.fill_null(False) & ini2.str.starts_with(ini).fill_null(False))
-        & ~(abbr2.fill_null(False) & ini.str.starts_with(ini2).fill_null(False))
+        & ~((abbr.fill_null(False) | abbr2.fill_null(False))
+            & (ini2.str.starts_with(ini) | ini.str.starts_with(ini2)).fill_null(False))
     )
 
 
@@ -106,6 +108,9 @@ def ambiguous_records(links: pl.DataFrame, lf: pl.DataFrame) -> pl.Series:
         pl.col("upn").alias("x_upn"), pl.col("fn").alias("x_fn"),
         pl.col("fn_canon").alias("x_canon"),
         (pl.len().over("source_code", "dob", "sn") > 1).alias("x_twin_set"),
+        # the forenames x's own source holds on x's date of birth under x's surname
+        pl.col("fn").fill_null("").implode().over("source_code", "dob", "sn")
+        .alias("x_set_names"),
     )
     both = both.join(own, on="x", how="inner")
     ids = lf.select(pl.col("unique_id").alias("y"), "nhs", "upn")
@@ -132,9 +137,19 @@ def ambiguous_records(links: pl.DataFrame, lf: pl.DataFrame) -> pl.Series:
     # x names one twin exactly and the other's name is neither a variant of it nor a typo or
     # a sound away (Ibrahim against Ibrahim and Yusuf): no doubt which child it is. Olive
     # against Olive and Olivia, or Muhammed between Muhammad and Mohammed, stays in doubt.
+    # Nor is there doubt when x's own source holds the two children under the very names
+    # y1's source gives them (Aisha and Alisha in both): x names y1 exactly and the record
+    # beside x names y2 exactly, so the two sources tell the twins apart alike; only both
+    # twins' names swapped in one source would make that wrong.
+    # (twins under one forename, told apart by middle names only, are never clear this way)
+    told_apart = pl.col("fn") != pl.col("fn2")
     clear = (
-        ((pl.col("x_fn") == pl.col("fn")) & _names_apart("x_fn", "x_canon", "fn2", "fn_canon2"))
-        | ((pl.col("x_fn") == pl.col("fn2")) & _names_apart("x_fn", "x_canon", "fn", "fn_canon"))
+        ((pl.col("x_fn") == pl.col("fn")) & (
+            _names_apart("x_fn", "x_canon", "fn2", "fn_canon2")
+            | (told_apart & pl.col("x_set_names").list.contains(pl.col("fn2")))))
+        | ((pl.col("x_fn") == pl.col("fn2")) & (
+            _names_apart("x_fn", "x_canon", "fn", "fn_canon")
+            | (told_apart & pl.col("x_set_names").list.contains(pl.col("fn")))))
     )
     return doubtful.filter(~clear.fill_null(False)).get_column("x").unique()
 
