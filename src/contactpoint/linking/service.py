@@ -214,7 +214,9 @@ Counts = tuple[int, int, int, int, tuple[tuple[str, float], ...]]
 
 
 def _spill(records: pl.DataFrame, workdir: Path) -> Path:
-    """``records`` into an Arrow IPC file in ``workdir`` (read back by :func:`_initial`)."""
+    """``records`` into an Arrow IPC file in ``workdir`` (read back by :func:`_initial`). It
+    holds personal data: ``workdir`` is the run's temporary directory under the linkage
+    directory (the protection of the engine's store), removed when the run ends."""
     path = workdir / "pending.arrow"
     records.write_ipc(path, compression="lz4")
     return path
