@@ -127,8 +127,8 @@ class StandIn:
             ).alias("loose"),
         )
 
-    def dedupe(self, records: pl.DataFrame, workdir: Path) -> LinkResult:
-        df = self._key(records).sort("record_key")
+    def dedupe(self, records: pl.LazyFrame, workdir: Path) -> LinkResult:
+        df = self._key(records.collect()).sort("record_key")
         parent = {k: k for k in df["record_key"].to_list()}
 
         def find(x: int) -> int:

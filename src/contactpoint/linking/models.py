@@ -36,7 +36,7 @@ class EngineMatcher:
     def version(self) -> str:
         return self.model.version
 
-    def dedupe(self, records: pl.DataFrame, workdir: Path) -> LinkResult:
+    def dedupe(self, records: pl.LazyFrame, workdir: Path) -> LinkResult:
         result = engine.dedupe(records, self.model, workdir, keep_dir=self.cache_dir,
                                fit_dir=self.fit_dir)
         fit = result.stats.get("model_fit")

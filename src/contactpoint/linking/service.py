@@ -47,7 +47,9 @@ class Matcher(Protocol):
     @property
     def version(self) -> str: ...
 
-    def dedupe(self, records: pl.DataFrame, workdir: Path) -> LinkResult: ...
+    def dedupe(self, records: pl.LazyFrame, workdir: Path) -> LinkResult:
+        """Cluster ``records`` (a plan the matcher collects itself: the engine can then let go
+        of them while it scores, which a frame the caller holds would not allow)."""
 
     def existing_mark(self) -> str | None:
         """The mark of the existing records the engine holds (``None``: it holds none)."""
@@ -118,7 +120,8 @@ def link(
     events_before = responsibility.last_event_id(conn)  # what this run links, it writes after
     step("reading pending source records")
     pending = store.read_pending(conn)
-    if pending.height == 0:
+    records_in = pending.height
+    if records_in == 0:
         archived = _archive_orphans(conn, now)
         councils = None
         if responsibility.never_allocated(conn):  # a database linked before councils were
@@ -129,11 +132,14 @@ def link(
         return summary
     run_id = int(conn.execute(
         insert(link_run).values(mode=mode, model_version=matcher.version, started_at=now,
-                                records_in=pending.height).returning(link_run.c.id)
+                                records_in=records_in).returning(link_run.c.id)
     ).scalar_one())
     with tempfile.TemporaryDirectory(prefix="cp-link-", dir=workdir) as tmp:
         if mode == "initial":
-            counts = _initial(conn, pending, matcher, Path(tmp), run_id, now, step)
+            # a first run's records are its largest frame: on disk while the engine scores
+            spilled = _spill(pending.drop("current_child_key"), Path(tmp))
+            del pending
+            counts = _initial(conn, spilled, matcher, Path(tmp), run_id, now, step)
         else:
             counts = _incremental(conn, pending, matcher, Path(tmp), run_id, now, step)
     step("archiving children left without active source records")
@@ -147,7 +153,7 @@ def link(
     conn.execute(update(link_run).where(link_run.c.id == run_id).values(
         finished_at=utcnow(), records_linked=linked, children_created=created,
         review_items=reviews, records_held=held, model_version=matcher.version))
-    summary = LinkSummary(mode, matcher.version, pending.height, linked, created, reviews,
+    summary = LinkSummary(mode, matcher.version, records_in, linked, created, reviews,
                           held, archived, time.perf_counter() - started, run_id, phases(),
                           engine_steps, getattr(matcher, "model_choice", None), councils)
     _audit(conn, summary, actor)
@@ -207,14 +213,28 @@ def split_identifier_conflicts(clusters: pl.DataFrame, records: pl.DataFrame) ->
 Counts = tuple[int, int, int, int, tuple[tuple[str, float], ...]]
 
 
+def _spill(records: pl.DataFrame, workdir: Path) -> Path:
+    """``records`` into an Arrow IPC file in ``workdir`` (read back by :func:`_initial`). It
+    holds personal data: ``workdir`` is the run's temporary directory under the linkage
+    directory (the protection of the engine's store), removed when the run ends."""
+    path = workdir / "pending.arrow"
+    records.write_ipc(path, compression="lz4")
+    return path
+
+
 def _initial(
-    conn: Connection, pending: pl.DataFrame, matcher: Matcher, workdir: Path, run_id: int,
+    conn: Connection, spilled: Path, matcher: Matcher, workdir: Path, run_id: int,
     now: datetime, progress: Progress,
 ) -> Counts:
-    records = pending.drop("current_child_key")
-    progress(f"clustering {records.height:,} source records")
+    """A first run over the records spilled to ``spilled`` (:func:`_spill`). The engine reads
+    them itself, and nothing here holds them while it scores; they are read again after."""
+    records = pl.scan_ipc(spilled)
+    n_records = records.select(pl.len()).collect().item()
+    progress(f"clustering {n_records:,} source records")
     result = matcher.dedupe(records, workdir)
-    clusters = split_identifier_conflicts(result.clusters, records)
+    identifiers = records.select("record_key", "nhs_number").collect()
+    clusters = split_identifier_conflicts(result.clusters, identifiers)
+    del identifiers
     keys = clusters["cluster_key"].unique().sort()
     progress(f"creating {keys.len():,} children")
     child_keys = _new_children(conn, keys.len(), now)
@@ -232,16 +252,16 @@ def _initial(
     progress(f"writing {assign.height:,} link decisions")
     store.apply_assignments(conn, assign, kind="link", now=now, run_id=run_id,
                             model_version=matcher.version)
+    child_of = assign.select("record_key", "child_key")
+    linked = records.join(child_of.lazy(), on="record_key").collect()  # one copy, for both
     progress(f"writing search keys of {assign.height:,} records")
-    search_keys.rebuild(conn, records.join(assign.select("record_key", "child_key"),
-                                           on="record_key"))
+    search_keys.rebuild(conn, linked)
     progress("keeping the existing records for the next run")  # every record is one now
-    matcher.keep_existing(snapshot.whole(conn, records.join(
-        assign.select("record_key", "child_key"), on="record_key"
-    ).with_columns(pl.lit(False).alias("shielded"))))
+    matcher.keep_existing(snapshot.whole(conn, linked.with_columns(
+        pl.lit(False).alias("shielded"))))
+    del linked
     store.dequeue_inactive(conn, now=now, run_id=run_id, model_version=matcher.version)
     rp = result.review_pairs
-    child_of = assign.select("record_key", "child_key")
     pairs = rp.join(child_of.rename({"record_key": "record_key_r"}), on="record_key_r", how="left")
     reviews = queue_pairs(
         conn,

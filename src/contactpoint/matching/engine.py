@@ -105,10 +105,14 @@ def train(records: pl.DataFrame, out_dir: Path, *, workdir: Path | None = None) 
 
 
 def dedupe(
-    records: pl.DataFrame, model: ModelArtefact, workdir: Path, keep_dir: Path | None = None,
-    fit_dir: Path | None = None,
+    records: pl.DataFrame | pl.LazyFrame, model: ModelArtefact, workdir: Path,
+    keep_dir: Path | None = None, fit_dir: Path | None = None,
 ) -> LinkResult:
     """Link a whole record frame from scratch: score, veto, band and cluster.
+
+    ``records``: a record frame, or a plan for one (``pl.scan_ipc`` of a spilled frame): the
+    engine collects a plan itself and lets go of the records while DuckDB scores, which it
+    cannot do with a frame its caller still holds (a first run's largest frame).
 
     ``keep_dir``: also leave the prepared records there, so that the first ``match_new`` with
     that directory need not prepare the nation again.

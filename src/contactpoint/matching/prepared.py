@@ -174,10 +174,19 @@ def _replace_all(
                 wanted, on="unique_id")
             _insert(con, fresh)
             return fresh
-        fresh = (prepare(records) if done is None else done).join(wanted, on="unique_id")
+        fresh = _with_hashes(prepare(records) if done is None else done, wanted)
         with register(con, "__cp_fresh", fresh):
             con.execute(f"CREATE OR REPLACE TABLE {TABLE} AS SELECT * FROM __cp_fresh")  # noqa: S608 - internal names only  # nosec B608
         return fresh
+
+
+def _with_hashes(done: pl.DataFrame, wanted: pl.DataFrame) -> pl.DataFrame:
+    """``done`` with each row's ``_h`` from ``wanted``. :func:`prepare` keeps the records'
+    order, so the hashes are one more column, not a join that copies every prepared row (a
+    first run's nation: the copy was the peak of keeping them)."""
+    if done["unique_id"].equals(wanted["unique_id"]):
+        return done.with_columns(wanted["_h"])
+    return done.join(wanted, on="unique_id")
 
 
 def columns(con: duckdb.DuckDBPyConnection) -> list[str]:

@@ -228,15 +228,15 @@ def predict_pairs(
 
 
 def run_dedupe(
-    records: pl.DataFrame, model: ModelArtefact, workdir: Path, keep_dir: Path | None = None,
-    fit_dir: Path | None = None,
+    records: pl.DataFrame | pl.LazyFrame, model: ModelArtefact, workdir: Path,
+    keep_dir: Path | None = None, fit_dir: Path | None = None,
 ) -> Any:
     from contactpoint.matching.engine import LinkResult
 
     rules = model.rules
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    frame = conform(records)
+    frame = conform(records.collect() if isinstance(records, pl.LazyFrame) else records)
     lf = prepare(frame)
     timings["prepare_s"] = time.perf_counter() - t0
     if keep_dir is not None:  # the prepared records, ready for the next day's match_new
@@ -349,7 +349,9 @@ def run_dedupe(
         .join(ck.rename({"k": "l", "cluster_key": "cl"}), on="l")
         .join(ck.rename({"k": "r", "cluster_key": "cr"}), on="r")
         .filter(pl.col("cl") != pl.col("cr"))
-        .sort("p", descending=True)
+        # ties in p broken by the keys: which pair stands for two clusters does not depend on
+        # the order DuckDB's threads returned the predictions in
+        .sort(["p", "l", "r"], descending=[True, False, False], maintain_order=True)
         .unique(subset=["cl", "cr"], keep="first", maintain_order=True)
         .select(
             pl.col("l").alias("record_key_l"),

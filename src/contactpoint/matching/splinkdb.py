@@ -16,7 +16,9 @@ from splink import DuckDBAPI, Linker
 from contactpoint.matching.model import with_veto_columns
 
 THREADS = int(os.environ.get("CONTACTPOINT_LINKAGE_THREADS", "2"))
-MEMORY_LIMIT = os.environ.get("CONTACTPOINT_LINKAGE_MEMORY", "6GB")
+# DuckDB runs in the link process: its buffers and the run's polars frames share one peak
+# (target at 1 M children: 6 GB in all). Above this DuckDB spills to ``duckdb-tmp``.
+MEMORY_LIMIT = os.environ.get("CONTACTPOINT_LINKAGE_MEMORY", "3GB")
 
 for _name in ("splink", "splink.internals"):
     logging.getLogger(_name).setLevel(logging.WARNING)

@@ -100,7 +100,6 @@ def ambiguous_records(links: pl.DataFrame, lf: pl.DataFrame) -> pl.Series:
         "sn_names", "pc", pl.col("fn").fill_null(""), "fn_canon", "fn_mid", "fn_mid_ini",
         "fn_mid_abbr", "nhs", "upn",
     )
-    both = _both_ways(links).join(attrs, on="y", how="inner")
     # x's own source must also hold two records born that day with that surname: two sources
     # then show two children (a within-source duplicate of y shows in y's source only)
     own = lf.select(
@@ -112,14 +111,29 @@ def ambiguous_records(links: pl.DataFrame, lf: pl.DataFrame) -> pl.Series:
         pl.col("fn").fill_null("").implode().over("source_code", "dob", "sn")
         .alias("x_set_names"),
     )
-    both = both.join(own, on="x", how="inner")
     ids = lf.select(pl.col("unique_id").alias("y"), "nhs", "upn")
     anchored = _both_ways(links).join(ids, on="y").join(own, on="x").filter(
         (pl.col("x_nhs") == pl.col("nhs")).fill_null(False)
         | (pl.col("x_upn") == pl.col("upn")).fill_null(False)
     ).select("x").unique()
-    cand = both.join(anchored, on="x", how="anti").drop("x_nhs", "x_upn")
-    pairs = cand.join(cand, on="x", suffix="2").filter(pl.col("y") < pl.col("y2"))
+    # The self-join runs on keys alone: y1 and y2 must share a source and a year of birth
+    # (``same_src_twins``; a null never passes it), so those join too, and the few pairs left
+    # take their attributes afterwards. Joining the wide rows made the run's peak memory.
+    keyed = (
+        _both_ways(links)
+        .join(paired.select(pl.col("unique_id").alias("y"), pl.col("source_code").alias("src"),
+                            year.alias("yr")), on="y", how="inner")
+        .join(own.select("x"), on="x", how="semi")
+        .join(anchored, on="x", how="anti")
+    )
+    attrs2 = attrs.rename({c: f"{c}2" for c in attrs.columns})
+    pairs = (
+        keyed.join(keyed, on=["x", "src", "yr"], suffix="2")
+        .filter(pl.col("y") < pl.col("y2"))
+        .select("x", "y", "y2")
+        .join(attrs, on="y").join(attrs2, on="y2")
+        .join(own.drop("x_nhs", "x_upn"), on="x")
+    )
     same_src_twins = (
         (pl.col("src") == pl.col("src2")) & _born_together("dob", "dob2")
         & _surnames_agree("sn_names", "sn_names2")
