@@ -31,6 +31,10 @@ def serve(
     metrics_host: Annotated[str | None, typer.Option(
         "--metrics-host", help="Address for the metrics server (default "
                                "CONTACTPOINT_METRICS_HOST, else 127.0.0.1).")] = None,
+    workers: Annotated[int | None, typer.Option(
+        "--workers", min=1, max=64,
+        help="Server processes (default CONTACTPOINT_SERVE_WORKERS, else one per CPU core "
+             "on PostgreSQL and one on SQLite).")] = None,
 ) -> None:
     """Serve the application. Access log lines are ours (JSON, no query strings)."""
     try:
@@ -60,8 +64,13 @@ def serve(
     # Forwarded headers are believed only from configured proxies (review finding 11): with
     # none, the per-address throttle sees the socket's address, which a client cannot forge.
     proxies = [p.strip() for p in access.trusted_proxies.split(",") if p.strip()]
+    # Several processes: one Python process runs one thread at a time (the GIL), so with one
+    # process a search's database round trips wait for the other requests' Python (docs/search.md).
+    processes = workers or settings.effective_serve_workers
+    context.console.print(f"{processes} server process(es)")
     uvicorn.run(
         APP_FACTORY,
+        workers=processes,
         factory=True,
         host=host,
         port=port,
