@@ -346,6 +346,14 @@ def _cpu_seconds(pid: int) -> float | None:
     return total
 
 
+def _server_processes(log: Path) -> int | None:
+    """How many processes ``serve`` said it runs (its first lines)."""
+    for line in log.read_text(errors="replace").splitlines()[:20]:
+        if line.endswith("server process(es)"):
+            return int(line.split()[0])
+    return None
+
+
 def _server_durations(log: Path, start: int) -> tuple[list[float], int]:
     text = log.read_text(errors="replace")
     out = []
@@ -506,6 +514,7 @@ def run_search_benchmark(
     server = _serve(env, workdir)
     try:
         cookie = _login(server.base, _account(url, workdir / "var"))
+        figures["server_processes"] = _server_processes(server.log)
         _, mark = _server_durations(server.log, 0)
         runs: dict[str, Any] = {}
         accuracy: dict[str, Any] | None = None

@@ -71,6 +71,9 @@ def serve(
     uvicorn.run(
         APP_FACTORY,
         workers=processes,
+        # uvicorn kills a worker that does not answer its supervisor's ping in time (SIGKILL,
+        # in-flight requests dropped); 5 s is too short for a busy, shared machine.
+        timeout_worker_healthcheck=60,
         factory=True,
         host=host,
         port=port,
