@@ -11,6 +11,7 @@ import uvicorn
 
 from contactpoint.access.config import load_access_settings
 from contactpoint.cli import context
+from contactpoint.cli.http_protocol import HTTP_PROTOCOL
 from contactpoint.errors import ContactPointError
 
 # By name, so the command line does not import the web layer (import-linter: cli | api).
@@ -74,6 +75,7 @@ def serve(
         # uvicorn kills a worker that does not answer its supervisor's ping in time (SIGKILL,
         # in-flight requests dropped); 5 s is too short for a busy, shared machine.
         timeout_worker_healthcheck=60,
+        http=HTTP_PROTOCOL,  # TCP_NODELAY, which uvicorn's own socket for workers lacks
         factory=True,
         host=host,
         port=port,
