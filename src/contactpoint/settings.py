@@ -34,6 +34,12 @@ class Settings(BaseSettings):
         "within this many hours (or an involvement of the user's organisation).",
     )
 
+    serve_workers: int = Field(
+        default=0, ge=0, le=64,
+        description="`serve`: server processes (0: one per CPU core on PostgreSQL, one on "
+        "SQLite, whose single writer several processes would only queue behind).",
+    )
+
     metrics_port: int = Field(
         default=0, ge=0, le=65535,
         description="`serve`: Prometheus metrics on this port (0: off). Never on the app's port.",
@@ -41,6 +47,15 @@ class Settings(BaseSettings):
     metrics_host: str = Field(
         default="127.0.0.1", description="`serve`: the address the metrics server binds."
     )
+
+    @property
+    def effective_serve_workers(self) -> int:
+        if self.serve_workers:
+            return self.serve_workers
+        if self.effective_database_url.startswith("sqlite"):
+            return 1
+        return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                   else (os.cpu_count() or 1))
 
     @property
     def effective_database_url(self) -> str:

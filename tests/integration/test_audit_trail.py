@@ -232,3 +232,29 @@ def test_the_child_index_names_every_child_an_event_returned_or_showed(
         with pytest.raises(DBAPIError, match="append-only"):
             connection.execute(audit_child.delete())
         savepoint.rollback()
+
+
+def test_the_database_hashes_exactly_the_bytes_python_would(connection: Connection) -> None:
+    """On PostgreSQL the append's hash is computed by the server (ADR 0006): with non-ASCII
+    text, JSON escapes, nulls and an indexed child it equals Python's hash of the stored row,
+    and the chain verifies."""
+    entry = _append(
+        connection, actor="usér-ø", reason='zoë "quoted" \\ back\nline ✓', request_id=None,
+        subject="child:CP0000000042", details={"naïve": ["ü", 1, None], "emoji": "🙂"},
+        children=["CP0000000043"],
+    )
+    stored = connection.execute(select(audit_event).where(audit_event.c.seq == entry.seq)).one()
+    fields = {name: getattr(stored, name) for name in (
+        "action", "actor", "organisation", "reason", "request_id", "subject", "details")}
+    python = chain.entry_hash(entry.prev_hash, chain.canonical_entry(
+        seq=entry.seq, at=chain.canonical_time(stored.at), **fields))
+    assert python == entry.entry_hash == stored.entry_hash
+    assert trail.head(connection) == (entry.seq, entry.entry_hash)
+    indexed = connection.execute(text(
+        "SELECT child_id FROM audit_child WHERE seq = :seq ORDER BY child_id"),
+        {"seq": entry.seq}).scalars().all()
+    assert indexed == ["CP0000000042", "CP0000000043"]
+    walker = chain.ChainWalker()
+    rows = connection.execute(select(*(audit_event.c[name] for name in chain.ROW_COLUMNS))
+                              .order_by(audit_event.c.seq)).all()
+    assert [walker.feed(tuple(row)) for row in rows] == [None] * len(rows)

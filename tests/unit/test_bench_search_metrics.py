@@ -4,6 +4,7 @@ confidence is."""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from contactpoint.children.bench import Query, _accuracy
@@ -42,3 +43,33 @@ def test_a_person_split_evenly_over_two_children_is_found_by_either() -> None:
     split = {**EXPECTED, "oliver": frozenset({"C-OLIVER", "C-OLIVER-2"})}
     got = _run([("C-OLIVER-2", 0.9)], [("C-OTHER", 0.6), ("C-OLIVER", 0.3)], expected=split)
     assert (got["top1"], got["top3"], got["twin_confusions"]) == (0.5, 1.0, 0)
+
+
+def test_server_cpu_counts_the_worker_processes_too() -> None:
+    """``serve`` runs worker processes: the server's CPU is the whole process tree's."""
+    import subprocess
+    import sys
+    import time
+
+    from contactpoint.children.bench import _cpu_seconds
+
+    burn = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.6: pass\n" \
+           "time.sleep(30)"
+    parent = subprocess.Popen(  # a parent that idles while its child burns 0.6 s of CPU
+        [sys.executable, "-c", "import subprocess, sys, time\n"
+         f"subprocess.Popen([sys.executable, '-c', {burn!r}])\ntime.sleep(30)"])
+    try:
+        deadline = time.monotonic() + 20
+        total = 0.0
+        while time.monotonic() < deadline:
+            total = _cpu_seconds(parent.pid) or 0.0
+            if total >= 0.6:
+                break
+            time.sleep(0.1)
+        assert total >= 0.6
+    finally:
+        for line in subprocess.run(["pgrep", "-P", str(parent.pid)], capture_output=True,
+                                   text=True).stdout.split():
+            os.kill(int(line), 9)
+        parent.kill()
+        parent.wait()

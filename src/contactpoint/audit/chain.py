@@ -75,6 +75,30 @@ def canonical_time(at: datetime) -> str:
     return at.astimezone(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
 
 
+def canonical_parts(
+    *,
+    at: str,
+    action: str,
+    actor: str | None,
+    organisation: str | None,
+    reason: str | None,
+    request_id: str | None,
+    subject: str | None,
+    details: str,
+) -> tuple[bytes, bytes]:
+    """The canonical entry's bytes before and after its sequence number: ``canonical_entry``
+    is ``before + str(seq) + after``. Lets the database finish an entry (and its hash) under
+    the chain-head lock with no round trip to Python (``audit.trail``, PostgreSQL)."""
+    e = _encode
+    before = (
+        f'{{"action":{e(action)},"actor":{e(actor)},"at":{e(at)},"details":{e(details)},'
+        f'"organisation":{e(organisation)},"reason":{e(reason)},"request_id":{e(request_id)},'
+        f'"seq":'
+    )
+    after = f',"subject":{e(subject)},"v":{FORMAT_VERSION}}}'
+    return before.encode(), after.encode()
+
+
 def canonical_entry(
     *,
     seq: int,
@@ -89,12 +113,10 @@ def canonical_entry(
 ) -> bytes:
     """The exact bytes that are hashed: ``json.dumps(fields, sort_keys=True,
     separators=(",", ":"), ensure_ascii=False)``, written out for speed."""
-    e = _encode
-    return (
-        f'{{"action":{e(action)},"actor":{e(actor)},"at":{e(at)},"details":{e(details)},'
-        f'"organisation":{e(organisation)},"reason":{e(reason)},"request_id":{e(request_id)},'
-        f'"seq":{int(seq)},"subject":{e(subject)},"v":{FORMAT_VERSION}}}'
-    ).encode()
+    before, after = canonical_parts(
+        at=at, action=action, actor=actor, organisation=organisation, reason=reason,
+        request_id=request_id, subject=subject, details=details)
+    return before + str(int(seq)).encode() + after
 
 
 def entry_hash(prev_hash: str, canonical: bytes) -> str:

@@ -1,21 +1,24 @@
 """Write the audit trail: :func:`append` adds one event to the hash chain.
 
 ``append`` runs in the caller's transaction and never commits: the event commits or rolls back
-with the action it records. It takes the chain-head lock (an UPDATE of the single ``audit_head``
-row), so concurrent appenders extend the chain one transaction at a time; keep the transaction
-short after appending, because other appenders wait for it to end.
+with the action it records. It takes the chain-head lock (the single ``audit_head`` row), so
+concurrent appenders extend the chain one transaction at a time; keep the transaction short
+after appending (append last, then commit), because other appenders wait for it to end. On
+PostgreSQL the whole append is one statement and the server computes the entry's hash under
+the lock: the lock is held over that one round trip, the caller's return to its COMMIT and
+the commit (ADR 0006).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypedDict
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, insert, select, text, update
 
 from contactpoint.audit import chain
 from contactpoint.audit.tables import audit_child, audit_event, audit_head
@@ -99,6 +102,19 @@ class AuditEntry:
     entry_hash: str
 
 
+class _Fields(TypedDict):
+    """An entry's hashed fields but its sequence number, as ``chain.canonical_parts`` takes them."""
+
+    at: str
+    action: str
+    actor: str | None
+    organisation: str | None
+    reason: str | None
+    request_id: str | None
+    subject: str | None
+    details: str
+
+
 _LIMITS = {"actor": 128, "organisation": 64, "request_id": 64, "subject": 128}
 CHILD_SUBJECT_PREFIX = "child:"
 
@@ -138,7 +154,24 @@ def append(
     when = datetime.fromisoformat(at_text)
     details_text = chain.canonical_details(details)
 
-    # Take the chain-head lock and the next sequence number in one statement.
+    indexed = set(children)
+    if subject is not None and subject.startswith(CHILD_SUBJECT_PREFIX):
+        indexed.add(subject[len(CHILD_SUBJECT_PREFIX):])
+    fields: _Fields = {"at": at_text, "action": action.value, "actor": actor,
+                       "organisation": organisation, "reason": reason,
+                       "request_id": request_id, "subject": subject, "details": details_text}
+    if conn.dialect.name == "postgresql":
+        seq, prev_hash, digest = _append_in_database(conn, fields, when, sorted(indexed))
+    else:
+        seq, prev_hash, digest = _append_here(conn, fields, when, sorted(indexed))
+    return AuditEntry(seq=seq, at=when, action=action.value, actor=actor,
+                      organisation=organisation, reason=reason, request_id=request_id,
+                      subject=subject, details=dict(details or {}), prev_hash=prev_hash,
+                      entry_hash=digest)
+
+
+def _take_head(conn: Connection) -> tuple[int, str]:
+    """Lock the chain head and take the next sequence number (one statement)."""
     head = conn.execute(
         update(audit_head)
         .where(audit_head.c.id == 1)
@@ -147,43 +180,64 @@ def append(
     ).one_or_none()
     if head is None:
         raise AuditChainBroken("audit chain head row is missing (run `contactpoint db upgrade`)")
-    seq, prev_hash = int(head.seq), str(head.head_hash)
+    return int(head.seq), str(head.head_hash)
 
-    canonical = chain.canonical_entry(
-        seq=seq,
-        at=at_text,
-        action=action.value,
-        actor=actor,
-        organisation=organisation,
-        reason=reason,
-        request_id=request_id,
-        subject=subject,
-        details=details_text,
-    )
-    digest = chain.entry_hash(prev_hash, canonical)
-    entry = AuditEntry(seq=seq, at=when, action=action.value, actor=actor,
-                       organisation=organisation, reason=reason, request_id=request_id,
-                       subject=subject, details=dict(details or {}), prev_hash=prev_hash,
-                       entry_hash=digest)
-    event = insert(audit_event).values(**{**asdict(entry), "details": details_text})
-    move_head = update(audit_head).where(audit_head.c.id == 1).values(head_hash=digest)
-    indexed = set(children)
-    if subject is not None and subject.startswith(CHILD_SUBJECT_PREFIX):
-        indexed.add(subject[len(CHILD_SUBJECT_PREFIX):])
-    index_rows = [{"child_id": c, "seq": seq} for c in sorted(indexed)]
-    if conn.dialect.name == "postgresql":
-        # The chain-head row stays locked until commit: the rest is ONE round trip
-        # (data-modifying CTEs), so concurrent appends queue behind as little as possible.
-        ctes = [event.cte("audit_new_event")]
-        if index_rows:
-            ctes.append(insert(audit_child).values(index_rows).cte("audit_new_children"))
-        conn.execute(move_head.add_cte(*ctes))
-    else:
-        conn.execute(event)
-        conn.execute(move_head)
-        if index_rows:
-            conn.execute(insert(audit_child), index_rows)
-    return entry
+
+def _append_here(
+    conn: Connection, fields: _Fields, when: datetime, children: list[str]
+) -> tuple[int, str, str]:
+    """SQLite (one writer at a time anyway): lock, hash in Python, write; three statements."""
+    seq, prev_hash = _take_head(conn)
+    digest = chain.entry_hash(prev_hash, chain.canonical_entry(seq=seq, **fields))
+    conn.execute(insert(audit_event).values(
+        seq=seq, prev_hash=prev_hash, entry_hash=digest, **{**fields, "at": when}))
+    conn.execute(update(audit_head).where(audit_head.c.id == 1).values(head_hash=digest))
+    if children:
+        conn.execute(insert(audit_child), [{"child_id": c, "seq": seq} for c in children])
+    return seq, prev_hash, digest
+
+
+# The whole append as ONE statement, finished by the server under the chain-head lock: the
+# row lock is taken (FOR UPDATE), the entry's hash is SHA-256(prev || before || seq || after)
+# computed by PostgreSQL from the canonical bytes Python prepared around the sequence number
+# (chain.canonical_parts), the event, its child index rows and the new head are written. No
+# Python hashing and no further round trip happen under the lock before the caller's COMMIT
+# (ADR 0006).
+_APPEND_SQL = text("""
+WITH old AS (
+    SELECT seq, head_hash FROM audit_head WHERE id = 1 FOR UPDATE
+), head AS (
+    UPDATE audit_head AS h
+    SET seq = old.seq + 1,
+        head_hash = encode(sha256(decode(old.head_hash, 'hex') || :before
+                                  || convert_to((old.seq + 1)::text, 'UTF8') || :after), 'hex')
+    FROM old
+    WHERE h.id = 1
+    RETURNING h.seq, old.head_hash AS prev_hash, h.head_hash AS entry_hash
+), event AS (
+    INSERT INTO audit_event (seq, at, action, actor, organisation, reason, request_id,
+                             subject, details, prev_hash, entry_hash)
+    SELECT head.seq, :at, :action, :actor, :organisation, :reason, :request_id, :subject,
+           :details, head.prev_hash, head.entry_hash
+    FROM head
+), indexed AS (
+    INSERT INTO audit_child (child_id, seq)
+    SELECT c.child_id, head.seq FROM head, unnest(CAST(:children AS text[])) AS c(child_id)
+)
+SELECT seq, prev_hash, entry_hash FROM head
+""")
+
+
+def _append_in_database(
+    conn: Connection, fields: _Fields, when: datetime, children: list[str]
+) -> tuple[int, str, str]:
+    """PostgreSQL: one round trip, the hash computed under the lock by the server."""
+    before, after = chain.canonical_parts(**fields)
+    row = conn.execute(_APPEND_SQL, {**fields, "at": when, "before": before, "after": after,
+                                     "children": children}).one_or_none()
+    if row is None:
+        raise AuditChainBroken("audit chain head row is missing (run `contactpoint db upgrade`)")
+    return int(row.seq), str(row.prev_hash), str(row.entry_hash)
 
 
 def head(conn: Connection) -> tuple[int, str]:

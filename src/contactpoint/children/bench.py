@@ -322,13 +322,36 @@ def _percentiles(values: list[float]) -> dict[str, float]:
 
 
 def _cpu_seconds(pid: int) -> float | None:
-    """User + system CPU the process has used (Linux ``/proc``; None elsewhere): a figure the
-    other processes on a shared machine do not inflate, unlike latency."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
+    """User + system CPU used by the process and its descendants (the server's worker
+    processes), from Linux ``/proc``; None elsewhere. A figure the other processes on a shared
+    machine do not inflate, unlike latency. (A worker that exits takes its figure with it.)"""
+    tick = os.sysconf("SC_CLK_TCK")
+    stats: dict[int, tuple[int, float]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        stats[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / tick)
+    if pid not in stats:
         return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    tree, total, grew = {pid}, 0.0, True
+    while grew:
+        grown = {p for p, (parent, _) in stats.items() if parent in tree} | tree
+        grew, tree = grown != tree, grown
+    for p in tree:
+        total += stats[p][1]
+    return total
+
+
+def _server_processes(log: Path) -> int | None:
+    """How many processes ``serve`` said it runs (its first lines)."""
+    for line in log.read_text(errors="replace").splitlines()[:20]:
+        if line.endswith("server process(es)"):
+            return int(line.split()[0])
+    return None
 
 
 def _server_durations(log: Path, start: int) -> tuple[list[float], int]:
@@ -459,29 +482,39 @@ def _accuracy(queries: list[Query], results: list[list[dict[str, Any]]],
 def run_search_benchmark(
     *, children: int, seed: int, url: str, workdir: Path, share_held: float = 0.02,
     queries: int = 2000, clients: tuple[int, ...] = (1, 20), repeat: int = 1,
+    existing: Path | None = None,
 ) -> dict[str, Any]:
+    """``existing``: the feeds of a population already imported and linked into ``url`` (and
+    whose var dir is ``workdir/var``): no synth, import or link; the children "not in the
+    index" are then the truth's persons none of whose records is linked."""
     workdir.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "CONTACTPOINT_DATABASE_URL": url,
            "CONTACTPOINT_VAR_DIR": str(workdir / "var")}
-    feeds, held_dir = workdir / "feeds", workdir / "import"
+    feeds, held_dir = existing or workdir / "feeds", workdir / "import"
     figures: dict[str, Any] = {"children": children, "seed": seed,
                                "database": url.split(":", 1)[0]}
     t = time.perf_counter()
-    if not (feeds / "truth.csv").exists():
-        _cli(["synth", "--children", str(children), "--seed", str(seed), "--out", str(feeds)],
-             env)
-    held = hold_out(feeds, held_dir, share_held, seed)
-    _cli(["db", "upgrade"], env)
-    _cli(["import", str(held_dir)], env)
-    _cli(["link"], env)
-    figures["setup_seconds"] = round(time.perf_counter() - t, 1)
-    figures["held_out_children"] = len(held)
+    held: set[str] = set()
+    if existing is None:
+        if not (feeds / "truth.csv").exists():
+            _cli(["synth", "--children", str(children), "--seed", str(seed), "--out",
+                  str(feeds)], env)
+        held = hold_out(feeds, held_dir, share_held, seed)
+        _cli(["db", "upgrade"], env)
+        _cli(["import", str(held_dir)], env)
+        _cli(["link"], env)
+        figures["setup_seconds"] = round(time.perf_counter() - t, 1)
     truth = pl.read_csv(feeds / "truth.csv", infer_schema_length=0)
     expected, person_of, identifiers = _children_of_persons(url, truth)
+    if existing is not None:
+        held = set(truth["person_id"].unique().to_list()) - set(expected)
+        figures["children"] = len(set(person_of))
+    figures["held_out_children"] = len(held)
     qs, ref = build_queries(feeds, held, queries, seed, identifiers)
     server = _serve(env, workdir)
     try:
         cookie = _login(server.base, _account(url, workdir / "var"))
+        figures["server_processes"] = _server_processes(server.log)
         _, mark = _server_durations(server.log, 0)
         runs: dict[str, Any] = {}
         accuracy: dict[str, Any] | None = None

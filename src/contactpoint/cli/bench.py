@@ -87,6 +87,9 @@ def bench_search(
                        ] = "1,20",
     repeat: Annotated[int, typer.Option(min=1, help="Send the set this many times when "
                                                     "concurrent.")] = 1,
+    existing: Annotated[Path | None, typer.Option(
+        help="Feeds (with truth.csv) of a population already imported and linked into --url, "
+             "its var dir copied to WORKDIR/var: no synth, import or link.")] = None,
     as_json: JsonOption = True,
 ) -> None:
     """Search accuracy (top-1, top-3, absent children at >= 0.9, twin confusions) and latency
@@ -96,4 +99,5 @@ def bench_search(
     target = url or f"sqlite:///{(workdir / 'bench.sqlite3').resolve()}"
     _print(run_search_benchmark(
         children=children, seed=seed, url=target, workdir=workdir, share_held=held_out,
-        queries=queries, clients=tuple(int(c) for c in clients.split(",")), repeat=repeat))
+        queries=queries, clients=tuple(int(c) for c in clients.split(",")), repeat=repeat,
+        existing=existing))

@@ -11,6 +11,7 @@ import uvicorn
 
 from contactpoint.access.config import load_access_settings
 from contactpoint.cli import context
+from contactpoint.cli.http_protocol import HTTP_PROTOCOL
 from contactpoint.errors import ContactPointError
 
 # By name, so the command line does not import the web layer (import-linter: cli | api).
@@ -31,6 +32,10 @@ def serve(
     metrics_host: Annotated[str | None, typer.Option(
         "--metrics-host", help="Address for the metrics server (default "
                                "CONTACTPOINT_METRICS_HOST, else 127.0.0.1).")] = None,
+    workers: Annotated[int | None, typer.Option(
+        "--workers", min=1, max=64,
+        help="Server processes (default CONTACTPOINT_SERVE_WORKERS, else one per CPU core "
+             "on PostgreSQL and one on SQLite).")] = None,
 ) -> None:
     """Serve the application. Access log lines are ours (JSON, no query strings)."""
     try:
@@ -60,8 +65,17 @@ def serve(
     # Forwarded headers are believed only from configured proxies (review finding 11): with
     # none, the per-address throttle sees the socket's address, which a client cannot forge.
     proxies = [p.strip() for p in access.trusted_proxies.split(",") if p.strip()]
+    # Several processes: one Python process runs one thread at a time (the GIL), so with one
+    # process a search's database round trips wait for the other requests' Python (docs/search.md).
+    processes = workers or settings.effective_serve_workers
+    context.console.print(f"{processes} server process(es)")
     uvicorn.run(
         APP_FACTORY,
+        workers=processes,
+        # uvicorn kills a worker that does not answer its supervisor's ping in time (SIGKILL,
+        # in-flight requests dropped); 5 s is too short for a busy, shared machine.
+        timeout_worker_healthcheck=60,
+        http=HTTP_PROTOCOL,  # TCP_NODELAY, which uvicorn's own socket for workers lacks
         factory=True,
         host=host,
         port=port,

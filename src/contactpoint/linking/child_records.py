@@ -8,6 +8,7 @@ the surviving child.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Collection
 from datetime import date
 from typing import Any
@@ -76,12 +77,16 @@ def parse_involvements(value: Any) -> tuple[Involvement, ...]:
     return tuple(out)
 
 
-def authority_table(
-    conn: Connection, sources: Collection[str] | None = None
+# Source -> field -> rank, per database. A source's rows are written once, when the source is
+# registered (``ingest.registry.ensure_source``), and never changed, so a source read once
+# never needs reading again: a search's results then cost no authority round trip.
+_authority: dict[str, dict[str, dict[RecordField, int]]] = {}
+_authority_lock = threading.Lock()
+
+
+def _read_authority(
+    conn: Connection, sources: Collection[str] | None
 ) -> dict[str, dict[RecordField, int]]:
-    """Source -> field -> authority rank; only ``sources`` when given (survivorship ranks a
-    record by its own source alone, so a child's records need only their sources' rows: a
-    search's ten results read a few dozen rows, not every source's)."""
     out: dict[str, dict[RecordField, int]] = {}
     query = select(source_authority.c.source_code, source_authority.c.field,
                    source_authority.c.rank)
@@ -92,6 +97,27 @@ def authority_table(
             out.setdefault(code, {})[RecordField(fld)] = int(rank)
         except ValueError:
             continue
+    return out
+
+
+def authority_table(
+    conn: Connection, sources: Collection[str] | None = None
+) -> dict[str, dict[RecordField, int]]:
+    """Source -> field -> authority rank; only ``sources`` when given (survivorship ranks a
+    record by its own source alone, so a child's records need only their sources' rows).
+    Named sources are read from the database once per process (their rows never change)."""
+    if sources is None:
+        return _read_authority(conn, None)
+    key = conn.engine.url.render_as_string(hide_password=True)
+    with _authority_lock:
+        known = _authority.setdefault(key, {})
+        out = {code: known[code] for code in sources if code in known}
+    missing = set(sources) - set(out)
+    if missing:
+        fresh = _read_authority(conn, missing)
+        with _authority_lock:
+            _authority[key].update(fresh)
+        out.update(fresh)
     return out
 
 
