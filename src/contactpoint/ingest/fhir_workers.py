@@ -28,7 +28,7 @@ from typing import Any, NamedTuple
 
 from pydantic import ValidationError
 
-from contactpoint.ingest import fhir_map
+from contactpoint.ingest import fhir_fast, fhir_map
 
 ACCEPTED = ("Patient", "RelatedPerson", "EpisodeOfCare", "CareTeam")
 WORKERS_ENV = "CONTACTPOINT_INGEST_WORKERS"  # worker processes; 0 or 1 = serial
@@ -81,14 +81,17 @@ def _first_error(exc: ValidationError) -> tuple[str, str]:
 
 
 def resource_outcome(data: dict[str, Any], full_url: str | None) -> Outcome:
-    """Validate one resource through its model and map it once (or say why it is rejected)."""
+    """Validate one resource and map it once (or say why it is rejected). A resource in the
+    common shape :mod:`.fhir_fast` proves valid is mapped from its JSON; any other goes
+    through its ``fhir.resources`` model, whose first error is the reject's path and reason."""
     rtype = data.get("resourceType")
     if rtype not in ACCEPTED:
         return Rejected("resourceType", str(rtype),
                         f"resource type {rtype} is not accepted in a feed "
                         f"(only {', '.join(ACCEPTED)})")
     try:
-        resource = models()[rtype].model_validate(data)
+        resource = (fhir_fast.View(data) if fhir_fast.conforms(rtype, data)
+                    else models()[rtype].model_validate(data))
     except ValidationError as exc:
         loc, msg = _first_error(exc)
         return Rejected(f"{rtype}.{loc}" if loc else rtype, None,
