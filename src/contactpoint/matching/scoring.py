@@ -23,6 +23,7 @@ from contactpoint.matching.cluster import (
 from contactpoint.matching.frame import Existing, conform
 from contactpoint.matching.model import base_settings, gamma, has_comparison, prediction_rules
 from contactpoint.matching.normalise import prepare
+from contactpoint.matching.query import keys_of_prepared
 from contactpoint.matching.slips import lift_school_moves, read_slips
 from contactpoint.matching.splinkdb import connect, fetch, linker_for, load_table, register
 from contactpoint.matching.training import train_model
@@ -475,6 +476,8 @@ def run_match_new(
             ex, lf_new, cross, inner = _read_slips_of_day(con, ex, lf_new, cross, inner)
     out = _decide(ex, nw, lf_new, cross, inner, rules)
     timings["decide_s"] = time.perf_counter() - t
+    # the new records' search keys, from the preparation just done (the link run stores them)
+    out = out.join(keys_of_prepared(lf_new), on="record_key", how="left")
     log.info("match_new finished", extra={"linkage_stats": {
         "existing_changed": existing.records.height, "complete": existing.complete,
         "new": nw.height, "prepared_afresh": afresh, "cross_pairs": cross.height,
