@@ -22,8 +22,9 @@ import os
 import signal
 import threading
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from pathlib import Path
 from typing import Any, NamedTuple
 
 from pydantic import ValidationError
@@ -181,10 +182,22 @@ def _init_worker() -> None:
         threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
-def start_early() -> None:
+# An NDJSON line is rarely shorter than this: a file smaller than the parallel threshold's
+# lines times this is read serially, and its import starts no fork server early.
+MIN_LINE_BYTES = 100
+
+
+def start_early(paths: Iterable[Path] = (), min_lines: int | None = None) -> None:
     """Start the pool's fork server now, when there will be workers: its imports of the FHIR
     models (~0.4 s) then overlap whatever the caller does before its first NDJSON file, and
-    that file's pool starts at once. Nothing to do for ``spawn`` or serial reading."""
+    that file's pool starts at once. Nothing to do for ``spawn`` or serial reading, or when
+    no NDJSON file among ``paths`` is large enough to be read by workers (``min_lines``:
+    the reader's threshold)."""
+    if min_lines is not None and not any(
+        p.suffix.lower() == ".ndjson" and p.stat().st_size >= min_lines * MIN_LINE_BYTES
+        for p in paths
+    ):
+        return
     if worker_count() > 1 and _context().get_start_method() == "forkserver":
         from multiprocessing import forkserver
 
