@@ -427,6 +427,7 @@ def run_match_new(
             return pl.DataFrame(schema=MATCH_NEW_SCHEMA)
         t = time.perf_counter()
         lf_new = prepare(nw)
+        keys = keys_of_prepared(lf_new)  # for the link run to store (as engine.search_keys)
         cols = ", ".join(prepared.columns(con))
         con.execute(f"CREATE OR REPLACE TEMP VIEW lf_ex AS SELECT {cols} FROM {prepared.TABLE}")  # noqa: S608 - internal names only  # nosec B608
         with register(con, "__cp_new", lf_new):
@@ -476,8 +477,8 @@ def run_match_new(
             ex, lf_new, cross, inner = _read_slips_of_day(con, ex, lf_new, cross, inner)
     out = _decide(ex, nw, lf_new, cross, inner, rules)
     timings["decide_s"] = time.perf_counter() - t
-    # the new records' search keys, from the preparation just done (the link run stores them)
-    out = out.join(keys_of_prepared(lf_new), on="record_key", how="left")
+    # the new records' search keys, from their preparation (before any slip reading)
+    out = out.join(keys, on="record_key", how="left")
     log.info("match_new finished", extra={"linkage_stats": {
         "existing_changed": existing.records.height, "complete": existing.complete,
         "new": nw.height, "prepared_afresh": afresh, "cross_pairs": cross.height,
