@@ -9,9 +9,12 @@
 # --extract-date 2026-11-04. The first call keeps the state as a template (database <name>_base,
 # WORKDIR/var_base); every trial re-creates the database from it under its own name, since the
 # engine's store is marked with the database it describes. Figures: WORKDIR/delta-trial-*.log.
+# CONTACTPOINT_BIN: the command to time (default: this checkout's .venv/bin/contactpoint); e.g.
+# a git worktree without its own venv: CONTACTPOINT_BIN=/path/main/.venv/bin/contactpoint
+# PYTHONPATH=$PWD/src benchmarks/delta_repeat.sh …
 set -euo pipefail
 url=${1:?database url}; work=${2:?work dir}; delta=${3:?delta dir}; n=${4:-3}; mode=${5:-two}
-here="$(cd "$(dirname "$0")" && pwd)"; cp_bin="$here/../.venv/bin/contactpoint"
+here="$(cd "$(dirname "$0")" && pwd)"; cp_bin=${CONTACTPOINT_BIN:-"$here/../.venv/bin/contactpoint"}
 db=${url##*/}; libpq=${url/+psycopg/}; admin="${libpq%/*}/postgres"
 if [ ! -d "$work/var_base" ]; then
   psql -q "$admin" -c "CREATE DATABASE ${db}_base TEMPLATE $db"
@@ -23,12 +26,12 @@ for trial in $(seq 1 "$n"); do
   rm -rf "$work/var" "$work/reports-trial"; cp -r "$work/var_base" "$work/var"; sync
   log="$work/delta-trial-$trial.log"
   if [ "$mode" = one ]; then
-    /usr/bin/time -f "import --link %e s, peak %M KiB" "$cp_bin" import "$delta" --link \
+    /usr/bin/time -f "import --link %e s (cpu %U+%S s), peak %M KiB" "$cp_bin" import "$delta" --link \
         --report-dir "$work/reports-trial" > "$log" 2>&1
   else
-    /usr/bin/time -f "import %e s, peak %M KiB" "$cp_bin" import "$delta" \
+    /usr/bin/time -f "import %e s (cpu %U+%S s), peak %M KiB" "$cp_bin" import "$delta" \
         --report-dir "$work/reports-trial" > "$log" 2>&1
-    /usr/bin/time -f "link %e s, peak %M KiB" "$cp_bin" link >> "$log" 2>&1
+    /usr/bin/time -f "link %e s (cpu %U+%S s), peak %M KiB" "$cp_bin" link >> "$log" 2>&1
   fi
-  echo "trial $trial: $(grep -E '^(import|link) ' "$log" | paste -sd ' ')"
+  echo "trial $trial (load $(cut -d' ' -f1 /proc/loadavg)): $(grep -E '^(import|link) ' "$log" | paste -sd ' ')"
 done

@@ -323,3 +323,25 @@ def test_workers_exit_when_the_importer_is_killed() -> None:
     while any(alive(p) for p in pids) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not any(alive(p) for p in pids)
+
+
+def test_the_fork_server_starts_early_only_for_an_ndjson_file_workers_will_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked: list[str] = []
+
+    class Spawn:  # answers as a platform without forkserver would: nothing is started
+        def get_start_method(self) -> str:
+            asked.append("start method")
+            return "spawn"
+
+    monkeypatch.setattr(fhir_workers, "worker_count", lambda: 2)
+    monkeypatch.setattr(fhir_workers, "_context", Spawn)
+    small, large = tmp_path / "delta.ndjson", tmp_path / "full.ndjson"
+    small.write_bytes(b"{}\n" * 10)
+    with large.open("wb") as f:  # sparse: as large as the threshold's lines at their shortest
+        f.truncate(fhir_reader.PARALLEL_MIN_LINES * fhir_workers.MIN_LINE_BYTES)
+    fhir_workers.start_early([small, tmp_path / "a.csv"], fhir_reader.PARALLEL_MIN_LINES)
+    assert asked == []
+    fhir_workers.start_early([small, large], fhir_reader.PARALLEL_MIN_LINES)
+    assert asked == ["start method"]

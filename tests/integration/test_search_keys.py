@@ -8,11 +8,12 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 from sqlalchemy import Connection, delete, insert, select, update
 
 from contactpoint.db.tables import extract, record_link, source, source_record
 from contactpoint.domain.identifiers import nhs_check_digit
-from contactpoint.linking import history, models, search_keys, service
+from contactpoint.linking import history, models, search_keys, service, store
 from contactpoint.linking.tables import search_key
 from contactpoint.matching import engine
 from links import child_of, queue
@@ -135,3 +136,26 @@ def test_candidates_come_from_the_indexes_and_skip_merged_children(
         engine.QueryRecord(given_name="Zed", family_name="Nobody",
                            date_of_birth=date(2015, 3, 1)))))
     assert nothing.height == 0
+
+
+def test_refresh_stores_the_keys_it_is_given_and_prepares_only_the_others(
+    connection: Connection, tmp_path: Path
+) -> None:
+    e = add_extract(connection)
+    a = add_record(connection, e, "1", "Amy", "Stone", date(2015, 3, 1))
+    b = add_record(connection, e, "2", "Ben", "Lake", date(2014, 1, 2))
+    c = add_record(connection, e, "3", "Cal", "Reed", date(2013, 5, 6))
+    run(connection, tmp_path)
+    stored = keys(connection)
+    connection.execute(update(source_record).where(source_record.c.id == c)
+                       .values(record_status="retired"))
+    # keys made elsewhere for a (marked, to tell them apart) and for the retired c
+    made = engine.search_keys(store.read_records(connection, f"s.id IN ({a}, {c})"))
+    made = made.with_columns(pl.when(pl.col("record_key") == a).then(pl.lit("given"))
+                             .otherwise(pl.col("sn")).alias("sn"))
+    written = search_keys.refresh(connection, [a, b, c], prepared=made)
+    after = keys(connection)
+    assert written == 2
+    assert after[a] == (stored[a][0], "given", "2015-03-01")  # stored as given
+    assert after[b] == stored[b]  # read and prepared afresh
+    assert c not in after  # retired: no keys, whatever was given

@@ -8,7 +8,7 @@ from pathlib import Path
 import polars as pl
 
 from contactpoint.matching.artefact import ModelArtefact
-from contactpoint.matching.engine import MATCH_NEW_SCHEMA, match_new
+from contactpoint.matching.engine import KEY_COLUMNS, MATCH_NEW_SCHEMA, match_new, search_keys
 from contactpoint.matching.frame import Existing
 
 from .conftest import frame, nhs, record
@@ -45,7 +45,10 @@ def test_new_records_link_review_or_create(default_model: ModelArtefact, tmp_pat
         ]
     )
     out = match_new(existing, new, default_model, tmp_path)
-    assert out.schema == pl.Schema(MATCH_NEW_SCHEMA)
+    assert out.select(list(MATCH_NEW_SCHEMA)).schema == pl.Schema(MATCH_NEW_SCHEMA)
+    # each new record's search keys come back with it: those a separate preparation makes
+    keys = out.select("record_key", *KEY_COLUMNS).sort("record_key")
+    assert keys.equals(search_keys(new).sort("record_key"))
     by = {r["record_key"]: r for r in out.iter_rows(named=True)}
     assert by[11]["decision"] == "link"
     assert by[11]["child_key"] == 100

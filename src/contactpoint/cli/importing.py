@@ -113,9 +113,10 @@ def import_command(
         context.console.print("[red]no feed files found[/red]")
         raise typer.Exit(1)
     if any(path.suffix.lower() == ".ndjson" for path in found.files):
-        from contactpoint.ingest import fhir_workers
+        from contactpoint.ingest import fhir_reader, fhir_workers
 
-        fhir_workers.start_early()  # its imports overlap the files before the first NDJSON
+        # its imports overlap the files before the first NDJSON (when one is that large)
+        fhir_workers.start_early(found.files, fhir_reader.PARALLEL_MIN_LINES)
     engine = context.engine()
     results: list[FileResult] = []
     with Progress(

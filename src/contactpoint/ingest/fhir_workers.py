@@ -22,13 +22,14 @@ import os
 import signal
 import threading
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from pathlib import Path
 from typing import Any, NamedTuple
 
 from pydantic import ValidationError
 
-from contactpoint.ingest import fhir_map
+from contactpoint.ingest import fhir_fast, fhir_map
 
 ACCEPTED = ("Patient", "RelatedPerson", "EpisodeOfCare", "CareTeam")
 WORKERS_ENV = "CONTACTPOINT_INGEST_WORKERS"  # worker processes; 0 or 1 = serial
@@ -81,14 +82,17 @@ def _first_error(exc: ValidationError) -> tuple[str, str]:
 
 
 def resource_outcome(data: dict[str, Any], full_url: str | None) -> Outcome:
-    """Validate one resource through its model and map it once (or say why it is rejected)."""
+    """Validate one resource and map it once (or say why it is rejected). A resource in the
+    common shape :mod:`.fhir_fast` proves valid is mapped from its JSON; any other goes
+    through its ``fhir.resources`` model, whose first error is the reject's path and reason."""
     rtype = data.get("resourceType")
     if rtype not in ACCEPTED:
         return Rejected("resourceType", str(rtype),
                         f"resource type {rtype} is not accepted in a feed "
                         f"(only {', '.join(ACCEPTED)})")
     try:
-        resource = models()[rtype].model_validate(data)
+        resource = (fhir_fast.View(data) if fhir_fast.conforms(rtype, data)
+                    else models()[rtype].model_validate(data))
     except ValidationError as exc:
         loc, msg = _first_error(exc)
         return Rejected(f"{rtype}.{loc}" if loc else rtype, None,
@@ -178,10 +182,22 @@ def _init_worker() -> None:
         threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
-def start_early() -> None:
+# An NDJSON line is rarely shorter than this: a file smaller than the parallel threshold's
+# lines times this is read serially, and its import starts no fork server early.
+MIN_LINE_BYTES = 100
+
+
+def start_early(paths: Iterable[Path] = (), min_lines: int | None = None) -> None:
     """Start the pool's fork server now, when there will be workers: its imports of the FHIR
     models (~0.4 s) then overlap whatever the caller does before its first NDJSON file, and
-    that file's pool starts at once. Nothing to do for ``spawn`` or serial reading."""
+    that file's pool starts at once. Nothing to do for ``spawn`` or serial reading, or when
+    no NDJSON file among ``paths`` is large enough to be read by workers (``min_lines``:
+    the reader's threshold)."""
+    if min_lines is not None and not any(
+        p.suffix.lower() == ".ndjson" and p.stat().st_size >= min_lines * MIN_LINE_BYTES
+        for p in paths
+    ):
+        return
     if worker_count() > 1 and _context().get_start_method() == "forkserver":
         from multiprocessing import forkserver
 

@@ -35,9 +35,16 @@ def _write(conn: Connection, records: pl.DataFrame) -> int:
     """Insert the keys of ``records`` (a record frame plus ``child_key``)."""
     if records.height == 0:
         return 0
-    keys = search_keys(records.drop("child_key")).join(
+    return _insert(conn, search_keys(records.drop("child_key")).join(
         records.select("record_key", "child_key"), on="record_key"
-    ).select(_COLUMNS)
+    ))
+
+
+def _insert(conn: Connection, keys: pl.DataFrame) -> int:
+    """Insert key rows (:data:`SEARCH_KEY_SCHEMA` plus ``child_key``) as they are."""
+    if keys.height == 0:
+        return 0
+    keys = keys.select(_COLUMNS)
     store.load_temp(conn, "tmp_search_key", keys)
     cols = ", ".join(_COLUMNS)
     conn.exec_driver_sql(f"INSERT INTO search_key ({cols}) SELECT {cols} FROM tmp_search_key")  # nosec B608 - internal names and constants only
@@ -80,11 +87,20 @@ def _owner(conn: Connection) -> bool:
         "WHERE tablename = 'search_key' AND schemaname = current_schema()").scalar())
 
 
-def refresh(conn: Connection, record_keys: Iterable[int]) -> int:
-    """Bring the keys of ``record_keys`` up to date (linked, changed, retired or deleted)."""
+def refresh(
+    conn: Connection, record_keys: Iterable[int], prepared: pl.DataFrame | None = None
+) -> int:
+    """Bring the keys of ``record_keys`` up to date (linked, changed, retired or deleted).
+
+    ``prepared``: keys the engine already made (:data:`SEARCH_KEY_SCHEMA` rows, e.g. from
+    ``match_new``) for some of them, as they stand in the database now; they are stored as
+    given (for the records that are live, with their child from the database), and only the
+    other live records are read and prepared."""
     keys = sorted(set(record_keys))
     if not keys:
         return 0
+    given = (None if prepared is None
+             else prepared.select(list(SEARCH_KEY_SCHEMA)).cast(SEARCH_KEY_SCHEMA))  # type: ignore[arg-type]
     written = 0
     for start in range(0, len(keys), _BATCH):
         part = keys[start:start + _BATCH]
@@ -92,8 +108,22 @@ def refresh(conn: Connection, record_keys: Iterable[int]) -> int:
                                                              schema={"k": pl.Int64()}))
         conn.exec_driver_sql(
             "DELETE FROM search_key WHERE record_key IN (SELECT k FROM tmp_key_refresh)")
-        written += _write(conn, _read(
-            conn, f"s.id IN (SELECT k FROM tmp_key_refresh) AND {_LIVE_RECORDS}"))  # nosec B608 - internal names and constants only
+        live = f"s.id IN (SELECT k FROM tmp_key_refresh) AND {_LIVE_RECORDS}"
+        if given is None:
+            written += _write(conn, _read(conn, live))
+        else:
+            children = store.query_frame(
+                conn, f"SELECT s.id, l.child_key FROM {store.RECORD_FROM} WHERE {live}",  # nosec B608 - internal names and constants only
+                {"record_key": pl.Int64(), "child_key": pl.Int64()})
+            written += _insert(conn, given.join(children, on="record_key"))
+            missing = children.filter(
+                ~pl.col("record_key").is_in(given["record_key"].implode()))
+            if missing.height:
+                store.load_temp(conn, "tmp_key_missing", missing.select(
+                    pl.col("record_key").alias("k")))
+                written += _write(conn, _read(
+                    conn, f"s.id IN (SELECT k FROM tmp_key_missing) AND {_LIVE_RECORDS}"))  # nosec B608 - internal names and constants only
+                store.drop_temp(conn, "tmp_key_missing")
         store.drop_temp(conn, "tmp_key_refresh")
     return written
 

@@ -35,7 +35,7 @@ from contactpoint.db.tables import link_queue, record_link, source_record
 from contactpoint.linking import responsibility, search_keys, snapshot, store
 from contactpoint.linking.review import queue_pairs
 from contactpoint.linking.tables import link_event, link_run, review_item
-from contactpoint.matching.engine import LinkResult
+from contactpoint.matching.engine import KEY_COLUMNS, MATCH_NEW_SCHEMA, LinkResult
 from contactpoint.matching.frame import Existing
 
 Progress = Callable[[str], None]
@@ -324,7 +324,7 @@ def _incremental(
     new = pending.drop("current_child_key")
     progress(f"matching {new.height:,} records ({existing.records.height:,} existing re-read)")
     matched = matcher.match_new(existing, new, workdir)
-    plan = matched.join(
+    plan = matched.select(list(MATCH_NEW_SCHEMA)).join(
         pending.select("record_key", "current_child_key", "nhs_number"), on="record_key"
     ).sort("record_key")
 
@@ -397,7 +397,8 @@ def _incremental(
                             model_version=matcher.version)
     _reactivate(conn, frame["child_key"].unique().to_list(), now)
     progress("updating search keys")
-    search_keys.refresh(conn, [*frame["record_key"].to_list(), *retired])
+    search_keys.refresh(conn, [*frame["record_key"].to_list(), *retired],
+                        prepared=_prepared_keys(matched))
     review_frame = pl.DataFrame(
         [(min(a, b), max(a, b), c, p, cause) for a, b, c, p, cause in reviews if a != b],
         schema={"record_key_l": pl.Int64(), "record_key_r": pl.Int64(),
@@ -411,6 +412,13 @@ def _incremental(
     # the store took in the retirements when it matched (match_new updates it first)
     store.dequeue_inactive(conn, now=now, run_id=run_id, model_version=matcher.version)
     return frame.height, len(created), queued, len(held), ()
+
+
+def _prepared_keys(matched: pl.DataFrame) -> pl.DataFrame | None:
+    """The search keys the engine made while matching, if it hands them back."""
+    if not set(KEY_COLUMNS) <= set(matched.columns):
+        return None
+    return matched.select("record_key", *KEY_COLUMNS)
 
 
 def _record_holds(conn: Connection, held: list[int], run_id: int, version: str,

@@ -159,6 +159,9 @@ def match_new(
     ``new_cluster_key`` is set on every row (the smallest record_key of the new records'
     cluster), so a review that is rejected can still create the new child.
     Only pairs (existing x new) and (new x new) are scored.
+
+    The rows also carry the :data:`KEY_COLUMNS` of each new record (its search keys, from the
+    preparation matching did), so the caller need not prepare the records again to store them.
     """
     from contactpoint.matching.scoring import run_match_new
 

@@ -88,7 +88,14 @@ def search_keys(records: pl.DataFrame) -> pl.DataFrame:
     """Record frame -> :data:`SEARCH_KEY_SCHEMA` rows, one per record (the engine's own keys)."""
     if records.height == 0:
         return pl.DataFrame(schema=SEARCH_KEY_SCHEMA)
-    prepared = prepare(conform(records))
+    return keys_of_prepared(prepare(conform(records)))
+
+
+def keys_of_prepared(prepared: pl.DataFrame) -> pl.DataFrame:
+    """:func:`.normalise.prepare`'s output -> :data:`SEARCH_KEY_SCHEMA` rows (a link run that
+    has just prepared its records for matching need not prepare them again for search)."""
+    if prepared.height == 0:
+        return pl.DataFrame(schema=SEARCH_KEY_SCHEMA)
     joined = {c: pl.col(c).list.join(" ") for c in ("fn_names", "sn_names")}
     out = prepared.select(
         pl.col("unique_id").alias("record_key"),
@@ -514,6 +521,6 @@ def confidences(
 
 __all__ = [
     "KEY_COLUMNS", "SEARCH_KEY_SCHEMA", "QueryRecord", "QueryScorer", "Scored", "ScoredCandidates",
-    "confidences", "identity_columns", "indistinguishable", "normalise_postcode", "query_keys",
-    "scorer", "search_keys",
+    "confidences", "identity_columns", "indistinguishable", "keys_of_prepared",
+    "normalise_postcode", "query_keys", "scorer", "search_keys",
 ]

@@ -23,6 +23,7 @@ from contactpoint.matching.cluster import (
 from contactpoint.matching.frame import Existing, conform
 from contactpoint.matching.model import base_settings, gamma, has_comparison, prediction_rules
 from contactpoint.matching.normalise import prepare
+from contactpoint.matching.query import keys_of_prepared
 from contactpoint.matching.slips import lift_school_moves, read_slips
 from contactpoint.matching.splinkdb import connect, fetch, linker_for, load_table, register
 from contactpoint.matching.training import train_model
@@ -426,6 +427,7 @@ def run_match_new(
             return pl.DataFrame(schema=MATCH_NEW_SCHEMA)
         t = time.perf_counter()
         lf_new = prepare(nw)
+        keys = keys_of_prepared(lf_new)  # for the link run to store (as engine.search_keys)
         cols = ", ".join(prepared.columns(con))
         con.execute(f"CREATE OR REPLACE TEMP VIEW lf_ex AS SELECT {cols} FROM {prepared.TABLE}")  # noqa: S608 - internal names only  # nosec B608
         with register(con, "__cp_new", lf_new):
@@ -475,6 +477,8 @@ def run_match_new(
             ex, lf_new, cross, inner = _read_slips_of_day(con, ex, lf_new, cross, inner)
     out = _decide(ex, nw, lf_new, cross, inner, rules)
     timings["decide_s"] = time.perf_counter() - t
+    # the new records' search keys, from their preparation (before any slip reading)
+    out = out.join(keys, on="record_key", how="left")
     log.info("match_new finished", extra={"linkage_stats": {
         "existing_changed": existing.records.height, "complete": existing.complete,
         "new": nw.height, "prepared_afresh": afresh, "cross_pairs": cross.height,
