@@ -108,7 +108,7 @@ def refresh(
                                                              schema={"k": pl.Int64()}))
         conn.exec_driver_sql(
             "DELETE FROM search_key WHERE record_key IN (SELECT k FROM tmp_key_refresh)")
-        live = f"s.id IN (SELECT k FROM tmp_key_refresh) AND {_LIVE_RECORDS}"
+        live = f"s.id IN (SELECT k FROM tmp_key_refresh) AND {_LIVE_RECORDS}"  # nosec B608 - internal names and constants only
         if given is None:
             written += _write(conn, _read(conn, live))
         else:
