@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import ipaddress
+import os
+import shutil
 import socket
+import tempfile
 from typing import Annotated
 
 import typer
@@ -16,6 +19,7 @@ from contactpoint.errors import ContactPointError
 
 # By name, so the command line does not import the web layer (import-linter: cli | api).
 APP_FACTORY = "contactpoint.app:app_from_environment"
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"  # prometheus-client's multiprocess mode
 
 
 def register(app: typer.Typer) -> None:
@@ -46,12 +50,18 @@ def serve(
     settings = context.settings()
     metrics_port = settings.metrics_port if metrics_port is None else metrics_port
     metrics_host = metrics_host or settings.metrics_host
+    processes = workers or settings.effective_serve_workers
+    counted_in: str | None = None
     if metrics_port:
         if metrics_port == port:
             raise typer.BadParameter("--metrics-port must differ from --port")
+        if processes > 1:  # the workers count into files the metrics server sums
+            counted_in = tempfile.mkdtemp(prefix="contactpoint-metrics-")
+            os.environ[MULTIPROC_ENV] = counted_in
         from contactpoint.ops import metrics
 
-        bound = metrics.start_server(settings.effective_database_url, metrics_host, metrics_port)
+        bound = metrics.start_server(settings.effective_database_url, metrics_host, metrics_port,
+                                     multiprocess_dir=counted_in)
         context.console.print(f"metrics on http://{metrics_host}:{bound}/metrics")
         if not ipaddress.ip_address(_resolve(metrics_host)).is_loopback:
             context.console.print("[yellow]warning:[/yellow] the metrics server is not on a "
@@ -67,23 +77,26 @@ def serve(
     proxies = [p.strip() for p in access.trusted_proxies.split(",") if p.strip()]
     # Several processes: one Python process runs one thread at a time (the GIL), so with one
     # process a search's database round trips wait for the other requests' Python (docs/search.md).
-    processes = workers or settings.effective_serve_workers
     context.console.print(f"{processes} server process(es)")
-    uvicorn.run(
-        APP_FACTORY,
-        workers=processes,
-        # uvicorn kills a worker that does not answer its supervisor's ping in time (SIGKILL,
-        # in-flight requests dropped); 5 s is too short for a busy, shared machine.
-        timeout_worker_healthcheck=60,
-        http=HTTP_PROTOCOL,  # TCP_NODELAY, which uvicorn's own socket for workers lacks
-        factory=True,
-        host=host,
-        port=port,
-        access_log=False,
-        log_config=None,
-        proxy_headers=bool(proxies),
-        forwarded_allow_ips=proxies or None,
-    )
+    try:
+        uvicorn.run(
+            APP_FACTORY,
+            workers=processes,
+            # uvicorn kills a worker that does not answer its supervisor's ping in time (SIGKILL,
+            # in-flight requests dropped); 5 s is too short for a busy, shared machine.
+            timeout_worker_healthcheck=60,
+            http=HTTP_PROTOCOL,  # TCP_NODELAY, which uvicorn's own socket for workers lacks
+            factory=True,
+            host=host,
+            port=port,
+            access_log=False,
+            log_config=None,
+            proxy_headers=bool(proxies),
+            forwarded_allow_ips=proxies or None,
+        )
+    finally:
+        if counted_in is not None:
+            shutil.rmtree(counted_in, ignore_errors=True)
 
 
 def _resolve(host: str) -> str:

@@ -11,6 +11,10 @@ Two kinds of figures:
   durations, the review queue, accounts locked now, audit entries not yet under a signed
   checkpoint, and whether the database answered at all.
 
+With several server processes (``serve --workers``) each process counts into files of its
+own under ``PROMETHEUS_MULTIPROC_DIR`` (prometheus-client's multiprocess mode, which ``serve``
+turns on before it starts them), and the metrics server sums them at each scrape.
+
 docs/operations.md lists the figures to alert on.
 """
 
@@ -34,6 +38,7 @@ from prometheus_client.core import (
     Metric,
 )
 from prometheus_client.gc_collector import GCCollector
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
@@ -196,15 +201,24 @@ _database: DatabaseCollector | None = None
 _lock = threading.Lock()
 
 
-def start_server(database_url: str, host: str = "127.0.0.1", port: int = 9464) -> int:
+def start_server(database_url: str, host: str = "127.0.0.1", port: int = 9464,
+                 multiprocess_dir: str | None = None) -> int:
     """Serve ``/metrics`` on ``host:port`` in a background thread; returns the port bound
-    (``port=0``: any free one). The database figures come from ``database_url``."""
+    (``port=0``: any free one). The database figures come from ``database_url``.
+    ``multiprocess_dir``: the requests are counted by other processes, into files there
+    (``PROMETHEUS_MULTIPROC_DIR``); serve their sums instead of this process's own figures."""
     global _database
     with _lock:
-        if _database is None:
-            _database = DatabaseCollector(make_engine(database_url))
-            REGISTRY.register(_database)
-        else:  # one collector per process: a second server reads the latest URL
-            _database.engine = make_engine(database_url)
-        server, _thread = start_http_server(port, addr=host, registry=REGISTRY)
+        if multiprocess_dir is not None:
+            registry = CollectorRegistry()
+            MultiProcessCollector(registry, path=multiprocess_dir)  # type: ignore[no-untyped-call]  # untyped upstream
+            registry.register(DatabaseCollector(make_engine(database_url)))
+        else:
+            registry = REGISTRY
+            if _database is None:
+                _database = DatabaseCollector(make_engine(database_url))
+                REGISTRY.register(_database)
+            else:  # one collector per process: a second server reads the latest URL
+                _database.engine = make_engine(database_url)
+        server, _thread = start_http_server(port, addr=host, registry=registry)
         return int(server.server_port)
