@@ -170,6 +170,9 @@ def append(
                       entry_hash=digest)
 
 
+_NO_HEAD = "audit chain head row is missing (run `contactpoint db upgrade`)"
+
+
 def _take_head(conn: Connection) -> tuple[int, str]:
     """Lock the chain head and take the next sequence number (one statement)."""
     head = conn.execute(
@@ -179,7 +182,7 @@ def _take_head(conn: Connection) -> tuple[int, str]:
         .returning(audit_head.c.seq, audit_head.c.head_hash)
     ).one_or_none()
     if head is None:
-        raise AuditChainBroken("audit chain head row is missing (run `contactpoint db upgrade`)")
+        raise AuditChainBroken(_NO_HEAD)
     return int(head.seq), str(head.head_hash)
 
 
@@ -236,7 +239,7 @@ def _append_in_database(
     row = conn.execute(_APPEND_SQL, {**fields, "at": when, "before": before, "after": after,
                                      "children": children}).one_or_none()
     if row is None:
-        raise AuditChainBroken("audit chain head row is missing (run `contactpoint db upgrade`)")
+        raise AuditChainBroken(_NO_HEAD)
     return int(row.seq), str(row.prev_hash), str(row.entry_hash)
 
 

@@ -506,12 +506,14 @@ def _read_slips_of_day(
                             "__cp_slip_names) GROUP BY fn")
     reading = read_slips(rel, counts)
     fn_of = reading.select("unique_id", pl.col("fn").alias("fn_read"))
-    ex = ex.join(fn_of.rename({"unique_id": "record_key"}), on="record_key", how="left",
-                 maintain_order="left").with_columns(
-        pl.coalesce("fn_read", "fn").alias("fn")).drop("fn_read")
-    lf_new = lf_new.join(fn_of, on="unique_id", how="left", maintain_order="left").with_columns(
-        pl.coalesce("fn_read", "fn").alias("fn")).drop("fn_read")
-    return ex, lf_new, lift_school_moves(cross, reading), lift_school_moves(inner, reading)
+
+    def read(frame: pl.DataFrame, key: str) -> pl.DataFrame:
+        return frame.join(fn_of.rename({"unique_id": key}), on=key, how="left",
+                          maintain_order="left").with_columns(
+            pl.coalesce("fn_read", "fn").alias("fn")).drop("fn_read")
+
+    return (read(ex, "record_key"), read(lf_new, "unique_id"),
+            lift_school_moves(cross, reading), lift_school_moves(inner, reading))
 
 
 def _decide(
