@@ -167,8 +167,8 @@ def link(
                           engine_steps, getattr(matcher, "model_choice", None), councils)
     _audit(conn, summary, actor)
     if after_commit is not None and matched_at is not None:
-        kept = snapshot.after_run(conn, matched_at, pending.drop("current_child_key").filter(
-            pl.col("record_key").is_in(counts[5].implode())))
+        kept = snapshot.after_run(conn, matched_at, pending.drop("current_child_key").join(
+            counts[5], on="record_key"))
         if kept is not None:
             after_commit.append(partial(_keep_after_commit, conn.engine, matcher, kept))
     return summary
@@ -234,8 +234,9 @@ def split_identifier_conflicts(clusters: pl.DataFrame, records: pl.DataFrame) ->
     return pl.concat([clusters.filter(~pl.col("cluster_key").is_in(bad.implode())), part])
 
 
-# linked, children created, review items, held, the engine's steps, the records linked
-Counts = tuple[int, int, int, int, tuple[tuple[str, float], ...], pl.Series]
+# linked, children created, review items, held, the engine's steps, and the records linked
+# with their child (``record_key``, ``child_key``)
+Counts = tuple[int, int, int, int, tuple[tuple[str, float], ...], pl.DataFrame]
 
 
 def _spill(records: pl.DataFrame, workdir: Path) -> Path:
@@ -298,7 +299,7 @@ def _initial(
     )
     steps = tuple((k.removesuffix("_s"), float(v)) for k, v in result.stats.items()
                   if k.endswith("_s") and k != "total_s")
-    return assign.height, keys.len(), reviews, 0, steps, assign["record_key"]
+    return assign.height, keys.len(), reviews, 0, steps, child_of
 
 
 def _decisions(conn: Connection, keys: list[int]) -> pl.DataFrame:
@@ -437,7 +438,8 @@ def _incremental(
     _record_holds(conn, held, run_id, matcher.version, probs, now)
     # the store took in the retirements when it matched (match_new updates it first)
     store.dequeue_inactive(conn, now=now, run_id=run_id, model_version=matcher.version)
-    return (frame.height, len(created), queued, len(held), (), frame["record_key"]), existing.mark
+    return ((frame.height, len(created), queued, len(held), (),
+             frame.select("record_key", "child_key")), existing.mark)
 
 
 def _prepared_keys(matched: pl.DataFrame) -> pl.DataFrame | None:
