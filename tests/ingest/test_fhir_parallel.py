@@ -339,9 +339,13 @@ def test_the_fork_server_starts_early_only_for_an_ndjson_file_workers_will_read(
     monkeypatch.setattr(fhir_workers, "_context", Spawn)
     small, large = tmp_path / "delta.ndjson", tmp_path / "full.ndjson"
     small.write_bytes(b"{}\n" * 10)
-    with large.open("wb") as f:  # sparse: as large as the threshold's lines at their shortest
-        f.truncate(fhir_reader.PARALLEL_MIN_LINES * fhir_workers.MIN_LINE_BYTES)
-    fhir_workers.start_early([small, tmp_path / "a.csv"], fhir_reader.PARALLEL_MIN_LINES)
+    short = b"{" + b" " * (fhir_workers.MIN_LINE_BYTES - 3) + b"}\n"  # the shortest lines
+    large.write_bytes(short * fhir_reader.PARALLEL_MIN_LINES)
+    # a daily delta: larger than the threshold's shortest lines, but fewer, longer lines
+    wide = tmp_path / "wide.ndjson"
+    wide.write_bytes((b"{" + b" " * 477 + b"}\n") * (fhir_reader.PARALLEL_MIN_LINES // 3))
+    assert wide.stat().st_size > large.stat().st_size
+    fhir_workers.start_early([small, wide, tmp_path / "a.csv"], fhir_reader.PARALLEL_MIN_LINES)
     assert asked == []
     fhir_workers.start_early([small, large], fhir_reader.PARALLEL_MIN_LINES)
     assert asked == ["start method"]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import random
+import shutil
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -11,10 +13,12 @@ import polars as pl
 import pytest
 from sqlalchemy import Connection, func, insert, select, update
 
+from contactpoint.db.engine import make_engine
 from contactpoint.db.tables import child, extract, source, source_record
 from contactpoint.domain.identifiers import nhs_check_digit
 from contactpoint.linking import exports, review, service, snapshot
 from contactpoint.linking.models import EngineMatcher
+from contactpoint.linking.tables import link_event
 from contactpoint.matching import engine
 from contactpoint.matching.artefact import ModelArtefact
 from contactpoint.matching.frame import conform
@@ -260,3 +264,116 @@ def _same_partition(a: dict[int, int | None], b: dict[int, int | None]) -> bool:
         return {frozenset(g) for g in by.values()}
 
     return groups(a) == groups(b)
+
+
+def _re_read(summary: service.LinkSummary) -> int:
+    """How many existing records the run read again (its matching step says)."""
+    step = next(s for s, _ in summary.phases if s.startswith("matching "))
+    return int(step.split("(")[1].split(" ")[0].replace(",", ""))
+
+
+def _last_event(conn: Connection) -> int:
+    return int(conn.execute(select(func.max(link_event.c.id))).scalar_one())
+
+
+def test_a_store_kept_after_the_commit_decides_as_one_that_reads_the_run_again(
+    fresh_db_url: str, tmp_path: Path, model: ModelArtefact
+) -> None:
+    """After a committed run the store takes in the records the run linked (new ones, and a
+    linked one that came back changed), marked at the state the run committed: it equals a
+    store read in full, the next run reads none of them again, and decides as a run whose
+    store reads them again."""
+    db = make_engine(fresh_db_url)
+    rows = _population(150, seed=13)
+    first, day_one, day_two = rows[:-70], rows[-70:-35], rows[-35:]
+    kept = tmp_path / "kept"
+    with db.begin() as conn:
+        _load(conn, first)
+        service.link(conn, EngineMatcher(model, cache_dir=kept), workdir=tmp_path, now=NOW)
+    with db.begin() as conn:
+        _load_more(conn, day_one)
+        back = int(conn.execute(select(func.min(source_record.c.id))).scalar_one())
+        conn.execute(update(source_record).where(source_record.c.id == back).values(
+            given_name="Zebedee", content_hash="changed"))
+        queue(conn, back)
+    after: service.AfterCommit = []
+    with db.begin() as conn:
+        service.link(conn, EngineMatcher(model, cache_dir=kept), workdir=tmp_path, now=NOW,
+                     after_commit=after)
+    assert len(after) == 1
+    shutil.copytree(kept, tmp_path / "reread")  # as the run left it: the next run reads it
+    for step in after:
+        step()
+    with db.connect() as conn:
+        mark = EngineMatcher(model, cache_dir=kept).existing_mark()
+        assert mark is not None
+        assert json.loads(mark)["last_event_id"] == _last_event(conn)
+        engine.keep_existing(snapshot.read_existing(conn, None), tmp_path / "full")
+    assert store_rows(kept) == store_rows(tmp_path / "full")
+
+    with db.begin() as conn:
+        _load_more(conn, day_two)
+    decided: dict[str, dict[int, int | None]] = {}
+    re_read: dict[str, int] = {}
+    for name in ("reread", "kept"):
+        with db.connect() as conn:
+            trans = conn.begin()
+            summary = service.link(conn, EngineMatcher(model, cache_dir=tmp_path / name),
+                                   workdir=tmp_path, now=NOW)
+            decided[name] = dict(links(conn))
+            re_read[name] = _re_read(summary)
+            trans.rollback()
+    assert re_read["kept"] == 0
+    assert re_read["reread"] >= len(day_one)  # day one's records (one changed), read again
+    assert _same_partition(decided["kept"], decided["reread"])
+    db.dispose()
+
+
+def test_a_store_the_database_does_not_hold_is_never_taken_at_its_word(
+    fresh_db_url: str, tmp_path: Path, model: ModelArtefact
+) -> None:
+    """A run that does not commit leaves the store where it was, even if its after-commit step
+    runs; a mark naming an event the database does not hold (beyond its newest, or another
+    record's) means every existing record is read again; so does content that changed under
+    the run (no store update is offered)."""
+    db = make_engine(fresh_db_url)
+    rows = _population(120, seed=17)
+    kept = tmp_path / "kept"
+    matcher = EngineMatcher(model, cache_dir=kept)
+    with db.begin() as conn:
+        _load(conn, rows[:-30])
+        service.link(conn, matcher, workdir=tmp_path, now=NOW)
+    with db.begin() as conn:
+        keys = _load_more(conn, rows[-30:])
+    after: service.AfterCommit = []
+    with db.connect() as conn:
+        trans = conn.begin()
+        service.link(conn, matcher, workdir=tmp_path, now=NOW, after_commit=after)
+        trans.rollback()
+    before = matcher.existing_mark()
+    assert before is not None
+    assert len(after) == 1
+    for step in after:  # a caller that runs them though the run never committed
+        step()
+    assert matcher.existing_mark() == before
+    with db.connect() as conn:
+        held = json.loads(before)
+        assert not snapshot.read_existing(conn, before).complete
+        ahead = json.dumps(held | {"last_event_id": held["last_event_id"] + 1_000})
+        assert snapshot.read_existing(conn, ahead).complete
+        other = json.dumps(held | {"last_event_key": -1})
+        assert snapshot.read_existing(conn, other).complete
+
+    with db.begin() as conn:
+        service.link(conn, matcher, workdir=tmp_path, now=NOW)
+        pending = conn.execute(select(source_record.c.id).where(
+            source_record.c.id.in_(keys))).scalars().all()
+        linked = snapshot.read_existing(conn, None).records.filter(
+            pl.col("record_key").is_in(pending)).drop("shielded")
+        mark = matcher.existing_mark()
+        assert mark is not None
+        same = linked.with_columns(pl.lit("x").alias("content_hash"))
+        assert snapshot.after_run(conn, mark, same) is not None
+        moved_on = linked.with_columns(pl.lit("before the import").alias("content_hash"))
+        assert snapshot.after_run(conn, mark, moved_on) is None
+    db.dispose()

@@ -64,3 +64,29 @@ def test_match_new_reuses_the_prepared_store(tmp_path: Path) -> None:
     again = match_new(existing, new, model, tmp_path)  # the store is warm now
     assert first.equals(again)
     assert first["child_key"].to_list() == [10]
+
+
+def test_changes_take_staged_records_whose_content_still_matches(tmp_path: Path) -> None:
+    """Records staged while new (as ``match_new`` stages them) are copied into the store when
+    changes name them with the same content; a record that changed since is prepared again.
+    Either way the store holds what preparing every record afresh gives."""
+    from contactpoint.matching.normalise import prepare
+
+    con = connect(tmp_path, "p.duckdb")
+    prepared.update(con, Existing(_whole([record(1, given_name="Amy")]).records, mark="m1"))
+    new = frame([record(2, given_name="Ben"), record(3, given_name="Cara")])
+    prepared.stage(con, new, prepare(new))
+    now = _whole([record(2, given_name="Ben"), record(3, given_name="Carys")]).records
+    changes = Existing(now, mark="m2", since="m1", changed=pl.Series([2, 3]),
+                       shielded_children=pl.Series([], dtype=pl.Int64()))
+    assert prepared.update(con, changes) == 1  # Ben taken as staged; Cara is Carys now
+    kept = fetch(con, f"SELECT * FROM {prepared.TABLE} ORDER BY unique_id")
+    con.close()
+
+    full = connect(tmp_path, "full.duckdb")
+    prepared.update(full, _whole([record(1, given_name="Amy"), record(2, given_name="Ben"),
+                                  record(3, given_name="Carys")]))
+    afresh = fetch(full, f"SELECT * FROM {prepared.TABLE} ORDER BY unique_id")
+    full.close()
+    assert kept.select(afresh.columns).equals(afresh)
+    assert kept["fn"].to_list() == ["amy", "ben", "carys"]

@@ -35,6 +35,7 @@ def run_link(retrain: bool) -> dict[str, Any]:
     settings = context.settings()
     linkage_dir = settings.effective_linkage_dir
     linkage_dir.mkdir(parents=True, exist_ok=True)
+    after_commit: service.AfterCommit = []
     with context.console.status("linking") as status, UnitOfWork(context.engine()) as uow:
         def progress(message: str) -> None:
             status.update(message)
@@ -47,12 +48,17 @@ def run_link(retrain: bool) -> dict[str, Any]:
                 progress(f"model {model.version} written to {model.path}")
             matcher = models.matcher_for(linkage_dir)
             summary = service.link(uow.connection, matcher, workdir=linkage_dir,
-                                   progress=progress, actor=context.actor())
+                                   progress=progress, actor=context.actor(),
+                                   after_commit=after_commit)
         except ContactPointError as exc:
             raise _fail(exc) from exc
         uow.commit()
     if summary.model_choice:
         context.console.print(f"model: {summary.model_choice}")
+    started = time.perf_counter()
+    for step in after_commit:  # the engine's store takes in what the run linked
+        step()
+    kept = time.perf_counter() - started
     started = time.perf_counter()
     if store.tidy_after_bulk(context.engine(), summary.records_linked):
         context.console.log("vacuumed the rewritten tables")
@@ -60,8 +66,9 @@ def run_link(retrain: bool) -> dict[str, Any]:
     report = asdict(summary)
     report["phases"] = [{"step": step, "seconds": round(sec, 3)} for step, sec in summary.phases]
     report["engine"] = [{"step": step, "seconds": round(sec, 3)} for step, sec in summary.engine]
+    report["keep_seconds"] = round(kept, 3)
     report["tidy_seconds"] = round(tidied, 3)
-    report["seconds"] = round(summary.seconds + tidied, 3)
+    report["seconds"] = round(summary.seconds + kept + tidied, 3)
     return report
 
 
@@ -87,6 +94,9 @@ def print_link_report(report: dict[str, Any]) -> None:
         table.add_row(f"  {phase['step']}", f"{phase['seconds']:.1f} s")
     for phase in report["engine"]:
         table.add_row(f"    engine: {phase['step']}", f"{phase['seconds']:.1f} s")
+    if report.get("keep_seconds", 0) >= 0.05:
+        table.add_row("  keeping the linked records in the engine's store (after commit)",
+                      f"{report['keep_seconds']:.1f} s")
     if report["tidy_seconds"] >= 0.05:
         table.add_row("  vacuuming the rewritten tables (after commit)",
                       f"{report['tidy_seconds']:.1f} s")

@@ -7,6 +7,7 @@ server, the synthetic generator or the account modules (about 0.7 s on a 2-core 
 
 from __future__ import annotations
 
+import gc
 import importlib
 import sys
 from collections.abc import Sequence
@@ -79,6 +80,17 @@ def main(argv: Sequence[str] | None = None) -> None:
         if _debug:
             raise
         sys.exit(_report(exc))
+    finally:
+        _spare_the_final_collection()
+
+
+def _spare_the_final_collection() -> None:
+    """The command is done and the process about to end: the interpreter's last collection
+    need not walk every object the run left (its imports: SQLAlchemy, polars, pydantic,
+    Splink). Measured after the modules a delta's ``import --link`` loads: 0.39-0.93 s of
+    teardown, 0.03-0.07 s frozen. What it skips only frees memory: files are closed by their
+    ``with`` blocks, logging and temporary directories are finished at exit, not by it."""
+    gc.freeze()
 
 
 def _report(exc: Exception) -> int:

@@ -22,11 +22,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Protocol
 
 import polars as pl
-from sqlalchemy import Connection, bindparam, func, insert, select, text, update
+from sqlalchemy import Connection, Engine, bindparam, func, insert, select, text, update
 
 from contactpoint.audit import trail
 from contactpoint.audit.trail import AuditAction
@@ -39,6 +40,7 @@ from contactpoint.matching.engine import KEY_COLUMNS, MATCH_NEW_SCHEMA, LinkResu
 from contactpoint.matching.frame import Existing
 
 Progress = Callable[[str], None]
+AfterCommit = list[Callable[[], None]]  # steps the caller runs once the run has committed
 
 
 class Matcher(Protocol):
@@ -90,12 +92,17 @@ def link(
     progress: Progress = _quiet,
     now: datetime | None = None,
     actor: str = "system:link",
+    after_commit: AfterCommit | None = None,
 ) -> LinkSummary:
     """Link every pending source record. Runs inside the caller's transaction, and appends
     the run's audit entry there (``actor``: who started it).
 
     The matcher may keep the existing records between runs (:meth:`Matcher.existing_mark`);
     then only what changed since is read from the database (:mod:`.snapshot`).
+    ``after_commit``: a list the run appends steps to that the caller runs, in order, once
+    (and only if) its transaction has committed: an incremental run gives the matcher's store
+    the records it linked, so the next run need not read and prepare them again (without it,
+    the next run reads them; the same records either way).
     """
     started = time.perf_counter()
     marks: list[tuple[str, float]] = []
@@ -119,7 +126,7 @@ def link(
             search_keys.rebuild(conn)
     events_before = responsibility.last_event_id(conn)  # what this run links, it writes after
     step("reading pending source records")
-    pending = store.read_pending(conn)
+    pending = store.read_pending(conn, with_hash=mode == "incremental")
     records_in = pending.height
     if records_in == 0:
         archived = _archive_orphans(conn, now)
@@ -134,6 +141,7 @@ def link(
         insert(link_run).values(mode=mode, model_version=matcher.version, started_at=now,
                                 records_in=records_in).returning(link_run.c.id)
     ).scalar_one())
+    matched_at: str | None = None  # the mark an incremental run matched at
     with tempfile.TemporaryDirectory(prefix="cp-link-", dir=workdir) as tmp:
         if mode == "initial":
             # a first run's records are its largest frame: on disk while the engine scores
@@ -141,14 +149,15 @@ def link(
             del pending
             counts = _initial(conn, spilled, matcher, Path(tmp), run_id, now, step)
         else:
-            counts = _incremental(conn, pending, matcher, Path(tmp), run_id, now, step)
+            counts, matched_at = _incremental(conn, pending, matcher, Path(tmp), run_id, now,
+                                              step)
     step("archiving children left without active source records")
     archived = _archive_orphans(conn, now)
     step("deriving the responsible council of the children this run touched")
     touched = (None if mode == "initial" or responsibility.never_allocated(conn)
                else responsibility.touched_since(conn, events_before))
     councils = responsibility.allocate(conn, touched, now=now, run_id=run_id, actor=actor)
-    linked, created, reviews, held, engine_steps = counts
+    linked, created, reviews, held, engine_steps, _ = counts
     store.refresh_statistics(conn, linked)
     conn.execute(update(link_run).where(link_run.c.id == run_id).values(
         finished_at=utcnow(), records_linked=linked, children_created=created,
@@ -157,7 +166,22 @@ def link(
                           held, archived, time.perf_counter() - started, run_id, phases(),
                           engine_steps, getattr(matcher, "model_choice", None), councils)
     _audit(conn, summary, actor)
+    if after_commit is not None and matched_at is not None:
+        kept = snapshot.after_run(conn, matched_at, pending.drop("current_child_key").join(
+            counts[5], on="record_key"))
+        if kept is not None:
+            after_commit.append(partial(_keep_after_commit, conn.engine, matcher, kept))
     return summary
+
+
+def _keep_after_commit(engine: Engine, matcher: Matcher, kept: Existing) -> None:
+    """After the run's commit: the run's records into the matcher's store, in a transaction of
+    its own holding the linkage lock, and only if nothing was linked or moved since the run
+    (else the store stays at the run's starting mark, and the next run reads them)."""
+    with engine.begin() as conn:
+        store.lock_linkage(conn)
+        if kept.mark is not None and snapshot.still_current(conn, kept.mark):
+            matcher.keep_existing(kept)
 
 
 def _audit(conn: Connection, summary: LinkSummary, actor: str) -> None:
@@ -210,7 +234,9 @@ def split_identifier_conflicts(clusters: pl.DataFrame, records: pl.DataFrame) ->
     return pl.concat([clusters.filter(~pl.col("cluster_key").is_in(bad.implode())), part])
 
 
-Counts = tuple[int, int, int, int, tuple[tuple[str, float], ...]]
+# linked, children created, review items, held, the engine's steps, and the records linked
+# with their child (``record_key``, ``child_key``)
+Counts = tuple[int, int, int, int, tuple[tuple[str, float], ...], pl.DataFrame]
 
 
 def _spill(records: pl.DataFrame, workdir: Path) -> Path:
@@ -273,7 +299,7 @@ def _initial(
     )
     steps = tuple((k.removesuffix("_s"), float(v)) for k, v in result.stats.items()
                   if k.endswith("_s") and k != "total_s")
-    return assign.height, keys.len(), reviews, 0, steps
+    return assign.height, keys.len(), reviews, 0, steps, child_of
 
 
 def _decisions(conn: Connection, keys: list[int]) -> pl.DataFrame:
@@ -317,11 +343,12 @@ def _current_children(conn: Connection, keys: list[int]) -> dict[int, int]:
 def _incremental(
     conn: Connection, pending: pl.DataFrame, matcher: Matcher, workdir: Path, run_id: int,
     now: datetime, progress: Progress,
-) -> Counts:
+) -> tuple[Counts, str | None]:
+    """An incremental run; also the mark it matched at (the matcher's store holds it now)."""
     retired = search_keys.inactive_queued(conn)  # before the run takes them off the queue
     progress("reading what changed among the existing records")
     existing = snapshot.read_existing(conn, matcher.existing_mark())
-    new = pending.drop("current_child_key")
+    new = pending.drop("current_child_key", "content_hash", strict=False)
     progress(f"matching {new.height:,} records ({existing.records.height:,} existing re-read)")
     matched = matcher.match_new(existing, new, workdir)
     plan = matched.select(list(MATCH_NEW_SCHEMA)).join(
@@ -411,7 +438,8 @@ def _incremental(
     _record_holds(conn, held, run_id, matcher.version, probs, now)
     # the store took in the retirements when it matched (match_new updates it first)
     store.dequeue_inactive(conn, now=now, run_id=run_id, model_version=matcher.version)
-    return frame.height, len(created), queued, len(held), ()
+    return ((frame.height, len(created), queued, len(held), (),
+             frame.select("record_key", "child_key")), existing.mark)
 
 
 def _prepared_keys(matched: pl.DataFrame) -> pl.DataFrame | None:

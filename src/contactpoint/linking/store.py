@@ -175,14 +175,14 @@ def read_records(
     return base.with_columns(df.select(list(extra))) if extra else base
 
 
-def read_pending(conn: Connection) -> pl.DataFrame:
+def read_pending(conn: Connection, *, with_hash: bool = False) -> pl.DataFrame:
     """Active records waiting to be linked, with ``current_child_key`` (set when an already
-    linked record came back changed)."""
-    return read_records(
-        conn,
-        "q.record_key IS NOT NULL AND s.record_status = 'active'",
-        {"current_child_key": ("l.child_key", pl.Int64())},
-    )
+    linked record came back changed), and with ``with_hash`` their ``content_hash``."""
+    extra: dict[str, tuple[str, pl.DataType]] = {
+        "current_child_key": ("l.child_key", pl.Int64())}
+    if with_hash:
+        extra["content_hash"] = ("s.content_hash", pl.Utf8())
+    return read_records(conn, "q.record_key IS NOT NULL AND s.record_status = 'active'", extra)
 
 
 def read_existing(conn: Connection) -> pl.DataFrame:

@@ -8,7 +8,10 @@ is the expensive step), and nothing about the millions of others needs to travel
   hash of the record they were prepared from;
 * ``existing_child`` (``unique_id``, ``child_key``): the child each record belongs to;
 * ``existing_shielded`` (``child_key``): the shielded children;
-* ``cp_meta``: the preparation version and the *mark* the caller gave with the last update.
+* ``cp_meta``: the preparation version and the *mark* the caller gave with the last update;
+* ``staged_new``: the last ``match_new``'s new records as prepared then (with ``_h``), outside
+  the mark: once they are linked, an update that names them takes their rows from here when
+  the content hash matches, instead of preparing them again (:func:`stage`).
 
 :func:`update` applies an :class:`~contactpoint.matching.frame.Existing` in one DuckDB
 transaction: in full (rows whose hash no longer matches are replaced, missing ones prepared,
@@ -34,6 +37,7 @@ FILE = "existing.duckdb"  # in the engine's work directory
 TABLE = "lf_existing"
 CHILDREN = "existing_child"
 SHIELDED = "existing_shielded"
+STAGED = "staged_new"
 _HASH_SEED = 20261125
 _VERSION = f"{PREPARE_VERSION}|polars {pl.__version__}"  # row hashes are per polars version
 
@@ -107,6 +111,33 @@ def keep_prepared(
         _set_meta(con, "mark", None)
 
 
+def stage(con: duckdb.DuckDBPyConnection, records: pl.DataFrame, done: pl.DataFrame) -> None:
+    """Keep ``done`` = ``prepare(records)`` (new records being matched) beside the store: no
+    part of the existing records until an :func:`update` names them, which then reuses a row
+    whose content hash still matches rather than preparing the record again."""
+    staged = done.join(_row_hashes(records), on="unique_id")
+    with _transaction(con), register(con, "__cp_staged", staged):
+        con.execute(f"CREATE OR REPLACE TABLE {STAGED} AS SELECT * FROM __cp_staged")  # noqa: S608 - internal names only  # nosec B608
+        _set_meta(con, "staged_version", _VERSION)
+
+
+def _insert_changed(con: duckdb.DuckDBPyConnection, records: pl.DataFrame) -> int:
+    """Insert ``prepare(records)`` with ``_h``: rows staged with the same content hash are
+    copied as they were prepared (:func:`stage`), the others prepared now. Returns how many
+    were prepared now."""
+    wanted = _row_hashes(records)
+    todo = records
+    if STAGED in _tables(con) and _meta(con, "staged_version") == _VERSION:
+        with register(con, "__cp_wanted", wanted):
+            reused = con.execute(f"INSERT INTO {TABLE} BY NAME SELECT s.* FROM {STAGED} s "  # noqa: S608 - internal names only  # nosec B608
+                                 "JOIN __cp_wanted w ON w.unique_id = s.unique_id AND w._h = s._h "
+                                 "RETURNING unique_id").fetchall()
+        done = pl.Series("k", [k for (k,) in reused], dtype=pl.Int64())
+        todo = records.filter(~pl.col("record_key").is_in(done.implode()))
+    _insert(con, prepare(todo).join(wanted, on="unique_id"))
+    return todo.height
+
+
 def update(con: duckdb.DuckDBPyConnection, existing: Existing) -> int:
     """Bring the store to ``existing``; returns how many records were prepared afresh.
     Raises :class:`StaleStore` for changes since a mark the store does not hold."""
@@ -114,7 +145,7 @@ def update(con: duckdb.DuckDBPyConnection, existing: Existing) -> int:
     children = records.select(pl.col("record_key").alias("unique_id"), "child_key")
     with _transaction(con):
         if existing.complete:
-            fresh = _replace_all(con, records, None)
+            afresh = _replace_all(con, records, None).height
             shielded = records.filter(pl.col("shielded"))["child_key"].unique()
             with register(con, "__cp_children", children):
                 con.execute(f"CREATE OR REPLACE TABLE {CHILDREN} AS SELECT * FROM __cp_children")  # noqa: S608 - internal names only  # nosec B608
@@ -124,19 +155,18 @@ def update(con: duckdb.DuckDBPyConnection, existing: Existing) -> int:
             if existing.changed is None or existing.shielded_children is None:
                 raise ValueError("changes need the changed keys and the shielded children")
             shielded = existing.shielded_children
-            fresh = prepare(records).join(_row_hashes(records), on="unique_id")
             with register(con, "__cp_changed", existing.changed.to_frame("unique_id")):
                 for table in (TABLE, CHILDREN):
                     con.execute(f"DELETE FROM {table} WHERE unique_id IN "  # noqa: S608 - internal names only  # nosec B608
                                 "(SELECT unique_id FROM __cp_changed)").fetchall()
-            _insert(con, fresh)
+            afresh = _insert_changed(con, records)
             with register(con, "__cp_children", children):
                 con.execute(f"INSERT INTO {CHILDREN} BY NAME SELECT * FROM __cp_children")  # noqa: S608 - internal names only  # nosec B608
         with register(con, "__cp_shielded", shielded.cast(pl.Int64()).to_frame("child_key")):
             con.execute(f"CREATE OR REPLACE TABLE {SHIELDED} AS SELECT * FROM __cp_shielded")  # noqa: S608 - internal names only  # nosec B608
         _set_meta(con, "prepare_version", _VERSION)
         _set_meta(con, "mark", existing.mark)
-    return fresh.height
+    return afresh
 
 
 def _set_meta(con: duckdb.DuckDBPyConnection, key: str, value: str | None) -> None:

@@ -427,6 +427,7 @@ def run_match_new(
             return pl.DataFrame(schema=MATCH_NEW_SCHEMA)
         t = time.perf_counter()
         lf_new = prepare(nw)
+        prepared.stage(con, nw, lf_new)  # once linked, the store takes them from there
         keys = keys_of_prepared(lf_new)  # for the link run to store (as engine.search_keys)
         cols = ", ".join(prepared.columns(con))
         con.execute(f"CREATE OR REPLACE TEMP VIEW lf_ex AS SELECT {cols} FROM {prepared.TABLE}")  # noqa: S608 - internal names only  # nosec B608
