@@ -81,6 +81,36 @@ def test_a_shared_identifier_lifts_one_record_per_source() -> None:
     assert ConstrainedUnionFind(2, nhs=shared, signatures=sig).union(0, 1) is True
 
 
+def _named(*names: str) -> list[frozenset[tuple[str, str]]]:
+    return [frozenset({(n, "2024-09-17")}) for n in names]
+
+
+def test_a_name_veto_is_moot_where_the_merge_equates_the_names() -> None:
+    """``Mia`` (health visiting) and ``Amelia`` (PDS) share an NHS number: one child. Child
+    benefit's ``Amelia`` on that date, vetoed against ``Mia`` by the names alone (the twin
+    pattern), joins them in either order: the cluster already says Mia is Amelia."""
+    nhs = [frozenset({"n1"}), frozenset({"n1"}), frozenset()]
+    for order in ([(0, 1), (1, 2)], [(1, 2), (0, 1)]):
+        uf = ConstrainedUnionFind(3, nhs=list(nhs), persons=_named("mia", "amelia", "amelia"))
+        uf.add_soft_cannot_links([(0, 2)])
+        assert [uf.union(a, b) for a, b in order] == [True, True], order
+        assert len(set(uf.roots())) == 1
+
+
+def test_a_name_veto_holds_where_nothing_equates_the_names() -> None:
+    """Twins ``Amelia`` and ``Mia``: a third record ``Amelia`` joins the first; nothing ties
+    ``Mia`` to that name but a weaker link, so the veto (soft or not) refuses it. A veto
+    by an identifier is never moot."""
+    uf = ConstrainedUnionFind(3, persons=_named("amelia", "amelia", "mia"))
+    uf.add_soft_cannot_links([(0, 2)])
+    assert uf.union(0, 1) is True
+    assert uf.union(1, 2) is False
+    hard = ConstrainedUnionFind(3, persons=_named("mia", "amelia", "amelia"))
+    hard.add_cannot_links([(0, 2)])
+    assert hard.union(1, 2) is True
+    assert hard.union(0, 1) is False
+
+
 def test_anchored_nodes_never_merge() -> None:
     uf = ConstrainedUnionFind(3, anchored=[True, False, True])
     assert uf.union(0, 1) is True

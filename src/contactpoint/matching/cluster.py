@@ -7,7 +7,12 @@ Edges are processed by descending probability. Two clusters are merged only when
   move can give one child a second UPN; twins and siblings never share both); a shared UPN
   or NHS number lifts the one-record-per-source rule below;
 * no cannot-link pair (a vetoed pair: different identifiers, or the twin pattern) has one
-  record in each;
+  record in each. A *soft* cannot-link (vetoed by the names alone: the twin pattern or no
+  person evidence, no identifier against it) does not count when the merge itself already
+  equates the two names on that date: the other cluster holds a record under the same
+  forename and date of birth as the vetoed record, or the merging edge joins records named
+  exactly as the two through a shared NHS number or UPN (``Mia`` with ``Amelia``: a third
+  record ``Amelia`` on that date is no twin of ``Mia`` then);
 * no source holds, in the two clusters, two records with the same date of birth and different
   forenames (twins may be named as variants of one name: Muhammad and Mohammed): those are
   two children born together, and this keeps similar-named twins such as Hana/Hanna apart
@@ -43,6 +48,7 @@ class ConstrainedUnionFind:
         self.parent = list(range(self.size))
         self.members: dict[int, list[int]] = {}
         self.cannot: dict[int, set[int]] = {}
+        self.soft: set[tuple[int, int]] = set()
         empty: frozenset[str] = frozenset()
         empty_person: frozenset[tuple[str, str]] = frozenset()
         if not self.nhs:
@@ -55,6 +61,9 @@ class ConstrainedUnionFind:
             self.signatures = [None] * self.size
         if not self.persons:
             self.persons = [empty_person] * self.size
+        # each node's own (forename, DOB) and identifiers, never merged
+        self.own = list(self.persons)
+        self.own_ids = [n | u for n, u in zip(self.nhs, self.upn, strict=True)]
 
     def find(self, x: int) -> int:
         parent = self.parent
@@ -70,10 +79,30 @@ class ConstrainedUnionFind:
             self.cannot.setdefault(a, set()).add(b)
             self.cannot.setdefault(b, set()).add(a)
 
+    def add_soft_cannot_links(self, pairs: Iterable[tuple[int, int]]) -> None:
+        """Cannot-link pairs vetoed by the names alone (see the module's docstring)."""
+        for a, b in pairs:
+            self.add_cannot_links(((a, b),))
+            self.soft.add((min(a, b), max(a, b)))
+
     def _members(self, root: int) -> list[int]:
         return self.members.get(root, [root])
 
-    def _conflict(self, ra: int, rb: int) -> bool:
+    def _waived(self, m: int, o: int, a: int, b: int) -> bool:
+        """The soft cannot-link ``m``-``o`` (``m`` on ``a``'s side of the edge ``a``-``b``)
+        is moot: the merge equates their names already."""
+        if (min(m, o), max(m, o)) not in self.soft:
+            return False
+        mine, theirs = self.own[m], self.own[o]
+        if not mine or not theirs:
+            return False
+        if mine <= self.persons[self.find(o)] or theirs <= self.persons[self.find(m)]:
+            return True
+        # the merging edge joins the two names through a shared identifier
+        return (self.own[a] == mine and self.own[b] == theirs
+                and not self.own_ids[a].isdisjoint(self.own_ids[b]))
+
+    def _conflict(self, ra: int, rb: int, a: int = -1, b: int = -1) -> bool:
         if self.anchored[ra] and self.anchored[rb]:
             return True
         na, nb = self.nhs[ra], self.nhs[rb]
@@ -91,10 +120,13 @@ class ConstrainedUnionFind:
         if not self.cannot:
             return False
         small, big = (ra, rb) if len(self._members(ra)) <= len(self._members(rb)) else (rb, ra)
+        # the edge's end on the small side first
+        x, y = ((a, b) if self.find(a) == small else (b, a)) if a >= 0 else (-1, -1)
         cannot = self.cannot
         for m in self._members(small):
             others = cannot.get(m)
-            if others and any(self.find(o) == big for o in others):
+            if others and any(self.find(o) == big and (x < 0 or not self._waived(m, o, x, y))
+                              for o in others):
                 return True
         return False
 
@@ -103,7 +135,7 @@ class ConstrainedUnionFind:
         ra, rb = self.find(a), self.find(b)
         if ra == rb:
             return None
-        if self._conflict(ra, rb):
+        if self._conflict(ra, rb, a, b):
             return False
         ma, mb = self._members(ra), self._members(rb)
         if len(ma) < len(mb):

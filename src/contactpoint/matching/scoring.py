@@ -114,7 +114,8 @@ def _edges(
     WITH v AS ({veto_select(table, rules.household_vetoes, settings)})
     SELECT l, r, p, w, (v_nhs OR v_upn OR v_twin OR v_person) AS vetoed,
       nhs_only AND NOT (v_upn OR v_twin OR v_person) AS nhs_only,
-      v_upn AND NOT (v_nhs OR v_twin OR v_person) AS upn_only, plausible
+      v_upn AND NOT (v_nhs OR v_twin OR v_person) AS upn_only,
+      (v_twin OR v_person) AND NOT (v_nhs OR v_upn) AS soft, plausible
     FROM v WHERE p >= {rules.review_probability}
     """  # noqa: S608 - internal names and constants only  # nosec B608
     return fetch(con, sql)
@@ -184,7 +185,12 @@ def _constrained_roots(
         signatures=_signatures(sub) if one_record_per_source else [],
         persons=_persons(sub),
     )
-    uf.add_cannot_links(zip(local[cl].tolist(), local[cr].tolist(), strict=True))
+    # vetoed by the names alone (no identifier against the pair): see :mod:`.cluster`
+    soft = (cannot["soft"].fill_null(False).to_numpy().astype(bool) if "soft" in cannot.columns
+            else np.zeros(len(inside), dtype=bool))[inside]
+    uf.add_cannot_links(zip(local[cl[~soft]].tolist(), local[cr[~soft]].tolist(), strict=True))
+    uf.add_soft_cannot_links(zip(local[cl[soft]].tolist(), local[cr[soft]].tolist(),
+                                 strict=True))
     hard_pos = np.flatnonzero(hard[comp[il]])
     refused = cluster_edges(uf, local[il[hard_pos]].tolist(), local[ir[hard_pos]].tolist())
     # a component's label is its root; inside the others the union-find's, past every label
@@ -288,7 +294,8 @@ def run_dedupe(
         amb = ambiguous_records(strong, lf).implode()
         wrong_twin = twin_named_alike(strong, lf).with_columns(pl.lit(True).alias("wrong_twin"))
         edges = edges.join(wrong_twin, on=["l", "r"], how="left").with_columns(
-            (pl.col("vetoed") | pl.col("wrong_twin").fill_null(False)).alias("vetoed")
+            (pl.col("vetoed") | pl.col("wrong_twin").fill_null(False)).alias("vetoed"),
+            (pl.col("soft") & ~pl.col("wrong_twin").fill_null(False)).alias("soft"),
         ).drop("wrong_twin")
         linkable_mask = ~pl.col("vetoed") & (pl.col("p") >= rules.link_probability)
         n_ambiguous = int(amb.list.len()[0])
