@@ -12,7 +12,8 @@ Edges are processed by descending probability. Two clusters are merged only when
   equates the two names on that date: the other cluster holds a record under the same
   forename and date of birth as the vetoed record, or the merging edge joins records named
   exactly as the two through a shared NHS number or UPN (``Mia`` with ``Amelia``: a third
-  record ``Amelia`` on that date is no twin of ``Mia`` then);
+  record ``Amelia`` on that date is no twin of ``Mia`` then), or through a middle name
+  (``Ayaan Arjun`` with ``Arjun``: a third record ``Ayaan`` is no twin of ``Arjun``);
 * no source holds, in the two clusters, two records with the same date of birth and different
   forenames (twins may be named as variants of one name: Muhammad and Mohammed): those are
   two children born together, and this keeps similar-named twins such as Hana/Hanna apart
@@ -43,6 +44,9 @@ class ConstrainedUnionFind:
     # per node: the (forename, date of birth) it names; two UPNs are one child only when the
     # two sides name the same forename on the same date (a second UPN after a school move)
     persons: list[frozenset[tuple[str, str]]] = field(default_factory=list)
+    # per node: its middle names (a record naming another's forename as a middle name
+    # equates the two names: Ayaan Arjun with Arjun)
+    middles: list[frozenset[str]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.parent = list(range(self.size))
@@ -64,6 +68,8 @@ class ConstrainedUnionFind:
         # each node's own (forename, DOB) and identifiers, never merged
         self.own = list(self.persons)
         self.own_ids = [n | u for n, u in zip(self.nhs, self.upn, strict=True)]
+        if not self.middles:
+            self.middles = [frozenset()] * self.size
 
     def find(self, x: int) -> int:
         parent = self.parent
@@ -94,13 +100,17 @@ class ConstrainedUnionFind:
         if (min(m, o), max(m, o)) not in self.soft:
             return False
         mine, theirs = self.own[m], self.own[o]
-        if not mine or not theirs:
+        if not mine or not theirs or mine == theirs:  # one name: the veto is not about it
             return False
         if mine <= self.persons[self.find(o)] or theirs <= self.persons[self.find(m)]:
             return True
-        # the merging edge joins the two names through a shared identifier
-        return (self.own[a] == mine and self.own[b] == theirs
-                and not self.own_ids[a].isdisjoint(self.own_ids[b]))
+        # the merging edge joins the two names through a shared identifier, or one of its
+        # records gives the other's forename as a middle name
+        if self.own[a] != mine or self.own[b] != theirs:
+            return False
+        (fa, _), (fb, _) = next(iter(mine)), next(iter(theirs))
+        return (not self.own_ids[a].isdisjoint(self.own_ids[b])
+                or fb in self.middles[a] or fa in self.middles[b])
 
     def _conflict(self, ra: int, rb: int, a: int = -1, b: int = -1) -> bool:
         if self.anchored[ra] and self.anchored[rb]:

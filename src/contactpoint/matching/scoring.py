@@ -140,6 +140,13 @@ def _persons(lf: pl.DataFrame) -> list[frozenset[tuple[str, str]]]:
             for fn, dob in zip(lf["fn"], lf["dob"], strict=True)]
 
 
+def _middles(lf: pl.DataFrame) -> list[frozenset[str]]:
+    """Each record's middle names (none when the frame carries none)."""
+    if "fn_mid" not in lf.columns:
+        return []
+    return [frozenset(m.split()) if m else frozenset() for m in lf["fn_mid"].to_list()]
+
+
 def _constrained_roots(
     nodes: pl.DataFrame, linkable: pl.DataFrame, cannot: pl.DataFrame, *,
     one_record_per_source: bool = True,
@@ -155,7 +162,9 @@ def _constrained_roots(
     """
     il, ir = linkable["il"].to_numpy(), linkable["ir"].to_numpy()
     comp = components(nodes.height, il, ir)
-    nodes = nodes.select("nhs", "upn", "source_code", "dob", "fn", pl.Series("comp", comp))
+    nodes = nodes.select("nhs", "upn", "source_code", "dob", "fn",
+                         *(["fn_mid"] if "fn_mid" in nodes.columns else []),
+                         pl.Series("comp", comp))
     # two UPNs can conflict only where the records name more than one (forename, date)
     two_identifiers = nodes.group_by("comp").agg(
         (pl.col("nhs").drop_nulls().n_unique() > 1)
@@ -184,6 +193,7 @@ def _constrained_roots(
         upn=_identifier_sets(sub["upn"]),
         signatures=_signatures(sub) if one_record_per_source else [],
         persons=_persons(sub),
+        middles=_middles(sub),
     )
     # vetoed by the names alone (no identifier against the pair): see :mod:`.cluster`
     soft = (cannot["soft"].fill_null(False).to_numpy().astype(bool) if "soft" in cannot.columns
