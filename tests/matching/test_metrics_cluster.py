@@ -97,6 +97,22 @@ def test_a_name_veto_is_moot_where_the_merge_equates_the_names() -> None:
         assert len(set(uf.roots())) == 1
 
 
+def test_a_name_veto_is_moot_where_the_other_cluster_gives_the_name_as_a_middle_name() -> None:
+    """``Ruqi`` and ``Ruqayyah Iman`` share an NHS number; child benefit's ``Iman`` on that
+    date (vetoed against ``Ruqi`` by the names alone) is the child PDS calls Ruqayyah Iman."""
+    nhs = [frozenset({"n1"}), frozenset({"n1"}), frozenset()]
+    middles = [frozenset(), frozenset({"iman"}), frozenset()]
+    uf = ConstrainedUnionFind(3, nhs=nhs, persons=_named("ruqi", "ruqayyah", "iman"),
+                              middles=middles)
+    uf.add_soft_cannot_links([(0, 2)])
+    assert uf.union(0, 1) is True
+    assert uf.union(1, 2) is True
+    no_middle = ConstrainedUnionFind(3, nhs=list(nhs), persons=_named("ruqi", "ruqayyah", "iman"))
+    no_middle.add_soft_cannot_links([(0, 2)])
+    assert no_middle.union(0, 1) is True
+    assert no_middle.union(1, 2) is False
+
+
 def test_a_name_veto_holds_where_nothing_equates_the_names() -> None:
     """Twins ``Amelia`` and ``Mia``: a third record ``Amelia`` joins the first; nothing ties
     ``Mia`` to that name but a weaker link, so the veto (soft or not) refuses it. A veto
@@ -105,6 +121,10 @@ def test_a_name_veto_holds_where_nothing_equates_the_names() -> None:
     uf.add_soft_cannot_links([(0, 2)])
     assert uf.union(0, 1) is True
     assert uf.union(1, 2) is False
+    one_name = ConstrainedUnionFind(3, persons=_named("amelia", "amelia", "amelia"))
+    one_name.add_soft_cannot_links([(0, 2)])  # a middle-name conflict under one forename
+    assert one_name.union(0, 1) is True
+    assert one_name.union(1, 2) is False
     hard = ConstrainedUnionFind(3, persons=_named("mia", "amelia", "amelia"))
     hard.add_cannot_links([(0, 2)])
     assert hard.union(1, 2) is True

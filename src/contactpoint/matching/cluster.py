@@ -9,11 +9,13 @@ Edges are processed by descending probability. Two clusters are merged only when
 * no cannot-link pair (a vetoed pair: different identifiers, or the twin pattern) has one
   record in each. A *soft* cannot-link (vetoed by the names alone: the twin pattern or no
   person evidence, no identifier against it) does not count when the merge itself already
-  equates the two names on that date: the other cluster holds a record under the same
-  forename and date of birth as the vetoed record, or the merging edge joins records named
-  exactly as the two through a shared NHS number or UPN (``Mia`` with ``Amelia``: a third
-  record ``Amelia`` on that date is no twin of ``Mia`` then), or through a middle name
-  (``Ayaan Arjun`` with ``Arjun``: a third record ``Ayaan`` is no twin of ``Arjun``);
+  equates the two (different) forenames on that date: the other cluster holds a record
+  under the vetoed record's forename and date of birth, or with that forename among its
+  middle names (``Ruqayyah Iman`` beside ``Ruqi``: ``Iman`` is no twin of ``Ruqi``); or the
+  merging edge joins records named exactly as the two through a shared NHS number or UPN
+  (``Mia`` with ``Amelia``: a third record ``Amelia`` on that date is no twin of ``Mia``
+  then), or through a middle name (``Ayaan Arjun`` with ``Arjun``: a third record ``Ayaan``
+  is no twin of ``Arjun``). A middle-name conflict under one forename is never moot;
 * no source holds, in the two clusters, two records with the same date of birth and different
   forenames (twins may be named as variants of one name: Muhammad and Mohammed): those are
   two children born together, and this keeps similar-named twins such as Hana/Hanna apart
@@ -70,6 +72,9 @@ class ConstrainedUnionFind:
         self.own_ids = [n | u for n, u in zip(self.nhs, self.upn, strict=True)]
         if not self.middles:
             self.middles = [frozenset()] * self.size
+        # per root: every (name, DOB) its records give, forenames and middle names alike
+        self.named = [own | {(mid, dob) for mid in self.middles[i] for _, dob in own}
+                      for i, own in enumerate(self.own)]
 
     def find(self, x: int) -> int:
         parent = self.parent
@@ -102,7 +107,7 @@ class ConstrainedUnionFind:
         mine, theirs = self.own[m], self.own[o]
         if not mine or not theirs or mine == theirs:  # one name: the veto is not about it
             return False
-        if mine <= self.persons[self.find(o)] or theirs <= self.persons[self.find(m)]:
+        if mine <= self.named[self.find(o)] or theirs <= self.named[self.find(m)]:
             return True
         # the merging edge joins the two names through a shared identifier, or one of its
         # records gives the other's forename as a middle name
@@ -156,6 +161,7 @@ class ConstrainedUnionFind:
         self.nhs[ra] = self.nhs[ra] | self.nhs[rb]
         self.upn[ra] = self.upn[ra] | self.upn[rb]
         self.persons[ra] = self.persons[ra] | self.persons[rb]
+        self.named[ra] = self.named[ra] | self.named[rb]
         self.anchored[ra] = self.anchored[ra] or self.anchored[rb]
         sa, sb = self.signatures[ra], self.signatures[rb]
         if sb:
