@@ -63,7 +63,10 @@ def veto_select(
       Chaim on 2016-10-20: siblings, or twins with one date mistyped), or the dates of birth
       are years apart (not a swap, not one field off) and the forenames are not the same
       (Rayan Tariq in 2019 and Ahmed Rayan in 2012): only household facts agree, which
-      siblings share too;
+      siblings share too. A shared identifier lifts it, except where the forenames disagree
+      on every level and the dates of birth are wholly different (a school nurse's record of
+      Urszula, born 2017, carrying her sister Daria's NHS number, born 2018): an identifier
+      keyed on a sibling's record, not one child;
     * ``nhs_only``: vetoed by the NHS numbers alone, with the same forename and date of birth
       (at most one field off): one child with two NHS numbers, or a mis-keyed number. Never
       linked; a person decides (review, reason ``nhs_conflict``);
@@ -93,10 +96,13 @@ def veto_select(
       ({on}gamma_dob = {dob_exact}
         AND ((gamma_forename = {fn_else} AND NOT {CUT_SHORT}) OR {MIDDLE_NAMES_CONFLICT})
         AND gamma_surname >= {sn_agree} AND NOT {shared}) AS v_twin,
-      ({on}((gamma_forename < {fn_person} AND gamma_dob < {dob_person})
-            OR (gamma_forename < {fn_exact} AND gamma_dob = {dob_else})
-            OR (gamma_forename = {fn_else} AND gamma_dob < {dob_exact} AND NOT {CUT_SHORT}))
-        AND NOT {shared}) AS v_person,
+      ({on}((((gamma_forename < {fn_person} AND gamma_dob < {dob_person})
+              OR (gamma_forename < {fn_exact} AND gamma_dob = {dob_else})
+              OR (gamma_forename = {fn_else} AND gamma_dob < {dob_exact} AND NOT {CUT_SHORT}))
+             AND NOT {shared})
+            OR (gamma_forename = {fn_else} AND NOT {CUT_SHORT} AND gamma_dob = {dob_else})))
+        AS v_person,
+      {shared} AS shared_id,
       coalesce(nhs_l <> nhs_r, false) AND gamma_forename >= {fn_same}
         AND gamma_dob >= {dob_person} AND NOT {MIDDLE_NAMES_CONFLICT}
         AND NOT {homes_apart} AS nhs_only,
@@ -115,7 +121,7 @@ def _edges(
     SELECT l, r, p, w, (v_nhs OR v_upn OR v_twin OR v_person) AS vetoed,
       nhs_only AND NOT (v_upn OR v_twin OR v_person) AS nhs_only,
       v_upn AND NOT (v_nhs OR v_twin OR v_person) AS upn_only,
-      (v_twin OR v_person) AND NOT (v_nhs OR v_upn) AS soft, plausible
+      (v_twin OR v_person) AND NOT (v_nhs OR v_upn OR shared_id) AS soft, plausible
     FROM v WHERE p >= {rules.review_probability}
     """  # noqa: S608 - internal names and constants only  # nosec B608
     return fetch(con, sql)
