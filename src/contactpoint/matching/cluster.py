@@ -34,6 +34,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+_CANON = "~"  # marks a variant group among the names a cluster gives
+
 
 @dataclass
 class ConstrainedUnionFind:
@@ -49,6 +51,8 @@ class ConstrainedUnionFind:
     # per node: its middle names (a record naming another's forename as a middle name
     # equates the two names: Ayaan Arjun with Arjun)
     middles: list[frozenset[str]] = field(default_factory=list)
+    # per node: its forename's variant group (Aisha, Ayesha, Aysha: one group)
+    canons: list[str | None] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.parent = list(range(self.size))
@@ -73,7 +77,10 @@ class ConstrainedUnionFind:
         if not self.middles:
             self.middles = [frozenset()] * self.size
         # per root: every (name, DOB) its records give, forenames and middle names alike
+        if not self.canons:
+            self.canons = [None] * self.size
         self.named = [own | {(mid, dob) for mid in self.middles[i] for _, dob in own}
+                      | {(_CANON + c, dob) for _, dob in own if (c := self.canons[i])}
                       for i, own in enumerate(self.own)]
 
     def find(self, x: int) -> int:
@@ -99,6 +106,12 @@ class ConstrainedUnionFind:
     def _members(self, root: int) -> list[int]:
         return self.members.get(root, [root])
 
+    def _canon(self, x: int) -> frozenset[tuple[str, str]]:
+        """``x``'s (variant group, DOB); one that no cluster gives when it has none."""
+        c = self.canons[x]
+        return (frozenset((_CANON + c, dob) for _, dob in self.own[x]) if c
+                else frozenset({("", "")}))
+
     def _waived(self, m: int, o: int, a: int, b: int) -> bool:
         """The soft cannot-link ``m``-``o`` (``m`` on ``a``'s side of the edge ``a``-``b``)
         is moot: the merge equates their names already."""
@@ -107,7 +120,12 @@ class ConstrainedUnionFind:
         mine, theirs = self.own[m], self.own[o]
         if not mine or not theirs or mine == theirs:  # one name: the veto is not about it
             return False
+        if self.canons[m] is not None and self.canons[m] == self.canons[o]:
+            return False  # variants of one name (twins Muhammad Ali, Mohammed Omar)
         if mine <= self.named[self.find(o)] or theirs <= self.named[self.find(m)]:
+            return True
+        if (self._canon(m) <= self.named[self.find(o)]
+                or self._canon(o) <= self.named[self.find(m)]):
             return True
         # the merging edge joins the two names through a shared identifier, or one of its
         # records gives the other's forename as a middle name

@@ -169,7 +169,7 @@ def _constrained_roots(
     il, ir = linkable["il"].to_numpy(), linkable["ir"].to_numpy()
     comp = components(nodes.height, il, ir)
     nodes = nodes.select("nhs", "upn", "source_code", "dob", "fn",
-                         *(["fn_mid"] if "fn_mid" in nodes.columns else []),
+                         *[c for c in ("fn_mid", "fn_canon") if c in nodes.columns],
                          pl.Series("comp", comp))
     # two UPNs can conflict only where the records name more than one (forename, date)
     two_identifiers = nodes.group_by("comp").agg(
@@ -200,6 +200,7 @@ def _constrained_roots(
         signatures=_signatures(sub) if one_record_per_source else [],
         persons=_persons(sub),
         middles=_middles(sub),
+        canons=sub["fn_canon"].to_list() if "fn_canon" in sub.columns else [],
     )
     # vetoed by the names alone (no identifier against the pair): see :mod:`.cluster`
     soft = (cannot["soft"].fill_null(False).to_numpy().astype(bool) if "soft" in cannot.columns
