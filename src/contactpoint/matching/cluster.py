@@ -11,7 +11,9 @@ Edges are processed by descending probability. Two clusters are merged only when
   person evidence, no identifier against it) does not count when the merge itself already
   equates the two (different) forenames on that date: the other cluster holds a record
   under the vetoed record's forename and date of birth, or with that forename among its
-  middle names (``Ruqayyah Iman`` beside ``Ruqi``: ``Iman`` is no twin of ``Ruqi``); or the
+  middle names (``Ruqayyah Iman`` beside ``Ruqi``: ``Iman`` is no twin of ``Ruqi``), or
+  under a variant of it (``Ayesha`` for ``Aysha``) or as a scanner reads it (``Cornfort`` for
+  ``Comfort``), never where the two are variants of one name themselves; or the
   merging edge joins records named exactly as the two through a shared NHS number or UPN
   (``Mia`` with ``Amelia``: a third record ``Amelia`` on that date is no twin of ``Mia``
   then), or through a middle name (``Ayaan Arjun`` with ``Arjun``: a third record ``Ayaan``
@@ -35,6 +37,7 @@ import numpy as np
 import numpy.typing as npt
 
 _CANON = "~"  # marks a variant group among the names a cluster gives
+_OCR = "%"  # marks a forename as scanned (Cornfort: Comfort; Muharnmad: Muhammad)
 
 
 @dataclass
@@ -53,6 +56,8 @@ class ConstrainedUnionFind:
     middles: list[frozenset[str]] = field(default_factory=list)
     # per node: its forename's variant group (Aisha, Ayesha, Aysha: one group)
     canons: list[str | None] = field(default_factory=list)
+    # per node: its forename as scanned (:func:`.normalise.ocr_key`: ``rn`` read as ``m``)
+    ocr: list[str | None] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.parent = list(range(self.size))
@@ -79,9 +84,10 @@ class ConstrainedUnionFind:
         # per root: every (name, DOB) its records give, forenames and middle names alike
         if not self.canons:
             self.canons = [None] * self.size
+        if not self.ocr:
+            self.ocr = [None] * self.size
         self.named = [own | {(mid, dob) for mid in self.middles[i] for _, dob in own}
-                      | {(_CANON + c, dob) for _, dob in own if (c := self.canons[i])}
-                      for i, own in enumerate(self.own)]
+                      | self._keys(i) for i, own in enumerate(self.own)]
 
     def find(self, x: int) -> int:
         parent = self.parent
@@ -106,11 +112,14 @@ class ConstrainedUnionFind:
     def _members(self, root: int) -> list[int]:
         return self.members.get(root, [root])
 
-    def _canon(self, x: int) -> frozenset[tuple[str, str]]:
-        """``x``'s (variant group, DOB); one that no cluster gives when it has none."""
-        c = self.canons[x]
-        return (frozenset((_CANON + c, dob) for _, dob in self.own[x]) if c
-                else frozenset({("", "")}))
+    def _tags(self, x: int) -> frozenset[str]:
+        """``x``'s forename's variant group and scanned form, tagged."""
+        c, o = self.canons[x], self.ocr[x]
+        return frozenset(([_CANON + c] if c else []) + ([_OCR + o] if o else []))
+
+    def _keys(self, x: int) -> frozenset[tuple[str, str]]:
+        """``x``'s (variant group, DOB) and (scanned forename, DOB)."""
+        return frozenset((t, dob) for t in self._tags(x) for _, dob in self.own[x])
 
     def _waived(self, m: int, o: int, a: int, b: int) -> bool:
         """The soft cannot-link ``m``-``o`` (``m`` on ``a``'s side of the edge ``a``-``b``)
@@ -120,12 +129,12 @@ class ConstrainedUnionFind:
         mine, theirs = self.own[m], self.own[o]
         if not mine or not theirs or mine == theirs:  # one name: the veto is not about it
             return False
-        if self.canons[m] is not None and self.canons[m] == self.canons[o]:
+        if self._tags(m) & self._tags(o):
             return False  # variants of one name (twins Muhammad Ali, Mohammed Omar)
         if mine <= self.named[self.find(o)] or theirs <= self.named[self.find(m)]:
             return True
-        if (self._canon(m) <= self.named[self.find(o)]
-                or self._canon(o) <= self.named[self.find(m)]):
+        if (self._keys(m) & self.named[self.find(o)]
+                or self._keys(o) & self.named[self.find(m)]):
             return True
         # the merging edge joins the two names through a shared identifier, or one of its
         # records gives the other's forename as a middle name

@@ -22,7 +22,7 @@ from contactpoint.matching.cluster import (
 )
 from contactpoint.matching.frame import Existing, conform
 from contactpoint.matching.model import base_settings, gamma, has_comparison, prediction_rules
-from contactpoint.matching.normalise import prepare
+from contactpoint.matching.normalise import ocr_key, prepare
 from contactpoint.matching.query import keys_of_prepared
 from contactpoint.matching.slips import lift_school_moves, read_slips
 from contactpoint.matching.splinkdb import connect, fetch, linker_for, load_table, register
@@ -201,6 +201,7 @@ def _constrained_roots(
         persons=_persons(sub),
         middles=_middles(sub),
         canons=sub["fn_canon"].to_list() if "fn_canon" in sub.columns else [],
+        ocr=[ocr_key(f) if f else None for f in sub["fn"].to_list()],
     )
     # vetoed by the names alone (no identifier against the pair): see :mod:`.cluster`
     soft = (cannot["soft"].fill_null(False).to_numpy().astype(bool) if "soft" in cannot.columns
