@@ -81,6 +81,87 @@ def test_a_shared_identifier_lifts_one_record_per_source() -> None:
     assert ConstrainedUnionFind(2, nhs=shared, signatures=sig).union(0, 1) is True
 
 
+def _named(*names: str) -> list[frozenset[tuple[str, str]]]:
+    return [frozenset({(n, "2024-09-17")}) for n in names]
+
+
+def test_a_name_veto_is_moot_where_the_merge_equates_the_names() -> None:
+    """``Mia`` (health visiting) and ``Amelia`` (PDS) share an NHS number: one child. Child
+    benefit's ``Amelia`` on that date, vetoed against ``Mia`` by the names alone (the twin
+    pattern), joins them in either order: the cluster already says Mia is Amelia."""
+    nhs = [frozenset({"n1"}), frozenset({"n1"}), frozenset()]
+    for order in ([(0, 1), (1, 2)], [(1, 2), (0, 1)]):
+        uf = ConstrainedUnionFind(3, nhs=list(nhs), persons=_named("mia", "amelia", "amelia"))
+        uf.add_soft_cannot_links([(0, 2)])
+        assert [uf.union(a, b) for a, b in order] == [True, True], order
+        assert len(set(uf.roots())) == 1
+
+
+def test_a_name_veto_is_moot_where_the_other_cluster_gives_the_name_as_a_middle_name() -> None:
+    """``Ruqi`` and ``Ruqayyah Iman`` share an NHS number; child benefit's ``Iman`` on that
+    date (vetoed against ``Ruqi`` by the names alone) is the child PDS calls Ruqayyah Iman."""
+    nhs = [frozenset({"n1"}), frozenset({"n1"}), frozenset()]
+    middles = [frozenset(), frozenset({"iman"}), frozenset()]
+    uf = ConstrainedUnionFind(3, nhs=nhs, persons=_named("ruqi", "ruqayyah", "iman"),
+                              middles=middles)
+    uf.add_soft_cannot_links([(0, 2)])
+    assert uf.union(0, 1) is True
+    assert uf.union(1, 2) is True
+    no_middle = ConstrainedUnionFind(3, nhs=list(nhs), persons=_named("ruqi", "ruqayyah", "iman"))
+    no_middle.add_soft_cannot_links([(0, 2)])
+    assert no_middle.union(0, 1) is True
+    assert no_middle.union(1, 2) is False
+
+
+def test_a_name_veto_is_moot_where_the_other_cluster_gives_a_variant_of_the_name() -> None:
+    """GRO's ``Aiha`` (a slip) and PDS's ``Ayesha`` share an NHS number; child benefit's
+    ``Aysha``, vetoed against ``Aiha`` by the names alone, is a variant of ``Ayesha``."""
+    nhs = [frozenset({"n1"}), frozenset({"n1"}), frozenset()]
+    persons = _named("aiha", "ayesha", "aysha")
+    uf = ConstrainedUnionFind(3, nhs=list(nhs), persons=list(persons),
+                              canons=["aiha", "aisha", "aisha"])
+    uf.add_soft_cannot_links([(0, 2)])
+    assert uf.union(0, 1) is True
+    assert uf.union(1, 2) is True
+    # PDS's Cornfort Adetoun (a scanned Comfort) and CAMHS's Adetoun share an NHS number: the
+    # census's Comfort, vetoed against Adetoun by the names alone, joins them
+    scanned = ConstrainedUnionFind(
+        3, nhs=list(nhs), persons=_named("adetoun", "cornfort", "comfort"),
+        ocr=["adetoun", "comfort", "comfort"])
+    scanned.add_soft_cannot_links([(0, 2)])
+    assert scanned.union(0, 1) is True
+    assert scanned.union(1, 2) is True
+    # twins named as variants of one name, told apart by their middle names (Muhammad Ali,
+    # Mohammed Omar): the variant group says nothing about the veto, which holds
+    twins = ConstrainedUnionFind(3, persons=_named("muhammad", "muhammad", "mohammed"),
+                                 canons=["muhammad", "muhammad", "muhammad"])
+    twins.add_soft_cannot_links([(0, 2)])
+    assert twins.union(0, 1) is True
+    assert twins.union(1, 2) is False
+    plain = ConstrainedUnionFind(3, nhs=list(nhs), persons=list(persons))
+    plain.add_soft_cannot_links([(0, 2)])
+    assert plain.union(0, 1) is True
+    assert plain.union(1, 2) is False
+
+
+def test_a_name_veto_holds_where_nothing_equates_the_names() -> None:
+    """Twins ``Amelia`` and ``Mia``: a third record ``Amelia`` joins the first; nothing ties
+    ``Mia`` to that name but a weaker link, so the veto (soft or not) refuses it. A veto
+    by an identifier is never moot."""
+    uf = ConstrainedUnionFind(3, persons=_named("amelia", "amelia", "mia"))
+    uf.add_soft_cannot_links([(0, 2)])
+    assert uf.union(0, 1) is True
+    assert uf.union(1, 2) is False
+    one_name = ConstrainedUnionFind(3, persons=_named("amelia", "amelia", "amelia"))
+    one_name.add_soft_cannot_links([(0, 2)])  # a middle-name conflict under one forename
+    assert one_name.union(0, 1) is True
+    assert one_name.union(1, 2) is False
+    hard = ConstrainedUnionFind(3, persons=_named("mia", "amelia", "amelia"))
+    hard.add_cannot_links([(0, 2)])
+    assert hard.union(1, 2) is True
+    assert hard.union(0, 1) is False
+
+
 def test_anchored_nodes_never_merge() -> None:
     uf = ConstrainedUnionFind(3, anchored=[True, False, True])
     assert uf.union(0, 1) is True

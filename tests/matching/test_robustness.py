@@ -4,10 +4,10 @@
 A fast version of ``benchmarks/bench_robustness.py`` (docs/linkage.md, "Robustness matrix"):
 for every condition a population of a thousand or so children is synthesised, linked from
 scratch with the shipped model as a new user would, and scored against the exact truth. The
-floors: no twin or triplet pair merged, precision >= 0.999 (or, where the engine does not reach
-it yet, what it measured less a small margin), and recall no lower than what the engine measured
-when the test was written (``MEASURED``) less the margin. The floors are meant to rise as the
-engine improves: raise them with the measured value.
+floors: no twin or triplet pair merged, precision >= the target 0.9995 (or, where the engine
+does not reach it yet, what it measured less a small margin), and recall no lower than what the
+engine measured when the test was written (``MEASURED``) less the margin. The floors are meant
+to rise as the engine improves: raise them with the measured value.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from contactpoint.synth.generate import generate
 
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 SEED = 20261206
-PRECISION_TARGET = 0.999
+PRECISION_TARGET = 0.9995
 MARGIN = 0.003
 
 # condition -> (children, precision, recall) measured through the no-flags path (the shipped
@@ -45,22 +45,28 @@ MARGIN = 0.003
 # two NHS numbers 0.99112 -> 0.99281, name origins 0.98605 -> 0.99070, typos 0.99247 -> 0.99414,
 # missing DOB parts 0.99665 -> 1.0, address churn 0.99758 -> 0.99838, dedupe-only P 0.99332 ->
 # 0.99338 and R 0.88142 -> 0.88933, many sources 0.99604 -> 0.99758, all 0.93996 -> 0.94267.
-# Precision holds at the target 0.999 where it is met; dedupe-only (one
+# Then (a name veto moot where the merge already equates the names, exactly, by a middle
+# name, by a variant or as scanned; a slip made twice read; an identifier keyed on a
+# sibling's record vetoed):
+# initials 0.99580 -> 0.99748, two NHS numbers 0.99281 -> 0.99493, name origins 0.99070 ->
+# 0.99704, many sources 0.99758 -> 0.99824, all 0.94267 -> 0.96185; precision 1.0 in every
+# condition but dedupe-only, so the precision floor is the target itself, 0.9995.
+# Precision holds at the target where it is met; dedupe-only (one
 # children's file, duplicates and twins alike, no identifier to tell them apart) stays below it
 # and below the recall floor for the reason in docs/linkage.md. Raise both as the engine
 # improves.
 MEASURED: dict[str, tuple[int, float, float]] = {
     "baseline": (1000, 1.00000, 0.99834),
-    "initials": (1000, 1.00000, 0.99580),
+    "initials": (1000, 1.00000, 0.99748),
     "within_source_duplicates": (1000, 1.00000, 0.98265),
-    "two_nhs_numbers": (1000, 1.00000, 0.99281),
-    "name_origins": (1000, 1.00000, 0.99070),
+    "two_nhs_numbers": (1000, 1.00000, 0.99493),
+    "name_origins": (1000, 1.00000, 0.99704),
     "typos_x3": (1000, 1.00000, 0.99414),
     "missing_dob_parts": (1000, 1.00000, 1.00000),
     "address_churn": (1000, 1.00000, 0.99838),
     "dedupe_only": (1500, 0.99338, 0.88933),
-    "many_sources": (1000, 1.00000, 0.99758),
-    "all": (1000, 1.00000, 0.94267),
+    "many_sources": (1000, 1.00000, 0.99824),
+    "all": (1000, 1.00000, 0.96185),
 }
 
 
@@ -100,7 +106,9 @@ def test_the_shipped_model_holds_its_floors(
     result = dedupe(records, default_model, tmp_path / "work", fit_dir=tmp_path / "fitted")
     m = pairwise_metrics(result.clusters, truth, twins)
     assert m.twins_merged == 0, m
-    assert m.precision >= min(PRECISION_TARGET, precision - MARGIN), m
+    # the target itself where the engine meets it, else what it measured less the margin
+    floor = PRECISION_TARGET if precision >= PRECISION_TARGET else precision - MARGIN
+    assert m.precision >= floor, m
     assert m.recall >= recall - MARGIN, m
 
 

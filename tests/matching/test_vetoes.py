@@ -216,3 +216,26 @@ def test_twins_named_alike_held_by_two_sources_under_the_same_names_link_each_to
     assert c[1] == c[3]
     assert c[2] == c[4]
     assert c[1] != c[2]
+
+
+def test_an_nhs_number_keyed_on_a_siblings_record_links_no_siblings(
+    default_model: ModelArtefact, tmp_path: Path
+) -> None:
+    # A school nurse's record of Urszula (born 2017) carries her sister Daria's NHS number
+    # (born 2018): the forenames disagree on every level and the dates of birth are wholly
+    # different, so the shared number is a keying error, not one child. Each sister's other
+    # records still link to her own.
+    rows = [
+        record(1, given_name="Daria", date_of_birth=date(2018, 1, 4), nhs_number=nhs(1)),
+        record(2, source_code="HMRC-CHB", given_name="Daria", date_of_birth=date(2018, 1, 4)),
+        record(3, source_code="LA-SN-204", given_name="Urszula",
+               date_of_birth=date(2017, 2, 8), nhs_number=nhs(1)),
+        record(4, source_code="HMRC-CHB", given_name="Urszula", date_of_birth=date(2017, 2, 8)),
+        record(5, source_code="DFE-CENSUS", given_name="Urszula",
+               date_of_birth=date(2017, 2, 8)),
+    ]
+    c = _cluster_of(dedupe(frame(rows), default_model, tmp_path).clusters)
+    assert c[1] == c[2]
+    assert c[4] == c[5]
+    assert c[3] != c[1]
+    assert c[4] != c[1]

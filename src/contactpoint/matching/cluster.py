@@ -7,7 +7,17 @@ Edges are processed by descending probability. Two clusters are merged only when
   move can give one child a second UPN; twins and siblings never share both); a shared UPN
   or NHS number lifts the one-record-per-source rule below;
 * no cannot-link pair (a vetoed pair: different identifiers, or the twin pattern) has one
-  record in each;
+  record in each. A *soft* cannot-link (vetoed by the names alone: the twin pattern or no
+  person evidence, no identifier against it) does not count when the merge itself already
+  equates the two (different) forenames on that date: the other cluster holds a record
+  under the vetoed record's forename and date of birth, or with that forename among its
+  middle names (``Ruqayyah Iman`` beside ``Ruqi``: ``Iman`` is no twin of ``Ruqi``), or
+  under a variant of it (``Ayesha`` for ``Aysha``) or as a scanner reads it (``Cornfort`` for
+  ``Comfort``), never where the two are variants of one name themselves; or the
+  merging edge joins records named exactly as the two through a shared NHS number or UPN
+  (``Mia`` with ``Amelia``: a third record ``Amelia`` on that date is no twin of ``Mia``
+  then), or through a middle name (``Ayaan Arjun`` with ``Arjun``: a third record ``Ayaan``
+  is no twin of ``Arjun``). A middle-name conflict under one forename is never moot;
 * no source holds, in the two clusters, two records with the same date of birth and different
   forenames (twins may be named as variants of one name: Muhammad and Mohammed): those are
   two children born together, and this keeps similar-named twins such as Hana/Hanna apart
@@ -26,6 +36,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+_CANON = "~"  # marks a variant group among the names a cluster gives
+_OCR = "%"  # marks a forename as scanned (Cornfort: Comfort; Muharnmad: Muhammad)
+
 
 @dataclass
 class ConstrainedUnionFind:
@@ -38,11 +51,19 @@ class ConstrainedUnionFind:
     # per node: the (forename, date of birth) it names; two UPNs are one child only when the
     # two sides name the same forename on the same date (a second UPN after a school move)
     persons: list[frozenset[tuple[str, str]]] = field(default_factory=list)
+    # per node: its middle names (a record naming another's forename as a middle name
+    # equates the two names: Ayaan Arjun with Arjun)
+    middles: list[frozenset[str]] = field(default_factory=list)
+    # per node: its forename's variant group (Aisha, Ayesha, Aysha: one group)
+    canons: list[str | None] = field(default_factory=list)
+    # per node: its forename as scanned (:func:`.normalise.ocr_key`: ``rn`` read as ``m``)
+    ocr: list[str | None] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.parent = list(range(self.size))
         self.members: dict[int, list[int]] = {}
         self.cannot: dict[int, set[int]] = {}
+        self.soft: set[tuple[int, int]] = set()
         empty: frozenset[str] = frozenset()
         empty_person: frozenset[tuple[str, str]] = frozenset()
         if not self.nhs:
@@ -55,6 +76,18 @@ class ConstrainedUnionFind:
             self.signatures = [None] * self.size
         if not self.persons:
             self.persons = [empty_person] * self.size
+        # each node's own (forename, DOB) and identifiers, never merged
+        self.own = list(self.persons)
+        self.own_ids = [n | u for n, u in zip(self.nhs, self.upn, strict=True)]
+        if not self.middles:
+            self.middles = [frozenset()] * self.size
+        # per root: every (name, DOB) its records give, forenames and middle names alike
+        if not self.canons:
+            self.canons = [None] * self.size
+        if not self.ocr:
+            self.ocr = [None] * self.size
+        self.named = [own | {(mid, dob) for mid in self.middles[i] for _, dob in own}
+                      | self._keys(i) for i, own in enumerate(self.own)]
 
     def find(self, x: int) -> int:
         parent = self.parent
@@ -70,10 +103,48 @@ class ConstrainedUnionFind:
             self.cannot.setdefault(a, set()).add(b)
             self.cannot.setdefault(b, set()).add(a)
 
+    def add_soft_cannot_links(self, pairs: Iterable[tuple[int, int]]) -> None:
+        """Cannot-link pairs vetoed by the names alone (see the module's docstring)."""
+        for a, b in pairs:
+            self.add_cannot_links(((a, b),))
+            self.soft.add((min(a, b), max(a, b)))
+
     def _members(self, root: int) -> list[int]:
         return self.members.get(root, [root])
 
-    def _conflict(self, ra: int, rb: int) -> bool:
+    def _tags(self, x: int) -> frozenset[str]:
+        """``x``'s forename's variant group and scanned form, tagged."""
+        c, o = self.canons[x], self.ocr[x]
+        return frozenset(([_CANON + c] if c else []) + ([_OCR + o] if o else []))
+
+    def _keys(self, x: int) -> frozenset[tuple[str, str]]:
+        """``x``'s (variant group, DOB) and (scanned forename, DOB)."""
+        return frozenset((t, dob) for t in self._tags(x) for _, dob in self.own[x])
+
+    def _waived(self, m: int, o: int, a: int, b: int) -> bool:
+        """The soft cannot-link ``m``-``o`` (``m`` on ``a``'s side of the edge ``a``-``b``)
+        is moot: the merge equates their names already."""
+        if (min(m, o), max(m, o)) not in self.soft:
+            return False
+        mine, theirs = self.own[m], self.own[o]
+        if not mine or not theirs or mine == theirs:  # one name: the veto is not about it
+            return False
+        if self._tags(m) & self._tags(o):
+            return False  # variants of one name (twins Muhammad Ali, Mohammed Omar)
+        if mine <= self.named[self.find(o)] or theirs <= self.named[self.find(m)]:
+            return True
+        if (self._keys(m) & self.named[self.find(o)]
+                or self._keys(o) & self.named[self.find(m)]):
+            return True
+        # the merging edge joins the two names through a shared identifier, or one of its
+        # records gives the other's forename as a middle name
+        if self.own[a] != mine or self.own[b] != theirs:
+            return False
+        (fa, _), (fb, _) = next(iter(mine)), next(iter(theirs))
+        return (not self.own_ids[a].isdisjoint(self.own_ids[b])
+                or fb in self.middles[a] or fa in self.middles[b])
+
+    def _conflict(self, ra: int, rb: int, a: int = -1, b: int = -1) -> bool:
         if self.anchored[ra] and self.anchored[rb]:
             return True
         na, nb = self.nhs[ra], self.nhs[rb]
@@ -91,10 +162,13 @@ class ConstrainedUnionFind:
         if not self.cannot:
             return False
         small, big = (ra, rb) if len(self._members(ra)) <= len(self._members(rb)) else (rb, ra)
+        # the edge's end on the small side first
+        x, y = ((a, b) if self.find(a) == small else (b, a)) if a >= 0 else (-1, -1)
         cannot = self.cannot
         for m in self._members(small):
             others = cannot.get(m)
-            if others and any(self.find(o) == big for o in others):
+            if others and any(self.find(o) == big and (x < 0 or not self._waived(m, o, x, y))
+                              for o in others):
                 return True
         return False
 
@@ -103,7 +177,7 @@ class ConstrainedUnionFind:
         ra, rb = self.find(a), self.find(b)
         if ra == rb:
             return None
-        if self._conflict(ra, rb):
+        if self._conflict(ra, rb, a, b):
             return False
         ma, mb = self._members(ra), self._members(rb)
         if len(ma) < len(mb):
@@ -114,6 +188,7 @@ class ConstrainedUnionFind:
         self.nhs[ra] = self.nhs[ra] | self.nhs[rb]
         self.upn[ra] = self.upn[ra] | self.upn[rb]
         self.persons[ra] = self.persons[ra] | self.persons[rb]
+        self.named[ra] = self.named[ra] | self.named[rb]
         self.anchored[ra] = self.anchored[ra] or self.anchored[rb]
         sa, sb = self.signatures[ra], self.signatures[rb]
         if sb:

@@ -22,7 +22,7 @@ from contactpoint.matching.cluster import (
 )
 from contactpoint.matching.frame import Existing, conform
 from contactpoint.matching.model import base_settings, gamma, has_comparison, prediction_rules
-from contactpoint.matching.normalise import prepare
+from contactpoint.matching.normalise import ocr_key, prepare
 from contactpoint.matching.query import keys_of_prepared
 from contactpoint.matching.slips import lift_school_moves, read_slips
 from contactpoint.matching.splinkdb import connect, fetch, linker_for, load_table, register
@@ -63,7 +63,10 @@ def veto_select(
       Chaim on 2016-10-20: siblings, or twins with one date mistyped), or the dates of birth
       are years apart (not a swap, not one field off) and the forenames are not the same
       (Rayan Tariq in 2019 and Ahmed Rayan in 2012): only household facts agree, which
-      siblings share too;
+      siblings share too. A shared identifier lifts it, except where the forenames disagree
+      on every level and the dates of birth are wholly different (a school nurse's record of
+      Urszula, born 2017, carrying her sister Daria's NHS number, born 2018): an identifier
+      keyed on a sibling's record, not one child;
     * ``nhs_only``: vetoed by the NHS numbers alone, with the same forename and date of birth
       (at most one field off): one child with two NHS numbers, or a mis-keyed number. Never
       linked; a person decides (review, reason ``nhs_conflict``);
@@ -93,10 +96,13 @@ def veto_select(
       ({on}gamma_dob = {dob_exact}
         AND ((gamma_forename = {fn_else} AND NOT {CUT_SHORT}) OR {MIDDLE_NAMES_CONFLICT})
         AND gamma_surname >= {sn_agree} AND NOT {shared}) AS v_twin,
-      ({on}((gamma_forename < {fn_person} AND gamma_dob < {dob_person})
-            OR (gamma_forename < {fn_exact} AND gamma_dob = {dob_else})
-            OR (gamma_forename = {fn_else} AND gamma_dob < {dob_exact} AND NOT {CUT_SHORT}))
-        AND NOT {shared}) AS v_person,
+      ({on}((((gamma_forename < {fn_person} AND gamma_dob < {dob_person})
+              OR (gamma_forename < {fn_exact} AND gamma_dob = {dob_else})
+              OR (gamma_forename = {fn_else} AND gamma_dob < {dob_exact} AND NOT {CUT_SHORT}))
+             AND NOT {shared})
+            OR (gamma_forename = {fn_else} AND NOT {CUT_SHORT} AND gamma_dob = {dob_else})))
+        AS v_person,
+      {shared} AS shared_id,
       coalesce(nhs_l <> nhs_r, false) AND gamma_forename >= {fn_same}
         AND gamma_dob >= {dob_person} AND NOT {MIDDLE_NAMES_CONFLICT}
         AND NOT {homes_apart} AS nhs_only,
@@ -114,7 +120,8 @@ def _edges(
     WITH v AS ({veto_select(table, rules.household_vetoes, settings)})
     SELECT l, r, p, w, (v_nhs OR v_upn OR v_twin OR v_person) AS vetoed,
       nhs_only AND NOT (v_upn OR v_twin OR v_person) AS nhs_only,
-      v_upn AND NOT (v_nhs OR v_twin OR v_person) AS upn_only, plausible
+      v_upn AND NOT (v_nhs OR v_twin OR v_person) AS upn_only,
+      (v_twin OR v_person) AND NOT (v_nhs OR v_upn OR shared_id) AS soft, plausible
     FROM v WHERE p >= {rules.review_probability}
     """  # noqa: S608 - internal names and constants only  # nosec B608
     return fetch(con, sql)
@@ -139,6 +146,13 @@ def _persons(lf: pl.DataFrame) -> list[frozenset[tuple[str, str]]]:
             for fn, dob in zip(lf["fn"], lf["dob"], strict=True)]
 
 
+def _middles(lf: pl.DataFrame) -> list[frozenset[str]]:
+    """Each record's middle names (none when the frame carries none)."""
+    if "fn_mid" not in lf.columns:
+        return []
+    return [frozenset(m.split()) if m else frozenset() for m in lf["fn_mid"].to_list()]
+
+
 def _constrained_roots(
     nodes: pl.DataFrame, linkable: pl.DataFrame, cannot: pl.DataFrame, *,
     one_record_per_source: bool = True,
@@ -154,7 +168,9 @@ def _constrained_roots(
     """
     il, ir = linkable["il"].to_numpy(), linkable["ir"].to_numpy()
     comp = components(nodes.height, il, ir)
-    nodes = nodes.select("nhs", "upn", "source_code", "dob", "fn", pl.Series("comp", comp))
+    nodes = nodes.select("nhs", "upn", "source_code", "dob", "fn",
+                         *[c for c in ("fn_mid", "fn_canon") if c in nodes.columns],
+                         pl.Series("comp", comp))
     # two UPNs can conflict only where the records name more than one (forename, date)
     two_identifiers = nodes.group_by("comp").agg(
         (pl.col("nhs").drop_nulls().n_unique() > 1)
@@ -183,8 +199,16 @@ def _constrained_roots(
         upn=_identifier_sets(sub["upn"]),
         signatures=_signatures(sub) if one_record_per_source else [],
         persons=_persons(sub),
+        middles=_middles(sub),
+        canons=sub["fn_canon"].to_list() if "fn_canon" in sub.columns else [],
+        ocr=[ocr_key(f) if f else None for f in sub["fn"].to_list()],
     )
-    uf.add_cannot_links(zip(local[cl].tolist(), local[cr].tolist(), strict=True))
+    # vetoed by the names alone (no identifier against the pair): see :mod:`.cluster`
+    soft = (cannot["soft"].fill_null(False).to_numpy().astype(bool) if "soft" in cannot.columns
+            else np.zeros(len(inside), dtype=bool))[inside]
+    uf.add_cannot_links(zip(local[cl[~soft]].tolist(), local[cr[~soft]].tolist(), strict=True))
+    uf.add_soft_cannot_links(zip(local[cl[soft]].tolist(), local[cr[soft]].tolist(),
+                                 strict=True))
     hard_pos = np.flatnonzero(hard[comp[il]])
     refused = cluster_edges(uf, local[il[hard_pos]].tolist(), local[ir[hard_pos]].tolist())
     # a component's label is its root; inside the others the union-find's, past every label
@@ -288,7 +312,8 @@ def run_dedupe(
         amb = ambiguous_records(strong, lf).implode()
         wrong_twin = twin_named_alike(strong, lf).with_columns(pl.lit(True).alias("wrong_twin"))
         edges = edges.join(wrong_twin, on=["l", "r"], how="left").with_columns(
-            (pl.col("vetoed") | pl.col("wrong_twin").fill_null(False)).alias("vetoed")
+            (pl.col("vetoed") | pl.col("wrong_twin").fill_null(False)).alias("vetoed"),
+            (pl.col("soft") & ~pl.col("wrong_twin").fill_null(False)).alias("soft"),
         ).drop("wrong_twin")
         linkable_mask = ~pl.col("vetoed") & (pl.col("p") >= rules.link_probability)
         n_ambiguous = int(amb.list.len()[0])

@@ -10,7 +10,10 @@ A forename is taken for a slip of another, and the record is read under the othe
 rules only (nothing stored, no comparison level changes), when all of these hold:
 
 * it is no known forename (:func:`.normalise.known_forenames`: our nickname groups and the
-  curated ``nicknames`` package) and no other record of the population carries it;
+  curated ``nicknames`` package) and no other record of the population carries it, or every
+  record that carries it is read so, each beside an established name and each on another
+  date of birth (the same slip of a common name made twice: ``Gcorge`` beside ``George`` in
+  two families; two sources writing ``Alisha`` beside ``Aisha`` on one date hold twins);
 * the same source holds, on the same date of birth, a record whose forename is *established*
   (a known forename, or carried by two records or more; or as rare as the slip, when the two
   are read under the alphabetically first), of a sex that does not disagree, and
@@ -55,12 +58,16 @@ def slip_forenames(lf: pl.DataFrame, counts: pl.DataFrame | None = None) -> pl.S
     }).filter(pl.col("fn").is_not_null() & pl.col("dob").is_not_null()
               & pl.col("src").is_not_null())
     base = base.with_columns(
-        n=pl.len().over("fn").cast(pl.Int64), known=pl.col("fn").is_in(list(known)))
+        n=pl.len().over("fn").cast(pl.Int64), known=pl.col("fn").is_in(list(known)),
+        n_dob=pl.col("dob").n_unique().over("fn").cast(pl.Int64))
     if counts is not None:
         base = base.join(counts.select("fn", pl.col("n").cast(pl.Int64).alias("n_all")),
                          on="fn", how="left").with_columns(
             n=pl.max_horizontal("n", pl.col("n_all").fill_null(0))).drop("n_all")
-    slips = base.filter((pl.col("n") == 1) & ~pl.col("known"))
+    # a slip carried by more records (Gcorge beside George, and again beside another George:
+    # keying makes the same slip of a common name twice) is read only where every record
+    # carrying it is read, each beside an established name of its own source and date
+    slips = base.filter(~pl.col("known") & ((pl.col("n") == 1) | (counts is None)))
     if slips.is_empty():
         return fn
     # what a slip may be read as: an established name, or another record's name as rare as
@@ -85,6 +92,9 @@ def slip_forenames(lf: pl.DataFrame, counts: pl.DataFrame | None = None) -> pl.S
                                        pl.col("fn").first())
         .filter((pl.col("to").list.len() == 1)
                 & (pl.col("established") | (pl.col("to").list.first() < pl.col("fn"))))
+        .join(slips.select("unique_id", "n", "n_dob"), on="unique_id")
+        .filter((pl.col("n") == 1) | (pl.col("established") & (pl.col("n_dob") == pl.col("n"))
+                                      & (pl.len().over("fn") == pl.col("n"))))
         .select("unique_id", pl.col("to").list.first())
     )
     return (
