@@ -66,8 +66,12 @@ def slip_forenames(lf: pl.DataFrame, counts: pl.DataFrame | None = None) -> pl.S
             n=pl.max_horizontal("n", pl.col("n_all").fill_null(0))).drop("n_all")
     # a slip carried by more records (Gcorge beside George, and again beside another George:
     # keying makes the same slip of a common name twice) is read only where every record
-    # carrying it is read, each beside an established name of its own source and date
-    slips = base.filter(~pl.col("known") & ((pl.col("n") == 1) | (counts is None)))
+    # carrying it is read, each beside an established name of its own source and date; so
+    # only a name whose every record is on a date of its own can be one (a real name held
+    # by a child in two sources repeats its date: at 1 M, weighing every unknown name's
+    # records against their source and date took 12 GB)
+    slips = base.filter(~pl.col("known") & (
+        (pl.col("n") == 1) | ((counts is None) & (pl.col("n_dob") == pl.col("n")))))
     if slips.is_empty():
         return fn
     # what a slip may be read as: an established name, or another record's name as rare as
