@@ -13,7 +13,7 @@ from collections.abc import Collection
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 
 from contactpoint.db.tables import extract, record_link, source_authority, source_record
 from contactpoint.domain.record import (
@@ -125,20 +125,25 @@ def load_source_views(conn: Connection, child_key: int) -> list[SourceView]:
     return _views(conn, [child_key]).get(child_key, [])
 
 
+_s = source_record.c
+# Built once (a search loads its results' records through it): no construction per call.
+_VIEWS = (
+    select(_s.id, _s.source_code, _s.source_record_id, _s.given_name, _s.middle_names,
+           _s.family_name, _s.former_family_name, _s.preferred_name, _s.date_of_birth, _s.sex,
+           _s.address_line_1, _s.address_line_2, _s.address_line_3, _s.town, _s.postcode,
+           _s.nhs_number, _s.upn, _s.carers, _s.involvements, _s.extract_id,
+           extract.c.extract_date, record_link.c.child_key)
+    .join(extract, extract.c.id == _s.extract_id)
+    .join(record_link, record_link.c.record_key == _s.id)
+    .where(record_link.c.child_key.in_(bindparam("child_keys", expanding=True)),
+           _s.record_status == "active")
+    .order_by(_s.id)
+)
+
+
 def _views(conn: Connection, child_keys: list[int]) -> dict[int, list[SourceView]]:
     """Active source records of each child (one query for all of them)."""
-    s = source_record.c
-    rows = conn.execute(
-        select(s.id, s.source_code, s.source_record_id, s.given_name, s.middle_names,
-               s.family_name, s.former_family_name, s.preferred_name, s.date_of_birth, s.sex,
-               s.address_line_1, s.address_line_2, s.address_line_3, s.town, s.postcode,
-               s.nhs_number, s.upn, s.carers, s.involvements, s.extract_id,
-               extract.c.extract_date, record_link.c.child_key)
-        .join(extract, extract.c.id == s.extract_id)
-        .join(record_link, record_link.c.record_key == s.id)
-        .where(record_link.c.child_key.in_(child_keys), s.record_status == "active")
-        .order_by(s.id)
-    ).all()
+    rows = conn.execute(_VIEWS, {"child_keys": child_keys}).all()
     views: dict[int, list[SourceView]] = {}
     for r in rows:
         record = SourceRecord(
