@@ -18,8 +18,8 @@ from sqlalchemy import Engine, event, func, select
 from contactpoint.access import sessions
 from contactpoint.access.config import SESSION_COOKIE
 from contactpoint.access.models import AuditContext
-from contactpoint.access.tables import user_session
 from contactpoint.access.permissions import Role
+from contactpoint.access.tables import user_session
 from contactpoint.access.testing import Account, FakeClock, make_org, make_service, make_user
 from contactpoint.audit import oversight
 from contactpoint.audit.tables import audit_event
@@ -29,7 +29,7 @@ from contactpoint.db.tables import child
 from contactpoint.domain.confidence import band
 from contactpoint.domain.search import ACCEPTED_TEXT
 from contactpoint.domain.visibility import Viewer, ViewerRole
-from contactpoint.linking import history
+from contactpoint.linking import child_records, history
 from search_population import PEOPLE, SCHOOL, load
 
 REASON = {"X-Contactpoint-Reason": "safeguarding referral 123"}
@@ -486,3 +486,26 @@ def test_a_failed_search_still_keeps_the_session_alive(
     assert seen.replace(tzinfo=None) == clock().replace(tzinfo=None)
     clock.advance(minutes=20)  # 40 minutes after sign-in, 20 after the refused search
     assert search(client, **person("NICK", "nhs_number"))
+
+
+def test_search_results_read_no_services_and_show_the_same_fields(
+    db: Engine, ids: dict[str, str],
+) -> None:
+    """A search's results are loaded without carers and involvements (``services=False``):
+    every field a result shows is the one the full record has."""
+    with db.connect() as conn:
+        rows = conn.execute(select(child.c.id, child.c.child_id, child.c.shielded)
+                            .where(child.c.child_id.in_(sorted(set(ids.values()))))).all()
+        wanted = {int(r.id): (str(r.child_id), bool(r.shielded)) for r in rows}
+        full = child_records.load_many(conn, wanted)
+        light = child_records.load_many(conn, wanted, services=False)
+    assert full.keys() == light.keys()
+    assert len(full) > 5
+    assert any(f.record.involvements or f.record.carers for f in full.values())
+    for key, survived in full.items():
+        a, b = survived.record, light[key].record
+        assert (b.child_id, b.names, b.date_of_birth, b.gender, b.whereabouts, b.nhs_number,
+                b.upn, b.shielded) == (a.child_id, a.names, a.date_of_birth, a.gender,
+                                       a.whereabouts, a.nhs_number, a.upn, a.shielded)
+        assert (b.carers, b.involvements, b.education_setting, b.gp_practice) == ((), (), None,
+                                                                                   None)

@@ -210,7 +210,8 @@ def audited_search(
     settings = settings or SearchSettings()
     model = _models.get(linkage_dir)
     hits = ranked(conn, viewer, good, model, settings)
-    records = child_records.load_many(conn, {k: (i, s) for k, i, s, _ in hits})
+    # a result shows names, date of birth, sex and place: carers and involvements unread
+    records = child_records.load_many(conn, {k: (i, s) for k, i, s, _ in hits}, services=False)
     out: list[SearchHit] = []
     for key, child_id, shielded, confidence in hits:
         survived = records.get(key)
