@@ -5,6 +5,7 @@ The population (``tests/search_population.py``) is linked once per module and ba
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -12,19 +13,23 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, event, func, select
 
+from contactpoint.access import sessions
+from contactpoint.access.config import SESSION_COOKIE
 from contactpoint.access.models import AuditContext
 from contactpoint.access.permissions import Role
+from contactpoint.access.tables import user_session
 from contactpoint.access.testing import Account, FakeClock, make_org, make_service, make_user
 from contactpoint.audit import oversight
+from contactpoint.audit.tables import audit_event
 from contactpoint.audit.trail import AuditAction
 from contactpoint.children import view as view_service
 from contactpoint.db.tables import child
 from contactpoint.domain.confidence import band
 from contactpoint.domain.search import ACCEPTED_TEXT
 from contactpoint.domain.visibility import Viewer, ViewerRole
-from contactpoint.linking import history
+from contactpoint.linking import child_records, history
 from search_population import PEOPLE, SCHOOL, load
 
 REASON = {"X-Contactpoint-Reason": "safeguarding referral 123"}
@@ -419,3 +424,88 @@ def test_the_openapi_document_describes_the_reason_header_and_no_query_criteria(
     search_op = spec["paths"]["/api/children/search"]["post"]
     assert not [p for p in search_op.get("parameters", []) if p["in"] == "query"]
     assert "requestBody" in search_op
+
+
+# --- one connection, one transaction per search ---------------------------------------------
+
+
+def test_a_search_is_one_connection_and_its_audit_entry_is_committed(
+    login: Login, app: FastAPI, db: Engine,
+) -> None:
+    """The sign-in check's transaction goes on into the search (one pool check-out per
+    request), and the audit entry is committed with it: another connection sees it."""
+    client = login()
+    checkouts: list[object] = []
+    listener = lambda *_: checkouts.append(object())  # noqa: E731
+    event.listen(db, "checkout", listener)
+    try:
+        found = search(client, **person("NICK", "nhs_number"))
+    finally:
+        event.remove(db, "checkout", listener)
+    assert len(checkouts) == 1
+    with db.connect() as other:
+        row = other.execute(
+            select(audit_event.c.details).where(audit_event.c.action == AuditAction.CHILD_SEARCH)
+            .order_by(audit_event.c.seq.desc()).limit(1)).one()
+    assert json.loads(row.details)["results"] == [r["child_id"] for r in found]
+    assert db.pool.checkedout() == 0  # type: ignore[attr-defined]
+
+
+def test_a_refused_search_gives_its_connection_back_and_records_no_search(
+    login: Login, db: Engine,
+) -> None:
+    client = login(Role.AUDITOR)
+    searches = select(func.count()).select_from(audit_event).where(
+        audit_event.c.action == AuditAction.CHILD_SEARCH)
+    with db.connect() as conn:
+        before = conn.execute(searches).scalar_one()
+    for _ in range(3):
+        assert client.post("/api/children/search",
+                           json={"reason": "r", **person("NICK", "nhs_number")}
+                           ).status_code == 403
+    assert db.pool.checkedout() == 0  # type: ignore[attr-defined]
+    with db.connect() as conn:
+        after = conn.execute(searches).scalar_one()
+    assert after == before
+
+
+def test_a_failed_search_still_keeps_the_session_alive(
+    login: Login, db: Engine, clock: FakeClock,
+) -> None:
+    """The session's idle timer, refreshed by the sign-in check, is committed even when the
+    search it shares a transaction with is refused (no reason): the session lives on."""
+    client = login()
+    token = client.cookies.get(SESSION_COOKIE)
+    assert token
+    clock.advance(minutes=20)
+    refused = client.post("/api/children/search", json=person("NICK", "nhs_number"))
+    assert refused.status_code == 422
+    with db.connect() as conn:
+        seen = conn.execute(select(user_session.c.last_seen_at).where(
+            user_session.c.id_hash == sessions.digest(token))).scalar_one()
+    assert seen.replace(tzinfo=None) == clock().replace(tzinfo=None)
+    clock.advance(minutes=20)  # 40 minutes after sign-in, 20 after the refused search
+    assert search(client, **person("NICK", "nhs_number"))
+
+
+def test_search_results_read_no_services_and_show_the_same_fields(
+    db: Engine, ids: dict[str, str],
+) -> None:
+    """A search's results are loaded without carers and involvements (``services=False``):
+    every field a result shows is the one the full record has."""
+    with db.connect() as conn:
+        rows = conn.execute(select(child.c.id, child.c.child_id, child.c.shielded)
+                            .where(child.c.child_id.in_(sorted(set(ids.values()))))).all()
+        wanted = {int(r.id): (str(r.child_id), bool(r.shielded)) for r in rows}
+        full = child_records.load_many(conn, wanted)
+        light = child_records.load_many(conn, wanted, services=False)
+    assert full.keys() == light.keys()
+    assert len(full) > 5
+    assert any(f.record.involvements or f.record.carers for f in full.values())
+    for key, survived in full.items():
+        a, b = survived.record, light[key].record
+        assert (b.child_id, b.names, b.date_of_birth, b.gender, b.whereabouts, b.nhs_number,
+                b.upn, b.shielded) == (a.child_id, a.names, a.date_of_birth, a.gender,
+                                       a.whereabouts, a.nhs_number, a.upn, a.shielded)
+        assert (b.carers, b.involvements, b.education_setting, b.gp_practice) == ((), (), None,
+                                                                                   None)

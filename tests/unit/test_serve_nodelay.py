@@ -7,10 +7,15 @@ from __future__ import annotations
 import socket
 from typing import Any
 
+import pytest
 import uvicorn
 from uvicorn.server import ServerState
 
-from contactpoint.cli.http_protocol import NoDelayH11Protocol
+from contactpoint.cli.http_protocol import (
+    HTTP_PROTOCOL,
+    NoDelayH11Protocol,
+    NoDelayHttpToolsProtocol,
+)
 
 
 class _Transport:
@@ -21,7 +26,8 @@ class _Transport:
         return self.sock if name == "socket" else default
 
 
-def test_connections_are_made_with_nagle_off() -> None:
+@pytest.mark.parametrize("protocol_class", [NoDelayH11Protocol, NoDelayHttpToolsProtocol])
+def test_connections_are_made_with_nagle_off(protocol_class: Any) -> None:
     async def app(scope: Any, receive: Any, send: Any) -> None:
         return None
 
@@ -34,7 +40,11 @@ def test_connections_are_made_with_nagle_off() -> None:
             accepted, _ = listener.accept()
             with accepted:
                 assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 0
-                protocol = NoDelayH11Protocol(config=config, server_state=ServerState(),
-                                              app_state={})
+                protocol = protocol_class(config=config, server_state=ServerState(),
+                                          app_state={})
                 protocol.connection_made(_Transport(accepted))  # type: ignore[arg-type]
                 assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+
+
+def test_serve_parses_http_with_httptools() -> None:
+    assert HTTP_PROTOCOL.endswith(":" + NoDelayHttpToolsProtocol.__name__)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Row, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from contactpoint.access import passwords, sessions, totp
@@ -75,6 +75,9 @@ _USER_COLUMNS = (
     app_user.c.must_enrol,
     *organisation.c,
 )
+# Built once: every signed-in request reads its user (no construction or cache-key walk).
+_USER_BY_ID = (select(*_USER_COLUMNS).select_from(app_user.join(organisation))
+               .where(app_user.c.id == bindparam("user_id")))
 
 
 def user_from_row(row: Row[Any]) -> User:
@@ -243,11 +246,7 @@ class Accounts:
         return user_from_row(row)
 
     def user_by_id(self, user_id: int) -> User:
-        row = self.conn.execute(
-            select(*_USER_COLUMNS)
-            .select_from(app_user.join(organisation))
-            .where(app_user.c.id == user_id)
-        ).first()
+        row = self.conn.execute(_USER_BY_ID, {"user_id": user_id}).first()
         if row is None:
             raise NotFound("no such user")
         return user_from_row(row)

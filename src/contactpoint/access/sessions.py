@@ -15,7 +15,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, delete, insert, or_, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, or_, select, update
 
 from contactpoint.access.config import AccessSettings
 from contactpoint.access.tables import user_session
@@ -23,6 +23,8 @@ from contactpoint.access.tables import user_session
 TOKEN_BYTES = 32
 _TOUCH_AFTER = timedelta(seconds=15)
 _KEEP_AT_MOST = timedelta(days=1)  # longer than any session may live
+# Built once: every signed-in request runs it (no statement construction or cache-key walk).
+_BY_DIGEST = select(user_session).where(user_session.c.id_hash == bindparam("id_hash"))
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,7 @@ class Session:
     created_at: datetime
     last_seen_at: datetime
     authenticated_at: datetime | None
+    touched: bool = False  # this load wrote the idle timer (the caller must commit it)
 
     @property
     def enrolling(self) -> bool:
@@ -88,9 +91,7 @@ def load(
     """The live session for ``token`` (pending or not), or None; refreshes the idle timer."""
     if not token or len(token) > 128:
         return None
-    row = conn.execute(
-        select(user_session).where(user_session.c.id_hash == digest(token))
-    ).first()
+    row = conn.execute(_BY_DIGEST, {"id_hash": digest(token)}).first()
     if row is None or row.ended_at is not None:
         return None
     idle = timedelta(minutes=settings.session_idle_minutes)
@@ -100,7 +101,8 @@ def load(
             update(user_session).where(user_session.c.id_hash == row.id_hash).values(ended_at=now)
         )
         return None
-    if now - row.last_seen_at >= _TOUCH_AFTER:
+    touched = now - row.last_seen_at >= _TOUCH_AFTER
+    if touched:
         conn.execute(
             update(user_session)
             .where(user_session.c.id_hash == row.id_hash)
@@ -113,6 +115,7 @@ def load(
         created_at=row.created_at,
         last_seen_at=now,
         authenticated_at=row.authenticated_at,
+        touched=touched,
     )
 
 

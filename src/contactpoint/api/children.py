@@ -12,12 +12,17 @@ from datetime import date, timedelta
 from typing import Annotated, Any, Literal
 from urllib.parse import unquote
 
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Depends, Header, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from contactpoint.access.models import Principal
 from contactpoint.access.permissions import Permission
-from contactpoint.api.runtime import audit_context, request_id, runtime
+from contactpoint.api.runtime import (
+    audit_context,
+    request_id,
+    runtime,
+    shares_sign_in_transaction,
+)
 from contactpoint.api.security import Require, signed_in
 from contactpoint.children import override as override_service
 from contactpoint.children import search as search_service
@@ -193,8 +198,9 @@ def child_out(v: VisibleChild, redirected_from: str | None) -> ChildOut:
     )
 
 
-@router.post("/search", response_model_exclude_none=True)
-def search_children(body: SearchIn, request: Request, actor: Searcher) -> SearchOut:
+@router.post("/search", response_model=SearchOut, response_model_exclude_none=True)
+@shares_sign_in_transaction
+def search_children(body: SearchIn, request: Request, actor: Searcher) -> Response:
     """Find a child. At most ten results, best first, each with a confidence in 0..1; an empty
     list when nothing matches. Criteria must make one of the accepted combinations (a 422
     names them); a stated ``reason`` is required. Every search is audited."""
@@ -205,14 +211,18 @@ def search_children(body: SearchIn, request: Request, actor: Searcher) -> Search
         sex=SEX_CODES[body.sex] if body.sex else None, postcode=body.postcode, town=body.town,
         nhs_number=body.nhs_number, upn=body.upn,
     )
-    with rt.transaction() as conn:
+    # the sign-in check's transaction goes on: its session look-up, this search and its audit
+    # entry are one transaction on one connection, committed with the entry (one round trip)
+    with rt.request_transaction(request) as conn:
         hits = search_service.search(
             conn, viewer=viewer_for(actor), criteria=criteria, reason=body.reason,
             ctx=audit_context(request, actor), linkage_dir=rt.settings.effective_linkage_dir,
-            now=rt.clock(),
+            now=rt.clock(), commit=True,
         )
-    return SearchOut(results=[SearchResultOut(**h.__dict__, confidence_band=band(h.confidence))
-                              for h in hits])
+    out = SearchOut(results=[SearchResultOut(**h.__dict__, confidence_band=band(h.confidence))
+                             for h in hits])
+    # serialised once, here: returned as a model, FastAPI would validate it again first
+    return Response(out.model_dump_json(exclude_none=True), media_type="application/json")
 
 
 @router.get("/{child_id}", response_model_exclude_none=True,

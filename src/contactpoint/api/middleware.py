@@ -13,6 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from contactpoint.api.bearer import bearer_from_header
 from contactpoint.api.problems import problem
+from contactpoint.api.runtime import release_open_unit
 
 log = logging.getLogger("contactpoint.access_log")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -94,6 +95,7 @@ class EdgeMiddleware:
                     "duration_ms": round((time.perf_counter() - started) * 1000, 1),
                 },
             )
+            release_open_unit(scope)  # a refused request's sign-in transaction, if left open
 
 
 class OriginCheckMiddleware:

@@ -8,13 +8,16 @@ re-checks the user's standing (suspension, vetting, accreditation).
 from __future__ import annotations
 
 from fastapi import Request
+from sqlalchemy import Connection
+from starlette.concurrency import run_in_threadpool
 
 from contactpoint.access import clients, sessions
 from contactpoint.access.config import SESSION_COOKIE
 from contactpoint.access.models import Principal
 from contactpoint.access.permissions import Permission, permissions_for
 from contactpoint.api.bearer import bearer_from_header
-from contactpoint.api.runtime import runtime
+from contactpoint.api.runtime import Runtime, keep_open_unit, runtime, shares_transaction
+from contactpoint.db.uow import UnitOfWork
 from contactpoint.errors import AuthenticationFailed, PermissionDenied, ReauthenticationRequired
 
 _UNSET = object()
@@ -26,35 +29,53 @@ def bearer_token(request: Request) -> str | None:
 
 def _resolve(request: Request) -> Principal | None:
     rt = runtime(request)
-    now = rt.clock()
     token = bearer_token(request)
     cookie = request.cookies.get(SESSION_COOKIE)
     if token is None and not cookie:
         return None  # anonymous: no database round trip
-    with rt.transaction() as conn:
-        service = rt.service(conn)
-        if token is not None:
-            return clients.principal_for_token(
-                conn, token, now=now, organisation=service.organisation_by_id
-            )
-        assert cookie is not None
-        session = sessions.load(conn, cookie, now=now, settings=rt.access)
-        if session is None or not session.authenticated:
-            return None
-        user = service.user_by_id(session.user_id)
-        if not service.still_cleared(user):
-            sessions.end(conn, cookie, now=now)
-            return None
-        return Principal(
-            kind="user",
-            id=user.id,
-            name=user.username,
-            organisation=user.organisation,
-            role=user.role,
-            permissions=permissions_for(user.role),
-            authenticated_at=session.authenticated_at,
-            session_id_hash=session.id_hash,
-        )
+    uow = UnitOfWork(rt.engine).__enter__()
+    kept = False
+    try:
+        principal, wrote = _principal(rt, uow.connection, token, cookie)
+        if wrote or principal is None or not shares_transaction(request):
+            uow.commit()
+        if principal is not None and shares_transaction(request):
+            keep_open_unit(request, uow)  # the endpoint goes on in this transaction
+            kept = True
+        return principal
+    finally:
+        if not kept:
+            uow.__exit__(None, None, None)
+
+
+def _principal(rt: Runtime, conn: Connection, token: str | None, cookie: str | None
+               ) -> tuple[Principal | None, bool]:
+    """The principal, and whether the look-up wrote anything (a bearer token's use, a session's
+    idle timer or its end), which must be committed whatever the endpoint does next."""
+    now = rt.clock()
+    service = rt.service(conn)
+    if token is not None:
+        return clients.principal_for_token(
+            conn, token, now=now, organisation=service.organisation_by_id
+        ), True
+    assert cookie is not None
+    session = sessions.load(conn, cookie, now=now, settings=rt.access)
+    if session is None or not session.authenticated:
+        return None, True
+    user = service.user_by_id(session.user_id)
+    if not service.still_cleared(user):
+        sessions.end(conn, cookie, now=now)
+        return None, True
+    return Principal(
+        kind="user",
+        id=user.id,
+        name=user.username,
+        organisation=user.organisation,
+        role=user.role,
+        permissions=permissions_for(user.role),
+        authenticated_at=session.authenticated_at,
+        session_id_hash=session.id_hash,
+    ), session.touched
 
 
 def current_principal(request: Request) -> Principal | None:
@@ -81,8 +102,13 @@ class Require:
         self.permissions = frozenset(permissions)
         self.recent_auth = recent_auth
 
-    def __call__(self, request: Request) -> Principal:
-        principal = signed_in(request)
+    async def __call__(self, request: Request) -> Principal:
+        # Async, so a route costs no thread hand-off for it: the router's ``signed_in`` has
+        # usually resolved the principal already; when not, the database look-up runs in the
+        # thread pool, never on the event loop.
+        cached = getattr(request.state, "principal", _UNSET)
+        principal = (signed_in(request) if cached is not _UNSET
+                     else await run_in_threadpool(signed_in, request))
         if not self.permissions <= principal.permissions:
             raise PermissionDenied("not permitted")
         if self.recent_auth:

@@ -136,11 +136,19 @@ def append(
     details: Mapping[str, Any] | None = None,
     at: datetime | None = None,
     children: Iterable[str] = (),
+    commit: bool = False,
 ) -> AuditEntry:
-    """Append one event to the chain inside the caller's transaction (never commits).
+    """Append one event to the chain inside the caller's transaction (never commits, unless
+    ``commit``).
 
     ``children``: child ids the event returned or showed (a search's results); they, and the
-    child named by a ``child:<id>`` subject, are indexed in ``audit_child``."""
+    child named by a ``child:<id>`` subject, are indexed in ``audit_child``.
+
+    ``commit``: the event is the transaction's last statement and the caller's transaction
+    ends with it: it is committed here, with the event. On PostgreSQL the append and the COMMIT
+    go to the server together (psycopg's pipeline mode, one round trip), so the chain-head row
+    lock is held for the server's time alone, never while this process waits for its GIL
+    between the two (with 20 concurrent searches that wait was the chain's queue)."""
     action = AuditAction(action)
     for name, value in (
         ("actor", actor),
@@ -161,9 +169,12 @@ def append(
                        "organisation": organisation, "reason": reason,
                        "request_id": request_id, "subject": subject, "details": details_text}
     if conn.dialect.name == "postgresql":
-        seq, prev_hash, digest = _append_in_database(conn, fields, when, sorted(indexed))
+        seq, prev_hash, digest = _append_in_database(conn, fields, when, sorted(indexed),
+                                                     commit=commit)
     else:
         seq, prev_hash, digest = _append_here(conn, fields, when, sorted(indexed))
+        if commit:
+            conn.commit()
     return AuditEntry(seq=seq, at=when, action=action.value, actor=actor,
                       organisation=organisation, reason=reason, request_id=request_id,
                       subject=subject, details=dict(details or {}), prev_hash=prev_hash,
@@ -232,15 +243,40 @@ SELECT seq, prev_hash, entry_hash FROM head
 
 
 def _append_in_database(
-    conn: Connection, fields: _Fields, when: datetime, children: list[str]
+    conn: Connection, fields: _Fields, when: datetime, children: list[str], *, commit: bool
 ) -> tuple[int, str, str]:
-    """PostgreSQL: one round trip, the hash computed under the lock by the server."""
+    """PostgreSQL: one round trip, the hash computed under the lock by the server; with
+    ``commit``, the COMMIT in the same round trip."""
     before, after = chain.canonical_parts(**fields)
-    row = conn.execute(_APPEND_SQL, {**fields, "at": when, "before": before, "after": after,
-                                     "children": children}).one_or_none()
+    params = {**fields, "at": when, "before": before, "after": after, "children": children}
+    row = (_append_and_commit(conn, params) if commit
+           else conn.execute(_APPEND_SQL, params).one_or_none())
     if row is None:
         raise AuditChainBroken(_NO_HEAD)
-    return int(row.seq), str(row.prev_hash), str(row.entry_hash)
+    seq, prev_hash, entry_hash = row
+    return int(seq), str(prev_hash), str(entry_hash)
+
+
+_APPEND_DRIVER_SQL: dict[str, str] = {}  # _APPEND_SQL in the driver's parameter style
+
+
+def _append_and_commit(conn: Connection, params: dict[str, Any]) -> tuple[Any, ...] | None:
+    """The append and the COMMIT sent together (psycopg pipeline mode): one round trip. If the
+    append fails the server skips the COMMIT and the error is raised here; the caller's unit of
+    work rolls back as usual. SQLAlchemy's own commit afterwards finds the driver's
+    transaction closed (psycopg sends nothing) and only ends its bookkeeping."""
+    driver = conn.connection.driver_connection
+    key = conn.dialect.name
+    sql = _APPEND_DRIVER_SQL.get(key)
+    if sql is None:
+        sql = _APPEND_DRIVER_SQL[key] = str(_APPEND_SQL.compile(dialect=conn.dialect))
+    with driver.pipeline():  # type: ignore[union-attr]
+        cursor = driver.cursor()  # type: ignore[union-attr]
+        cursor.execute(sql, params)
+        driver.commit()  # type: ignore[union-attr]
+    row = cursor.fetchone()
+    conn.commit()
+    return None if row is None else tuple(row)
 
 
 def head(conn: Connection) -> tuple[int, str]:

@@ -181,10 +181,13 @@ def search(
     linkage_dir: Path,
     settings: SearchSettings | None = None,
     now: datetime | None = None,
+    commit: bool = False,
 ) -> list[SearchHit]:
-    """Run one search and append it to the audit trail (in the caller's transaction)."""
+    """Run one search and append it to the audit trail (in the caller's transaction; with
+    ``commit`` the audit entry ends that transaction and commits it: ``trail.append``)."""
     return audited_search(conn, viewer=viewer, criteria=criteria, reason=reason, ctx=ctx,
-                          linkage_dir=linkage_dir, settings=settings, now=now).hits
+                          linkage_dir=linkage_dir, settings=settings, now=now,
+                          commit=commit).hits
 
 
 def audited_search(
@@ -197,6 +200,7 @@ def audited_search(
     linkage_dir: Path,
     settings: SearchSettings | None = None,
     now: datetime | None = None,
+    commit: bool = False,
 ) -> SearchOutcome:
     """:func:`search`, also answering the audit entry's sequence number: a reference to this
     search (and its stated reason) that the web pages carry to the record, so the reason never
@@ -206,7 +210,8 @@ def audited_search(
     settings = settings or SearchSettings()
     model = _models.get(linkage_dir)
     hits = ranked(conn, viewer, good, model, settings)
-    records = child_records.load_many(conn, {k: (i, s) for k, i, s, _ in hits})
+    # a result shows names, date of birth, sex and place: carers and involvements unread
+    records = child_records.load_many(conn, {k: (i, s) for k, i, s, _ in hits}, services=False)
     out: list[SearchHit] = []
     for key, child_id, shielded, confidence in hits:
         survived = records.get(key)
@@ -232,7 +237,7 @@ def audited_search(
         reason=why, request_id=ctx.request_id,
         details={"criteria": good.audit_form(), "results": [h.child_id for h in out],
                  "model_version": model.version},
-        children=[h.child_id for h in out], at=now,
+        children=[h.child_id for h in out], at=now, commit=commit,
     )
     return SearchOutcome(out, entry.seq)
 

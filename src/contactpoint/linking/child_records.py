@@ -13,7 +13,7 @@ from collections.abc import Collection
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import ColumnClause, Connection, Select, bindparam, literal_column, select
 
 from contactpoint.db.tables import extract, record_link, source_authority, source_record
 from contactpoint.domain.record import (
@@ -125,20 +125,36 @@ def load_source_views(conn: Connection, child_key: int) -> list[SourceView]:
     return _views(conn, [child_key]).get(child_key, [])
 
 
-def _views(conn: Connection, child_keys: list[int]) -> dict[int, list[SourceView]]:
-    """Active source records of each child (one query for all of them)."""
-    s = source_record.c
-    rows = conn.execute(
-        select(s.id, s.source_code, s.source_record_id, s.given_name, s.middle_names,
-               s.family_name, s.former_family_name, s.preferred_name, s.date_of_birth, s.sex,
-               s.address_line_1, s.address_line_2, s.address_line_3, s.town, s.postcode,
-               s.nhs_number, s.upn, s.carers, s.involvements, s.extract_id,
-               extract.c.extract_date, record_link.c.child_key)
-        .join(extract, extract.c.id == s.extract_id)
-        .join(record_link, record_link.c.record_key == s.id)
-        .where(record_link.c.child_key.in_(child_keys), s.record_status == "active")
-        .order_by(s.id)
-    ).all()
+_s = source_record.c
+
+
+def _views_query(services: bool) -> Select[Any]:
+    nothing: ColumnClause[Any] = literal_column("NULL")
+    return (
+        select(_s.id, _s.source_code, _s.source_record_id, _s.given_name, _s.middle_names,
+               _s.family_name, _s.former_family_name, _s.preferred_name, _s.date_of_birth,
+               _s.sex, _s.address_line_1, _s.address_line_2, _s.address_line_3, _s.town,
+               _s.postcode, _s.nhs_number, _s.upn,
+               _s.carers if services else nothing.label("carers"),
+               _s.involvements if services else nothing.label("involvements"),
+               _s.extract_id, extract.c.extract_date, record_link.c.child_key)
+        .join(extract, extract.c.id == _s.extract_id)
+        .join(record_link, record_link.c.record_key == _s.id)
+        .where(record_link.c.child_key.in_(bindparam("child_keys", expanding=True)),
+               _s.record_status == "active")
+        .order_by(_s.id)
+    )
+
+
+# Built once (a search loads its results' records through them): no construction per call.
+_VIEWS = {True: _views_query(True), False: _views_query(False)}
+
+
+def _views(conn: Connection, child_keys: list[int], services: bool = True
+           ) -> dict[int, list[SourceView]]:
+    """Active source records of each child (one query for all of them); without
+    ``services``, their carers and involvements are not read (left empty)."""
+    rows = conn.execute(_VIEWS[services], {"child_keys": child_keys}).all()
     views: dict[int, list[SourceView]] = {}
     for r in rows:
         record = SourceRecord(
@@ -173,12 +189,18 @@ def load_child_row(conn: Connection, row: ChildRow) -> SurvivedChild:
                     owning_la=row.owning_la)
 
 
-def load_many(conn: Connection, children: dict[int, tuple[str, bool]]) -> dict[int, SurvivedChild]:
+def load_many(conn: Connection, children: dict[int, tuple[str, bool]], *,
+              services: bool = True) -> dict[int, SurvivedChild]:
     """Child records of several children at once: ``{child_key: (child_id, shielded)}`` ->
-    ``{child_key: record}`` (children without an active record are left out)."""
+    ``{child_key: record}`` (children without an active record are left out).
+
+    ``services=False``: the carers and involvements of the source records are not read, so the
+    records hold no carers, involvements, education setting or GP practice; every other field
+    (names, date of birth, sex, address, identifiers), which survivorship chooses without
+    them, is as with ``services``. What a search result shows, for less work."""
     if not children:
         return {}
-    views = _views(conn, sorted(children))
+    views = _views(conn, sorted(children), services)
     authority = authority_table(
         conn, {v.record.source_code for found in views.values() for v in found})
     return {

@@ -15,10 +15,11 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Connection, delete, text, update
+from sqlalchemy import Connection, TextClause, delete, text, update
 
 from contactpoint.linking import store
 from contactpoint.linking.tables import search_key
@@ -215,12 +216,11 @@ def _paths(r: Retrieval) -> tuple[list[str], dict[str, Any]]:
     return paths, params
 
 
-def candidate_rows(conn: Connection, retrieval: Retrieval) -> list[dict[str, Any]]:
-    """Key rows of live children reachable by the query (the :data:`CANDIDATE_SCHEMA`
-    columns, as plain dicts: a search scores them without building a frame); one statement."""
-    paths, params = _paths(retrieval)
-    if not paths:
-        return []
+@lru_cache(maxsize=512)
+def _candidate_statement(paths: tuple[str, ...]) -> tuple[TextClause, frozenset[str]]:
+    """The retrieval statement for these paths (built once per combination of paths: a
+    statement's construction and SQLAlchemy's cache-key walk are not paid per search), and the
+    names of the parameters it binds."""
     cols = ", ".join(_COLUMNS)
     union = " UNION ".join(
         f"SELECT * FROM (SELECT {cols} FROM search_key WHERE {p} LIMIT {PER_PATH_LIMIT})"
@@ -232,10 +232,20 @@ def candidate_rows(conn: Connection, retrieval: Retrieval) -> list[dict[str, Any
         f"SELECT {kcols}, c.child_id, c.shielded FROM ({union}) AS k "
         "JOIN child c ON c.id = k.child_key WHERE c.status = 'active'"  # nosec B608 - internal names and constants only
     )
-    used = {n: v for n, v in params.items() if re.search(rf":{n}\b", sql)}
+    return text(sql), frozenset(re.findall(r"(?<!:):(\w+)", sql))
+
+
+def candidate_rows(conn: Connection, retrieval: Retrieval) -> list[dict[str, Any]]:
+    """Key rows of live children reachable by the query (the :data:`CANDIDATE_SCHEMA`
+    columns, as plain dicts: a search scores them without building a frame); one statement."""
+    paths, params = _paths(retrieval)
+    if not paths:
+        return []
+    statement, bound = _candidate_statement(tuple(paths))
+    used = {n: v for n, v in params.items() if n in bound}
     names = [*_COLUMNS, "child_id", "shielded"]
     out = []
-    for r in conn.execute(text(sql), used):
+    for r in conn.execute(statement, used):
         row = dict(zip(names, r, strict=True))
         row["shielded"] = bool(row["shielded"])
         out.append(row)
