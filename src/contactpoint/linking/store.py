@@ -248,6 +248,15 @@ def load_temp(conn: Connection, name: str, df: pl.DataFrame) -> None:
     conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {name} ({cols})")
     if df.height == 0:
         return
+    append_temp(conn, name, df)
+    analyze_temp(conn, name)
+
+
+def append_temp(conn: Connection, name: str, df: pl.DataFrame) -> None:
+    """Add ``df``'s rows to temporary table ``name`` (made by :func:`load_temp`, same columns);
+    call :func:`analyze_temp` once the last rows are in."""
+    if df.height == 0:
+        return
     if is_postgres(conn):
         payload = df.write_csv(include_header=False, null_value="").encode()
         raw = conn.connection.driver_connection
@@ -257,7 +266,6 @@ def load_temp(conn: Connection, name: str, df: pl.DataFrame) -> None:
         ) as copy:
             for start in range(0, len(payload), 1 << 22):
                 copy.write(payload[start : start + (1 << 22)])
-        conn.exec_driver_sql(f"ANALYZE {name}")
         return
     marks = ", ".join("?" for _ in df.columns)
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
@@ -267,6 +275,13 @@ def load_temp(conn: Connection, name: str, df: pl.DataFrame) -> None:
             cursor.executemany(f"INSERT INTO {name} VALUES ({marks})", batch.rows())  # nosec B608
     finally:
         cursor.close()
+
+
+def analyze_temp(conn: Connection, name: str) -> None:
+    """Planner statistics for a loaded temporary table (PostgreSQL; autovacuum never sees
+    temporary tables)."""
+    if is_postgres(conn):
+        conn.exec_driver_sql(f"ANALYZE {name}")
 
 
 def drop_temp(conn: Connection, name: str) -> None:
