@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from itertools import groupby
 from dataclasses import dataclass
 from datetime import date, datetime
+from itertools import groupby
 from typing import Any
 
 import polars as pl
@@ -109,8 +109,9 @@ def _evidence(conn: Connection, keys: list[int], today: date, *,
     return out
 
 
-def _evidence_of_every_child(conn: Connection, today: date, *,
-                             extract_dates: dict[int, date]) -> Iterator[tuple[int, list[Evidence]]]:
+def _evidence_of_every_child(
+    conn: Connection, today: date, *, extract_dates: dict[int, date]
+) -> Iterator[tuple[int, list[Evidence]]]:
     """``(child key, evidence)`` of every live child with an active record, in child-key
     order: one statement streamed through a server-side cursor (a first run considers every
     child; per-chunk look-ups by 10,000 keys cost 0.3 s of SQL rendering and planning a chunk,
@@ -223,7 +224,7 @@ def _stage(conn: Connection, decided: dict[int, Responsibility],
                                  separators=(",", ":")) for k in keys],
          "changed": [1 if k in changed else 0 for k in keys]},
         schema=_STAGE_SCHEMA)
-    store.append_temp(conn, _STAGE, frame)
+    store.append_rows(conn, _STAGE, frame)
     allocated = sum(1 for r in decided.values() if r.la_code is not None)
     return len(decided), allocated, len(changed)
 

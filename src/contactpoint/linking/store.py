@@ -9,7 +9,8 @@ millions of rows never go through the ORM or one statement per row.
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -74,6 +75,21 @@ def tidy_after_bulk(engine: Engine, rows_written: int) -> bool:
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.exec_driver_sql(f"VACUUM {', '.join(_TIDIED)}")
     return True
+
+
+@contextmanager
+def sort_memory(conn: Connection, size: str) -> Iterator[None]:
+    """PostgreSQL's ``maintenance_work_mem`` (what an index build sorts in) at ``size`` inside
+    the block, for this transaction only, then back as it was."""
+    if not is_postgres(conn):
+        yield
+        return
+    before = conn.exec_driver_sql("SHOW maintenance_work_mem").scalar_one()
+    conn.execute(text("SELECT set_config('maintenance_work_mem', :v, true)"), {"v": size})
+    try:
+        yield
+    finally:
+        conn.execute(text("SELECT set_config('maintenance_work_mem', :v, true)"), {"v": before})
 
 
 def is_postgres(conn: Connection) -> bool:
@@ -248,13 +264,14 @@ def load_temp(conn: Connection, name: str, df: pl.DataFrame) -> None:
     conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {name} ({cols})")
     if df.height == 0:
         return
-    append_temp(conn, name, df)
+    append_rows(conn, name, df)
     analyze_temp(conn, name)
 
 
-def append_temp(conn: Connection, name: str, df: pl.DataFrame) -> None:
-    """Add ``df``'s rows to temporary table ``name`` (made by :func:`load_temp`, same columns);
-    call :func:`analyze_temp` once the last rows are in."""
+def append_rows(conn: Connection, name: str, df: pl.DataFrame) -> None:
+    """Add ``df``'s rows to table ``name`` by column name (``COPY`` on PostgreSQL): a
+    temporary table made by :func:`load_temp` (then :func:`analyze_temp` once the last rows are
+    in), or a table whose columns take ``df``'s values as they are."""
     if df.height == 0:
         return
     if is_postgres(conn):
@@ -268,11 +285,11 @@ def append_temp(conn: Connection, name: str, df: pl.DataFrame) -> None:
                 copy.write(payload[start : start + (1 << 22)])
         return
     marks = ", ".join("?" for _ in df.columns)
+    insert_sql = f"INSERT INTO {name} ({', '.join(df.columns)}) VALUES ({marks})"  # nosec B608 - internal names only
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
         for batch in df.iter_slices(_FETCH_BATCH):
-            # SQL from internal table and column names only (bandit B608 waived)
-            cursor.executemany(f"INSERT INTO {name} VALUES ({marks})", batch.rows())  # nosec B608
+            cursor.executemany(insert_sql, batch.rows())
     finally:
         cursor.close()
 
