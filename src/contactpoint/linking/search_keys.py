@@ -26,9 +26,6 @@ from contactpoint.linking.tables import search_key
 from contactpoint.matching.engine import KEY_COLUMNS, SEARCH_KEY_SCHEMA, search_keys
 
 _BATCH = 200_000
-# an index over every record sorts in memory with this (the server's default, 64 MB, spills to
-# disk past ~1 M records)
-_INDEX_SORT_MEMORY = "512MB"
 _CHUNK = 5_000
 PER_PATH_LIMIT = 200  # rows each retrieval path may bring back
 _COLUMNS = ["record_key", "child_key", *KEY_COLUMNS]
@@ -66,36 +63,20 @@ def rebuild(conn: Connection, records: pl.DataFrame | None = None,
     ``records`` while it scored them (``LinkResult.search_keys``): stored as given, with each
     record's child from ``records``, rather than preparing the records again."""
     conn.execute(delete(search_key))
-    # only the table's owner may drop its indexes; the application role (docs/operations.md)
-    # loads with them in place
-    indexes = sorted(search_key.indexes, key=lambda ix: str(ix.name)) if _owner(conn) else []
-    for ix in indexes:
-        ix.drop(conn)
     written = 0
-    if records is not None and prepared:
-        children = records.select("record_key", "child_key")
-        for path in prepared:
-            written += _insert(conn, pl.read_ipc(path).join(
-                children, on="record_key"))
-    elif records is not None:
-        for part in records.iter_slices(_BATCH):
-            written += _write(conn, part)
-    else:
-        written = _write(conn, _read(conn, _LIVE_RECORDS))
-    with store.sort_memory(conn, _INDEX_SORT_MEMORY):
-        for ix in indexes:
-            ix.create(conn)
+    with store.indexes_built_after(conn, search_key):
+        if records is not None and prepared:
+            children = records.select("record_key", "child_key")
+            for path in prepared:
+                written += _insert(conn, pl.read_ipc(path).join(children, on="record_key"))
+        elif records is not None:
+            for part in records.iter_slices(_BATCH):
+                written += _write(conn, part)
+        else:
+            written = _write(conn, _read(conn, _LIVE_RECORDS))
     if store.is_postgres(conn):
         conn.exec_driver_sql("ANALYZE search_key")
     return written
-
-
-def _owner(conn: Connection) -> bool:
-    if not store.is_postgres(conn):
-        return True
-    return bool(conn.exec_driver_sql(
-        "SELECT pg_has_role(current_user, tableowner, 'USAGE') FROM pg_tables "
-        "WHERE tablename = 'search_key' AND schemaname = current_schema()").scalar())
 
 
 def refresh(

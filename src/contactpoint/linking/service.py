@@ -250,8 +250,9 @@ def _initial(
         )
     )
     progress(f"writing {assign.height:,} link decisions")
-    store.apply_assignments(conn, assign, kind="link", now=now, run_id=run_id,
-                            model_version=matcher.version)
+    with store.indexes_built_after(conn, link_event, record_link):
+        store.apply_assignments(conn, assign, kind="link", now=now, run_id=run_id,
+                                model_version=matcher.version)
     child_of = assign.select("record_key", "child_key")
     linked = records.join(child_of.lazy(), on="record_key").collect()  # one copy, for both
     progress(f"writing search keys of {assign.height:,} records")

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-from sqlalchemy import Connection, Engine, bindparam, text
+from sqlalchemy import Connection, Engine, Table, bindparam, text
 
 from contactpoint.db.base import UTCDateTime
 from contactpoint.domain.identifiers import CHILD_ID_LENGTH
@@ -90,6 +90,37 @@ def sort_memory(conn: Connection, size: str) -> Iterator[None]:
         yield
     finally:
         conn.execute(text("SELECT set_config('maintenance_work_mem', :v, true)"), {"v": before})
+
+
+@contextmanager
+def indexes_built_after(conn: Connection, *tables: Table) -> Iterator[None]:
+    """Drop the secondary indexes of ``tables`` for a bulk load inside the block and build
+    them again after it (building an index once is several times cheaper than maintaining it
+    row by row: a first run's 2.6 M links and events). Only a table's owner may drop its
+    indexes: the application role (docs/operations.md) loads with them in place. Primary keys
+    and unique constraints stay."""
+    indexes = [ix for table in tables if owns(conn, table.name)
+               for ix in sorted(table.indexes, key=lambda ix: str(ix.name))]
+    for ix in indexes:
+        ix.drop(conn)
+    yield
+    with sort_memory(conn, INDEX_SORT_MEMORY):
+        for ix in indexes:
+            ix.create(conn)
+
+
+# an index over every record sorts in memory with this (the server's default, 64 MB, spills to
+# disk past ~1 M records)
+INDEX_SORT_MEMORY = "512MB"
+
+
+def owns(conn: Connection, table: str) -> bool:
+    """Whether the connected role owns ``table`` (always on SQLite)."""
+    if not is_postgres(conn):
+        return True
+    return bool(conn.execute(text(
+        "SELECT pg_has_role(current_user, tableowner, 'USAGE') FROM pg_tables "
+        "WHERE tablename = :t AND schemaname = current_schema()"), {"t": table}).scalar())
 
 
 def is_postgres(conn: Connection) -> bool:
