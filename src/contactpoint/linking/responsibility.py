@@ -15,6 +15,7 @@ import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
+from itertools import groupby
 from typing import Any
 
 import polars as pl
@@ -76,18 +77,16 @@ def _chunks(keys: list[int]) -> Iterator[list[int]]:
         yield keys[start:start + CHUNK]
 
 
-def _evidence(conn: Connection, keys: list[int], today: date, *, contiguous: bool,
+def _evidence(conn: Connection, keys: list[int], today: date, *,
               extract_dates: dict[int, date]) -> dict[int, list[Evidence]]:
-    """Evidence from the active records of ``keys`` (sorted). ``contiguous``: the keys are
-    every live child in their range (a first run), read by a range, else by IN.
+    """Evidence from the active records of ``keys`` (sorted: the children a later run touched;
+    a first run reads every child's through :func:`_evidence_of_every_child`).
 
     Two single-table look-ups by index (links by child, then records by primary key) rather
     than one join: with stale planner statistics PostgreSQL planned the join as a scan of every
     source record per chunk (1.6 s a chunk at 52 k records)."""
     rl = record_link.c
-    links = select(rl.record_key, rl.child_key)
-    links = (links.where(rl.child_key.between(keys[0], keys[-1])) if contiguous
-             else links.where(rl.child_key.in_(keys)))
+    links = select(rl.record_key, rl.child_key).where(rl.child_key.in_(keys))
     wanted = set(keys)
     child_of = {int(r): int(c) for r, c in conn.execute(links) if int(c) in wanted}
     s = source_record.c
@@ -108,6 +107,34 @@ def _evidence(conn: Connection, keys: list[int], today: date, *, contiguous: boo
                 table=table)
             out.setdefault(child_of[int(rk)], []).extend(found)
     return out
+
+
+def _evidence_of_every_child(
+    conn: Connection, today: date, *, extract_dates: dict[int, date]
+) -> Iterator[tuple[int, list[Evidence]]]:
+    """``(child key, evidence)`` of every live child with an active record, in child-key
+    order: one statement streamed through a server-side cursor (a first run considers every
+    child; per-chunk look-ups by 10,000 keys cost 0.3 s of SQL rendering and planning a chunk,
+    2-3 minutes at 1 M children)."""
+    rl, s, c = record_link.c, source_record.c, child.c
+    query = (
+        select(rl.child_key, s.source_code, s.source_record_id, s.upn, s.postcode,
+               cast(s.involvements, Text), s.extract_id)
+        .select_from(record_link.join(source_record, s.id == rl.record_key)
+                     .join(child, c.id == rl.child_key))
+        .where(c.status == "active", s.record_status == "active")
+        .order_by(rl.child_key, s.id)
+    )
+    table = district_table()
+    rows = conn.execute(query, execution_options={"yield_per": 20_000})
+    for key, group in groupby(rows, key=lambda r: int(r[0])):
+        found: list[Evidence] = []
+        for _, code, srid, upn, postcode, inv, eid in group:
+            found.extend(evidence_from_record(
+                source_code=code, source_record_id=srid, observed_on=extract_dates[int(eid)],
+                upn=upn, postcode=postcode, education_codes=current_education_codes(inv, today),
+                table=table))
+        yield key, found
 
 
 def allocate(
@@ -134,20 +161,35 @@ def allocate(
                 live_q.where(child.c.id.in_(batch)))})
     extract_dates = {int(i): _date(d) for i, d in conn.execute(
         select(extract.c.id, extract.c.extract_date))}  # few: one per file ever imported
-    totals = [0, 0, 0, 0]  # children, allocated, changed, transfers
+    stream = (None if keys is not None
+              else _evidence_of_every_child(conn, now.date(), extract_dates=extract_dates))
+    ahead = None if stream is None else next(stream, None)
+    totals = [0, 0, 0]  # children, allocated, changed
+    moves: list[tuple[int, str | None, Responsibility]] = []  # (child, council before, now)
+    _stage_begin(conn)
     for batch in _chunks(sorted(previous)):
-        evidence = _evidence(conn, batch, now.date(), contiguous=keys is None,
-                             extract_dates=extract_dates)
+        if stream is None:
+            evidence = _evidence(conn, batch, now.date(), extract_dates=extract_dates)
+        else:  # the stream is in child-key order, as the batches are
+            evidence = {}
+            while ahead is not None and ahead[0] <= batch[-1]:
+                evidence[ahead[0]] = ahead[1]
+                ahead = next(stream, None)
         decided: dict[int, Responsibility] = {}
         for k in batch:
             found = responsible_council(evidence.get(k, ()))
             # no evidence never takes a council away: only evidence of another council does
             decided[k] = Responsibility(previous[k], ()) if found.la_code is None else found
-        counts = _record(conn, decided, previous, now=now, run_id=run_id, actor=actor)
+        counts = _stage(conn, decided, previous)
         for n, c in enumerate(counts):
             totals[n] += c
-    children, allocated, changed, transfers = totals
-    return AllocationSummary(children, allocated, children - allocated, changed, transfers)
+        moves.extend((k, previous[k], r) for k, r in decided.items()
+                     if r.la_code != previous[k] and previous[k] is not None)
+    _apply(conn, now=now, run_id=run_id)
+    for k, before, now_r in moves:  # a first allocation is not a transfer
+        transfer(conn, k, before, now_r, now=now, run_id=run_id, actor=actor)
+    children, allocated, changed = totals
+    return AllocationSummary(children, allocated, children - allocated, changed, len(moves))
 
 
 _INSERT = ("INSERT INTO child_responsibility (child_key, la_code, deciding_kind, evidence, "
@@ -157,42 +199,49 @@ _INSERT_PG = _INSERT.format("CAST(t.evidence AS JSON)")  # constant SQL, no inpu
 _INSERT_SQLITE = _INSERT.format("t.evidence")
 
 
-def _record(conn: Connection, decided: dict[int, Responsibility],
-            previous: dict[int, str | None], *, now: datetime, run_id: int | None,
-            actor: str) -> tuple[int, int, int, int]:
-    """Write one chunk's decisions: evidence rows and ``owning_la`` by three set-based
-    statements over a temporary table (one UPDATE per council was 2.6 s a 20 k first run on
-    PostgreSQL), then the transfers."""
+_STAGE = "tmp_responsibility"
+_STAGE_SCHEMA: dict[str, pl.DataType] = {
+    "child_key": pl.Int64(), "la_code": pl.Utf8(), "deciding_kind": pl.Utf8(),
+    "evidence": pl.Utf8(), "changed": pl.Int64()}
+
+
+def _stage_begin(conn: Connection) -> None:
+    store.load_temp(conn, _STAGE, pl.DataFrame(schema=_STAGE_SCHEMA))
+
+
+def _stage(conn: Connection, decided: dict[int, Responsibility],
+           previous: dict[int, str | None]) -> tuple[int, int, int]:
+    """Add one chunk's decisions to the staging table (written by :func:`_apply`, once for the
+    whole run: one UPDATE of ``child`` a chunk cost a scan of ``child`` each, 0.35 s a chunk
+    at 300 k children, growing with the population)."""
     keys = list(decided)
-    changed = [k for k in keys if decided[k].la_code != previous[k]]
-    changing = set(changed)
+    changed = {k for k in keys if decided[k].la_code != previous[k]}
     frame = pl.DataFrame(
         {"child_key": keys,
          "la_code": [decided[k].la_code for k in keys],
          "deciding_kind": [d.kind.value if (d := decided[k].deciding) else None for k in keys],
          "evidence": [json.dumps([e.as_dict() for e in decided[k].evidence],
                                  separators=(",", ":")) for k in keys],
-         "changed": [1 if k in changing else 0 for k in keys]},
-        schema={"child_key": pl.Int64(), "la_code": pl.Utf8(), "deciding_kind": pl.Utf8(),
-                "evidence": pl.Utf8(), "changed": pl.Int64()})
-    store.load_temp(conn, "tmp_responsibility", frame)
+         "changed": [1 if k in changed else 0 for k in keys]},
+        schema=_STAGE_SCHEMA)
+    store.append_rows(conn, _STAGE, frame)
+    allocated = sum(1 for r in decided.values() if r.la_code is not None)
+    return len(decided), allocated, len(changed)
+
+
+def _apply(conn: Connection, *, now: datetime, run_id: int | None) -> None:
+    """Write every staged decision: evidence rows and ``owning_la``, by three set-based
+    statements (one UPDATE per council was 2.6 s a 20 k first run on PostgreSQL)."""
+    store.analyze_temp(conn, _STAGE)
     params = [bindparam("now", now, type_=UTCDateTime()), bindparam("run_id", run_id)]
     insert_sql = _INSERT_PG if store.is_postgres(conn) else _INSERT_SQLITE
     conn.execute(text("DELETE FROM child_responsibility WHERE child_key IN "
                       "(SELECT child_key FROM tmp_responsibility)"))
     conn.execute(text(insert_sql).bindparams(*params))
-    if changed:
-        conn.execute(text(
-            "UPDATE child SET owning_la = t.la_code, updated_at = :now FROM tmp_responsibility t "
-            "WHERE child.id = t.child_key AND t.changed = 1").bindparams(params[0]))
-    store.drop_temp(conn, "tmp_responsibility")
-    transfers = 0
-    for k in changed:
-        if previous[k] is not None:  # a first allocation is not a transfer
-            transfer(conn, k, previous[k], decided[k], now=now, run_id=run_id, actor=actor)
-            transfers += 1
-    allocated = sum(1 for r in decided.values() if r.la_code is not None)
-    return len(decided), allocated, len(changed), transfers
+    conn.execute(text(
+        "UPDATE child SET owning_la = t.la_code, updated_at = :now FROM tmp_responsibility t "
+        "WHERE child.id = t.child_key AND t.changed = 1").bindparams(params[0]))
+    store.drop_temp(conn, _STAGE)
 
 
 def transfer(conn: Connection, child_key: int, before: str | None, now_r: Responsibility, *,

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -45,11 +46,7 @@ def _insert(conn: Connection, keys: pl.DataFrame) -> int:
     """Insert key rows (:data:`SEARCH_KEY_SCHEMA` plus ``child_key``) as they are."""
     if keys.height == 0:
         return 0
-    keys = keys.select(_COLUMNS)
-    store.load_temp(conn, "tmp_search_key", keys)
-    cols = ", ".join(_COLUMNS)
-    conn.exec_driver_sql(f"INSERT INTO search_key ({cols}) SELECT {cols} FROM tmp_search_key")  # nosec B608 - internal names and constants only
-    store.drop_temp(conn, "tmp_search_key")
+    store.append_rows(conn, "search_key", keys.select(_COLUMNS))  # straight in: no staging
     return keys.height
 
 
@@ -57,35 +54,30 @@ def _read(conn: Connection, where: str) -> pl.DataFrame:
     return store.read_records(conn, where, {"child_key": ("l.child_key", pl.Int64())})
 
 
-def rebuild(conn: Connection, records: pl.DataFrame | None = None) -> int:
+def rebuild(conn: Connection, records: pl.DataFrame | None = None,
+            prepared: Sequence[Path] = ()) -> int:
     """Every key again: from ``records`` (record frame + ``child_key``, after a first run) or
     from the database. The retrieval indexes are dropped for the bulk load and built again
-    after it (building an index once is several times cheaper than maintaining it per row)."""
+    after it (building an index once is several times cheaper than maintaining it per row).
+
+    ``prepared``: Arrow IPC files of :data:`SEARCH_KEY_SCHEMA` rows the engine made for
+    ``records`` while it scored them (``LinkResult.search_keys``): stored as given, with each
+    record's child from ``records``, rather than preparing the records again."""
     conn.execute(delete(search_key))
-    # only the table's owner may drop its indexes; the application role (docs/operations.md)
-    # loads with them in place
-    indexes = sorted(search_key.indexes, key=lambda ix: str(ix.name)) if _owner(conn) else []
-    for ix in indexes:
-        ix.drop(conn)
     written = 0
-    if records is not None:
-        for part in records.iter_slices(_BATCH):
-            written += _write(conn, part)
-    else:
-        written = _write(conn, _read(conn, _LIVE_RECORDS))
-    for ix in indexes:
-        ix.create(conn)
+    with store.indexes_built_after(conn, search_key):
+        if records is not None and prepared:
+            children = records.select("record_key", "child_key")
+            for path in prepared:
+                written += _insert(conn, pl.read_ipc(path).join(children, on="record_key"))
+        elif records is not None:
+            for part in records.iter_slices(_BATCH):
+                written += _write(conn, part)
+        else:
+            written = _write(conn, _read(conn, _LIVE_RECORDS))
     if store.is_postgres(conn):
         conn.exec_driver_sql("ANALYZE search_key")
     return written
-
-
-def _owner(conn: Connection) -> bool:
-    if not store.is_postgres(conn):
-        return True
-    return bool(conn.exec_driver_sql(
-        "SELECT pg_has_role(current_user, tableowner, 'USAGE') FROM pg_tables "
-        "WHERE tablename = 'search_key' AND schemaname = current_schema()").scalar())
 
 
 def refresh(

@@ -276,12 +276,13 @@ def _initial(
         )
     )
     progress(f"writing {assign.height:,} link decisions")
-    store.apply_assignments(conn, assign, kind="link", now=now, run_id=run_id,
-                            model_version=matcher.version)
+    with store.indexes_built_after(conn, link_event, record_link):
+        store.apply_assignments(conn, assign, kind="link", now=now, run_id=run_id,
+                                model_version=matcher.version)
     child_of = assign.select("record_key", "child_key")
     linked = records.join(child_of.lazy(), on="record_key").collect()  # one copy, for both
     progress(f"writing search keys of {assign.height:,} records")
-    search_keys.rebuild(conn, linked)
+    search_keys.rebuild(conn, linked, prepared=result.search_keys)
     progress("keeping the existing records for the next run")  # every record is one now
     matcher.keep_existing(snapshot.whole(conn, linked.with_columns(
         pl.lit(False).alias("shielded"))))

@@ -9,13 +9,14 @@ millions of rows never go through the ORM or one statement per row.
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
 import numpy as np
 import polars as pl
-from sqlalchemy import Connection, Engine, bindparam, text
+from sqlalchemy import Connection, Engine, Table, bindparam, text
 
 from contactpoint.db.base import UTCDateTime
 from contactpoint.domain.identifiers import CHILD_ID_LENGTH
@@ -74,6 +75,52 @@ def tidy_after_bulk(engine: Engine, rows_written: int) -> bool:
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.exec_driver_sql(f"VACUUM {', '.join(_TIDIED)}")
     return True
+
+
+@contextmanager
+def sort_memory(conn: Connection, size: str) -> Iterator[None]:
+    """PostgreSQL's ``maintenance_work_mem`` (what an index build sorts in) at ``size`` inside
+    the block, for this transaction only, then back as it was."""
+    if not is_postgres(conn):
+        yield
+        return
+    before = conn.exec_driver_sql("SHOW maintenance_work_mem").scalar_one()
+    conn.execute(text("SELECT set_config('maintenance_work_mem', :v, true)"), {"v": size})
+    try:
+        yield
+    finally:
+        conn.execute(text("SELECT set_config('maintenance_work_mem', :v, true)"), {"v": before})
+
+
+@contextmanager
+def indexes_built_after(conn: Connection, *tables: Table) -> Iterator[None]:
+    """Drop the secondary indexes of ``tables`` for a bulk load inside the block and build
+    them again after it (building an index once is several times cheaper than maintaining it
+    row by row: a first run's 2.6 M links and events). Only a table's owner may drop its
+    indexes: the application role (docs/operations.md) loads with them in place. Primary keys
+    and unique constraints stay."""
+    indexes = [ix for table in tables if owns(conn, table.name)
+               for ix in sorted(table.indexes, key=lambda ix: str(ix.name))]
+    for ix in indexes:
+        ix.drop(conn)
+    yield
+    with sort_memory(conn, INDEX_SORT_MEMORY):
+        for ix in indexes:
+            ix.create(conn)
+
+
+# an index over every record sorts in memory with this (the server's default, 64 MB, spills to
+# disk past ~1 M records)
+INDEX_SORT_MEMORY = "512MB"
+
+
+def owns(conn: Connection, table: str) -> bool:
+    """Whether the connected role owns ``table`` (always on SQLite)."""
+    if not is_postgres(conn):
+        return True
+    return bool(conn.execute(text(
+        "SELECT pg_has_role(current_user, tableowner, 'USAGE') FROM pg_tables "
+        "WHERE tablename = :t AND schemaname = current_schema()"), {"t": table}).scalar())
 
 
 def is_postgres(conn: Connection) -> bool:
@@ -248,6 +295,16 @@ def load_temp(conn: Connection, name: str, df: pl.DataFrame) -> None:
     conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {name} ({cols})")
     if df.height == 0:
         return
+    append_rows(conn, name, df)
+    analyze_temp(conn, name)
+
+
+def append_rows(conn: Connection, name: str, df: pl.DataFrame) -> None:
+    """Add ``df``'s rows to table ``name`` by column name (``COPY`` on PostgreSQL): a
+    temporary table made by :func:`load_temp` (then :func:`analyze_temp` once the last rows are
+    in), or a table whose columns take ``df``'s values as they are."""
+    if df.height == 0:
+        return
     if is_postgres(conn):
         payload = df.write_csv(include_header=False, null_value="").encode()
         raw = conn.connection.driver_connection
@@ -257,16 +314,22 @@ def load_temp(conn: Connection, name: str, df: pl.DataFrame) -> None:
         ) as copy:
             for start in range(0, len(payload), 1 << 22):
                 copy.write(payload[start : start + (1 << 22)])
-        conn.exec_driver_sql(f"ANALYZE {name}")
         return
     marks = ", ".join("?" for _ in df.columns)
+    insert_sql = f"INSERT INTO {name} ({', '.join(df.columns)}) VALUES ({marks})"  # nosec B608 - internal names only
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
         for batch in df.iter_slices(_FETCH_BATCH):
-            # SQL from internal table and column names only (bandit B608 waived)
-            cursor.executemany(f"INSERT INTO {name} VALUES ({marks})", batch.rows())  # nosec B608
+            cursor.executemany(insert_sql, batch.rows())
     finally:
         cursor.close()
+
+
+def analyze_temp(conn: Connection, name: str) -> None:
+    """Planner statistics for a loaded temporary table (PostgreSQL; autovacuum never sees
+    temporary tables)."""
+    if is_postgres(conn):
+        conn.exec_driver_sql(f"ANALYZE {name}")
 
 
 def drop_temp(conn: Connection, name: str) -> None:

@@ -79,12 +79,16 @@ class LinkResult:
     * ``stats``: counts and timings (records, candidate pairs, links, vetoes, clusters, seconds);
       with ``fit_dir``, ``stats["model_fit"]``: whether the model fitted and why.
     * ``model``: the model trained for this population when the given one did not fit.
+    * ``search_keys``: Arrow IPC files in ``workdir`` holding every record's
+      :data:`SEARCH_KEY_SCHEMA` row, made from the preparation scoring did (the link run stores
+      them without preparing the records again); ``()`` when the engine made none.
     """
 
     clusters: pl.DataFrame
     review_pairs: pl.DataFrame
     stats: dict[str, Any] = field(default_factory=dict)
     model: ModelArtefact | None = None  # a model trained for this population (``fit_dir``)
+    search_keys: tuple[Path, ...] = ()
 
 
 def load_model(path: Path | None = None) -> ModelArtefact:

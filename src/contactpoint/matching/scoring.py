@@ -264,6 +264,9 @@ def run_dedupe(
     frame = conform(records.collect() if isinstance(records, pl.LazyFrame) else records)
     lf = prepare(frame)
     timings["prepare_s"] = time.perf_counter() - t0
+    t = time.perf_counter()
+    key_files = _spill_search_keys(lf, workdir)
+    timings["search_keys_s"] = time.perf_counter() - t
     if keep_dir is not None:  # the prepared records, ready for the next day's match_new
         t = time.perf_counter()  # (before scoring: the process is smallest now)
         with prepared.opened(keep_dir) as kept:
@@ -402,7 +405,23 @@ def run_dedupe(
     if fit_report is not None:
         stats["model_fit"] = fit_report
     log.info("dedupe finished", extra={"linkage_stats": stats})
-    return LinkResult(clusters=clusters, review_pairs=review, stats=stats, model=trained)
+    return LinkResult(clusters=clusters, review_pairs=review, stats=stats, model=trained,
+                      search_keys=key_files)
+
+
+_KEY_SLICE = 200_000
+
+
+def _spill_search_keys(lf: pl.DataFrame, workdir: Path) -> tuple[Path, ...]:
+    """Every prepared record's search keys into Arrow IPC files in ``workdir`` (a slice at a
+    time: no second copy of the nation's keys in memory), for the link run to store."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for n, part in enumerate(lf.iter_slices(_KEY_SLICE)):
+        path = workdir / f"search-keys-{n:05d}.arrow"
+        keys_of_prepared(part).write_ipc(path)
+        paths.append(path)
+    return tuple(paths)
 
 
 def _close_calls(
