@@ -62,7 +62,7 @@ class Evidence:
         ``json.dumps(self.as_dict(), separators=(",", ":"))`` writes (the same key order and
         escaping), without the dict and the encoder's dispatch: a first link run writes one
         per piece of evidence of every child."""
-        return (f'{{"kind":{_json_str(self.kind.value)},"la_code":{_json_str(self.la_code)},'
+        return (f'{{"kind":"{self.kind.value}","la_code":{_json_str(self.la_code)},'
                 f'"source_code":{_json_str(self.source_code)},'
                 f'"source_record_id":{_json_str(self.source_record_id)},'
                 f'"observed_on":"{self.observed_on.isoformat()}",'
@@ -166,6 +166,8 @@ def responsible_council(evidence: Iterable[Evidence]) -> Responsibility:
         return Responsibility(None, ())
     best = items[0]
     tied = [e for e in items if e.kind == best.kind and e.observed_on == best.observed_on]
+    if len(tied) == 1 or all(e.la_code == best.la_code for e in tied):  # nothing to count
+        return Responsibility(best.la_code, tuple(items))
     votes: dict[str, int] = {}
     for e in tied:
         votes[e.la_code] = votes.get(e.la_code, 0) + 1
