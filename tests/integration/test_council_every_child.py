@@ -5,15 +5,17 @@ children by key, chunk by chunk (the path a later run takes), kept here as the o
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, delete, select, update
+from sqlalchemy import Connection, Text, cast, delete, select, update
 
 from contactpoint.council.tables import child_responsibility, council_transfer
 from contactpoint.db.tables import child, source_record
+from contactpoint.domain.responsibility import Evidence
 from contactpoint.linking import responsibility
 from integration.test_link_service import NOW, add_extract, add_record, run
 
@@ -101,3 +103,38 @@ def test_every_child_at_once_equals_each_child_by_key(
     # from no council: first allocations, no transfer; from another council: every child that
     # has evidence moves (the one with none keeps "999")
     assert by_key == [0, 8]
+
+
+def _old_evidence_json(evidence: Iterable[Evidence]) -> str:
+    """The stored evidence as it was written before ``Evidence.as_json``."""
+    return json.dumps([e.as_dict() for e in evidence], separators=(",", ":"))
+
+
+def _raw_evidence(conn: Connection) -> dict[int, str]:
+    cr = child_responsibility.c
+    return {int(k): ev for k, ev in conn.execute(
+        select(cr.child_key, cast(cr.evidence, Text)))}
+
+
+def test_the_evidence_is_stored_as_the_dicts_were(
+    connection: Connection, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The evidence column written from each piece's JSON is what ``json.dumps`` of the dicts
+    wrote, byte for byte and parsed, with identifiers a feed may send (quotes, backslashes,
+    control characters, non-ASCII)."""
+    _population(connection)
+    extract_id = add_extract(connection, "LA-CSC-202")
+    for n, srid in enumerate(['q"uote', "back\\slash", "tab\there", "é ü 👶", "\x7f", "r"]):
+        add_record(connection, extract_id, srid, f"Odd{n}", "Elm", date(2013, 2, 1 + n),
+                   source_code="LA-CSC-202", postcode="LS1 4AP",
+                   upn=f"A330{n:08d}A", involvements=EDU)
+    run(connection, tmp_path)
+    new = _state(connection), _raw_evidence(connection)
+    _reset(connection, None)
+    monkeypatch.setattr(responsibility, "_evidence_json", _old_evidence_json)
+    responsibility.allocate(connection, None, now=NOW)
+    old = _state(connection), _raw_evidence(connection)
+    assert new == old
+    assert len(new[1]) == 15
+    ids = {e["source_record_id"] for v in new[1].values() for e in json.loads(v)}
+    assert ids >= {'q"uote', "back\\slash", "tab\there", "é ü 👶", "\x7f"}

@@ -3,11 +3,19 @@ postcode-district table (which must cover every district the synthetic generator
 
 from __future__ import annotations
 
+import json
+import random
 from datetime import date
 
-from contactpoint.domain.council import EvidenceKind, ShieldReviewState, shield_review_state
+from contactpoint.domain.council import (
+    EVIDENCE_RANK,
+    EvidenceKind,
+    ShieldReviewState,
+    shield_review_state,
+)
 from contactpoint.domain.responsibility import (
     Evidence,
+    Responsibility,
     district_table,
     evidence_from_record,
     la_from_laestab,
@@ -86,3 +94,67 @@ def test_shield_review_states() -> None:
     assert shield_review_state(date(2026, 11, 24), today) is ShieldReviewState.OVERDUE
     assert shield_review_state(date(2026, 12, 1), today) is ShieldReviewState.DUE
     assert shield_review_state(date(2027, 3, 1), today) is ShieldReviewState.LATER
+
+
+AWKWARD = ["r", 'quo"te', "back\\slash", "tab\tnew\nline", "\x00\x1f\x7f", "é ü ß",
+           "𝔘 emoji 👶", "</script>", "", " spaced "]
+
+
+def _varied() -> list[Evidence]:
+    out = []
+    for n, text in enumerate(AWKWARD):
+        kind = list(EvidenceKind)[n % 4]
+        out.append(Evidence(kind, f"{n:03d}", f"SRC-{text}", text, date(2026, 1 + n, 1 + n),
+                            text or "upn"))
+    return out
+
+
+def test_as_json_writes_what_json_dumps_of_as_dict_writes() -> None:
+    """The stored evidence is encoded without a dict per piece: byte for byte the old way."""
+    for e in _varied():
+        assert e.as_json() == json.dumps(e.as_dict(), separators=(",", ":"))
+        assert Evidence.from_dict(json.loads(e.as_json())) == e
+
+
+def _old_rule(evidence: list[Evidence]) -> Responsibility:
+    """The rule as it was (a set, ranked without ``detail``): the oracle of the new one."""
+    def order(e: Evidence) -> tuple[int, int, str, str, str]:
+        return (EVIDENCE_RANK[e.kind], -e.observed_on.toordinal(), e.la_code, e.source_code,
+                e.source_record_id)
+    items = sorted(set(evidence), key=order)
+    if not items:
+        return Responsibility(None, ())
+    best = items[0]
+    tied = [e for e in items if e.kind == best.kind and e.observed_on == best.observed_on]
+    votes: dict[str, int] = {}
+    for e in tied:
+        votes[e.la_code] = votes.get(e.la_code, 0) + 1
+    winner = min(votes, key=lambda la: (-votes[la], la))
+    deciding = next(e for e in tied if e.la_code == winner)
+    return Responsibility(winner, (deciding, *[e for e in items if e is not deciding]))
+
+
+def test_the_rule_is_the_old_rule_and_ignores_input_order_and_repeats() -> None:
+    rng = random.Random(18)
+    kinds = list(EvidenceKind)
+    for _ in range(3000):
+        pieces = [Evidence(rng.choice(kinds), rng.choice(["202", "886", "383"]),
+                           rng.choice(["NHS-PDS", "LA-CSC-886"]), rng.choice(["1", "2"]),
+                           rng.choice([D1, D2]), rng.choice(["d", "e"]))
+                  for _ in range(rng.randint(0, 6))]
+        got = responsible_council(pieces)
+        old = _old_rule(pieces)
+        assert got.la_code == old.la_code
+        assert set(got.evidence) == set(pieces)
+        assert len(got.evidence) == len(set(pieces))
+        if old.deciding is not None:
+            assert got.deciding is not None
+            assert (got.deciding.kind, got.deciding.observed_on) == (
+                old.deciding.kind, old.deciding.observed_on)
+        if len({(e.kind, e.la_code, e.source_code, e.source_record_id, e.observed_on)
+                for e in pieces}) == len(set(pieces)):  # no tie the old rule left to hashing
+            assert got == old
+        shuffled = pieces * 2
+        rng.shuffle(shuffled)
+        assert responsible_council(shuffled) == got  # deterministic, repeats count once
+        assert responsible_council(iter(pieces)) == got

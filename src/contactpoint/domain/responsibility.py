@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import date
 from functools import cache
 from importlib import resources
+from json.encoder import encode_basestring_ascii as _json_str
 
 from contactpoint.domain.council import EVIDENCE_RANK, EvidenceKind
 
@@ -55,6 +56,17 @@ class Evidence:
         return {"kind": self.kind.value, "la_code": self.la_code,
                 "source_code": self.source_code, "source_record_id": self.source_record_id,
                 "observed_on": self.observed_on.isoformat(), "detail": self.detail}
+
+    def as_json(self) -> str:
+        """:meth:`as_dict` as compact JSON, byte for byte what
+        ``json.dumps(self.as_dict(), separators=(",", ":"))`` writes (the same key order and
+        escaping), without the dict and the encoder's dispatch: a first link run writes one
+        per piece of evidence of every child."""
+        return (f'{{"kind":"{self.kind.value}","la_code":{_json_str(self.la_code)},'
+                f'"source_code":{_json_str(self.source_code)},'
+                f'"source_record_id":{_json_str(self.source_record_id)},'
+                f'"observed_on":"{self.observed_on.isoformat()}",'
+                f'"detail":{_json_str(self.detail)}}}')
 
     @classmethod
     def from_dict(cls, d: Mapping[str, str]) -> Evidence:
@@ -134,19 +146,28 @@ def la_from_postcode(postcode: str | None, table: Mapping[str, str] | None = Non
 # -- the rule --------------------------------------------------------------------------------
 
 
-def _order(e: Evidence) -> tuple[int, int, str, str, str]:
+def _order(e: Evidence) -> tuple[int, int, str, str, str, str]:
+    """Every field of ``e``, so that distinct pieces never tie: their order (and the deciding
+    piece among equals) does not depend on the order they came in, or on hashing."""
     return (EVIDENCE_RANK[e.kind], -e.observed_on.toordinal(), e.la_code, e.source_code,
-            e.source_record_id)
+            e.source_record_id, e.detail)
 
 
 def responsible_council(evidence: Iterable[Evidence]) -> Responsibility:
     """Rank the evidence and name the council: strongest kind, then most recent, then the
-    council more records of that kind and date agree on, then the lower LA number."""
-    items = sorted(set(evidence), key=_order)
+    council more records of that kind and date agree on, then the lower LA number. A piece
+    given twice counts once."""
+    pieces = evidence if isinstance(evidence, list | tuple) else list(evidence)
+    if len(pieces) == 1:  # nothing to rank (and no set to hash: called for every child)
+        return Responsibility(pieces[0].la_code, (pieces[0],))
+    ranked = sorted(pieces, key=_order)  # equal pieces are neighbours: _order is total
+    items = [e for i, e in enumerate(ranked) if i == 0 or e != ranked[i - 1]]
     if not items:
         return Responsibility(None, ())
     best = items[0]
     tied = [e for e in items if e.kind == best.kind and e.observed_on == best.observed_on]
+    if len(tied) == 1 or all(e.la_code == best.la_code for e in tied):  # nothing to count
+        return Responsibility(best.la_code, tuple(items))
     votes: dict[str, int] = {}
     for e in tied:
         votes[e.la_code] = votes.get(e.la_code, 0) + 1
