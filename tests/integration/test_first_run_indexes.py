@@ -1,5 +1,6 @@
 """A first run loads links, events and search keys with their secondary indexes dropped and
-builds them again after (issue 18): every index is there when the run ends, and is used."""
+builds them again after, and its council decisions with their foreign key dropped and added
+again after (issue 18): every index and foreign key is there when the run ends."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, inspect
 
+from contactpoint.council.tables import child_responsibility
 from contactpoint.db.tables import record_link
 from contactpoint.linking.tables import link_event, search_key
 from integration.test_link_service import add_extract, add_record, run
@@ -31,3 +33,21 @@ def test_a_first_run_leaves_every_index_in_place(connection: Connection, tmp_pat
     assert after == before
     declared = {str(ix.name) for t in (link_event, record_link) for ix in t.indexes}
     assert declared <= after["link_event"] | after["record_link"]
+
+
+def _foreign_keys(conn: Connection, table: str) -> list[tuple[str, str]]:
+    return sorted((str(fk["name"]), str(fk["referred_table"]))
+                  for fk in inspect(conn).get_foreign_keys(table))
+
+
+def test_a_first_run_leaves_the_council_decisions_foreign_key_in_place(
+    connection: Connection, tmp_path: Path
+) -> None:
+    e = add_extract(connection)
+    add_record(connection, e, "1", "Amy", "Stone", date(2015, 3, 1), postcode="NW1 2AB")
+    before = _foreign_keys(connection, child_responsibility.name)
+    assert ("fk_child_responsibility_child_key_child", "child") in before
+    s = run(connection, tmp_path)
+    assert s.mode == "initial"
+    assert s.councils is not None
+    assert _foreign_keys(connection, child_responsibility.name) == before

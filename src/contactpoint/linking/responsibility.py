@@ -186,7 +186,11 @@ def allocate(
             totals[n] += c
         moves.extend((k, previous[k], r) for k, r in decided.items()
                      if r.la_code != previous[k] and previous[k] is not None)
-    _apply(conn, now=now, run_id=run_id)
+    if keys is None:  # every child: its decisions checked against ``child`` in one join
+        with store.foreign_keys_checked_after(conn, child_responsibility):
+            _apply(conn, now=now, run_id=run_id)
+    else:
+        _apply(conn, now=now, run_id=run_id)
     for k, before, now_r in moves:  # a first allocation is not a transfer
         transfer(conn, k, before, now_r, now=now, run_id=run_id, actor=actor)
     children, allocated, changed = totals
