@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime
 from itertools import groupby
@@ -186,10 +187,9 @@ def allocate(
             totals[n] += c
         moves.extend((k, previous[k], r) for k, r in decided.items()
                      if r.la_code != previous[k] and previous[k] is not None)
-    if keys is None:  # every child: its decisions checked against ``child`` in one join
-        with store.foreign_keys_checked_after(conn, child_responsibility):
-            _apply(conn, now=now, run_id=run_id)
-    else:
+    # every child: its decisions checked against ``child`` in one join
+    with (store.foreign_keys_checked_after(conn, child_responsibility) if keys is None
+          else nullcontext()):
         _apply(conn, now=now, run_id=run_id)
     for k, before, now_r in moves:  # a first allocation is not a transfer
         transfer(conn, k, before, now_r, now=now, run_id=run_id, actor=actor)
