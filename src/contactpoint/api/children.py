@@ -211,13 +211,14 @@ def search_children(body: SearchIn, request: Request, actor: Searcher) -> Respon
         sex=SEX_CODES[body.sex] if body.sex else None, postcode=body.postcode, town=body.town,
         nhs_number=body.nhs_number, upn=body.upn,
     )
-    # the sign-in check's transaction goes on: its session look-up, this search and its audit
-    # entry are one transaction on one connection, committed with the entry (one round trip)
+    # the sign-in check's transaction goes on: its session look-up and this search are one
+    # transaction on one connection; the search commits it and then its audit entry, with
+    # concurrent searches' entries (trail.append_read)
     with rt.request_transaction(request) as conn:
         hits = search_service.search(
             conn, viewer=viewer_for(actor), criteria=criteria, reason=body.reason,
             ctx=audit_context(request, actor), linkage_dir=rt.settings.effective_linkage_dir,
-            now=rt.clock(), commit=True,
+            now=rt.clock(),
         )
     out = SearchOut(results=[SearchResultOut(**h.__dict__, confidence_band=band(h.confidence))
                              for h in hits])

@@ -7,20 +7,27 @@ after appending (append last, then commit), because other appenders wait for it 
 PostgreSQL the whole append is one statement and the server computes the entry's hash under
 the lock: the lock is held over that one round trip, the caller's return to its COMMIT and
 the commit (ADR 0006).
+
+:func:`append_read` audits a read (a search, a view), which changes nothing its entry must
+commit with: the caller's transaction is committed first and the entry appended with the
+concurrent reads' entries of this process, one transaction and one commit per group (ADR 0007).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+import threading
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, TypedDict
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import Connection, insert, select, text, update
+from sqlalchemy import Connection, Engine, insert, select, text, update
 
 from contactpoint.audit import chain
+from contactpoint.audit.group import GroupCommit
 from contactpoint.audit.tables import audit_child, audit_event, audit_head
 from contactpoint.db.base import utcnow
 from contactpoint.errors import AuditChainBroken, ValidationFailed
@@ -124,6 +131,57 @@ def child_subject(child_id: str) -> str:
     return f"{CHILD_SUBJECT_PREFIX}{child_id}"
 
 
+class _Prepared(TypedDict):
+    action: AuditAction
+    fields: _Fields
+    when: datetime
+    children: list[str]
+
+
+def _prepare(
+    *,
+    action: AuditAction,
+    actor: str | None,
+    organisation: str | None,
+    reason: str | None,
+    request_id: str | None,
+    subject: str | None,
+    details: Mapping[str, Any] | None,
+    at: datetime | None,
+    children: Iterable[str],
+) -> _Prepared:
+    """Check an entry's fields and build its canonical parts (nothing written)."""
+    action = AuditAction(action)
+    for name, value in (
+        ("actor", actor),
+        ("organisation", organisation),
+        ("request_id", request_id),
+        ("subject", subject),
+    ):
+        if value is not None and len(value) > _LIMITS[name]:
+            raise ValidationFailed(f"audit {name} longer than {_LIMITS[name]} characters")
+    at_text = chain.canonical_time(at if at is not None else utcnow())  # refuses naive times
+    indexed = set(children)
+    if subject is not None and subject.startswith(CHILD_SUBJECT_PREFIX):
+        indexed.add(subject[len(CHILD_SUBJECT_PREFIX):])
+    fields: _Fields = {"at": at_text, "action": action.value, "actor": actor,
+                       "organisation": organisation, "reason": reason,
+                       "request_id": request_id, "subject": subject,
+                       "details": chain.canonical_details(details)}
+    return {"action": action, "fields": fields, "when": datetime.fromisoformat(at_text),
+            "children": sorted(indexed)}
+
+
+def _entry(prepared: _Prepared, details: Mapping[str, Any] | None,
+           chained: tuple[int, str, str]) -> AuditEntry:
+    seq, prev_hash, digest = chained
+    f = prepared["fields"]
+    return AuditEntry(seq=seq, at=prepared["when"], action=f["action"], actor=f["actor"],
+                      organisation=f["organisation"], reason=f["reason"],
+                      request_id=f["request_id"], subject=f["subject"],
+                      details=dict(details or {}), prev_hash=prev_hash, entry_hash=digest)
+
+
 def append(
     conn: Connection,
     *,
@@ -136,49 +194,55 @@ def append(
     details: Mapping[str, Any] | None = None,
     at: datetime | None = None,
     children: Iterable[str] = (),
-    commit: bool = False,
 ) -> AuditEntry:
-    """Append one event to the chain inside the caller's transaction (never commits, unless
-    ``commit``).
+    """Append one event to the chain inside the caller's transaction (never commits).
 
     ``children``: child ids the event returned or showed (a search's results); they, and the
-    child named by a ``child:<id>`` subject, are indexed in ``audit_child``.
-
-    ``commit``: the event is the transaction's last statement and the caller's transaction
-    ends with it: it is committed here, with the event. On PostgreSQL the append and the COMMIT
-    go to the server together (psycopg's pipeline mode, one round trip), so the chain-head row
-    lock is held for the server's time alone, never while this process waits for its GIL
-    between the two (with 20 concurrent searches that wait was the chain's queue)."""
-    action = AuditAction(action)
-    for name, value in (
-        ("actor", actor),
-        ("organisation", organisation),
-        ("request_id", request_id),
-        ("subject", subject),
-    ):
-        if value is not None and len(value) > _LIMITS[name]:
-            raise ValidationFailed(f"audit {name} longer than {_LIMITS[name]} characters")
-    at_text = chain.canonical_time(at if at is not None else utcnow())  # refuses naive times
-    when = datetime.fromisoformat(at_text)
-    details_text = chain.canonical_details(details)
-
-    indexed = set(children)
-    if subject is not None and subject.startswith(CHILD_SUBJECT_PREFIX):
-        indexed.add(subject[len(CHILD_SUBJECT_PREFIX):])
-    fields: _Fields = {"at": at_text, "action": action.value, "actor": actor,
-                       "organisation": organisation, "reason": reason,
-                       "request_id": request_id, "subject": subject, "details": details_text}
+    child named by a ``child:<id>`` subject, are indexed in ``audit_child``."""
+    prepared = _prepare(action=action, actor=actor, organisation=organisation, reason=reason,
+                        request_id=request_id, subject=subject, details=details, at=at,
+                        children=children)
     if conn.dialect.name == "postgresql":
-        seq, prev_hash, digest = _append_in_database(conn, fields, when, sorted(indexed),
-                                                     commit=commit)
+        row = conn.execute(_APPEND_SQL, _statement_parameters(prepared)).one_or_none()
+        chained = _chained(row)
     else:
-        seq, prev_hash, digest = _append_here(conn, fields, when, sorted(indexed))
-        if commit:
-            conn.commit()
-    return AuditEntry(seq=seq, at=when, action=action.value, actor=actor,
-                      organisation=organisation, reason=reason, request_id=request_id,
-                      subject=subject, details=dict(details or {}), prev_hash=prev_hash,
-                      entry_hash=digest)
+        chained = _append_here(conn, prepared)
+    return _entry(prepared, details, chained)
+
+
+def append_read(
+    conn: Connection,
+    *,
+    action: AuditAction,
+    actor: str | None,
+    organisation: str | None,
+    reason: str | None = None,
+    request_id: str | None = None,
+    subject: str | None = None,
+    details: Mapping[str, Any] | None = None,
+    at: datetime | None = None,
+    children: Iterable[str] = (),
+) -> AuditEntry:
+    """Audit a read (a search, a view): an action that changed nothing its entry must commit
+    with. The caller's transaction is committed, then the entry is appended and committed, and
+    only then is it returned: answer the read after this, never before (ADR 0007).
+
+    On PostgreSQL the entry joins the entries of this process's concurrent reads: one thread
+    appends the whole group in one transaction on its own connection, so the chain-head lock
+    and the commit's WAL flush are paid once per group, not once per read (``audit.group``).
+    If the group's write fails, every read in it gets the error and none of its entries is
+    stored. On SQLite the entry is appended and committed alone."""
+    prepared = _prepare(action=action, actor=actor, organisation=organisation, reason=reason,
+                        request_id=request_id, subject=subject, details=details, at=at,
+                        children=children)
+    if conn.dialect.name == "postgresql":
+        conn.commit()
+        chained = _group_for(conn.engine).submit(
+            _statement_parameters(prepared), lambda group: _append_group(conn, group))
+    else:
+        chained = _append_here(conn, prepared)
+        conn.commit()
+    return _entry(prepared, details, chained)
 
 
 _NO_HEAD = "audit chain head row is missing (run `contactpoint db upgrade`)"
@@ -197,14 +261,13 @@ def _take_head(conn: Connection) -> tuple[int, str]:
     return int(head.seq), str(head.head_hash)
 
 
-def _append_here(
-    conn: Connection, fields: _Fields, when: datetime, children: list[str]
-) -> tuple[int, str, str]:
+def _append_here(conn: Connection, prepared: _Prepared) -> tuple[int, str, str]:
     """SQLite (one writer at a time anyway): lock, hash in Python, write; three statements."""
+    fields, children = prepared["fields"], prepared["children"]
     seq, prev_hash = _take_head(conn)
     digest = chain.entry_hash(prev_hash, chain.canonical_entry(seq=seq, **fields))
     conn.execute(insert(audit_event).values(
-        seq=seq, prev_hash=prev_hash, entry_hash=digest, **{**fields, "at": when}))
+        seq=seq, prev_hash=prev_hash, entry_hash=digest, **{**fields, "at": prepared["when"]}))
     conn.execute(update(audit_head).where(audit_head.c.id == 1).values(head_hash=digest))
     if children:
         conn.execute(insert(audit_child), [{"child_id": c, "seq": seq} for c in children])
@@ -242,41 +305,61 @@ SELECT seq, prev_hash, entry_hash FROM head
 """)
 
 
-def _append_in_database(
-    conn: Connection, fields: _Fields, when: datetime, children: list[str], *, commit: bool
-) -> tuple[int, str, str]:
-    """PostgreSQL: one round trip, the hash computed under the lock by the server; with
-    ``commit``, the COMMIT in the same round trip."""
+def _statement_parameters(prepared: _Prepared) -> dict[str, Any]:
+    fields = prepared["fields"]
     before, after = chain.canonical_parts(**fields)
-    params = {**fields, "at": when, "before": before, "after": after, "children": children}
-    row = (_append_and_commit(conn, params) if commit
-           else conn.execute(_APPEND_SQL, params).one_or_none())
+    return {**fields, "at": prepared["when"], "before": before, "after": after,
+            "children": prepared["children"]}
+
+
+def _chained(row: Any) -> tuple[int, str, str]:
     if row is None:
         raise AuditChainBroken(_NO_HEAD)
     seq, prev_hash, entry_hash = row
     return int(seq), str(prev_hash), str(entry_hash)
 
 
+_GROUPS: WeakKeyDictionary[Engine, GroupCommit[dict[str, Any], tuple[int, str, str]]] = (
+    WeakKeyDictionary())
+_GROUPS_LOCK = threading.Lock()
+
+
+def _group_for(engine: Engine) -> GroupCommit[dict[str, Any], tuple[int, str, str]]:
+    """This process's group commit for the audited reads of one database."""
+    with _GROUPS_LOCK:
+        group = _GROUPS.get(engine)
+        if group is None:
+            group = _GROUPS[engine] = GroupCommit(limit=_GROUP_LIMIT)
+        return group
+
+
+_GROUP_LIMIT = 64  # entries per transaction: the head lock's hold grows with the group
 _APPEND_DRIVER_SQL: dict[str, str] = {}  # _APPEND_SQL in the driver's parameter style
 
 
-def _append_and_commit(conn: Connection, params: dict[str, Any]) -> tuple[Any, ...] | None:
-    """The append and the COMMIT sent together (psycopg pipeline mode): one round trip. If the
-    append fails the server skips the COMMIT and the error is raised here; the caller's unit of
-    work rolls back as usual. SQLAlchemy's own commit afterwards finds the driver's
-    transaction closed (psycopg sends nothing) and only ends its bookkeeping."""
+def _append_group(conn: Connection, group: Sequence[dict[str, Any]]) -> list[tuple[int, str, str]]:
+    """PostgreSQL: a group's appends and one COMMIT sent together on ``conn`` (psycopg's
+    pipeline mode; ``conn`` has no transaction open): one round trip, one WAL flush, the
+    head lock held from the group's first append to its commit. If any append fails the
+    server skips the rest and the COMMIT; the transaction is rolled back and the error
+    raised, so nothing of the group is stored."""
     driver = conn.connection.driver_connection
     key = conn.dialect.name
     sql = _APPEND_DRIVER_SQL.get(key)
     if sql is None:
         sql = _APPEND_DRIVER_SQL[key] = str(_APPEND_SQL.compile(dialect=conn.dialect))
-    with driver.pipeline():  # type: ignore[union-attr]
-        cursor = driver.cursor()  # type: ignore[union-attr]
-        cursor.execute(sql, params)
-        driver.commit()  # type: ignore[union-attr]
-    row = cursor.fetchone()
-    conn.commit()
-    return None if row is None else tuple(row)
+    cursors = []
+    try:
+        with driver.pipeline():  # type: ignore[union-attr]
+            for params in group:
+                cursor = driver.cursor()  # type: ignore[union-attr]
+                cursor.execute(sql, params)
+                cursors.append(cursor)
+            driver.commit()  # type: ignore[union-attr]
+    except BaseException:
+        driver.rollback()  # type: ignore[union-attr]
+        raise
+    return [_chained(cursor.fetchone()) for cursor in cursors]
 
 
 def head(conn: Connection) -> tuple[int, str]:

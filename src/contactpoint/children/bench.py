@@ -9,8 +9,10 @@
    NHS number alone, UPN alone); for the held-out children, ordinary queries that must not
    come back at high confidence.
 4. ``contactpoint serve`` is started; a practitioner signs in; the queries are sent with 1 and
-   with N concurrent clients (a bounded asyncio driver). Latency is read both at the client
-   and at the server (the access log's ``duration_ms`` for the search route).
+   with N concurrent clients (a closed-loop asyncio driver: kept-alive connections whose
+   responses httptools parses, as little client CPU as can be on the server's machine).
+   Latency is read both at the client and at the server (the access log's ``duration_ms`` for
+   the search route).
 """
 
 from __future__ import annotations
@@ -32,8 +34,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import httptools
 import httpx
 import polars as pl
+from sqlalchemy.engine import make_url
 
 from contactpoint.access import totp
 from contactpoint.access.config import load_access_settings, system_clock
@@ -346,6 +350,35 @@ def _cpu_seconds(pid: int) -> float | None:
     return total
 
 
+def _database_cpu_seconds(url: str) -> float | None:
+    """User + system CPU of the PostgreSQL backends serving ``url``'s database, when they run
+    on this machine (from ``/proc``; None otherwise or for SQLite). The server's connections
+    stay open through a run, so the difference over a run is the database's share of it."""
+    if not url.startswith("postgresql"):
+        return None
+    database = make_url(url).database
+    tick = os.sysconf("SC_CLK_TCK")
+    total, seen = 0.0, False
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            title = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            if not title.startswith("postgres: ") or f" {database} " not in title:
+                continue
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        total, seen = total + (int(fields[11]) + int(fields[12])) / tick, True
+    return total if seen else None
+
+
+def _per_search_ms(before: float | None, after: float | None, searches: int) -> float | None:
+    if before is None or after is None:
+        return None
+    return round((after - before) * 1000 / searches, 2)
+
+
 def _server_processes(log: Path) -> int | None:
     """How many processes ``serve`` said it runs (its first lines)."""
     for line in log.read_text(errors="replace").splitlines()[:20]:
@@ -366,26 +399,82 @@ def _server_durations(log: Path, start: int) -> tuple[list[float], int]:
     return out, len(text)
 
 
+class _KeptAlive(asyncio.Protocol):
+    """One client connection kept alive: a request's bytes out, its response read by
+    httptools' parser (the one ``serve`` uses). A load generator as light as it can be, so
+    that on a shared machine the server's CPU is not spent in the client (httpx costs about
+    2.5 ms of CPU per request here, the server itself about 4)."""
+
+    def __init__(self) -> None:
+        self._parser = httptools.HttpResponseParser(self)
+        self._transport: asyncio.Transport | None = None
+        self._body: list[bytes] = []
+        self._answer: asyncio.Future[tuple[int, bytes]] | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self._transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self._parser.feed_data(data)
+
+    def on_body(self, body: bytes) -> None:
+        self._body.append(body)
+
+    def on_message_complete(self) -> None:
+        if self._answer is not None and not self._answer.done():
+            self._answer.set_result((self._parser.get_status_code(), b"".join(self._body)))
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._answer is not None and not self._answer.done():
+            self._answer.set_exception(ConnectionError("the server closed the connection"))
+
+    async def send(self, request: bytes) -> tuple[int, bytes]:
+        assert self._transport is not None
+        self._body = []
+        self._answer = asyncio.get_running_loop().create_future()
+        self._transport.write(request)
+        return await self._answer
+
+    def close(self) -> None:
+        if self._transport is not None:
+            self._transport.close()
+
+
+def _search_request(host: str, cookie: str, body: dict[str, str]) -> bytes:
+    content = json.dumps({"reason": "bench", **body}).encode()
+    head = (f"POST {SEARCH_ROUTE} HTTP/1.1\r\nHost: {host}\r\nCookie: {cookie}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(content)}\r\n\r\n")
+    return head.encode() + content
+
+
 async def _drive(base: str, cookie: str, queries: list[Query], clients: int
                  ) -> tuple[list[float], list[list[dict[str, Any]]], float]:
-    sem = asyncio.Semaphore(clients)
+    """Send every query once, ``clients`` at a time: each client a kept-alive connection that
+    sends its next query as soon as its last is answered (a closed loop)."""
+    host, port = base.removeprefix("http://").rsplit(":", 1)
+    requests = [_search_request(f"{host}:{port}", cookie, q.body) for q in queries]
     latencies: list[float] = [0.0] * len(queries)
     results: list[list[dict[str, Any]]] = [[] for _ in queries]
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=base, headers={"Cookie": cookie}, limits=limits,
-                                 timeout=60) as client:
-        async def one(i: int, q: Query) -> None:
-            async with sem:
-                t = time.perf_counter()
-                r = await client.post(SEARCH_ROUTE, json={"reason": "bench", **q.body})
-                latencies[i] = (time.perf_counter() - t) * 1000
-                r.raise_for_status()
-                results[i] = r.json()["results"]
+    turns = iter(range(len(queries)))  # shared: each client takes the next query
+    loop = asyncio.get_running_loop()
 
-        started = time.perf_counter()
-        await asyncio.gather(*(one(i, q) for i, q in enumerate(queries)))
-        elapsed = time.perf_counter() - started
-    return latencies, results, elapsed
+    async def client() -> None:
+        _, connection = await loop.create_connection(_KeptAlive, host, int(port))
+        try:
+            for i in turns:
+                t = time.perf_counter()
+                status, body = await connection.send(requests[i])
+                latencies[i] = (time.perf_counter() - t) * 1000
+                if status != 200:
+                    raise RuntimeError(f"search answered {status}: {body[:200]!r}")
+                results[i] = json.loads(body)["results"]
+        finally:
+            connection.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(clients)))
+    return latencies, results, time.perf_counter() - started
 
 
 @dataclass
@@ -520,16 +609,15 @@ def run_search_benchmark(
         accuracy: dict[str, Any] | None = None
         for n in clients:
             batch = qs * (repeat if n > 1 else 1)
-            cpu_before = _cpu_seconds(server.proc.pid)
+            cpu_before, db_before = _cpu_seconds(server.proc.pid), _database_cpu_seconds(url)
             lat, res, elapsed = asyncio.run(_drive(server.base, cookie, batch, n))
-            cpu_after = _cpu_seconds(server.proc.pid)
+            cpu_after, db_after = _cpu_seconds(server.proc.pid), _database_cpu_seconds(url)
             at_server, mark = _server_durations(server.log, mark)
             runs[f"clients_{n}"] = {
                 "client_ms": _percentiles(lat), "server_ms": _percentiles(at_server),
                 "searches_per_second": round(len(batch) / elapsed, 1),
-                "server_cpu_ms_per_search": (
-                    round((cpu_after - cpu_before) * 1000 / len(batch), 2)
-                    if cpu_before is not None and cpu_after is not None else None),
+                "server_cpu_ms_per_search": _per_search_ms(cpu_before, cpu_after, len(batch)),
+                "database_cpu_ms_per_search": _per_search_ms(db_before, db_after, len(batch)),
                 "load_average": [round(x, 2) for x in os.getloadavg()],
             }
             if accuracy is None:

@@ -181,13 +181,10 @@ def search(
     linkage_dir: Path,
     settings: SearchSettings | None = None,
     now: datetime | None = None,
-    commit: bool = False,
 ) -> list[SearchHit]:
-    """Run one search and append it to the audit trail (in the caller's transaction; with
-    ``commit`` the audit entry ends that transaction and commits it: ``trail.append``)."""
+    """Run one search and audit it (:func:`audited_search`)."""
     return audited_search(conn, viewer=viewer, criteria=criteria, reason=reason, ctx=ctx,
-                          linkage_dir=linkage_dir, settings=settings, now=now,
-                          commit=commit).hits
+                          linkage_dir=linkage_dir, settings=settings, now=now).hits
 
 
 def audited_search(
@@ -200,7 +197,6 @@ def audited_search(
     linkage_dir: Path,
     settings: SearchSettings | None = None,
     now: datetime | None = None,
-    commit: bool = False,
 ) -> SearchOutcome:
     """:func:`search`, also answering the audit entry's sequence number: a reference to this
     search (and its stated reason) that the web pages carry to the record, so the reason never
@@ -232,12 +228,14 @@ def audited_search(
                                if address and address.postcode
                                and "postcode_district" in allowed else None),
         ))
-    entry = trail.append(
+    # a search reads: its entry is committed (with concurrent reads', ADR 0007) before it
+    # returns, and the caller's transaction with it
+    entry = trail.append_read(
         conn, action=AuditAction.CHILD_SEARCH, actor=ctx.actor, organisation=ctx.organisation,
         reason=why, request_id=ctx.request_id,
         details={"criteria": good.audit_form(), "results": [h.child_id for h in out],
                  "model_version": model.version},
-        children=[h.child_id for h in out], at=now, commit=commit,
+        children=[h.child_id for h in out], at=now,
     )
     return SearchOutcome(out, entry.seq)
 
