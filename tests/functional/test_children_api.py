@@ -286,8 +286,9 @@ def test_a_view_needs_a_recent_search_and_refuses_everything_else_alike(
     assert body["nhs_number"] == PEOPLE["NICK"].nhs
     assert body["carers"][0]["name"] == "Kate Brennan"
     assert "provenance" not in body
-    # a day later the search no longer opens the record (sessions end sooner: ask the service)
-    with db.begin() as conn:
+    # a day later the search no longer opens the record (sessions end sooner: ask the service;
+    # a view commits its own entry, and the caller's transaction with it)
+    with db.connect() as conn:
         later = view_service.view(
             conn, viewer=Viewer(ViewerRole.PRACTITIONER, frozenset(),
                                 client.headers["X-Test-Actor"]),

@@ -150,13 +150,15 @@ def view(
     window: timedelta = DEFAULT_WINDOW,
     extra: ExtraInvolvements = no_extra_involvements,
 ) -> ViewOutcome:
-    """Open one child record as ``viewer`` may see it; the view (or the refusal) is audited in
-    the caller's transaction. The caller commits and then raises :class:`ViewRefused` for a
-    refused outcome."""
+    """Open one child record as ``viewer`` may see it; the view (or the refusal) is audited as
+    a read (``trail.append_read``: the caller's transaction and the entry are committed when
+    this returns). The caller raises :class:`ViewRefused` for a refused outcome."""
     why = stated_reason(reason)
     found = reach(conn, viewer=viewer, child_id=child_id, now=now, window=window, extra=extra)
+    # a view reads: its entry (a refusal's too) is committed, with concurrent reads', before
+    # this returns, and the caller's transaction with it (ADR 0007)
     if not found.allowed or found.row is None:
-        trail.append(
+        trail.append_read(
             conn, action=AuditAction.CHILD_VIEW, actor=ctx.actor, organisation=ctx.organisation,
             reason=why, request_id=ctx.request_id, subject=found.subject,
             details=found.refusal_details, at=now,
@@ -164,7 +166,7 @@ def view(
         return ViewOutcome(None)
     shown = visible(found, viewer)
     redirected = found.redirected_from
-    entry = trail.append(
+    entry = trail.append_read(
         conn, action=AuditAction.CHILD_VIEW, actor=ctx.actor, organisation=ctx.organisation,
         reason=why, request_id=ctx.request_id, subject=child_subject(found.row.child_id),
         details={"outcome": "shown", "fields": list(shown.fields_shown),
