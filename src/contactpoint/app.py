@@ -67,6 +67,15 @@ def _lifespan(
     return lifespan
 
 
+def _engine(settings: Settings) -> Engine:
+    """The server's engine: on PostgreSQL a pool as large as a process's concurrent requests
+    (``db_pool_size``), so connections are kept, not opened per request."""
+    url = settings.effective_database_url
+    if url.startswith("sqlite"):
+        return make_engine(url)
+    return make_engine(url, pool_size=settings.db_pool_size, max_overflow=10)
+
+
 def create_app(
     settings: Settings,
     *,
@@ -90,7 +99,7 @@ def create_app(
     app.state.runtime = Runtime(
         settings=settings,
         access=access,
-        engine=engine or make_engine(settings.effective_database_url),
+        engine=engine or _engine(settings),
         hashing=PasswordHashing(access.hash_parameters),
         clock=clock or system_clock,
     )

@@ -40,6 +40,13 @@ class Settings(BaseSettings):
         "SQLite, whose single writer several processes would only queue behind).",
     )
 
+    db_pool_size: int = Field(
+        default=20, ge=1, le=200,
+        description="`serve`, PostgreSQL: connections each server process keeps open. A request "
+        "beyond them opens one of up to 10 more, closed again when it is returned: a new "
+        "server backend each time, which costs more CPU than the search it serves.",
+    )
+
     metrics_port: int = Field(
         default=0, ge=0, le=65535,
         description="`serve`: Prometheus metrics on this port (0: off). Never on the app's port.",
