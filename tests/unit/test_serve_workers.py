@@ -1,4 +1,4 @@
-"""``contactpoint serve``'s process count: one per core on PostgreSQL, one on SQLite."""
+"""``contactpoint serve``: processes (one per core on PostgreSQL, one on SQLite), pool size."""
 
 from __future__ import annotations
 
@@ -23,3 +23,17 @@ def test_one_process_on_sqlite_whose_single_writer_more_would_queue_behind() -> 
 def test_a_configured_count_wins(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CONTACTPOINT_SERVE_WORKERS", "3")
     assert Settings(database_url="sqlite:///x.db").effective_serve_workers == 3
+
+
+def test_each_server_process_keeps_a_pool_as_large_as_its_concurrent_requests(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from sqlalchemy.pool import QueuePool
+
+    from contactpoint.app import _engine
+
+    engine = _engine(Settings(database_url=PG))  # no connection is opened
+    assert isinstance(engine.pool, QueuePool)
+    assert engine.pool.size() == 20
+    monkeypatch.setenv("CONTACTPOINT_DB_POOL_SIZE", "32")
+    assert _engine(Settings(database_url=PG)).pool.size() == 32
