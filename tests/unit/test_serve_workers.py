@@ -36,4 +36,6 @@ def test_each_server_process_keeps_a_pool_as_large_as_its_concurrent_requests(
     assert isinstance(engine.pool, QueuePool)
     assert engine.pool.size() == 20
     monkeypatch.setenv("CONTACTPOINT_DB_POOL_SIZE", "32")
-    assert _engine(Settings(database_url=PG)).pool.size() == 32
+    configured = _engine(Settings(database_url=PG)).pool
+    assert isinstance(configured, QueuePool)
+    assert configured.size() == 32
