@@ -51,6 +51,10 @@ MARGIN = 0.003
 # initials 0.99580 -> 0.99748, two NHS numbers 0.99281 -> 0.99493, name origins 0.99070 ->
 # 0.99704, many sources 0.99758 -> 0.99824, all 0.94267 -> 0.96185; precision 1.0 in every
 # condition but dedupe-only, so the precision floor is the target itself, 0.9995.
+# Then (a slip of any kind read where more than the forename says one child: the same full
+# middle name, or two other sources holding the name that day and none the slip):
+# within-source duplicates 0.98265 -> 0.98386, typos 0.99414 -> 0.99581, dedupe-only P
+# 0.99338 -> 0.99352 and R 0.88933 -> 0.90909.
 # Precision holds at the target where it is met; dedupe-only (one
 # children's file, duplicates and twins alike, no identifier to tell them apart) stays below it
 # and below the recall floor for the reason in docs/linkage.md. Raise both as the engine
@@ -58,13 +62,13 @@ MARGIN = 0.003
 MEASURED: dict[str, tuple[int, float, float]] = {
     "baseline": (1000, 1.00000, 0.99834),
     "initials": (1000, 1.00000, 0.99748),
-    "within_source_duplicates": (1000, 1.00000, 0.98265),
+    "within_source_duplicates": (1000, 1.00000, 0.98386),
     "two_nhs_numbers": (1000, 1.00000, 0.99493),
     "name_origins": (1000, 1.00000, 0.99704),
-    "typos_x3": (1000, 1.00000, 0.99414),
+    "typos_x3": (1000, 1.00000, 0.99581),
     "missing_dob_parts": (1000, 1.00000, 1.00000),
     "address_churn": (1000, 1.00000, 0.99838),
-    "dedupe_only": (1500, 0.99338, 0.88933),
+    "dedupe_only": (1500, 0.99352, 0.90909),
     "many_sources": (1000, 1.00000, 0.99824),
     "all": (1000, 1.00000, 0.96185),
 }

@@ -102,6 +102,66 @@ def test_twins_amelia_and_amelie_in_one_file_stay_apart(
     assert c[3] not in (c[1], c[2])
 
 
+def test_one_middle_name_reads_any_slip_of_the_forename() -> None:
+    """The same full middle name on both records of one source and date: the source's own
+    second record, whatever the slip (a doubled consonant, a vowel for a vowel, the last
+    letter); an initial, another middle name or none leaves the slip rules as they were."""
+    lf = pl.DataFrame([
+        (1, "HMRC-CHB", "2019-11-03", "stanley", "M", "robin"),
+        (2, "HMRC-CHB", "2019-11-03", "stanlley", "M", "robin"),  # doubled consonant
+        (3, "HMRC-CHB", "2018-01-31", "daniel", "M", "colonel"),
+        (4, "HMRC-CHB", "2018-01-31", "danuel", "M", "colonel"),  # a vowel for a vowel
+        (5, "HMRC-CHB", "2016-06-16", "hana", "F", "grace"),
+        (6, "HMRC-CHB", "2016-06-16", "hanna", "F", "ruby"),  # twins: other middle names
+        (7, "HMRC-CHB", "2015-04-12", "edna", "F", "g"),
+        (8, "HMRC-CHB", "2015-04-12", "edno", "F", "g"),  # an initial is no evidence
+        (9, "HMRC-CHB", "2014-01-16", "louise", "F", None),
+        (10, "HMRC-CHB", "2014-01-16", "louisc", "F", None),  # no middle name: as before
+    ], schema=["unique_id", "source_code", "dob", "fn", "sex", "fn_mid"], orient="row")
+    assert slip_forenames(lf).to_list() == [
+        "stanley", "stanley", "daniel", "daniel", "hana", "hanna", "edna", "edno",
+        "louise", "louisc"]
+
+
+def test_a_slip_beside_a_name_two_other_sources_hold_that_day_is_read() -> None:
+    """``Jacck`` (one record) beside ``Jack`` in one source, with two other sources holding
+    ``Jack`` that day and none ``Jacck``: a twin would be held by them too. One other source
+    is not enough, nor is it when another name one slip away is held that day (``Hannah``
+    elsewhere makes ``Hanna`` either twin's)."""
+    lf = pl.DataFrame([
+        (1, "HMRC-CHB", "2026-08-06", "jack", "M"),
+        (2, "HMRC-CHB", "2026-08-06", "jacck", "M"),
+        (3, "GRO-BIRTHS", "2026-08-06", "jack", "M"),
+        (4, "NHS-PDS", "2026-08-06", "jack", "M"),
+        (5, "HMRC-CHB", "2019-11-03", "seth", "M"),
+        (6, "HMRC-CHB", "2019-11-03", "setth", "M"),
+        (7, "NHS-PDS", "2019-11-03", "seth", "M"),  # one other source only
+        (8, "HMRC-CHB", "2016-06-16", "hana", "F"),
+        (9, "HMRC-CHB", "2016-06-16", "hanna", "F"),
+        (10, "GRO-BIRTHS", "2016-06-16", "hana", "F"),
+        (11, "NHS-PDS", "2016-06-16", "hana", "F"),
+        (12, "NHS-PDS", "2016-06-16", "hannah", "F"),  # the twin, as PDS writes her
+    ], schema=["unique_id", "source_code", "dob", "fn", "sex"], orient="row")
+    assert slip_forenames(lf).to_list() == [
+        "jack", "jack", "jack", "jack", "seth", "setth", "seth",
+        "hana", "hanna", "hana", "hana", "hannah"]
+
+
+def test_twins_with_one_middle_name_and_unlike_forenames_stay_apart(
+    default_model: ModelArtefact, tmp_path: Path
+) -> None:
+    rows = [  # a dedupe file: the child twice (one middle name, a slip), and the twin
+        record(1, source_code="HMRC-CHB", given_name="Stanley", middle_names="Robin",
+               sex="M"),
+        record(2, source_code="HMRC-CHB", given_name="Stanlley", middle_names="Robin",
+               sex="M"),
+        record(3, source_code="HMRC-CHB", given_name="Oscar", middle_names="Robin", sex="M"),
+    ]
+    c = _cluster_of(dedupe(frame(rows), default_model, tmp_path).clusters)
+    assert c[1] == c[2]
+    assert c[3] != c[1]
+
+
 def test_a_calling_name_written_first_is_one_child(
     default_model: ModelArtefact, tmp_path: Path
 ) -> None:

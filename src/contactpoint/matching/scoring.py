@@ -512,7 +512,7 @@ def run_match_new(
                 con,
                 f"SELECT e.unique_id AS record_key, c.child_key, "  # noqa: S608 - internal names only  # nosec B608
                 f"s.child_key IS NOT NULL AS shielded, e.nhs AS nhs_number, e.upn, "
-                f"e.source_code, e.dob, e.fn, e.sex FROM {prepared.TABLE} e "
+                f"e.source_code, e.dob, e.fn, e.sex, e.fn_mid FROM {prepared.TABLE} e "
                 f"JOIN {prepared.CHILDREN} c ON c.unique_id = e.unique_id "
                 f"LEFT JOIN {prepared.SHIELDED} s ON s.child_key = c.child_key "
                 f"WHERE c.child_key IN (SELECT h.child_key FROM {prepared.CHILDREN} h "
@@ -539,7 +539,7 @@ def _read_slips_of_day(
     forename it mistypes, and the UPN vetoes a slip alone made lifted: the rule ``dedupe``
     applies (:mod:`.slips`), over the records that decide a new record's child. Whether a
     forename is carried by other records is counted over the whole population."""
-    cols = ["unique_id", "source_code", "dob", "fn", "sex"]
+    cols = ["unique_id", "source_code", "dob", "fn", "sex", "fn_mid"]
     rel = pl.concat([
         lf_new.select(cols),
         ex.select(pl.col("record_key").alias("unique_id"), *cols[1:]),

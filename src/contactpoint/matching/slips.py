@@ -24,6 +24,16 @@ rules only (nothing stored, no comparison level changes), when all of these hold
 * exactly one such forename exists (``Hanaa`` between twins ``Hana`` and ``Hanna`` stays as it
   is).
 
+A slip of the kinds :func:`is_slip` refuses (a doubled consonant ``Stanlley``, a vowel for a
+vowel ``Olivoa``, the first or last letter ``Louisc``: :func:`is_any_slip`) is read too when the
+forename carrying it is carried by no other record and more than the forename says the two
+records are one child's (:func:`_one_child_beside`): the same full middle name on both (twins
+are not given one middle name), or two other sources holding the established name on that date
+and none the slip (twins are registered alike: the registers that hold one twin hold the
+other), with no other forename one slip from it on that date anywhere (``Hannah`` held
+elsewhere makes ``Hanna`` either twin's). A single file with neither (a dedupe-only extract
+without middle names) keeps such a pair apart: its records cannot tell it from twins.
+
 Twins given names one letter apart are named the way real names vary (Amelia and Amelie,
 Hana and Hanna, Aiden and Aidan, Javier and Xavier), which :func:`is_slip` refuses whatever
 the lists say. What this can still get wrong: twins whose unlisted names are one slip of the
@@ -49,12 +59,13 @@ def slip_forenames(lf: pl.DataFrame, counts: pl.DataFrame | None = None) -> pl.S
     when ``lf`` is only part of it (``match_new``: a day's records and the records of their
     candidate children); by default ``lf`` is the population."""
     fn = lf.get_column("fn")
-    sex = lf.get_column("sex") if "sex" in lf.columns else pl.repeat(None, lf.height,
-                                                                     dtype=pl.Utf8, eager=True)
+    none = pl.repeat(None, lf.height, dtype=pl.Utf8, eager=True)
+    sex = lf.get_column("sex") if "sex" in lf.columns else none
+    mid = lf.get_column("fn_mid") if "fn_mid" in lf.columns else none
     known = known_forenames()
     base = pl.DataFrame({
         "unique_id": lf.get_column("unique_id"), "src": lf.get_column("source_code"),
-        "dob": lf.get_column("dob"), "fn": fn, "sex": sex,
+        "dob": lf.get_column("dob"), "fn": fn, "sex": sex, "mid": full_middle_names(mid),
     }).filter(pl.col("fn").is_not_null() & pl.col("dob").is_not_null()
               & pl.col("src").is_not_null())
     base = base.with_columns(
@@ -79,6 +90,7 @@ def slip_forenames(lf: pl.DataFrame, counts: pl.DataFrame | None = None) -> pl.S
     # of the two so that both end under one name
     others = base.select(
         "src", "dob", pl.col("fn").alias("to"), pl.col("sex").alias("sex_to"),
+        pl.col("mid").alias("mid_to"),
         ((pl.col("n") > 1) | pl.col("known")).alias("established")).unique()
     cand = slips.join(others, on=["src", "dob"], how="inner").filter(
         (pl.col("sex").is_null() | pl.col("sex_to").is_null()
@@ -87,10 +99,18 @@ def slip_forenames(lf: pl.DataFrame, counts: pl.DataFrame | None = None) -> pl.S
     )
     if cand.is_empty():
         return fn
-    near = cand.select(
-        pl.struct("fn", "to").map_elements(
-            lambda v: is_slip(v["fn"], v["to"]), return_dtype=pl.Boolean()))
-    cand = cand.filter(near.to_series())
+    kinds = cand.select(
+        pl.struct("fn", "to").map_elements(lambda v: is_slip(v["fn"], v["to"]),
+                                           return_dtype=pl.Boolean()).alias("slip"),
+        pl.struct("fn", "to").map_elements(lambda v: is_any_slip(v["fn"], v["to"]),
+                                           return_dtype=pl.Boolean()).alias("any_slip"))
+    cand = cand.with_columns(kinds).filter(pl.col("slip") | pl.col("any_slip"))
+    wide = cand.filter(~pl.col("slip")).with_row_index("row")
+    if not wide.is_empty():
+        cand = pl.concat([cand.filter(pl.col("slip")),
+                          cand.filter(~pl.col("slip")).join(
+                              _one_child_beside(wide, base), on=["unique_id", "to"],
+                              how="semi")])
     fixed = (
         cand.group_by("unique_id").agg(pl.col("to").unique(), pl.col("established").all(),
                                        pl.col("fn").first())
@@ -106,6 +126,56 @@ def slip_forenames(lf: pl.DataFrame, counts: pl.DataFrame | None = None) -> pl.S
                                           maintain_order="left")
         .select(pl.coalesce("to", "fn").alias("fn")).to_series()
     )
+
+
+def _one_child_beside(wide: pl.DataFrame, base: pl.DataFrame) -> pl.DataFrame:
+    """``unique_id`` and ``to`` of the ``wide`` candidates (a slip of a kind real names
+    vary by: a doubled consonant, a vowel for a vowel, the first or last letter, carried by
+    one record) whose record is one child's by more than the forename:
+
+    * the same full middle name on both records (twins are not given one middle name); or
+    * two other sources or more hold the established name on that date and none of them
+      holds the slip (it is carried by one record): twins are registered, and held, alike,
+      so a twin whose co-twin two registers hold would be held by them too; and no record
+      of any source on that date carries another forename one slip from it (twins
+      ``Hana`` and ``Hannah`` held elsewhere make ``Hanna`` either's).
+
+    Bounded: only the few wide candidates join the names of their own date."""
+    one = wide.filter(pl.col("n") == 1)
+    if one.is_empty():
+        return one.select("unique_id", "to")
+    same_mid = one.filter((pl.col("mid") == pl.col("mid_to")).fill_null(False))
+    keys = one.select("dob", "to").unique()
+    held = (
+        base.select("dob", pl.col("fn").alias("to"), pl.col("src").alias("src_o"))
+        .join(keys, on=["dob", "to"], how="semi").unique()
+    )
+    by_others = (
+        one.select("row", "unique_id", "src", "dob", "fn", "to")
+        .join(held, on=["dob", "to"], how="inner")
+        .filter(pl.col("src_o") != pl.col("src"))
+        .group_by("row", "unique_id", "dob", "fn", "to").agg(pl.col("src_o").n_unique().alias("k"))
+        .filter(pl.col("k") >= 2)
+    )
+    if not by_others.is_empty():
+        names = (
+            base.select("dob", pl.col("fn").alias("o"))
+            .join(by_others.select("dob").unique(), on="dob", how="semi").unique()
+        )
+        # one slip keeps the length within one and the first letter or the last
+        rival = (
+            by_others.join(names, on="dob", how="inner")
+            .filter((pl.col("o") != pl.col("fn")) & (pl.col("o") != pl.col("to"))
+                    & ((pl.col("o").str.len_chars() - pl.col("fn").str.len_chars()).abs() <= 1)
+                    & ((pl.col("o").str.head(1) == pl.col("fn").str.head(1))
+                       | (pl.col("o").str.tail(1) == pl.col("fn").str.tail(1))))
+            .filter(pl.struct("fn", "o").map_elements(
+                lambda v: is_any_slip(v["fn"], v["o"]), return_dtype=pl.Boolean()))
+            .select("row").unique()
+        )
+        by_others = by_others.join(rival, on="row", how="anti")
+    return pl.concat([same_mid.select("unique_id", "to"),
+                      by_others.select("unique_id", "to")]).unique()
 
 
 def read_slips(lf: pl.DataFrame, counts: pl.DataFrame | None = None) -> pl.DataFrame:
@@ -132,6 +202,24 @@ def lift_school_moves(edges: pl.DataFrame, reading: pl.DataFrame) -> pl.DataFram
 
 
 _VOWELS = frozenset("aeiouy")
+
+
+def full_middle_names(mid: pl.Series) -> pl.Series:
+    """``fn_mid`` where every middle name is written in full (two letters or more), else
+    null: an initial is no evidence that two records name one child."""
+    return pl.DataFrame({"m": mid}).select(
+        pl.when(pl.col("m").str.split(" ").list.eval(pl.element().str.len_chars() >= 2)
+                .list.all()).then(pl.col("m")).alias("m")).to_series()
+
+
+def is_any_slip(slip: str, name: str) -> bool:
+    """``slip`` is ``name`` with any one keying slip (one letter added, dropped, replaced, or
+    two neighbours swapped; or as a scanner reads it), the kinds :func:`is_slip` refuses
+    included: read only where more than the forename says one child (one middle name)."""
+    if slip == name or not slip or not name or min(len(slip), len(name)) < 3:
+        return False
+    return (ocr_key(slip) == ocr_key(name)
+            or jellyfish.damerau_levenshtein_distance(slip, name) == 1)
 
 
 def is_slip(slip: str, name: str) -> bool:
