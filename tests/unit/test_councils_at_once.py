@@ -33,7 +33,10 @@ INVOLVEMENTS = [None, '[{"service_type": "health", "org_code": "X1"}]',
                 '[{"service_type": "education", "org_code": "9372001"}]',
                 '[{"service_type": "education", "org_code": " 3312001 ", "end": "2026-01-01"}]',
                 '[{"service_type": "education", "org_code": 8861234}]',
-                '[{"service_type": "education", "org_code": "3312001"}]']
+                '[{"service_type": "education", "org_code": "3312001"}]',
+                '[{"service_type": "education", "org_code": "\\u0663\\u0663\\u0661\\u0662001"}, '
+                '{"service_type": "education", "org_code": "8861234", "end": "2027-01-01"}]',
+                '[{"service_type": "education", "org_code": "886\\"234"}]']
 
 
 def _records(n: int, seed: int) -> pl.DataFrame:

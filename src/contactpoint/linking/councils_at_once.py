@@ -4,14 +4,14 @@ The same rule as :func:`contactpoint.domain.responsibility.responsible_council` 
 evidence as :func:`contactpoint.domain.responsibility.evidence_from_record`, the common case
 vectorised in polars: one read of every live child's active records (``COPY`` on
 PostgreSQL), each kind of evidence by one regular expression over a column, the ranking by one
-sort. What the vectorised form could read differently goes through the Python rule itself:
+sort, the votes by a count. What the vectorised form could read differently goes through the
+Python rule itself:
 
 * a record with a character outside printable ASCII in a field the rule reads (Python's
-  ``strip``, ``upper``, ``\\s``, ``$`` and the JSON escaping differ from polars' there), or with
-  education involvements (JSON the rule parses): its evidence comes from
-  ``evidence_from_record``;
-* a child whose strongest, most recent evidence names more than one council (the votes):
-  ``responsible_council`` decides it.
+  ``strip``, ``upper``, ``\\s``, ``$`` and the JSON escaping differ from polars' there): its
+  evidence comes from ``evidence_from_record``;
+* education involvements (JSON the rule parses): ``current_education_codes`` reads each
+  distinct value once (a few thousand among hundreds of thousands of records);
 
 Called per record in Python this was the larger part of a first run's council step (31 CPU s
 of its 44 s at 1 M children). The stored rows are byte-identical to the rule's
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
+from json.encoder import encode_basestring_ascii as _json_str
 
 import polars as pl
 from sqlalchemy import Connection, select
@@ -29,10 +30,9 @@ from sqlalchemy import Connection, select
 from contactpoint.db.tables import extract
 from contactpoint.domain.council import EVIDENCE_RANK, EvidenceKind
 from contactpoint.domain.responsibility import (
-    Evidence,
     district_table,
     evidence_from_record,
-    responsible_council,
+    la_from_laestab,
 )
 from contactpoint.linking import store
 
@@ -99,17 +99,46 @@ def _esc(col: pl.Expr) -> pl.Expr:
                                                                            literal=True)
 
 
-def _kind(frame: pl.DataFrame, kind: EvidenceKind, la: pl.Expr, detail: pl.Expr) -> pl.DataFrame:
+def _quoted(col: pl.Expr) -> pl.Expr:
+    return pl.concat_str(pl.lit('"'), _esc(col), pl.lit('"'))
+
+
+def _kind(frame: pl.DataFrame, kind: EvidenceKind, la: pl.Expr, detail: pl.Expr,
+          as_json: tuple[pl.Expr, pl.Expr] | None = None) -> pl.DataFrame:
+    """One kind of evidence of ``frame``'s records; ``as_json``: the council's and the
+    detail's JSON, when the rule wrote them (else escaped here)."""
+    la_json, detail_json = as_json or (_quoted(la), _quoted(detail))
     return frame.select(
         "child_key", pl.lit(EVIDENCE_RANK[kind], pl.Int64()).alias("rank"),
         pl.lit(kind.value).alias("kind"), la.alias("la_code"), "source_code",
         "source_record_id", "observed_on", detail.alias("detail"),
+        la_json.alias("_la_json"), detail_json.alias("_detail_json"),
     ).filter(pl.col("la_code").is_not_null())
 
 
-def _plain_pieces(frame: pl.DataFrame, table: Mapping[str, str]) -> pl.DataFrame:
-    """The evidence of records whose fields are printable ASCII and that have no education
-    involvements: :func:`evidence_from_record`, a column at a time."""
+_SCHOOLS = {"_la": pl.List(pl.Utf8()), "_code": pl.List(pl.Utf8()),
+            "_la_json": pl.List(pl.Utf8()), "_code_json": pl.List(pl.Utf8())}
+
+
+def _schools(involvements: pl.Series, today: date) -> pl.DataFrame:
+    """The schools each distinct ``involvements`` names (few distinct: one per school and
+    dates, not per record), by the rule's own reading: the LA and the stripped code of every
+    current education involvement whose code is a LAESTAB, and that code as JSON."""
+    from contactpoint.linking.responsibility import current_education_codes
+
+    rows = []
+    for inv in involvements.unique().to_list():
+        found = [(la, code.strip()) for code in current_education_codes(inv, today)
+                 if (la := la_from_laestab(code)) is not None]
+        rows.append((inv, [la for la, _ in found], [c for _, c in found],
+                     [_json_str(la) for la, _ in found], [_json_str(c) for _, c in found]))
+    return pl.DataFrame(rows, schema={"involvements": pl.Utf8(), **_SCHOOLS}, orient="row")
+
+
+def _plain_pieces(frame: pl.DataFrame, table: Mapping[str, str], today: date) -> pl.DataFrame:
+    """The evidence of records whose fields are printable ASCII:
+    :func:`evidence_from_record`, a column at a time. A CTF's own school and the schools of its
+    involvements are pieces alike (the ranking takes equal pieces once)."""
     sc, pc, upn = pl.col("source_code"), pl.col("postcode"), pl.col("upn")
     district = pc.str.strip_chars(" ").str.to_uppercase().str.extract(_OUTWARD, 1)
     with_district = frame.with_columns(district.alias("_district"))
@@ -117,22 +146,27 @@ def _plain_pieces(frame: pl.DataFrame, table: Mapping[str, str]) -> pl.DataFrame
                              schema={"_district": pl.Utf8(), "_la": pl.Utf8()})
     home = with_district.filter(pl.col("_district").is_not_null()).join(
         districts, on="_district", how="inner")
+    educated = frame.filter(pl.col("involvements").is_not_null())
+    schools = educated.join(_schools(educated["involvements"], today), on="involvements",
+                            how="inner").explode(list(_SCHOOLS))
     ctf = sc.str.extract(_CTF, 1)
     parts = [
         _kind(frame, EvidenceKind.COUNCIL_FEED, sc.str.extract(_FEED, 1), sc),
         _kind(home, EvidenceKind.POSTCODE_DISTRICT, pl.col("_la"), pl.col("_district")),
         _kind(frame, EvidenceKind.SCHOOL_LAESTAB, ctf.str.slice(0, 3), ctf),
+        _kind(schools, EvidenceKind.SCHOOL_LAESTAB, pl.col("_la"), pl.col("_code"),
+              (pl.col("_la_json"), pl.col("_code_json"))),
         _kind(frame, EvidenceKind.UPN_LA,
               upn.str.strip_chars(" ").str.to_uppercase().str.extract(_UPN, 1),
               pl.lit("upn")),
     ]
     pieces = pl.concat(parts)
     return pieces.with_columns(pl.concat_str(
-        pl.lit('{"kind":"'), "kind", pl.lit('","la_code":"'), _esc(pl.col("la_code")),
-        pl.lit('","source_code":"'), _esc(sc), pl.lit('","source_record_id":"'),
+        pl.lit('{"kind":"'), "kind", pl.lit('","la_code":'), pl.col("_la_json"),
+        pl.lit(',"source_code":"'), _esc(sc), pl.lit('","source_record_id":"'),
         _esc(pl.col("source_record_id")), pl.lit('","observed_on":"'),
-        pl.col("observed_on").dt.to_string("%Y-%m-%d"), pl.lit('","detail":"'),
-        _esc(pl.col("detail")), pl.lit('"}')).alias("json"))
+        pl.col("observed_on").dt.to_string("%Y-%m-%d"), pl.lit('","detail":'),
+        pl.col("_detail_json"), pl.lit("}")).alias("json"))
 
 
 def _python_pieces(frame: pl.DataFrame, today: date, table: Mapping[str, str]) -> pl.DataFrame:
@@ -156,44 +190,41 @@ def pieces_of(records: pl.DataFrame, today: date) -> pl.DataFrame:
     fields = ("source_code", "source_record_id", "upn", "postcode")
     records = records.with_columns(pl.col(*fields, "involvements").cast(pl.Utf8()))
     plain = pl.all_horizontal(
-        [pl.col(f).is_null() | pl.col(f).str.contains(_PLAIN) for f in fields]
-    ) & pl.col("involvements").is_null()
+        [pl.col(f).is_null() | pl.col(f).str.contains(_PLAIN) for f in fields])
     records = records.with_columns(plain.alias("_plain"))
-    vectorised = _plain_pieces(records.filter(pl.col("_plain")).drop("_plain"), table)
+    vectorised = _plain_pieces(records.filter(pl.col("_plain")).drop("_plain"), table, today)
     by_rule = _python_pieces(records.filter(~pl.col("_plain")).drop("_plain"), today, table)
     return pl.concat([vectorised.select(list(PIECE_SCHEMA)), by_rule])
 
 
 def decide(pieces: pl.DataFrame) -> pl.DataFrame:
     """:func:`responsible_council` of every child that has evidence (:data:`RESULT_SCHEMA`):
-    the pieces ranked by the rule's total order, equal ones once, the first decides, unless the
-    strongest, most recent pieces name several councils (then the rule itself counts)."""
-    ranked = pieces.sort(_ORDER, descending=[False, False, True, False, False, False, False])
-    ranked = ranked.unique(subset=_ORDER, keep="first", maintain_order=True)
-    first = ((pl.col("rank") == pl.col("rank").first().over("child_key"))
-             & (pl.col("observed_on") == pl.col("observed_on").first().over("child_key")))
-    contested = pl.col("la_code").filter(first).n_unique().over("child_key") > 1
-    ranked = ranked.with_columns(contested.alias("_contested"))
-    simple = (
-        ranked.filter(~pl.col("_contested"))
+    the pieces ranked by the rule's total order, equal ones once; among the strongest, most
+    recent pieces (the first kind and date) the council most of them name wins, then the
+    lower LA number, and its first piece decides and comes first, the rest in rank order."""
+    ranked = (pieces.sort(_ORDER, descending=[False, False, True, False, False, False, False])
+              .unique(subset=_ORDER, keep="first", maintain_order=True)
+              .with_row_index("_i"))
+    tied = ranked.filter(
+        (pl.col("rank") == pl.col("rank").first().over("child_key"))
+        & (pl.col("observed_on") == pl.col("observed_on").first().over("child_key")))
+    winners = (
+        tied.group_by("child_key", "la_code")
+        .agg(pl.len().alias("_votes"), pl.col("_i").min().alias("_deciding"),
+             pl.col("kind").first().alias("deciding_kind"))
+        .sort(["child_key", "_votes", "la_code"], descending=[False, True, False])
+        .group_by("child_key", maintain_order=True).first()
+        .select("child_key", "la_code", "deciding_kind", "_deciding")
+    )
+    evidence = (
+        ranked.join(winners.select("child_key", "_deciding"), on="child_key")
+        .sort(["child_key", pl.col("_i") != pl.col("_deciding"), "_i"])
         .group_by("child_key", maintain_order=True)
-        .agg(pl.col("la_code").first(), pl.col("kind").first().alias("deciding_kind"),
-             pl.concat_str(pl.lit("["), pl.col("json").str.join(","), pl.lit("]"))
+        .agg(pl.concat_str(pl.lit("["), pl.col("json").str.join(","), pl.lit("]"))
              .alias("evidence"))
     )
-    counted: list[tuple[int, str | None, str | None, str]] = []
-    contested_rows = ranked.filter(pl.col("_contested"))
-    for (key,), group in contested_rows.group_by("child_key", maintain_order=True):
-        found = responsible_council([
-            Evidence(EvidenceKind(k), la, sc, srid, obs, detail)
-            for k, la, sc, srid, obs, detail in group.select(
-                "kind", "la_code", "source_code", "source_record_id", "observed_on",
-                "detail").iter_rows()])
-        deciding = found.deciding
-        counted.append((int(str(key)), found.la_code, deciding.kind.value if deciding else None,
-                        "[" + ",".join(e.as_json() for e in found.evidence) + "]"))
-    return pl.concat([simple.select(list(RESULT_SCHEMA)).cast(RESULT_SCHEMA),  # type: ignore[arg-type]
-                      pl.DataFrame(counted, schema=RESULT_SCHEMA, orient="row")])
+    return winners.join(evidence, on="child_key").select(list(RESULT_SCHEMA)).cast(
+        RESULT_SCHEMA)  # type: ignore[arg-type]
 
 
 def of_clusters(conn: Connection, clusters: pl.DataFrame, today: date) -> pl.DataFrame:
