@@ -9,6 +9,7 @@ import random
 from datetime import date
 
 import polars as pl
+import pytest
 
 from contactpoint.domain.responsibility import (
     Evidence,
@@ -16,7 +17,8 @@ from contactpoint.domain.responsibility import (
     evidence_from_record,
     responsible_council,
 )
-from contactpoint.linking.councils_at_once import decide, pieces_of
+from contactpoint.linking import councils_at_once
+from contactpoint.linking.councils_at_once import decide, decide_in_parts, pieces_of
 from contactpoint.linking.responsibility import _evidence_json, current_education_codes
 
 TODAY = date(2026, 12, 1)
@@ -93,3 +95,11 @@ def test_contested_children_are_counted() -> None:
     got = {k: (la, kind, ev) for k, la, kind, ev in decided.iter_rows()}
     assert got == _by_rule(records)
     assert got[1][0] == district_table()["LS1"]
+
+
+def test_in_parts_as_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each child's records in one part: the decisions are those of the whole at once."""
+    records = _records(3000, 9)
+    whole = decide(pieces_of(records, TODAY)).sort("child_key")
+    monkeypatch.setattr(councils_at_once, "PART_RECORDS", 700)
+    assert decide_in_parts(records, TODAY).sort("child_key").equals(whole)

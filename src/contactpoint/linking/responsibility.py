@@ -121,7 +121,8 @@ def _every_child(conn: Connection, live_q: Select[Any], today: date,
                             schema={"child_key": pl.Int64(), "owning_la": pl.Utf8()},
                             orient="row")
     decided = councils_at_once.every_child(conn, today, extract_dates, previous, known)
-    store.append_rows(conn, _STAGE, decided.drop("moved", "previous"))
+    for part in decided.drop("moved", "previous").iter_slices(100_000):  # CSV a part at a time
+        store.append_rows(conn, _STAGE, part)
     moved = decided.filter(pl.col("moved"))
     moves: list[Move] = []
     if moved.height:
