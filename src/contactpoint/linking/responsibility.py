@@ -16,18 +16,16 @@ from collections.abc import Iterable, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime
-from itertools import groupby
-from operator import itemgetter
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Connection, Text, bindparam, cast, func, insert, select, text
+from sqlalchemy import Connection, Select, Text, bindparam, cast, func, insert, select, text
 
 from contactpoint.audit import trail
 from contactpoint.audit.trail import AuditAction
 from contactpoint.council.tables import child_responsibility, council_transfer
 from contactpoint.db.base import UTCDateTime
-from contactpoint.db.tables import child, extract, record_link, source_record
+from contactpoint.db.tables import child, record_link, source_record
 from contactpoint.domain.responsibility import (
     Evidence,
     Responsibility,
@@ -35,9 +33,10 @@ from contactpoint.domain.responsibility import (
     evidence_from_record,
     responsible_council,
 )
-from contactpoint.linking import store
+from contactpoint.linking import councils_at_once, store
 
 CHUNK = 5000
+Move = tuple[int, str | None, Responsibility]  # (child, council before, now)
 
 
 @dataclass(frozen=True)
@@ -111,72 +110,43 @@ def _evidence(conn: Connection, keys: list[int], today: date, *,
     return out
 
 
-def _evidence_of_every_child(
-    conn: Connection, today: date, *, extract_dates: dict[int, date]
-) -> Iterator[tuple[int, list[Evidence]]]:
-    """``(child key, evidence)`` of every live child with an active record, in child-key
-    order: one statement streamed through a server-side cursor (a first run considers every
-    child; per-chunk look-ups by 10,000 keys cost 0.3 s of SQL rendering and planning a chunk,
-    2-3 minutes at 1 M children)."""
-    rl, s, c = record_link.c, source_record.c, child.c
-    query = (
-        select(rl.child_key, s.source_code, s.source_record_id, s.upn, s.postcode,
-               cast(s.involvements, Text), s.extract_id)
-        .select_from(record_link.join(source_record, s.id == rl.record_key)
-                     .join(child, c.id == rl.child_key))
-        .where(c.status == "active", s.record_status == "active")
-        .order_by(rl.child_key, s.id)
-    )
-    table = district_table()
-    rows = conn.execute(query, execution_options={"yield_per": 50_000})
-    for key, group in groupby(rows, key=itemgetter(0)):  # integer keys, as the column's type
-        found: list[Evidence] = []
-        for _, code, srid, upn, postcode, inv, eid in group:
-            found.extend(evidence_from_record(
-                source_code=code, source_record_id=srid, observed_on=extract_dates[eid],
-                upn=upn, postcode=postcode, education_codes=current_education_codes(inv, today),
-                table=table))
-        yield key, found
+def _every_child(conn: Connection, live_q: Select[Any], today: date,
+                 extract_dates: dict[int, date],
+                 known: pl.DataFrame | None) -> tuple[list[int], list[Move]]:
+    """Every live child at once (a first run): the rule over frames
+    (:mod:`.councils_at_once`), staged in one ``COPY``; a child that moves from one council
+    to another (none on a first run) is derived again by key for its transfer. ``known``: see
+    :func:`allocate`."""
+    previous = pl.DataFrame([tuple(r) for r in conn.execute(live_q)],
+                            schema={"child_key": pl.Int64(), "owning_la": pl.Utf8()},
+                            orient="row")
+    decided = councils_at_once.every_child(conn, today, extract_dates, previous, known)
+    for part in decided.drop("moved", "previous").iter_slices(100_000):  # CSV a part at a time
+        store.append_rows(conn, _STAGE, part)
+    moved = decided.filter(pl.col("moved"))
+    moves: list[Move] = []
+    if moved.height:
+        keys = moved["child_key"].to_list()
+        before = dict(moved.select("child_key", "previous").iter_rows())
+        evidence = _evidence(conn, keys, today, extract_dates=extract_dates)
+        moves = [(k, before[k], responsible_council(evidence.get(k, ()))) for k in keys]
+    set_before = 0 if known is None else int(known["la_code"].is_not_null().sum())
+    totals = [decided.height, int(decided["la_code"].is_not_null().sum()),
+              int(decided["changed"].sum()) + set_before]
+    return totals, moves
 
 
-def allocate(
-    conn: Connection,
-    child_keys: Iterable[int] | None,
-    *,
-    now: datetime,
-    run_id: int | None = None,
-    actor: str = "system:link",
-) -> AllocationSummary:
-    """Derive the responsible council of ``child_keys`` (``None``: every active child) and
-    record it, a chunk of children at a time (memory stays bounded at national scale). Runs in
-    the caller's transaction; audits each transfer there."""
-    keys = None if child_keys is None else sorted({int(k) for k in child_keys})
-    if keys is not None and not keys:
-        return AllocationSummary(0, 0, 0, 0, 0)
-    live_q = select(child.c.id, child.c.owning_la).where(child.c.status == "active")
+def _by_key(conn: Connection, live_q: Select[Any], keys: list[int],
+            today: date, extract_dates: dict[int, date]) -> tuple[list[int], list[Move]]:
+    """The children ``keys`` (a later run's few), a chunk at a time by key."""
     previous: dict[int, str | None] = {}
-    if keys is None:
-        previous = {int(k): la for k, la in conn.execute(live_q.order_by(child.c.id))}
-    else:
-        for batch in _chunks(keys):
-            previous.update({int(k): la for k, la in conn.execute(
-                live_q.where(child.c.id.in_(batch)))})
-    extract_dates = {int(i): _date(d) for i, d in conn.execute(
-        select(extract.c.id, extract.c.extract_date))}  # few: one per file ever imported
-    stream = (None if keys is not None
-              else _evidence_of_every_child(conn, now.date(), extract_dates=extract_dates))
-    ahead = None if stream is None else next(stream, None)
+    for batch in _chunks(keys):
+        previous.update({int(k): la for k, la in conn.execute(
+            live_q.where(child.c.id.in_(batch)))})
     totals = [0, 0, 0]  # children, allocated, changed
-    moves: list[tuple[int, str | None, Responsibility]] = []  # (child, council before, now)
-    _stage_begin(conn)
+    moves: list[Move] = []
     for batch in _chunks(sorted(previous)):
-        if stream is None:
-            evidence = _evidence(conn, batch, now.date(), extract_dates=extract_dates)
-        else:  # the stream is in child-key order, as the batches are
-            evidence = {}
-            while ahead is not None and ahead[0] <= batch[-1]:
-                evidence[ahead[0]] = ahead[1]
-                ahead = next(stream, None)
+        evidence = _evidence(conn, batch, today, extract_dates=extract_dates)
         decided: dict[int, Responsibility] = {}
         for k in batch:
             found = responsible_council(evidence.get(k, ()))
@@ -187,6 +157,34 @@ def allocate(
             totals[n] += c
         moves.extend((k, previous[k], r) for k, r in decided.items()
                      if r.la_code != previous[k] and previous[k] is not None)
+    return totals, moves
+
+
+def allocate(
+    conn: Connection,
+    child_keys: Iterable[int] | None,
+    *,
+    now: datetime,
+    run_id: int | None = None,
+    actor: str = "system:link",
+    known: pl.DataFrame | None = None,
+) -> AllocationSummary:
+    """Derive the responsible council of ``child_keys`` (``None``: every active child, at
+    once: :mod:`.councils_at_once`; otherwise a chunk of children at a time) and record it.
+    ``known`` (with ``None`` only): the decisions of a first run's children
+    (``councils_at_once.of_clusters`` by child key), their ``owning_la`` set when they were
+    created from them; every other live child has no evidence. Runs in the caller's
+    transaction; audits each transfer there."""
+    keys = None if child_keys is None else sorted({int(k) for k in child_keys})
+    if keys is not None and not keys:
+        return AllocationSummary(0, 0, 0, 0, 0)
+    live_q = select(child.c.id, child.c.owning_la).where(child.c.status == "active")
+    extract_dates = councils_at_once.extract_dates(conn)
+    _stage_begin(conn)
+    if keys is None:
+        totals, moves = _every_child(conn, live_q, now.date(), extract_dates, known)
+    else:
+        totals, moves = _by_key(conn, live_q, keys, now.date(), extract_dates)
     # every child: its decisions checked against ``child`` in one join
     with (store.foreign_keys_checked_after(conn, child_responsibility) if keys is None
           else nullcontext()):

@@ -33,7 +33,7 @@ from contactpoint.audit import trail
 from contactpoint.audit.trail import AuditAction
 from contactpoint.db.base import UTCDateTime, utcnow
 from contactpoint.db.tables import link_queue, record_link, source_record
-from contactpoint.linking import responsibility, search_keys, snapshot, store
+from contactpoint.linking import councils_at_once, responsibility, search_keys, snapshot, store
 from contactpoint.linking.review import queue_pairs
 from contactpoint.linking.tables import link_event, link_run, review_item
 from contactpoint.matching.engine import KEY_COLUMNS, MATCH_NEW_SCHEMA, LinkResult
@@ -156,8 +156,9 @@ def link(
     step("deriving the responsible council of the children this run touched")
     touched = (None if mode == "initial" or responsibility.never_allocated(conn)
                else responsibility.touched_since(conn, events_before))
-    councils = responsibility.allocate(conn, touched, now=now, run_id=run_id, actor=actor)
-    linked, created, reviews, held, engine_steps, _ = counts
+    linked, created, reviews, held, engine_steps, _, known = counts
+    councils = responsibility.allocate(conn, touched, now=now, run_id=run_id, actor=actor,
+                                       known=known if touched is None else None)
     store.refresh_statistics(conn, linked)
     conn.execute(update(link_run).where(link_run.c.id == run_id).values(
         finished_at=utcnow(), records_linked=linked, children_created=created,
@@ -200,9 +201,11 @@ def _audit(conn: Connection, summary: LinkSummary, actor: str) -> None:
     )
 
 
-def _new_children(conn: Connection, n: int, now: datetime) -> list[int]:
+def _new_children(conn: Connection, n: int, now: datetime,
+                  owning_la: list[str | None] | None = None) -> list[int]:
     protections = pl.DataFrame(
-        {"shielded": [False] * n, "owning_la": [None] * n, "retained_to_25": [False] * n},
+        {"shielded": [False] * n, "owning_la": owning_la or [None] * n,
+         "retained_to_25": [False] * n},
         schema={"shielded": pl.Boolean(), "owning_la": pl.Utf8(), "retained_to_25": pl.Boolean()},
     )
     return store.create_children(conn, protections, now)
@@ -234,9 +237,11 @@ def split_identifier_conflicts(clusters: pl.DataFrame, records: pl.DataFrame) ->
     return pl.concat([clusters.filter(~pl.col("cluster_key").is_in(bad.implode())), part])
 
 
-# linked, children created, review items, held, the engine's steps, and the records linked
-# with their child (``record_key``, ``child_key``)
-Counts = tuple[int, int, int, int, tuple[tuple[str, float], ...], pl.DataFrame]
+# linked, children created, review items, held, the engine's steps, the records linked
+# with their child (``record_key``, ``child_key``), and a first run's councils of its children
+# (``councils_at_once.RESULT_SCHEMA``: their ``owning_la`` set as they were created)
+Counts = tuple[int, int, int, int, tuple[tuple[str, float], ...], pl.DataFrame,
+               pl.DataFrame | None]
 
 
 def _spill(records: pl.DataFrame, workdir: Path) -> Path:
@@ -262,10 +267,17 @@ def _initial(
     clusters = split_identifier_conflicts(result.clusters, identifiers)
     del identifiers
     keys = clusters["cluster_key"].unique().sort()
+    progress("deriving the responsible council of every cluster")
+    councils = keys.to_frame().join(
+        councils_at_once.of_clusters(conn, clusters, now.date()), on="cluster_key",
+        how="left", maintain_order="left")
     progress(f"creating {keys.len():,} children")
-    child_keys = _new_children(conn, keys.len(), now)
+    # their council set as they are created (not an UPDATE of every child after)
+    child_keys = _new_children(conn, keys.len(), now, councils["la_code"].to_list())
     mapping = pl.DataFrame({"cluster_key": keys, "child_key": child_keys},
                            schema={"cluster_key": pl.Int64(), "child_key": pl.Int64()})
+    known = councils.join(mapping, on="cluster_key").filter(
+        pl.col("la_code").is_not_null()).select(list(councils_at_once.RESULT_SCHEMA))
     sizes = clusters.group_by("cluster_key").len()
     assign = (
         clusters.join(mapping, on="cluster_key").join(sizes, on="cluster_key")
@@ -300,7 +312,7 @@ def _initial(
     )
     steps = tuple((k.removesuffix("_s"), float(v)) for k, v in result.stats.items()
                   if k.endswith("_s") and k != "total_s")
-    return assign.height, keys.len(), reviews, 0, steps, child_of
+    return assign.height, keys.len(), reviews, 0, steps, child_of, known
 
 
 def _decisions(conn: Connection, keys: list[int]) -> pl.DataFrame:
@@ -440,7 +452,7 @@ def _incremental(
     # the store took in the retirements when it matched (match_new updates it first)
     store.dequeue_inactive(conn, now=now, run_id=run_id, model_version=matcher.version)
     return ((frame.height, len(created), queued, len(held), (),
-             frame.select("record_key", "child_key")), existing.mark)
+             frame.select("record_key", "child_key"), None), existing.mark)
 
 
 def _prepared_keys(matched: pl.DataFrame) -> pl.DataFrame | None:
