@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -357,7 +358,8 @@ def _append_group(conn: Connection, group: Sequence[dict[str, Any]]) -> list[tup
                 cursors.append(cursor)
             driver.commit()  # type: ignore[union-attr]
     except BaseException:
-        driver.rollback()  # type: ignore[union-attr]
+        with suppress(Exception):  # a connection that broke answers the first error, not this
+            driver.rollback()  # type: ignore[union-attr]
         raise
     return [_chained(cursor.fetchone()) for cursor in cursors]
 
