@@ -1,6 +1,10 @@
 """Checks on a linked database against the synthetic truth (``benchmarks/end_to_end.sh``).
 
     .venv/bin/python benchmarks/linked_checks.py DATABASE_URL feeds/truth.csv [delta/truth.csv]
+        [--detail]
+
+``--detail`` lists every record of each child that merged twins (synthetic data only: a
+diagnosis aid, never run on real records).
 
 * twin/triplet pairs merged: pairs of persons born together (same modal date of birth, family
   name and postcode in the truth, as ``linkage_data.twin_pairs``) that share a child;
@@ -36,9 +40,34 @@ def _records(url: str) -> pl.DataFrame:
     )
 
 
+def _print_merged(url: str, recs: pl.DataFrame, merged: pl.DataFrame) -> None:
+    """Every record of each child holding a merged twin pair, with the fields linkage read."""
+    children = recs.join(merged.rename({"a": "person"}), on="person").select("child").unique()
+    keys = recs.join(children, on="child")
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        rows = conn.execute(text(
+            "SELECT id, given_name, middle_names, family_name, date_of_birth, postcode, "
+            "nhs_number, upn, sex FROM source_record WHERE id = ANY(:ids)"),
+            {"ids": keys["record_key"].to_list()}).all()
+    engine.dispose()
+    fields = pl.DataFrame([tuple(r) for r in rows], orient="row", infer_schema_length=None,
+                          schema=["record_key", "given", "middle", "family", "dob", "postcode",
+                                  "nhs", "upn", "sex"])
+    shown = keys.join(fields, on="record_key").select(
+        "child", "person", "source", "given", "middle", "family", "dob", "postcode", "nhs",
+        "upn", "sex").sort("child", "person", "source")
+    with pl.Config(tbl_rows=-1, tbl_cols=-1, tbl_width_chars=250):
+        for (child,), group in shown.group_by(["child"], maintain_order=True):
+            print(f"child {child}")
+            print(group.drop("child"))
+
+
 def main() -> None:
-    url, base = sys.argv[1], Path(sys.argv[2])
-    delta = Path(sys.argv[3]) if len(sys.argv) > 3 else None
+    detail = "--detail" in sys.argv
+    args = [a for a in sys.argv[1:] if a != "--detail"]
+    url, base = args[0], Path(args[1])
+    delta = Path(args[2]) if len(args) > 2 else None
     recs = _records(url)
     truths = [pl.read_csv(base)] + ([pl.read_csv(delta)] if delta else [])
     truth = pl.concat(truths).rename({"person_id": "person"}).unique(
@@ -51,6 +80,8 @@ def main() -> None:
         of.rename({"person": "b", "child": "child_b"}), on="b"
     ).filter(pl.col("child") == pl.col("child_b")).select("a", "b").unique()
     print(f"twin/triplet pairs merged: {merged.height:,} of {twins.height:,}")
+    if detail:
+        _print_merged(url, recs, merged)
     if delta is None:
         return
     base_persons = pl.read_csv(base).select(pl.col("person_id").alias("person")).unique()

@@ -6,7 +6,6 @@ from datetime import date
 from pathlib import Path
 
 import polars as pl
-import pytest
 
 from contactpoint.matching.artefact import ModelArtefact
 from contactpoint.matching.engine import dedupe
@@ -242,16 +241,12 @@ def test_an_nhs_number_keyed_on_a_siblings_record_links_no_siblings(
     assert c[4] != c[1]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "known (docs/linkage.md, 1 M with 3.4 records per child): a shared NHS number lifts the "
-    "twin veto even when the forenames disagree on every level; the blunt fix costs the 'all' "
-    "condition's recall 0.962 -> 0.949 (branch h/twinid)"))
 def test_an_nhs_number_keyed_on_a_twins_record_does_not_merge_the_twins(
     default_model: ModelArtefact, tmp_path: Path
 ) -> None:
     # Seen at 1 M children with 3.4 records each: a mental-health service's only record of
-    # Mia carries her twin Bridgett's NHS number. One date of birth, one home, one surname,
-    # forenames that disagree on every level: twins, whatever the number says.
+    # Mia carries her twin Bridgett's NHS number. PDS, the number's issuer, holds Mia beside
+    # Bridgett under her own number: the shared number is a keying slip, not one child.
     born = date(2020, 4, 25)
     rows = [
         record(1, source_code="NHS-PDS", given_name="Bridgett", date_of_birth=born,
@@ -260,7 +255,29 @@ def test_an_nhs_number_keyed_on_a_twins_record_does_not_merge_the_twins(
         record(3, source_code="DFE-CENSUS", given_name="Bridgett", date_of_birth=born),
         record(4, source_code="CAMHS-873", given_name="Mia", date_of_birth=born,
                nhs_number=nhs(1)),
+        record(5, source_code="NHS-PDS", given_name="Mia", date_of_birth=born,
+               nhs_number=nhs(2)),
+        record(6, source_code="HMRC-CHB", given_name="Mia", date_of_birth=born),
+        record(7, source_code="DFE-CENSUS", given_name="Mia", date_of_birth=born),
     ]
     c = _cluster_of(dedupe(frame(rows), default_model, tmp_path).clusters)
     assert c[1] == c[2] == c[3]
+    assert c[5] == c[6] == c[7]
     assert c[4] != c[1]
+
+
+def test_a_shared_nhs_number_still_links_a_calling_name_when_no_twin_holds_another(
+    default_model: ModelArtefact, tmp_path: Path
+) -> None:
+    # The narrowing's other side: one child under two forenames (a calling name) with one NHS
+    # number, and no second child in the number's issuer, stays one child.
+    born = date(2020, 4, 25)
+    rows = [
+        record(1, source_code="NHS-PDS", given_name="Alexander", date_of_birth=born,
+               nhs_number=nhs(1)),
+        record(2, source_code="HMRC-CHB", given_name="Alexander", date_of_birth=born),
+        record(3, source_code="CAMHS-873", given_name="Sasha", date_of_birth=born,
+               nhs_number=nhs(1)),
+    ]
+    c = _cluster_of(dedupe(frame(rows), default_model, tmp_path).clusters)
+    assert c[1] == c[2] == c[3]

@@ -200,7 +200,12 @@ def twin_named_alike(links: pl.DataFrame, lf: pl.DataFrame) -> pl.DataFrame:
     twin y2, a record in y1's source with the same postcode, an agreeing surname, a date of
     birth in the same year and month or day as y1's, and another forename. x is then y2's
     (one twin's date mistyped can make the other twin's agree exactly with x) or a third
-    child's, never y1's (household populations). Returns ``l``, ``r`` with ``l < r``."""
+    child's, never y1's (household populations). An NHS number or UPN that x shares with y1
+    lifts the veto, unless y2 holds its own, different identifier of that kind: the
+    identifier's issuer then knows two children, and x's copy of y1's number is a keying slip
+    on y2's record (a twin's NHS number on the other twin's record), so x is in doubt and
+    goes to review rather than join either twin. Returns ``l``, ``r`` with ``l < r``, and
+    ``in_doubt``: x where the veto overrode a shared identifier, else null."""
     attrs = lf.select(
         pl.col("unique_id").alias("y"), pl.col("source_code").alias("src"), "pc", "dob",
         "sn_names", "fn", "nhs", "upn",
@@ -208,22 +213,29 @@ def twin_named_alike(links: pl.DataFrame, lf: pl.DataFrame) -> pl.DataFrame:
     both = _both_ways(links)
     x_attrs = lf.select(pl.col("unique_id").alias("x"), pl.col("fn").alias("x_fn"),
                         pl.col("nhs").alias("x_nhs"), pl.col("upn").alias("x_upn"))
-    shares_id = (pl.col("x_nhs") == pl.col("nhs")).fill_null(False) | (
-        pl.col("x_upn") == pl.col("upn")
-    ).fill_null(False)
+    shares_nhs = (pl.col("x_nhs") == pl.col("nhs")).fill_null(False)
+    shares_upn = (pl.col("x_upn") == pl.col("upn")).fill_null(False)
     cand = (
         both.join(x_attrs, on="x").join(attrs, on="y")
-        .filter(pl.col("x_fn").is_not_null() & (pl.col("x_fn") != pl.col("fn")) & ~shares_id)
-        .drop("nhs", "upn", "x_nhs", "x_upn")
+        .filter(pl.col("x_fn").is_not_null() & (pl.col("x_fn") != pl.col("fn")))
+        .with_columns(shares_nhs.alias("shares_nhs"), shares_upn.alias("shares_upn"))
+        .drop("nhs", "upn")
     )
+    # y2's own identifier of the kind x shares with y1, different from x's
+    y2_holds_another = (
+        ~pl.col("shares_nhs") | (pl.col("nhs2") != pl.col("x_nhs")).fill_null(False)
+    ) & (~pl.col("shares_upn") | (pl.col("upn2") != pl.col("x_upn")).fill_null(False))
     twins = cand.join(
-        attrs.drop("nhs", "upn").rename(
-            {"y": "y2", "dob": "dob2", "sn_names": "sn_names2", "fn": "fn2"}),
+        attrs.rename({"y": "y2", "dob": "dob2", "sn_names": "sn_names2", "fn": "fn2",
+                      "nhs": "nhs2", "upn": "upn2"}),
         left_on=["src", "pc", "x_fn"], right_on=["src", "pc", "fn2"],
     ).filter(
         (pl.col("y2") != pl.col("y")) & (pl.col("y2") != pl.col("x"))
         & _born_together("dob", "dob2") & _surnames_agree("sn_names", "sn_names2")
+        & y2_holds_another
     )
     return twins.select(
-        pl.min_horizontal("x", "y").alias("l"), pl.max_horizontal("x", "y").alias("r")
+        pl.min_horizontal("x", "y").alias("l"), pl.max_horizontal("x", "y").alias("r"),
+        pl.when(pl.col("shares_nhs") | pl.col("shares_upn")).then(pl.col("x"))
+        .alias("in_doubt"),
     ).unique()
