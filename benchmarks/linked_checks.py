@@ -42,21 +42,24 @@ def _records(url: str) -> pl.DataFrame:
 
 def _print_merged(url: str, recs: pl.DataFrame, merged: pl.DataFrame) -> None:
     """Every record of each child holding a merged twin pair, with the fields linkage read."""
+    if merged.is_empty():
+        return
     children = recs.join(merged.rename({"a": "person"}), on="person").select("child").unique()
     keys = recs.join(children, on="child")
     engine = create_engine(url)
     with engine.connect() as conn:
         rows = conn.execute(text(
             "SELECT id, given_name, middle_names, family_name, date_of_birth, postcode, "
-            "nhs_number, upn, sex FROM source_record WHERE id = ANY(:ids)"),
+            "nhs_number, upn, sex, involvements->0->>'org_code' FROM source_record "
+            "WHERE id = ANY(:ids)"),
             {"ids": keys["record_key"].to_list()}).all()
     engine.dispose()
     fields = pl.DataFrame([tuple(r) for r in rows], orient="row", infer_schema_length=None,
                           schema=["record_key", "given", "middle", "family", "dob", "postcode",
-                                  "nhs", "upn", "sex"])
+                                  "nhs", "upn", "sex", "org"])
     shown = keys.join(fields, on="record_key").select(
         "child", "person", "source", "given", "middle", "family", "dob", "postcode", "nhs",
-        "upn", "sex").sort("child", "person", "source")
+        "upn", "sex", "org").sort("child", "person", "source")
     with pl.Config(tbl_rows=-1, tbl_cols=-1, tbl_width_chars=250):
         for (child,), group in shown.group_by(["child"], maintain_order=True):
             print(f"child {child}")

@@ -71,6 +71,16 @@ def test_two_upns_join_only_under_one_forename_and_date() -> None:
     assert ConstrainedUnionFind(2, nhs=nhs, persons=same).union(0, 1) is False
 
 
+def test_two_upns_of_one_allocation_never_join_even_under_one_forename() -> None:
+    """Two UPNs allocated by one school in one year (characters 2-10 alike) are two pupils:
+    twins admitted together, whatever the records call them."""
+    same = [frozenset({("hanna", "2022-05-29")}), frozenset({("hanna", "2022-05-29")})]
+    one_school = [frozenset({"C886210226010"}), frozenset({"R886210226011"})]
+    moved = [frozenset({"C886210226010"}), frozenset({"K886330121004"})]
+    assert ConstrainedUnionFind(2, upn=list(one_school), persons=same).union(0, 1) is False
+    assert ConstrainedUnionFind(2, upn=list(moved), persons=same).union(0, 1) is True
+
+
 def test_a_shared_identifier_lifts_one_record_per_source() -> None:
     """One source holding two records on one DOB under two names is two children, unless the
     two share an NHS number or UPN: then it is the source's own duplicate of one child."""

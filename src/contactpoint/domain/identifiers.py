@@ -83,6 +83,20 @@ def is_valid_upn(value: str) -> bool:
     return True
 
 
+# Characters 2 to 10 of a UPN say who allocated it and when: the local authority (2-4), the
+# school's DfE establishment number (5-8) and the year of allocation (9-10); 11 to 13 are the
+# school's serial (DfE, "Unique pupil numbers (UPN): guidance for schools").
+UPN_ALLOCATION_START, UPN_ALLOCATION_LENGTH = 2, 9  # 1-based, as SQL's substr counts
+
+
+def upn_allocation(upn: str) -> str:
+    """Who allocated a valid UPN, and in which year (characters 2-10). A school gives each
+    pupil it admits one UPN: two UPNs of one allocation are two pupils (twins admitted
+    together), while a pupil's second UPN comes from another school (a move)."""
+    start = UPN_ALLOCATION_START - 1
+    return upn[start:start + UPN_ALLOCATION_LENGTH]
+
+
 # --- UK postcode ------------------------------------------------------------------------------
 
 _POSTCODE = re.compile(r"^(GIR0AA|[A-Z]{1,2}[0-9][0-9A-Z]?[0-9][A-Z]{2})$")

@@ -36,6 +36,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from contactpoint.domain.identifiers import upn_allocation
+
 _CANON = "~"  # marks a variant group among the names a cluster gives
 _OCR = "%"  # marks a forename as scanned (Cornfort: Comfort; Muharnmad: Muhammad)
 
@@ -151,7 +153,8 @@ class ConstrainedUnionFind:
         if na and nb and na.isdisjoint(nb):
             return True
         ua, ub = self.upn[ra], self.upn[rb]
-        if ua and ub and ua.isdisjoint(ub) and self.persons[ra].isdisjoint(self.persons[rb]):
+        if ua and ub and ua.isdisjoint(ub) and (
+                self.persons[ra].isdisjoint(self.persons[rb]) or _one_allocation(ua, ub)):
             return True
         # one source holding two records on one DOB under two names is two children, unless
         # the two sides share an identifier (the source's own duplicate of one child)
@@ -202,6 +205,12 @@ class ConstrainedUnionFind:
 
     def roots(self) -> list[int]:
         return [self.find(i) for i in range(self.size)]
+
+
+def _one_allocation(ua: frozenset[str], ub: frozenset[str]) -> bool:
+    """Two sides whose UPNs include two of one allocation (one school, one year): two pupils
+    (:func:`~contactpoint.domain.identifiers.upn_allocation`)."""
+    return not {upn_allocation(u) for u in ua}.isdisjoint(upn_allocation(u) for u in ub)
 
 
 def _signature_conflict(

@@ -11,6 +11,7 @@ import duckdb
 import numpy as np
 import polars as pl
 
+from contactpoint.domain.identifiers import UPN_ALLOCATION_LENGTH, UPN_ALLOCATION_START
 from contactpoint.matching import fit, prepared
 from contactpoint.matching.artefact import ModelArtefact, Rules
 from contactpoint.matching.blocking import blocked_pairs_sql, new_pairs_sql
@@ -38,6 +39,12 @@ log = logging.getLogger(__name__)
 
 TF_COLUMNS = ("fn", "sn")
 # what clustering reads of the prepared records (twins, ambiguity, conflicts)
+# two UPNs allocated by one school in one year (domain.identifiers.upn_allocation)
+ONE_UPN_ALLOCATION = (
+    f"coalesce(substr(upn_l, {UPN_ALLOCATION_START}, {UPN_ALLOCATION_LENGTH}) "
+    f"= substr(upn_r, {UPN_ALLOCATION_START}, {UPN_ALLOCATION_LENGTH}), false)"
+)
+
 CLUSTER_COLUMNS = ("unique_id", "source_code", "dob", "sn", "sn_names", "pc", "fn", "fn_canon",
                    "fn_mid", "fn_mid_ini", "fn_mid_abbr", "nhs", "upn", "sex")
 
@@ -49,8 +56,11 @@ def veto_select(
 
     * ``v_nhs``: two different valid NHS numbers (always);
     * ``v_upn``: two different valid UPNs *and* forenames that are not exactly the same (twins
-      Muhammad and Mohammed each have their own UPN). A school move can give a child a second
-      UPN, so different UPNs under one forename are evidence the model weighs, not a veto;
+      Muhammad and Mohammed each have their own UPN), or two UPNs of one allocation (one
+      school, one year: :func:`~contactpoint.domain.identifiers.upn_allocation`; twins
+      admitted together, whatever their names). A school move can give a child a second UPN
+      from another school, so its different UPNs under one forename are evidence the model
+      weighs, not a veto;
     * ``v_twin`` (household populations): exact DOB, surname agreeing, forenames disagreeing on
       every level but not one cut short from the other (Ayomide and Mide), or both records
       carrying middle names that conflict (twins Rose Molly and Rose Olivia; an initial never
@@ -92,7 +102,8 @@ def veto_select(
     return f"""
     SELECT unique_id_l AS l, unique_id_r AS r, match_probability AS p, match_weight AS w,
       coalesce(nhs_l <> nhs_r, false) AS v_nhs,
-      coalesce(upn_l <> upn_r, false) AND gamma_forename < {fn_exact} AS v_upn,
+      coalesce(upn_l <> upn_r, false)
+        AND (gamma_forename < {fn_exact} OR {ONE_UPN_ALLOCATION}) AS v_upn,
       ({on}gamma_dob = {dob_exact}
         AND ((gamma_forename = {fn_else} AND NOT {CUT_SHORT}) OR {MIDDLE_NAMES_CONFLICT})
         AND gamma_surname >= {sn_agree} AND NOT {shared}) AS v_twin,

@@ -201,17 +201,19 @@ def twin_named_alike(links: pl.DataFrame, lf: pl.DataFrame) -> pl.DataFrame:
     birth in the same year and month or day as y1's, and another forename. x is then y2's
     (one twin's date mistyped can make the other twin's agree exactly with x) or a third
     child's, never y1's (household populations). An NHS number or UPN that x shares with y1
-    lifts the veto, unless y2 holds its own, different identifier of that kind: the
+    lifts the veto, unless y2 holds its own, different identifier of that kind (y2 then
+    named as x is or by a variant of x's name, Eleanor for Nell, that y1's is not): the
     identifier's issuer then knows two children, and x's copy of y1's number is a keying slip
     on y2's record (a twin's NHS number on the other twin's record), so x is in doubt and
     goes to review rather than join either twin. Returns ``l``, ``r`` with ``l < r``, and
     ``in_doubt``: x where the veto overrode a shared identifier, else null."""
     attrs = lf.select(
         pl.col("unique_id").alias("y"), pl.col("source_code").alias("src"), "pc", "dob",
-        "sn_names", "fn", "nhs", "upn",
+        "sn_names", "fn", "fn_canon", "nhs", "upn",
     ).filter(pl.col("pc").is_not_null() & pl.col("fn").is_not_null())
     both = _both_ways(links)
     x_attrs = lf.select(pl.col("unique_id").alias("x"), pl.col("fn").alias("x_fn"),
+                        pl.col("fn_canon").alias("x_canon"),
                         pl.col("nhs").alias("x_nhs"), pl.col("upn").alias("x_upn"))
     shares_nhs = (pl.col("x_nhs") == pl.col("nhs")).fill_null(False)
     shares_upn = (pl.col("x_upn") == pl.col("upn")).fill_null(False)
@@ -221,15 +223,24 @@ def twin_named_alike(links: pl.DataFrame, lf: pl.DataFrame) -> pl.DataFrame:
         .with_columns(shares_nhs.alias("shares_nhs"), shares_upn.alias("shares_upn"))
         .drop("nhs", "upn")
     )
+    y2 = attrs.rename({"y": "y2", "dob": "dob2", "sn_names": "sn_names2", "fn": "fn2",
+                       "fn_canon": "canon2", "nhs": "nhs2", "upn": "upn2"})
+    kept = ["x", "y", "y2", "dob", "dob2", "sn_names", "sn_names2", "shares_nhs", "shares_upn",
+            "x_nhs", "x_upn", "nhs2", "upn2"]
+    # y2 named as x is; or, against a shared identifier, by a variant of x's name that y1's
+    # is not (PDS's Eleanor, a council's Nell carrying her twin Aleena's NHS number)
+    by_name = cand.join(y2.drop("canon2"), left_on=["src", "pc", "x_fn"],
+                        right_on=["src", "pc", "fn2"]).select(kept)
+    by_variant = cand.filter(
+        (pl.col("shares_nhs") | pl.col("shares_upn"))
+        & (pl.col("x_canon") != pl.col("fn_canon")).fill_null(False)
+    ).join(y2, left_on=["src", "pc", "x_canon"], right_on=["src", "pc", "canon2"]).filter(
+        pl.col("fn2") != pl.col("x_fn")).select(kept)
     # y2's own identifier of the kind x shares with y1, different from x's
     y2_holds_another = (
         ~pl.col("shares_nhs") | (pl.col("nhs2") != pl.col("x_nhs")).fill_null(False)
     ) & (~pl.col("shares_upn") | (pl.col("upn2") != pl.col("x_upn")).fill_null(False))
-    twins = cand.join(
-        attrs.rename({"y": "y2", "dob": "dob2", "sn_names": "sn_names2", "fn": "fn2",
-                      "nhs": "nhs2", "upn": "upn2"}),
-        left_on=["src", "pc", "x_fn"], right_on=["src", "pc", "fn2"],
-    ).filter(
+    twins = pl.concat([by_name, by_variant]).filter(
         (pl.col("y2") != pl.col("y")) & (pl.col("y2") != pl.col("x"))
         & _born_together("dob", "dob2") & _surnames_agree("sn_names", "sn_names2")
         & y2_holds_another
