@@ -32,6 +32,7 @@ from contactpoint.matching.twins import (
     CUT_SHORT,
     MIDDLE_NAMES_CONFLICT,
     ambiguous_records,
+    named_against_identifier,
     twin_named_alike,
 )
 
@@ -323,12 +324,10 @@ def run_dedupe(
         edges = lift_school_moves(edges, reading)
         lf = lf.with_columns(reading.get_column("fn"))
         strong = edges.filter(linkable_mask)
-        vetoed_twins = twin_named_alike(strong, lf)
         # a record whose identifier names one twin and whose forename the other is in doubt
-        in_doubt = vetoed_twins.get_column("in_doubt").drop_nulls()
-        amb = pl.concat([ambiguous_records(strong, lf), in_doubt]).unique().implode()
-        wrong_twin = vetoed_twins.select("l", "r").unique().with_columns(
-            pl.lit(True).alias("wrong_twin"))
+        amb = pl.concat([ambiguous_records(strong, lf),
+                         named_against_identifier(strong, lf)]).unique().implode()
+        wrong_twin = twin_named_alike(strong, lf).with_columns(pl.lit(True).alias("wrong_twin"))
         edges = edges.join(wrong_twin, on=["l", "r"], how="left").with_columns(
             (pl.col("vetoed") | pl.col("wrong_twin").fill_null(False)).alias("vetoed"),
             (pl.col("soft") & ~pl.col("wrong_twin").fill_null(False)).alias("soft"),

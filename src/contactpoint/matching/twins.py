@@ -200,53 +200,79 @@ def twin_named_alike(links: pl.DataFrame, lf: pl.DataFrame) -> pl.DataFrame:
     twin y2, a record in y1's source with the same postcode, an agreeing surname, a date of
     birth in the same year and month or day as y1's, and another forename. x is then y2's
     (one twin's date mistyped can make the other twin's agree exactly with x) or a third
-    child's, never y1's (household populations). An NHS number or UPN that x shares with y1
-    lifts the veto, unless y2 holds its own, different identifier of that kind (y2 then
-    named as x is or by a variant of x's name, Eleanor for Nell, that y1's is not): the
-    identifier's issuer then knows two children, and x's copy of y1's number is a keying slip
-    on y2's record (a twin's NHS number on the other twin's record), so x is in doubt and
-    goes to review rather than join either twin. Returns ``l``, ``r`` with ``l < r``, and
-    ``in_doubt``: x where the veto overrode a shared identifier, else null."""
+    child's, never y1's (household populations). Returns ``l``, ``r`` with ``l < r``."""
     attrs = lf.select(
         pl.col("unique_id").alias("y"), pl.col("source_code").alias("src"), "pc", "dob",
-        "sn_names", "fn", "fn_canon", "nhs", "upn",
+        "sn_names", "fn", "nhs", "upn",
     ).filter(pl.col("pc").is_not_null() & pl.col("fn").is_not_null())
     both = _both_ways(links)
     x_attrs = lf.select(pl.col("unique_id").alias("x"), pl.col("fn").alias("x_fn"),
-                        pl.col("fn_canon").alias("x_canon"),
                         pl.col("nhs").alias("x_nhs"), pl.col("upn").alias("x_upn"))
-    shares_nhs = (pl.col("x_nhs") == pl.col("nhs")).fill_null(False)
-    shares_upn = (pl.col("x_upn") == pl.col("upn")).fill_null(False)
+    shares_id = (pl.col("x_nhs") == pl.col("nhs")).fill_null(False) | (
+        pl.col("x_upn") == pl.col("upn")
+    ).fill_null(False)
     cand = (
         both.join(x_attrs, on="x").join(attrs, on="y")
-        .filter(pl.col("x_fn").is_not_null() & (pl.col("x_fn") != pl.col("fn")))
-        .with_columns(shares_nhs.alias("shares_nhs"), shares_upn.alias("shares_upn"))
-        .drop("nhs", "upn")
+        .filter(pl.col("x_fn").is_not_null() & (pl.col("x_fn") != pl.col("fn")) & ~shares_id)
+        .drop("nhs", "upn", "x_nhs", "x_upn")
     )
-    y2 = attrs.rename({"y": "y2", "dob": "dob2", "sn_names": "sn_names2", "fn": "fn2",
-                       "fn_canon": "canon2", "nhs": "nhs2", "upn": "upn2"})
-    kept = ["x", "y", "y2", "dob", "dob2", "sn_names", "sn_names2", "shares_nhs", "shares_upn",
-            "x_nhs", "x_upn", "nhs2", "upn2"]
-    # y2 named as x is; or, against a shared identifier, by a variant of x's name that y1's
-    # is not (PDS's Eleanor, a council's Nell carrying her twin Aleena's NHS number)
-    by_name = cand.join(y2.drop("canon2"), left_on=["src", "pc", "x_fn"],
-                        right_on=["src", "pc", "fn2"]).select(kept)
-    by_variant = cand.filter(
-        (pl.col("shares_nhs") | pl.col("shares_upn"))
-        & (pl.col("x_canon") != pl.col("fn_canon")).fill_null(False)
-    ).join(y2, left_on=["src", "pc", "x_canon"], right_on=["src", "pc", "canon2"]).filter(
-        pl.col("fn2") != pl.col("x_fn")).select(kept)
-    # y2's own identifier of the kind x shares with y1, different from x's
-    y2_holds_another = (
-        ~pl.col("shares_nhs") | (pl.col("nhs2") != pl.col("x_nhs")).fill_null(False)
-    ) & (~pl.col("shares_upn") | (pl.col("upn2") != pl.col("x_upn")).fill_null(False))
-    twins = pl.concat([by_name, by_variant]).filter(
+    twins = cand.join(
+        attrs.drop("nhs", "upn").rename(
+            {"y": "y2", "dob": "dob2", "sn_names": "sn_names2", "fn": "fn2"}),
+        left_on=["src", "pc", "x_fn"], right_on=["src", "pc", "fn2"],
+    ).filter(
         (pl.col("y2") != pl.col("y")) & (pl.col("y2") != pl.col("x"))
         & _born_together("dob", "dob2") & _surnames_agree("sn_names", "sn_names2")
-        & y2_holds_another
     )
     return twins.select(
-        pl.min_horizontal("x", "y").alias("l"), pl.max_horizontal("x", "y").alias("r"),
-        pl.when(pl.col("shares_nhs") | pl.col("shares_upn")).then(pl.col("x"))
-        .alias("in_doubt"),
+        pl.min_horizontal("x", "y").alias("l"), pl.max_horizontal("x", "y").alias("r")
     ).unique()
+
+
+def named_against_identifier(links: pl.DataFrame, lf: pl.DataFrame) -> pl.Series:
+    """Records whose identifier names one child and whose forename another: x shares an NHS
+    number or UPN with an auto-link candidate y1 under another forename (not a variant of
+    it), and a record b at that postcode, born together with y1 under an agreeing surname,
+    named as x (or by a variant of x's name), carries its own, different identifier of that
+    kind: the child x names holds another number, so x's is y1's keyed on the wrong twin's
+    record (a CAMHS record of Mia under her twin Bridgett's NHS number while PDS holds Mia
+    under her own; a census record of Hana written ``Hanna`` under Hana's UPN beside Hanna's
+    own). Unless x also shares an identifier with a record named as x (its identity
+    corroborated), x is in doubt: it goes to review rather than join either twin. Returns
+    the keys of such records x (household populations)."""
+    ids = lf.select(pl.col("unique_id").alias("x"), pl.col("fn").alias("x_fn"),
+                    pl.col("fn_canon").alias("x_canon"), pl.col("nhs").alias("x_nhs"),
+                    pl.col("upn").alias("x_upn"))
+    ys = lf.select(pl.col("unique_id").alias("y"), "fn", "fn_canon", "nhs", "upn", "pc", "dob",
+                   "sn_names")
+    shared = (
+        _both_ways(links).join(ids, on="x").join(ys, on="y")
+        .with_columns((pl.col("x_nhs") == pl.col("nhs")).fill_null(False).alias("by_nhs"),
+                      (pl.col("x_upn") == pl.col("upn")).fill_null(False).alias("by_upn"))
+        .filter(pl.col("by_nhs") | pl.col("by_upn"))
+    )
+    same_name = (pl.col("x_fn") == pl.col("fn")) | (pl.col("x_canon") == pl.col("fn_canon"))
+    corroborated = shared.filter(same_name.fill_null(False)).select("x").unique()
+    against = shared.filter(~same_name.fill_null(True) & pl.col("pc").is_not_null()).join(
+        corroborated, on="x", how="anti").select(
+        "x", "x_fn", "x_canon", "x_nhs", "x_upn", "by_nhs", "by_upn", "pc", "dob", "sn_names")
+    recs = lf.select(pl.col("unique_id").alias("b"), "pc", pl.col("dob").alias("dob_b"),
+                     pl.col("sn_names").alias("sn_b"), pl.col("fn").alias("fn_b"),
+                     pl.col("fn_canon").alias("canon_b"), pl.col("nhs").alias("nhs_b"),
+                     pl.col("upn").alias("upn_b"))
+    kept = ["x", "x_nhs", "x_upn", "by_nhs", "by_upn", "dob", "sn_names", "b", "dob_b", "sn_b",
+            "nhs_b", "upn_b"]
+    named_as_x = pl.concat([
+        against.join(recs.drop("canon_b"), left_on=["pc", "x_fn"],
+                     right_on=["pc", "fn_b"]).select(kept),
+        against.join(recs, left_on=["pc", "x_canon"], right_on=["pc", "canon_b"])
+        .filter(pl.col("fn_b") != pl.col("x_fn")).select(kept),
+    ])
+    holds_another = (
+        (pl.col("by_nhs") & (pl.col("nhs_b") != pl.col("x_nhs")).fill_null(False))
+        | (pl.col("by_upn") & (pl.col("upn_b") != pl.col("x_upn")).fill_null(False))
+    )
+    return named_as_x.filter(
+        (pl.col("b") != pl.col("x")) & _born_together("dob", "dob_b")
+        & _surnames_agree("sn_names", "sn_b") & holds_another
+    ).get_column("x").unique()
