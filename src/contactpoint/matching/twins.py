@@ -230,21 +230,24 @@ def twin_named_alike(links: pl.DataFrame, lf: pl.DataFrame) -> pl.DataFrame:
 
 
 def named_against_identifier(links: pl.DataFrame, lf: pl.DataFrame) -> pl.Series:
-    """Records whose identifier names one child and whose forename another: x shares an NHS
-    number or UPN with an auto-link candidate y1 under another forename (not a variant of
-    it), and a record b at that postcode, born together with y1 under an agreeing surname,
-    named as x (or by a variant of x's name), carries its own, different identifier of that
-    kind: the child x names holds another number, so x's is y1's keyed on the wrong twin's
-    record (a CAMHS record of Mia under her twin Bridgett's NHS number while PDS holds Mia
-    under her own; a census record of Hana written ``Hanna`` under Hana's UPN beside Hanna's
-    own). Unless x also shares an identifier with a record named as x (its identity
-    corroborated), x is in doubt: it goes to review rather than join either twin. Returns
-    the keys of such records x (household populations)."""
+    """Records whose identifier names one twin and whose forename the other.
+
+    x shares an NHS number or UPN with an auto-link candidate y1 under another forename (not
+    a variant of it); a record b at that postcode, born together with y1 (whatever its
+    surname: one twin's may be mistyped), named as x (or by a variant of x's name), carries
+    its own, different identifier of that kind; and b's source also holds a record named as
+    y1 (not x), born together at that postcode. That source knows both children, and the one
+    x names holds another number: x's is y1's, keyed on the wrong twin's record (a CAMHS
+    record of Mia under her twin Bridgett's NHS number while PDS holds Bridgett and Mia under
+    their own; a census record of Hana written ``Hanna`` under Hana's UPN). Unless x also
+    shares an identifier with a record named as x (its identity corroborated), x is in
+    doubt: it goes to review rather than join either twin. A child's second record under a
+    second number (``Feliix`` beside ``Felix`` in PDS) is no twin: no source names both.
+    Returns the keys of such records x (household populations)."""
     ids = lf.select(pl.col("unique_id").alias("x"), pl.col("fn").alias("x_fn"),
                     pl.col("fn_canon").alias("x_canon"), pl.col("nhs").alias("x_nhs"),
                     pl.col("upn").alias("x_upn"))
-    ys = lf.select(pl.col("unique_id").alias("y"), "fn", "fn_canon", "nhs", "upn", "pc", "dob",
-                   "sn_names")
+    ys = lf.select(pl.col("unique_id").alias("y"), "fn", "fn_canon", "nhs", "upn", "pc", "dob")
     shared = (
         _both_ways(links).join(ids, on="x").join(ys, on="y")
         .with_columns((pl.col("x_nhs") == pl.col("nhs")).fill_null(False).alias("by_nhs"),
@@ -255,13 +258,14 @@ def named_against_identifier(links: pl.DataFrame, lf: pl.DataFrame) -> pl.Series
     corroborated = shared.filter(same_name.fill_null(False)).select("x").unique()
     against = shared.filter(~same_name.fill_null(True) & pl.col("pc").is_not_null()).join(
         corroborated, on="x", how="anti").select(
-        "x", "x_fn", "x_canon", "x_nhs", "x_upn", "by_nhs", "by_upn", "pc", "dob", "sn_names")
-    recs = lf.select(pl.col("unique_id").alias("b"), "pc", pl.col("dob").alias("dob_b"),
-                     pl.col("sn_names").alias("sn_b"), pl.col("fn").alias("fn_b"),
-                     pl.col("fn_canon").alias("canon_b"), pl.col("nhs").alias("nhs_b"),
-                     pl.col("upn").alias("upn_b"))
-    kept = ["x", "x_nhs", "x_upn", "by_nhs", "by_upn", "dob", "sn_names", "b", "dob_b", "sn_b",
-            "nhs_b", "upn_b"]
+        "x", "x_fn", "x_canon", "x_nhs", "x_upn", "by_nhs", "by_upn", pl.col("fn").alias("y_fn"),
+        "pc", "dob")
+    recs = lf.select(pl.col("unique_id").alias("b"), pl.col("source_code").alias("src"), "pc",
+                     pl.col("dob").alias("dob_b"), pl.col("fn").alias("fn_b"),
+                     pl.col("fn_canon").alias("canon_b"),
+                     pl.col("nhs").alias("nhs_b"), pl.col("upn").alias("upn_b"))
+    kept = ["x", "x_nhs", "x_upn", "by_nhs", "by_upn", "y_fn", "pc", "dob", "b", "src",
+            "dob_b", "nhs_b", "upn_b"]
     named_as_x = pl.concat([
         against.join(recs.drop("canon_b"), left_on=["pc", "x_fn"],
                      right_on=["pc", "fn_b"]).select(kept),
@@ -272,7 +276,11 @@ def named_against_identifier(links: pl.DataFrame, lf: pl.DataFrame) -> pl.Series
         (pl.col("by_nhs") & (pl.col("nhs_b") != pl.col("x_nhs")).fill_null(False))
         | (pl.col("by_upn") & (pl.col("upn_b") != pl.col("x_upn")).fill_null(False))
     )
-    return named_as_x.filter(
-        (pl.col("b") != pl.col("x")) & _born_together("dob", "dob_b")
-        & _surnames_agree("sn_names", "sn_b") & holds_another
-    ).get_column("x").unique()
+    other_child = named_as_x.filter(
+        (pl.col("b") != pl.col("x")) & _born_together("dob", "dob_b") & holds_another
+    )
+    named_as_y = recs.select(pl.col("b").alias("a"), "src", "pc", pl.col("fn_b").alias("y_fn"),
+                             pl.col("dob_b").alias("dob_a"))
+    both_named = other_child.join(named_as_y, on=["src", "pc", "y_fn"]).filter(
+        (pl.col("a") != pl.col("x")) & _born_together("dob", "dob_a"))
+    return both_named.get_column("x").unique()
