@@ -11,7 +11,7 @@ from fastapi import Request
 from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 
-from contactpoint.access import clients, sessions
+from contactpoint.access import accounts, clients, sessions
 from contactpoint.access.config import SESSION_COOKIE
 from contactpoint.access.models import Principal
 from contactpoint.access.permissions import Permission, permissions_for
@@ -59,10 +59,10 @@ def _principal(rt: Runtime, conn: Connection, token: str | None, cookie: str | N
             conn, token, now=now, organisation=service.organisation_by_id
         ), True
     assert cookie is not None
-    session = sessions.load(conn, cookie, now=now, settings=rt.access)
-    if session is None or not session.authenticated:
+    found = accounts.session_user(conn, cookie, now=now, settings=rt.access)
+    if found is None or not found[0].authenticated:
         return None, True
-    user = service.user_by_id(session.user_id)
+    session, user = found
     if not service.still_cleared(user):
         sessions.end(conn, cookie, now=now)
         return None, True
