@@ -67,13 +67,22 @@ def _lifespan(
     return lifespan
 
 
+SERVER_PING_AFTER_IDLE = 2.0  # seconds in the pool before a connection is pinged again
+
+
 def _engine(settings: Settings) -> Engine:
     """The server's engine: on PostgreSQL a pool as large as a process's concurrent requests
-    (``db_pool_size``), so connections are kept, not opened per request."""
+    (``db_pool_size``), so connections are kept, not opened per request. Its statements are
+    prepared on the server from their first execution (psycopg's ``prepare_threshold`` 0, not
+    its default 5: a connection's first executions are otherwise parsed and planned each
+    time), and a connection is pinged at check-out only after it sat idle in the pool
+    (:data:`SERVER_PING_AFTER_IDLE`), not at every request."""
     url = settings.effective_database_url
     if url.startswith("sqlite"):
         return make_engine(url)
-    return make_engine(url, pool_size=settings.db_pool_size, max_overflow=10)
+    return make_engine(url, pool_size=settings.db_pool_size, max_overflow=10,
+                       ping_after_idle=SERVER_PING_AFTER_IDLE,
+                       connect_args={"prepare_threshold": 0})
 
 
 def create_app(

@@ -470,6 +470,39 @@ def test_a_refused_search_gives_its_connection_back_and_records_no_search(
     assert after == before
 
 
+def test_a_bad_body_is_refused_for_sign_in_and_permission_first(
+    login: Login, app: FastAPI, clock: FakeClock,
+) -> None:
+    """The search's sign-in check runs in its endpoint's thread, after its body is read; a
+    request refused on its body is still refused for its sign-in (401) or its permission (403)
+    first, as on every other route (``security.CheckedFirstRoute``)."""
+    bad = {"reason": "r", "date_of_birth": "not a date"}
+    anonymous = TestClient(app, base_url="https://testserver")
+    assert anonymous.post("/api/children/search", json=bad).status_code == 401
+    assert login(Role.AUDITOR).post("/api/children/search", json=bad).status_code == 403
+    client = login()
+    assert client.post("/api/children/search", json=bad).status_code == 422
+    clock.advance(hours=1)  # the session ran out while idle
+    assert client.post("/api/children/search", json=bad).status_code == 401
+
+
+def test_a_search_reads_its_session_and_user_in_one_statement(
+    login: Login, db: Engine,
+) -> None:
+    client = login()
+    statements: list[str] = []
+    listener = lambda _c, _cur, sql, *_: statements.append(sql)  # noqa: E731
+    event.listen(db, "before_cursor_execute", listener)
+    try:
+        search(client, **person("NICK", "nhs_number"))
+    finally:
+        event.remove(db, "before_cursor_execute", listener)
+    sign_in = [s for s in statements if "user_session" in s or "app_user" in s]
+    assert len(sign_in) == 1, sign_in
+    assert "user_session" in sign_in[0]
+    assert "app_user" in sign_in[0]
+
+
 def test_a_failed_search_still_keeps_the_session_alive(
     login: Login, db: Engine, clock: FakeClock,
 ) -> None:

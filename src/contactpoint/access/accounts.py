@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Row, bindparam, insert, select, update
@@ -20,7 +20,7 @@ from contactpoint.access.models import AuditContext, Organisation, User
 from contactpoint.access.passwords import PasswordHashing
 from contactpoint.access.permissions import Role
 from contactpoint.access.secretbox import SecretBox, load_box
-from contactpoint.access.tables import ORG_KINDS, app_user, organisation
+from contactpoint.access.tables import ORG_KINDS, app_user, organisation, user_session
 from contactpoint.audit.trail import AuditAction, append
 from contactpoint.errors import Conflict, NotFound, ValidationFailed
 
@@ -78,6 +78,30 @@ _USER_COLUMNS = (
 # Built once: every signed-in request reads its user (no construction or cache-key walk).
 _USER_BY_ID = (select(*_USER_COLUMNS).select_from(app_user.join(organisation))
                .where(app_user.c.id == bindparam("user_id")))
+# A signed-in request's session and its user in one statement (one round trip, not two):
+# the session's columns by their own names (its ``user_id`` is the user's id, by the join),
+# then the user's and the organisation's as :data:`_USER_COLUMNS` names them, less the ones
+# the session names too (``user_id``; the organisation's timestamps, which no one reads here).
+_SESSION_USER_BY_DIGEST = (
+    select(*user_session.c, *(c for c in _USER_COLUMNS
+                              if c.name not in ("user_id", "created_at", "updated_at")))
+    .select_from(user_session.join(app_user).join(organisation))
+    .where(user_session.c.id_hash == bindparam("id_hash"))
+)
+
+
+def session_user(
+    conn: Connection, token: str, *, now: datetime, settings: AccessSettings
+) -> tuple[sessions.Session, User] | None:
+    """:func:`sessions.load` and the session's user, read together: the live session for
+    ``token`` and its user, or None (no such session, or it ended or ran out)."""
+    if not sessions.plausible(token):
+        return None
+    row = conn.execute(_SESSION_USER_BY_DIGEST, {"id_hash": sessions.digest(token)}).first()
+    session = sessions.live(conn, row, now=now, settings=settings)
+    if session is None or row is None:
+        return None
+    return session, user_from_row(row)
 
 
 def user_from_row(row: Row[Any]) -> User:

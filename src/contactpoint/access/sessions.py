@@ -14,6 +14,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, insert, or_, select, update
 
@@ -89,9 +90,22 @@ def load(
     conn: Connection, token: str, *, now: datetime, settings: AccessSettings
 ) -> Session | None:
     """The live session for ``token`` (pending or not), or None; refreshes the idle timer."""
-    if not token or len(token) > 128:
+    if not plausible(token):
         return None
     row = conn.execute(_BY_DIGEST, {"id_hash": digest(token)}).first()
+    return live(conn, row, now=now, settings=settings)
+
+
+def plausible(token: str) -> bool:
+    """Whether ``token`` may be a session token at all (else no look-up is made)."""
+    return bool(token) and len(token) <= 128
+
+
+def live(
+    conn: Connection, row: Any, *, now: datetime, settings: AccessSettings
+) -> Session | None:
+    """The session of ``row`` (``user_session``'s columns, by name; None: no such session)
+    if it is live, or None, ending it when it ran out; refreshes the idle timer."""
     if row is None or row.ended_at is not None:
         return None
     idle = timedelta(minutes=settings.session_idle_minutes)

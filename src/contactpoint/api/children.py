@@ -23,7 +23,13 @@ from contactpoint.api.runtime import (
     runtime,
     shares_sign_in_transaction,
 )
-from contactpoint.api.security import Require, signed_in
+from contactpoint.api.security import (
+    Checked,
+    CheckedFirstRoute,
+    Require,
+    RequireInEndpoint,
+    signed_in_here_or_later,
+)
 from contactpoint.children import override as override_service
 from contactpoint.children import search as search_service
 from contactpoint.children import view as view_service
@@ -33,9 +39,12 @@ from contactpoint.domain.record import Carer, ChildNames, Involvement, Whereabou
 from contactpoint.domain.search import SEX_CODES, SearchCriteria
 from contactpoint.domain.visibility import VisibleChild
 
-router = APIRouter(prefix="/api/children", tags=["children"], dependencies=[Depends(signed_in)])
+# The sign-in check runs in the search endpoint's own thread (one thread hand-off per search,
+# not two: security.RequireInEndpoint); in the other routes' dependencies, as everywhere.
+router = APIRouter(prefix="/api/children", tags=["children"],
+                   dependencies=[Depends(signed_in_here_or_later)], route_class=CheckedFirstRoute)
 
-Searcher = Annotated[Principal, Depends(Require(Permission.RECORD_CHILD_SEARCH))]
+Searcher = Annotated[Checked, Depends(RequireInEndpoint(Permission.RECORD_CHILD_SEARCH))]
 Viewer = Annotated[Principal, Depends(Require(Permission.RECORD_CHILD_VIEW))]
 # the override permission is held by role or by a per-user grant: the service checks it
 Overrider = Annotated[Principal, Depends(Require(Permission.RECORD_CHILD_VIEW, recent_auth=True))]
@@ -200,10 +209,11 @@ def child_out(v: VisibleChild, redirected_from: str | None) -> ChildOut:
 
 @router.post("/search", response_model=SearchOut, response_model_exclude_none=True)
 @shares_sign_in_transaction
-def search_children(body: SearchIn, request: Request, actor: Searcher) -> Response:
+def search_children(body: SearchIn, request: Request, searcher: Searcher) -> Response:
     """Find a child. At most ten results, best first, each with a confidence in 0..1; an empty
     list when nothing matches. Criteria must make one of the accepted combinations (a 422
     names them); a stated ``reason`` is required. Every search is audited."""
+    actor = searcher.principal()  # the sign-in check, in this thread: refused here, or signed in
     rt = runtime(request)
     criteria = SearchCriteria(
         given_name=body.given_name, family_name=body.family_name,

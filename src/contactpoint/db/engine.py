@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import os
 import stat
+import time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.engine import make_url
 
+_RETURNED = "contactpoint_returned_at"  # a pooled connection's info: when it was checked in
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+
+def make_engine(url: str, *, ping_after_idle: float | None = None, **kwargs: Any) -> Engine:
+    """An engine for ``url``. On PostgreSQL a pooled connection is pinged at check-out (a
+    round trip) so a connection the server dropped is replaced, not handed out; with
+    ``ping_after_idle`` (seconds) only one that sat in the pool at least that long is pinged
+    (:func:`_ping_when_idle`)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         # a SQLite URI (``file:…?mode=ro&uri=true``) names a file SQLite opens as told: not ours
@@ -22,8 +29,41 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(url, **kwargs)
+    if ping_after_idle is None:
+        kwargs.setdefault("pool_pre_ping", True)
+        return create_engine(url, **kwargs)
+    engine = create_engine(url, **kwargs)
+    _ping_when_idle(engine, ping_after_idle)
+    return engine
+
+
+def _ping_when_idle(engine: Engine, idle_seconds: float) -> None:
+    """Ping a connection at check-out only when it was idle in the pool for ``idle_seconds``
+    or more (SQLAlchemy's pre-ping pings at every check-out: one round trip per request under
+    load). A connection returned more recently was working then; if the server went away in
+    between, the request's first statement fails as a disconnect and SQLAlchemy invalidates
+    the pool's older connections, so one request sees the restart, not every pooled one."""
+    dialect = engine.dialect
+
+    @event.listens_for(engine, "connect")
+    def _connected(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_RETURNED] = time.monotonic()  # just opened: alive
+
+    @event.listens_for(engine, "checkin")
+    def _returned(_dbapi_connection: Any, record: Any) -> None:
+        if record is not None:
+            record.info[_RETURNED] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        returned = record.info.get(_RETURNED)
+        if returned is not None and time.monotonic() - returned < idle_seconds:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except Exception as error:  # the pool discards it and checks out another
+            raise exc.DisconnectionError() from error
+        record.info[_RETURNED] = time.monotonic()
 
 
 def private_dir(path: Path) -> None:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Connection, TextClause, delete, text, update
+from sqlalchemy import Connection, Dialect, TextClause, delete, text, update
 
 from contactpoint.linking import store
 from contactpoint.linking.tables import search_key
@@ -227,17 +227,44 @@ def _candidate_statement(paths: tuple[str, ...]) -> tuple[TextClause, frozenset[
     return text(sql), frozenset(re.findall(r"(?<!:):(\w+)", sql))
 
 
+@dataclass(frozen=True)
+class _DriverStatement:
+    """A retrieval statement in one driver's own SQL and parameter style."""
+
+    sql: str
+    positions: tuple[str, ...] | None  # parameter names in order (positional styles), or None
+
+
+@lru_cache(maxsize=1024)
+def _driver_statement(paths: tuple[str, ...], dialect: Dialect) -> _DriverStatement:
+    """:func:`_candidate_statement` compiled once for ``dialect``: a search sends it through
+    the driver's cursor, without SQLAlchemy's execution context per call (its text statement
+    has no typed columns, so SQLAlchemy would not convert any value anyway)."""
+    compiled = _candidate_statement(paths)[0].compile(dialect=dialect)
+    positions = tuple(compiled.positiontup or ()) if compiled.positional else None
+    return _DriverStatement(str(compiled), positions)
+
+
 def candidate_rows(conn: Connection, retrieval: Retrieval) -> list[dict[str, Any]]:
     """Key rows of live children reachable by the query (the :data:`CANDIDATE_SCHEMA`
-    columns, as plain dicts: a search scores them without building a frame); one statement."""
+    columns, as plain dicts: a search scores them without building a frame); one statement,
+    sent in the connection's transaction through the driver's cursor."""
     paths, params = _paths(retrieval)
     if not paths:
         return []
-    statement, bound = _candidate_statement(tuple(paths))
-    used = {n: v for n, v in params.items() if n in bound}
+    statement = _driver_statement(tuple(paths), conn.dialect)
+    bound: Any = (
+        {n: params[n] for n in _candidate_statement(tuple(paths))[1]}
+        if statement.positions is None else tuple(params[n] for n in statement.positions))
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(statement.sql, bound)
+        fetched = cursor.fetchall()
+    finally:
+        cursor.close()
     names = [*_COLUMNS, "child_id", "shielded"]
     out = []
-    for r in conn.execute(statement, used):
+    for r in fetched:
         row = dict(zip(names, r, strict=True))
         row["shielded"] = bool(row["shielded"])
         out.append(row)
