@@ -123,8 +123,9 @@ def test_a_new_record_under_a_keying_slip_joins_its_child_as_from_scratch(
     )
     new = frame([
         record(11, source_code="HMRC-CHB", given_name="Jfef", sex="M"),
+        # a second UPN from the school Willow moved to (another establishment number)
         record(12, source_code="DFE-CENSUS", given_name="Willlow", family_name="Ross",
-               upn="L801200000002"),
+               upn="P801330120002"),
         # Hanna beside her twin Hana in one file: a name, not a slip
         record(13, source_code="HMRC-CHB", given_name="Hanna", family_name="Ali"),
     ])
