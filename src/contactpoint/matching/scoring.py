@@ -39,13 +39,12 @@ from contactpoint.matching.twins import (
 log = logging.getLogger(__name__)
 
 TF_COLUMNS = ("fn", "sn")
-# what clustering reads of the prepared records (twins, ambiguity, conflicts)
 # two UPNs allocated by one school in one year (domain.identifiers.upn_allocation)
 ONE_UPN_ALLOCATION = (
     f"coalesce(substr(upn_l, {UPN_ALLOCATION_START}, {UPN_ALLOCATION_LENGTH}) "
     f"= substr(upn_r, {UPN_ALLOCATION_START}, {UPN_ALLOCATION_LENGTH}), false)"
 )
-
+# what clustering reads of the prepared records (twins, ambiguity, conflicts)
 CLUSTER_COLUMNS = ("unique_id", "source_code", "dob", "sn", "sn_names", "pc", "fn", "fn_canon",
                    "fn_mid", "fn_mid_ini", "fn_mid_abbr", "nhs", "upn", "sex")
 

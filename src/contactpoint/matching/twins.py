@@ -5,7 +5,9 @@
   neither side is only the other's initials;
 * :func:`ambiguous_records`: a record whose auto-link candidates include two children born
   together goes to review instead of bridging them;
-* :func:`twin_named_alike`: an auto-link edge to the wrong twin, vetoed.
+* :func:`twin_named_alike`: an auto-link edge to the wrong twin, vetoed;
+* :func:`named_against_identifier`: a record whose NHS number or UPN names one twin and whose
+  forename the other goes to review instead of joining either.
 
 Used by :mod:`.scoring` in household populations (``Rules.household_vetoes``). See
 docs/linkage.md, "Vetoes and the twin rule".
