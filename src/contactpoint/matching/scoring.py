@@ -44,6 +44,23 @@ ONE_UPN_ALLOCATION = (
     f"coalesce(substr(upn_l, {UPN_ALLOCATION_START}, {UPN_ALLOCATION_LENGTH}) "
     f"= substr(upn_r, {UPN_ALLOCATION_START}, {UPN_ALLOCATION_LENGTH}), false)"
 )
+# The pairs a model with household vetoes does not score (``scored_rules``): no identifier
+# shared, dates of birth wholly different (neither the year nor the day and month agree: the
+# "else" level) and forenames not even roughly one name (first letters differ, and neither is
+# a variant of the other, one of the other's names or alike in sound). ``v_person`` refuses
+# every such pair whatever else agrees. A refused pair can still be the cannot-link that keeps
+# two children apart when a third record links to both: sisters Hanna (2016) and Hana (2024),
+# with a child-benefit "Hanna" of 2024 between them. Forenames that roughly agree are scored
+# for that reason; the rest are siblings at one home, half the pairs of a population with 3.4
+# records per child.
+ONE_PERSON_POSSIBLE = (
+    "(l.fn IS NULL OR r.fn IS NULL OR substr(l.fn, 1, 1) = substr(r.fn, 1, 1) "
+    "OR l.fn_canon = r.fn_canon OR l.fn_mp = r.fn_mp "
+    "OR list_contains(l.fn_names, r.fn_canon) OR list_contains(r.fn_names, l.fn_canon) "
+    "OR l.dob IS NULL OR r.dob IS NULL "
+    "OR substr(l.dob, 1, 4) = substr(r.dob, 1, 4) OR substr(l.dob, 6, 5) = substr(r.dob, 6, 5) "
+    "OR coalesce(l.nhs = r.nhs, false) OR coalesce(l.upn = r.upn, false))"
+)
 # what clustering reads of the prepared records (twins, ambiguity, conflicts)
 CLUSTER_COLUMNS = ("unique_id", "source_code", "dob", "sn", "sn_names", "pc", "fn", "fn_canon",
                    "fn_mid", "fn_mid_ini", "fn_mid_abbr", "nhs", "upn", "sex")
@@ -121,6 +138,15 @@ def veto_select(
         OR {shared}) AS plausible
     FROM {table}
     """  # noqa: S608 - internal names and constants only  # nosec B608
+
+
+def scored_rules(model: ModelArtefact) -> list[str]:
+    """The model's prediction blocking rules, each narrowed to the pairs its vetoes could let
+    through (:data:`ONE_PERSON_POSSIBLE`, for a model with household vetoes)."""
+    rules = prediction_rules(model.splink_settings)
+    if not model.rules.household_vetoes:
+        return rules
+    return [f"({rule}) AND {ONE_PERSON_POSSIBLE}" for rule in rules]
 
 
 def _edges(
@@ -303,7 +329,7 @@ def run_dedupe(
         # DuckDB holds the prepared records now: Python's copies would sit through predict
         # (the run's peak); what clustering reads of them comes back after
         del frame, lf
-        pairs = blocked_pairs_sql(prediction_rules(model.splink_settings), "lf")
+        pairs = blocked_pairs_sql(scored_rules(model), "lf")
         pred = predict_pairs(con, "lf", pairs, model.splink_settings, rules.score_floor_weight)
         scored = int(fetch(con, f"SELECT count(*) AS n FROM {pred.physical_name}")["n"][0])  # noqa: S608 - internal names and constants only  # nosec B608
         edges = _edges(con, pred.physical_name, rules, model.splink_settings)
@@ -492,7 +518,7 @@ def run_match_new(
             con.execute(f"CREATE OR REPLACE TEMP TABLE lf_new AS SELECT {cols} FROM __cp_new")  # noqa: S608 - internal names only  # nosec B608
         # pairs first (of new records only); then the existing records in them, as a table:
         # Splink reads its input more than once
-        pairs = new_pairs_sql(prediction_rules(model.splink_settings), "lf_ex", "lf_new")
+        pairs = new_pairs_sql(scored_rules(model), "lf_ex", "lf_new")
         con.execute(f"CREATE OR REPLACE TEMP TABLE new_pairs AS {pairs}")
         con.execute(
             "CREATE OR REPLACE TEMP TABLE lf_all AS SELECT * FROM lf_ex WHERE unique_id IN "
