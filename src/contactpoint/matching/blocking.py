@@ -42,6 +42,21 @@ def new_pairs_sql(rules: list[str], existing: str, new: str) -> str:
     )
 
 
+def narrowed(rules: list[str], condition: str, implied_by: Iterable[str]) -> list[str]:
+    """``rules``, each joined with ``AND condition``, except a rule one of whose own top-level
+    conditions is among ``implied_by`` (conditions that imply ``condition``): a filter is
+    evaluated on every pair the rule's join makes, so it is added only where it can narrow."""
+    implying = {_canonical(sqlglot.parse_one(c, dialect="duckdb")) for c in implied_by}
+    return [rule if implying & _conjuncts(rule) else f"({rule}) AND {condition}"
+            for rule in rules]
+
+
+def _conjuncts(rule: str) -> set[str]:
+    tree = sqlglot.parse_one(rule, dialect="duckdb")
+    parts = tree.flatten() if isinstance(tree, exp.And) else [tree]
+    return {_canonical(part) for part in parts}
+
+
 def _joins(
     rules: Iterable[tuple[int, str]], left: str, right: str, *, ordered: bool
 ) -> list[str]:

@@ -14,7 +14,7 @@ import polars as pl
 from contactpoint.domain.identifiers import UPN_ALLOCATION_LENGTH, UPN_ALLOCATION_START
 from contactpoint.matching import fit, prepared
 from contactpoint.matching.artefact import ModelArtefact, Rules
-from contactpoint.matching.blocking import blocked_pairs_sql, new_pairs_sql
+from contactpoint.matching.blocking import blocked_pairs_sql, narrowed, new_pairs_sql
 from contactpoint.matching.cluster import (
     ConstrainedUnionFind,
     cluster_edges,
@@ -46,21 +46,22 @@ ONE_UPN_ALLOCATION = (
 )
 # The pairs a model with household vetoes does not score (``scored_rules``): no identifier
 # shared, dates of birth wholly different (neither the year nor the day and month agree: the
-# "else" level) and forenames not even roughly one name (first letters differ, and neither is
-# a variant of the other, one of the other's names or alike in sound). ``v_person`` refuses
-# every such pair whatever else agrees. A refused pair can still be the cannot-link that keeps
-# two children apart when a third record links to both: sisters Hanna (2016) and Hana (2024),
-# with a child-benefit "Hanna" of 2024 between them. Forenames that roughly agree are scored
-# for that reason; the rest are siblings at one home, half the pairs of a population with 3.4
-# records per child.
+# "else" level) and forenames not even roughly one name (first letters differ, and they are
+# neither variants of one name nor alike in sound). ``v_person`` refuses every such pair
+# whatever else agrees. A refused pair can still be the cannot-link that keeps two children
+# apart when a third record links to both: sisters Hanna (2016) and Hana (2024), with a
+# child-benefit "Hanna" of 2024 between them. Forenames that roughly agree are scored for that
+# reason; the rest are siblings at one home, half the pairs of a population with 3.4 records
+# per child.
 ONE_PERSON_POSSIBLE = (
     "(l.fn IS NULL OR r.fn IS NULL OR substr(l.fn, 1, 1) = substr(r.fn, 1, 1) "
-    "OR l.fn_canon = r.fn_canon OR l.fn_mp = r.fn_mp "
-    "OR list_contains(l.fn_names, r.fn_canon) OR list_contains(r.fn_names, l.fn_canon) "
-    "OR l.dob IS NULL OR r.dob IS NULL "
+    "OR l.fn_canon = r.fn_canon OR l.fn_mp = r.fn_mp OR l.dob IS NULL OR r.dob IS NULL "
     "OR substr(l.dob, 1, 4) = substr(r.dob, 1, 4) OR substr(l.dob, 6, 5) = substr(r.dob, 6, 5) "
     "OR coalesce(l.nhs = r.nhs, false) OR coalesce(l.upn = r.upn, false))"
 )
+# a rule holding any of these already implies it
+_IMPLY_ONE_PERSON_POSSIBLE = ("l.fn = r.fn", "l.fn_canon = r.fn_canon", "l.fn_mp = r.fn_mp",
+                              "l.dob = r.dob", "l.nhs = r.nhs", "l.upn = r.upn")
 # what clustering reads of the prepared records (twins, ambiguity, conflicts)
 CLUSTER_COLUMNS = ("unique_id", "source_code", "dob", "sn", "sn_names", "pc", "fn", "fn_canon",
                    "fn_mid", "fn_mid_ini", "fn_mid_abbr", "nhs", "upn", "sex")
@@ -146,7 +147,7 @@ def scored_rules(model: ModelArtefact) -> list[str]:
     rules = prediction_rules(model.splink_settings)
     if not model.rules.household_vetoes:
         return rules
-    return [f"({rule}) AND {ONE_PERSON_POSSIBLE}" for rule in rules]
+    return narrowed(rules, ONE_PERSON_POSSIBLE, _IMPLY_ONE_PERSON_POSSIBLE)
 
 
 def _edges(
