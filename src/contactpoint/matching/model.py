@@ -26,6 +26,9 @@ DIALECT = "duckdb"
 
 # Columns the vetoes read besides the comparisons' own; every prediction keeps them.
 VETO_COLUMNS: tuple[str, ...] = ("source_code", "fn_mid_ini", "fn_mid_abbr")
+# What the vetoes read of each record of a scored pair (``scoring.veto_select`` and the name
+# tests of ``twins``); a batch's predictions keep only these (``splinkdb.predict_kept``).
+PAIR_COLUMNS: tuple[str, ...] = ("fn", "fn_mid", "sex", "nhs", "upn", *VETO_COLUMNS)
 
 
 def with_veto_columns(settings: dict[str, Any]) -> dict[str, Any]:

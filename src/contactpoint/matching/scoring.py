@@ -26,7 +26,14 @@ from contactpoint.matching.model import base_settings, gamma, has_comparison, pr
 from contactpoint.matching.normalise import ocr_key, prepare
 from contactpoint.matching.query import keys_of_prepared
 from contactpoint.matching.slips import lift_school_moves, read_slips
-from contactpoint.matching.splinkdb import connect, fetch, linker_for, load_table, register
+from contactpoint.matching.splinkdb import (
+    connect,
+    fetch,
+    linker_for,
+    load_table,
+    predict_kept,
+    register,
+)
 from contactpoint.matching.training import train_model
 from contactpoint.matching.twins import (
     CUT_SHORT,
@@ -265,8 +272,9 @@ def predict_pairs(
     frequencies_over: tuple[str, ...] = (),
 ) -> Any:
     """Splink's predictions (match weight >= ``floor_weight``) for the pairs of records of
-    ``table`` that ``pairs_sql`` selects (:mod:`.blocking`): Splink's own ``predict``, given
-    the blocked pairs. Term frequencies are counted over ``table``, or over the union of the
+    ``table`` that ``pairs_sql`` selects (:mod:`.blocking`): Splink's own predict SQL, given
+    the blocked pairs, keeping of each record what the vetoes read (``predict_kept``). Term
+    frequencies are counted over ``table``, or over the union of the
     ``frequencies_over`` tables (a day's records: over the whole population)."""
     linker, db_api, _ = linker_for(con, [table], settings)
     for col in TF_COLUMNS if frequencies_over else ():
@@ -283,11 +291,10 @@ def predict_pairs(
     registered = linker.table_management.register_blocked_pairs_for_predict(
         db_api.register(pairs, table_name=f"in_{pairs}")
     )
-    # Registered pairs make Splink first copy out, per side, the input records that occur in
-    # some pair (a planner work-around for few pairs among many records). Here every record
-    # of ``table`` does, so that is two copies for nothing: score from the input.
-    registered.metadata["registered_for_predict"] = False
-    return linker.inference.predict(threshold_match_weight=floor_weight, warning_mode="never")
+    # Splink's predict of registered pairs first copies out, per side, the input records that
+    # occur in some pair (a planner work-around for few pairs among many records). Here every
+    # record of ``table`` does: predict_kept scores from the input.
+    return predict_kept(linker, registered, floor_weight)
 
 
 def run_dedupe(

@@ -12,8 +12,15 @@ from typing import Any
 import duckdb
 import polars as pl
 from splink import DuckDBAPI, Linker
+from splink.internals.comparison_vector_values import (
+    compute_comparison_vector_values_from_id_pairs_sqls,
+)
+from splink.internals.pipeline import CTEPipeline
+from splink.internals.predict import predict_from_comparison_vectors_sqls_using_settings
+from splink.internals.splink_dataframe import SplinkDataFrame
+from splink.internals.vertically_concatenate import enqueue_df_concat_with_tf
 
-from contactpoint.matching.model import with_veto_columns
+from contactpoint.matching.model import PAIR_COLUMNS, with_veto_columns
 
 THREADS = int(os.environ.get("CONTACTPOINT_LINKAGE_THREADS", "2"))
 # DuckDB runs in the link process: its buffers and the run's polars frames share one peak
@@ -75,6 +82,37 @@ def linker_for(
     linker = Linker(sdfs[0] if len(sdfs) == 1 else sdfs, with_veto_columns(settings),
                     log_level=logging.WARNING)
     return linker, db_api, sdfs
+
+
+def predict_kept(linker: Linker, pairs: SplinkDataFrame, floor_weight: float) -> SplinkDataFrame:
+    """Splink's own predict over registered blocked ``pairs`` (every record of the linker's
+    input table occurs in some pair, so no pruning of the input), materialising of each
+    prediction only what the vetoes and clustering read: the two ids, ``match_key``, the
+    weight and probability, each comparison's level and :data:`.model.PAIR_COLUMNS` of each
+    record. Splink's ``predict`` writes every column a comparison reads (addresses, carers,
+    name lists), most of each row; the scores are the same SQL."""
+    settings = linker._settings_obj
+    pipeline = CTEPipeline([pairs])
+    enqueue_df_concat_with_tf(linker, pipeline)
+    pipeline.enqueue_list_of_sqls(compute_comparison_vector_values_from_id_pairs_sqls(
+        settings._columns_to_select_for_blocking,
+        settings._columns_to_select_for_comparison_vector_values,
+        input_tablename_l="__splink__df_concat_with_tf",
+        input_tablename_r="__splink__df_concat_with_tf",
+        source_dataset_input_column=settings.column_info_settings.source_dataset_input_column,
+        unique_id_input_column=settings.column_info_settings.unique_id_input_column,
+        link_type=settings._link_type,
+        sql_dialect_str="duckdb",
+    ))
+    pipeline.enqueue_list_of_sqls(
+        predict_from_comparison_vectors_sqls_using_settings(settings, None, floor_weight))
+    kept = ["unique_id_l", "unique_id_r", "match_key", "match_weight", "match_probability",
+            *[f"gamma_{c.output_column_name}" for c in settings.comparisons],
+            *[f"{c}_{side}" for c in PAIR_COLUMNS for side in ("l", "r")]]
+    pipeline.enqueue_sql(f"SELECT {', '.join(kept)} FROM __splink__df_predict",  # noqa: S608 - Splink's own names  # nosec B608
+                         "__cp_predictions")
+    result: SplinkDataFrame = linker._db_api.sql_pipeline_to_splink_dataframe(pipeline)
+    return result
 
 
 def fetch(con: duckdb.DuckDBPyConnection, sql: str) -> pl.DataFrame:
