@@ -22,6 +22,7 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
+from sqlalchemy.types import TypeEngine
 
 from contactpoint.db.base import BigId, UTCDateTime, metadata, one_of
 from contactpoint.domain.linkage import (
@@ -130,7 +131,15 @@ Index("ix_review_decision_r", review_decision.c.record_key_r)
 # (``linking.search_keys``). Narrow and indexed for candidate retrieval, so ``source_record``
 # (tuned for import) carries no search index. Derived from statutory fields only; no FKs for
 # the same reason as ``record_link`` (bulk writes by the linker alone).
-_KEY = String(64)
+def _bytewise(length: int) -> TypeEngine[str]:
+    """A key column compared byte by byte on PostgreSQL (``COLLATE "C"``): keys are matched
+    for equality, never sorted for people, and PostgreSQL sorts "C" text with abbreviated
+    keys (memcmp) where a linguistic collation calls ``strcoll`` per comparison: each index
+    build of a first run's ~3.4 M keys took ~1.7x as long (migration 0021)."""
+    return String(length).with_variant(String(length, collation="C"), "postgresql")
+
+
+_KEY = _bytewise(64)
 search_key = Table(
     "search_key",
     metadata,
@@ -146,14 +155,14 @@ search_key = Table(
     Column("sn_ocr", _KEY, nullable=True),
     Column("sn_names", String(256), nullable=True),
     Column("sn_former", _KEY, nullable=True),
-    Column("dob", String(10), nullable=True),
+    Column("dob", _bytewise(10), nullable=True),
     Column("sex", String(1), nullable=True),
-    Column("pc", String(8), nullable=True),
-    Column("pc_sector", String(8), nullable=True),
-    Column("pc_district", String(4), nullable=True),
+    Column("pc", _bytewise(8), nullable=True),
+    Column("pc_sector", _bytewise(8), nullable=True),
+    Column("pc_district", _bytewise(4), nullable=True),
     Column("town", String(128), nullable=True),
-    Column("nhs", String(10), nullable=True),
-    Column("upn", String(13), nullable=True),
+    Column("nhs", _bytewise(10), nullable=True),
+    Column("upn", _bytewise(13), nullable=True),
 )
 # One index per retrieval path of linking.search_keys.candidates (the accepted combinations).
 Index("ix_search_key_child", search_key.c.child_key)
