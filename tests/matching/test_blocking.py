@@ -127,6 +127,15 @@ def test_new_pairs_score_as_splinks_predict_between_and_within(
     assert (got["p"] - want["p"]).abs().max() < 1e-9  # type: ignore[operator]
 
 
+def test_a_filter_is_added_only_to_rules_it_can_narrow() -> None:
+    rules = ["l.dob = r.dob AND l.sn = r.sn", "l.sn = r.sn AND l.pc = r.pc",
+             "l.pc = r.pc AND (r.dob = l.dob OR l.town = r.town)"]
+    got = blocking.narrowed(rules, "l.sex = r.sex", ["l.dob = r.dob"])
+    assert got[0] == rules[0]  # its own l.dob = r.dob implies the filter
+    assert got[1] == f"({rules[1]}) AND l.sex = r.sex"
+    assert got[2] == f"({rules[2]}) AND l.sex = r.sex"  # inside an OR it implies nothing
+    assert blocking.narrowed(["r.dob = l.dob"], "x", ["l.dob = r.dob"]) == ["r.dob = l.dob"]
+
 
 def test_pairs_left_unscored_are_ones_the_person_veto_refuses_whatever_else_agrees(
     loaded: Loaded, default_model: ModelArtefact

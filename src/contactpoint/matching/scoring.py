@@ -291,9 +291,6 @@ def predict_pairs(
     registered = linker.table_management.register_blocked_pairs_for_predict(
         db_api.register(pairs, table_name=f"in_{pairs}")
     )
-    # Splink's predict of registered pairs first copies out, per side, the input records that
-    # occur in some pair (a planner work-around for few pairs among many records). Here every
-    # record of ``table`` does: predict_kept scores from the input.
     return predict_kept(linker, registered, floor_weight)
 
 

@@ -85,8 +85,9 @@ def linker_for(
 
 
 def predict_kept(linker: Linker, pairs: SplinkDataFrame, floor_weight: float) -> SplinkDataFrame:
-    """Splink's own predict over registered blocked ``pairs`` (every record of the linker's
-    input table occurs in some pair, so no pruning of the input), materialising of each
+    """Splink's own predict over registered blocked ``pairs``, scored from the linker's input
+    table as it is (Splink's predict of registered pairs first copies out, per side, the
+    records in some pair: here every record is in one), materialising of each
     prediction only what the vetoes and clustering read: the two ids, ``match_key``, the
     weight and probability, each comparison's level and :data:`.model.PAIR_COLUMNS` of each
     record. Splink's ``predict`` writes every column a comparison reads (addresses, carers,
