@@ -47,6 +47,43 @@ def test_blocked_pairs_are_exactly_splinks_own(
     assert ours.sort(key).equals(splink.select(ours.columns).sort(key))  # same pairs, same rule
 
 
+@pytest.mark.parametrize("narrow", [False, True], ids=["model's rules", "narrowed rules"])
+def test_rules_joined_over_codes_block_the_same_pairs_as_over_the_records(
+    loaded: Loaded, default_model: ModelArtefact, narrow: bool
+) -> None:
+    _, con, _ = loaded
+    rules = (scoring.scored_rules(default_model) if narrow
+             else prediction_rules(default_model.splink_settings))
+    codes = blocking.coded(rules, "lf", "lf_codes")
+    assert codes is not None
+    con.execute(codes.table_sql)
+    key = ["join_key_l", "join_key_r"]
+    plain = fetch(con, blocking.blocked_pairs_sql(rules, "lf")).sort(key)
+    over_codes = fetch(con, blocking.blocked_pairs_sql(codes.rules, "lf_codes")).sort(key)
+    assert plain.height > 0
+    assert over_codes.equals(plain)  # the same pairs, each under the same first rule
+
+
+def test_rules_with_anything_but_equality_and_null_tests_are_not_coded() -> None:
+    """A code match can only add a pair to an equality; under ``NOT`` or ``<`` it could lose
+    one, and a distance needs the text."""
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t (unique_id INT, fn VARCHAR, sn VARCHAR, dob VARCHAR)")
+    con.execute("INSERT INTO t VALUES (1, 'amy', 'smith', '2015-01-02'), "
+                "(2, 'smith', 'amy', '2015-01-02'), (3, NULL, 'amy', '2015-03-04'), "
+                "(4, NULL, 'amy', '2015-03-09')")
+    codes = blocking.coded(["l.fn = r.sn AND l.sn = r.fn",
+                            "(l.fn IS NULL OR r.fn IS NULL) AND l.sn = r.sn "
+                            "AND substr(l.dob, 1, 7) = substr(r.dob, 1, 7)"], "t", "t_codes")
+    assert codes is not None
+    con.execute(codes.table_sql)
+    assert con.execute(blocking.blocked_pairs_sql(codes.rules, "t_codes") + " ORDER BY 2"
+                       ).fetchall() == [("0", 1, 2), ("1", 3, 4)]
+    for rule in ("NOT l.fn = r.fn", "l.dob < r.dob", "levenshtein(l.fn, r.fn) <= 1",
+                 "l.fn = r.fn AND l.sn = 'smith'", "coalesce(l.fn = r.fn, true)"):
+        assert blocking.coded([rule], "t", "t_codes") is None, rule
+
+
 def test_new_pairs_pair_new_records_with_existing_ones_either_side_and_with_each_other() -> None:
     rules = ["l.dob = r.dob AND l.fn = r.sn", "substr(l.dob, 1, 7) = substr(r.dob, 1, 7) "
              "AND (l.pc IS NULL OR r.pc IS NULL OR r.pc = l.pc)"]

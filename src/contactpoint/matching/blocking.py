@@ -10,12 +10,15 @@ is scored when any rule joins it. Two uses:
   Splink with ``register_blocked_pairs_for_predict``.
 * :func:`new_pairs_sql`, the pairs a day's new records are scored in: with the existing
   records some rule joins them to, and with each other.
+
+:func:`coded` lets a batch's joins compare 64-bit codes instead of text (see there).
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import sqlglot
 from sqlglot import exp
@@ -49,6 +52,83 @@ def narrowed(rules: list[str], condition: str, implied_by: Iterable[str]) -> lis
     implying = {_canonical(sqlglot.parse_one(c, dialect="duckdb")) for c in implied_by}
     return [rule if implying & _conjuncts(rule) else f"({rule}) AND {condition}"
             for rule in rules]
+
+
+@dataclass(frozen=True)
+class Coded:
+    """Rules rewritten to compare codes, and the SQL of the table of codes they join."""
+
+    rules: list[str]
+    table_sql: str
+
+
+def coded(rules: list[str], table: str, into: str) -> Coded | None:
+    """The rules over a table ``into`` of 64-bit codes of what they compare in ``table``.
+
+    A rule's join hashes and compares its key columns and then, for every key match, gathers
+    and compares the text its other conditions read (postcode district, initials, the person
+    filter): most of a batch's blocking time. Over codes (``hash`` of each compared value,
+    NULL kept NULL), the same joins and conditions read integers: 200 k children with 3.4
+    records each block in about two thirds of the time. Every column or expression (say
+    ``substr(l.dob, 1, 4)``) compared with ``=`` or tested with ``IS NULL`` is coded, once per
+    table whichever side reads it, so ``l.fn = r.sn`` compares like codes.
+
+    Only rules built of ``AND``, ``OR``, ``=``, ``IS NULL`` and ``coalesce(…, false)`` are
+    coded: there, two different values sharing a code (one chance in 2^64 per pair of
+    values) can only add a pair, scored on the real values like any other, never lose one.
+    ``None`` when a rule holds anything else (a ``NOT``, a ``<``, a distance): such rules
+    join the table itself."""
+    expressions: dict[str, str] = {}  # the compared expression (side stripped) -> its code
+    rewritten = []
+    for rule in rules:
+        tree = sqlglot.parse_one(rule, dialect="duckdb")
+        if not _codable(tree):
+            return None
+        rewritten.append(tree.transform(lambda n: _code(n, expressions)).sql(dialect="duckdb"))
+    codes = ", ".join(
+        f"CASE WHEN ({expr}) IS NULL THEN NULL ELSE hash(CAST(({expr}) AS VARCHAR)) END AS {code}"
+        for expr, code in expressions.items()
+    )
+    return Coded(rewritten, f"CREATE OR REPLACE TABLE {into} AS "  # noqa: S608 - the model's own rules  # nosec B608
+                            f"SELECT unique_id, {codes} FROM {table}")
+
+
+def _side(node: exp.Expr) -> str | None:
+    """``l`` or ``r`` when every column of ``node`` is of that one side (and it has one)."""
+    sides = {c.table for c in node.find_all(exp.Column)}
+    return sides.pop() if len(sides) == 1 and sides <= {"l", "r"} else None
+
+
+def _compared(node: exp.Expr) -> list[exp.Expr]:
+    if isinstance(node, exp.EQ):
+        return [node.this, node.expression]
+    if isinstance(node, exp.Is) and isinstance(node.expression, exp.Null):
+        return [node.this]
+    return []
+
+
+def _codable(node: exp.Expr) -> bool:
+    if isinstance(node, exp.Paren):
+        return _codable(node.this)
+    if isinstance(node, exp.And | exp.Or):
+        return _codable(node.this) and _codable(node.expression)
+    if isinstance(node, exp.Coalesce):
+        rest = node.expressions
+        return (_codable(node.this) and len(rest) == 1 and isinstance(rest[0], exp.Boolean)
+                and not rest[0].this)
+    operands = _compared(node)
+    return bool(operands) and all(_side(o) is not None for o in operands)
+
+
+def _code(node: exp.Expr, expressions: dict[str, str]) -> exp.Expr:
+    for operand in _compared(node):
+        side = _side(operand)
+        bare = operand.copy().transform(
+            lambda n: exp.column(n.name) if isinstance(n, exp.Column) else n
+        ).sql(dialect="duckdb")
+        code = expressions.setdefault(bare, f"c{len(expressions)}")
+        operand.replace(exp.column(code, table=side))
+    return node
 
 
 def _conjuncts(rule: str) -> set[str]:

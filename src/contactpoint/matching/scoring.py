@@ -14,7 +14,7 @@ import polars as pl
 from contactpoint.domain.identifiers import UPN_ALLOCATION_LENGTH, UPN_ALLOCATION_START
 from contactpoint.matching import fit, prepared
 from contactpoint.matching.artefact import ModelArtefact, Rules
-from contactpoint.matching.blocking import blocked_pairs_sql, narrowed, new_pairs_sql
+from contactpoint.matching.blocking import blocked_pairs_sql, coded, narrowed, new_pairs_sql
 from contactpoint.matching.cluster import (
     ConstrainedUnionFind,
     cluster_edges,
@@ -294,6 +294,15 @@ def predict_pairs(
     return predict_kept(linker, registered, floor_weight)
 
 
+def _batch_pairs(con: duckdb.DuckDBPyConnection, rules: list[str], table: str) -> str:
+    """SQL of a batch's blocked pairs, joined over codes (``blocking.coded``) when it can."""
+    codes = coded(rules, table, f"{table}_codes")
+    if codes is None:
+        return blocked_pairs_sql(rules, table)
+    con.execute(codes.table_sql)
+    return blocked_pairs_sql(codes.rules, f"{table}_codes")
+
+
 def run_dedupe(
     records: pl.DataFrame | pl.LazyFrame, model: ModelArtefact, workdir: Path,
     keep_dir: Path | None = None, fit_dir: Path | None = None,
@@ -334,8 +343,9 @@ def run_dedupe(
         # DuckDB holds the prepared records now: Python's copies would sit through predict
         # (the run's peak); what clustering reads of them comes back after
         del frame, lf
-        pairs = blocked_pairs_sql(scored_rules(model), "lf")
-        pred = predict_pairs(con, "lf", pairs, model.splink_settings, rules.score_floor_weight)
+        pred = predict_pairs(con, "lf", _batch_pairs(con, scored_rules(model), "lf"),
+                             model.splink_settings, rules.score_floor_weight)
+        con.execute("DROP TABLE IF EXISTS lf_codes")
         scored = int(fetch(con, f"SELECT count(*) AS n FROM {pred.physical_name}")["n"][0])  # noqa: S608 - internal names and constants only  # nosec B608
         edges = _edges(con, pred.physical_name, rules, model.splink_settings)
         lf = fetch(con, f"SELECT {', '.join(CLUSTER_COLUMNS)} FROM lf")  # noqa: S608 - internal names only  # nosec B608
