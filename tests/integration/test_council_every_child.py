@@ -85,6 +85,8 @@ def test_every_child_at_once_equals_each_child_by_key(
     assert s.councils.children == 9
     councils = {la for la, _, _ in first[0].values()}
     assert councils == {"886", "202", "383", "353", "331", "937", None}
+    cr = child_responsibility.c  # written by the run, at its time (straight in on PostgreSQL)
+    assert set(connection.execute(select(cr.run_id, cr.derived_at))) == {(s.run_id, NOW)}
 
     by_key = [0, 0]
     for n, (owner, wanted) in enumerate(((None, keys), ("999", keys))):
