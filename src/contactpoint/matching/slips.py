@@ -99,12 +99,14 @@ def slip_forenames(lf: pl.DataFrame, counts: pl.DataFrame | None = None) -> pl.S
     )
     if cand.is_empty():
         return fn
-    kinds = cand.select(
-        pl.struct("fn", "to").map_elements(lambda v: is_slip(v["fn"], v["to"]),
-                                           return_dtype=pl.Boolean()).alias("slip"),
-        pl.struct("fn", "to").map_elements(lambda v: is_any_slip(v["fn"], v["to"]),
-                                           return_dtype=pl.Boolean()).alias("any_slip"))
-    cand = cand.with_columns(kinds).filter(pl.col("slip") | pl.col("any_slip"))
+    # each pair of names weighed once (in Python), however many records carry it
+    names = cand.select("fn", "to").unique()
+    pairs = list(names.iter_rows())
+    names = names.with_columns(
+        pl.Series("slip", [is_slip(a, b) for a, b in pairs], dtype=pl.Boolean()),
+        pl.Series("any_slip", [is_any_slip(a, b) for a, b in pairs], dtype=pl.Boolean()))
+    cand = cand.join(names, on=["fn", "to"], maintain_order="left").filter(
+        pl.col("slip") | pl.col("any_slip"))
     wide = cand.filter(~pl.col("slip")).with_row_index("row")
     if not wide.is_empty():
         cand = pl.concat([cand.filter(pl.col("slip")),
