@@ -90,3 +90,17 @@ def test_changes_take_staged_records_whose_content_still_matches(tmp_path: Path)
     full.close()
     assert kept.select(afresh.columns).equals(afresh)
     assert kept["fn"].to_list() == ["amy", "ben", "carys"]
+
+
+@pytest.mark.parametrize("values", [
+    [["amy", "rose"], [], None, ["x"]],
+    [["amy", ""], [], None],  # an empty name: built as it is
+    [["a\x1fb"], []],  # a name holding the separator: built as it is
+    [None, None],
+])
+def test_lists_of_names_are_built_as_polars_builds_them(values: list[list[str] | None]) -> None:
+    from contactpoint.matching.normalise import _series
+
+    built = _series(values, pl.List(pl.Utf8()))
+    assert built.to_list() == values
+    assert built.equals(pl.Series(values, dtype=pl.List(pl.Utf8())))
