@@ -206,19 +206,19 @@ def allocate(
         return AllocationSummary(0, 0, 0, 0, 0)
     live_q = select(child.c.id, child.c.owning_la).where(child.c.status == "active")
     extract_dates = councils_at_once.extract_dates(conn)
-    _stage_begin(conn)
     if keys is None:
         totals, moves, decided = _every_child(conn, live_q, now.date(), extract_dates, known)
         if _first_allocation(conn, decided, known):
             # every row is new and no child's council changes: rows straight in, no staging
-            store.drop_temp(conn, _STAGE)
             _write_first(conn, decided, now=now, run_id=run_id)
         else:
+            _stage_begin(conn)
             _stage_every(conn, decided)
             # its decisions checked against ``child`` in one join
             with store.foreign_keys_checked_after(conn, child_responsibility):
                 _apply(conn, now=now, run_id=run_id)
     else:
+        _stage_begin(conn)
         totals, moves = _by_key(conn, live_q, keys, now.date(), extract_dates)
         _apply(conn, now=now, run_id=run_id)
     for k, before, now_r in moves:  # a first allocation is not a transfer

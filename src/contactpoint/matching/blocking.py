@@ -76,8 +76,8 @@ def coded(rules: list[str], table: str, into: str) -> Coded | None:
     Only rules built of ``AND``, ``OR``, ``=``, ``IS NULL`` and ``coalesce(…, false)`` are
     coded: there, two different values sharing a code (one chance in 2^64 per pair of
     values) can only add a pair, scored on the real values like any other, never lose one.
-    ``None`` when a rule holds anything else (a ``NOT``, a ``<``, a distance): such rules
-    join the table itself."""
+    ``None`` when any rule holds anything else (a ``NOT``, a ``<``, a distance): the batch
+    then joins the text, every rule as written."""
     expressions: dict[str, str] = {}  # the compared expression (side stripped) -> its code
     rewritten = []
     for rule in rules:
