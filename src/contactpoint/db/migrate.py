@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # The newest migration. Every command checks the database against it, and loading alembic to
 # work it out costs ~0.3 s a command; tests/db pins it to what alembic finds in MIGRATIONS_DIR.
-HEAD = "0021_search_key_bytewise"
+HEAD = "0022_search_key_no_child_index"
 
 
 def alembic_config(url: str) -> Config:

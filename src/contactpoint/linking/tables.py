@@ -164,8 +164,8 @@ search_key = Table(
     Column("nhs", _bytewise(10), nullable=True),
     Column("upn", _bytewise(13), nullable=True),
 )
-# One index per retrieval path of linking.search_keys.candidates (the accepted combinations).
-Index("ix_search_key_child", search_key.c.child_key)
+# One index per retrieval path of linking.search_keys.candidates (the accepted combinations);
+# none on child_key: nothing reads the table by child (migration 0022).
 Index("ix_search_key_nhs", search_key.c.nhs, postgresql_where=text("nhs IS NOT NULL"),
       sqlite_where=text("nhs IS NOT NULL"))
 Index("ix_search_key_upn", search_key.c.upn, postgresql_where=text("upn IS NOT NULL"),
