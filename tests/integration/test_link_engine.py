@@ -16,9 +16,9 @@ from sqlalchemy import Connection, func, insert, select, update
 from contactpoint.db.engine import make_engine
 from contactpoint.db.tables import child, extract, source, source_record
 from contactpoint.domain.identifiers import nhs_check_digit
-from contactpoint.linking import exports, review, service, snapshot
+from contactpoint.linking import exports, review, search_keys, service, snapshot
 from contactpoint.linking.models import EngineMatcher
-from contactpoint.linking.tables import link_event
+from contactpoint.linking.tables import link_event, search_key
 from contactpoint.matching import engine
 from contactpoint.matching.artefact import ModelArtefact
 from contactpoint.matching.frame import conform
@@ -376,4 +376,28 @@ def test_a_store_the_database_does_not_hold_is_never_taken_at_its_word(
         assert snapshot.after_run(conn, mark, same) is not None
         moved_on = linked.with_columns(pl.lit("before the import").alias("content_hash"))
         assert snapshot.after_run(conn, mark, moved_on) is None
+    db.dispose()
+
+
+def test_a_first_run_whose_keys_were_built_beside_it_stores_the_records_own_keys(
+    fresh_db_url: str, tmp_path: Path, model: ModelArtefact, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every first run builds its search keys beside itself on PostgreSQL here (the threshold
+    at 0): what it stores equals the keys written again from the linked records."""
+    monkeypatch.setattr(search_keys, "SIDE_BUILD_RECORDS", 0)
+    db = make_engine(fresh_db_url)
+    with db.begin() as conn:
+        _load(conn, _population(60, seed=5))
+        summary = service.link(conn, EngineMatcher(model), workdir=tmp_path, now=NOW)
+    assert summary.mode == "initial"
+    ordered = select(search_key).order_by(search_key.c.record_key)
+    with db.begin() as conn:
+        stored = [tuple(r) for r in conn.execute(ordered)]
+        assert len(stored) == summary.records_linked > 0
+        search_keys.rebuild(conn)  # the oracle: the keys of the records as linked
+        assert [tuple(r) for r in conn.execute(ordered)] == stored
+        if conn.dialect.name == "postgresql":
+            assert conn.exec_driver_sql(
+                "SELECT to_regclass('search_key_next') IS NULL").scalar_one()
+        conn.rollback()
     db.dispose()

@@ -45,18 +45,20 @@ _RECORDS_SQL = (
     "JOIN child c ON c.id = rl.child_key "
     "WHERE c.status = 'active' AND s.record_status = 'active'"
 )
-# a first run's records (every one pending), before their children exist
-_PENDING_SQL = (
-    "SELECT s.id, s.source_code, s.source_record_id, s.upn, s.postcode, "
-    "CASE WHEN CAST(s.involvements AS TEXT) LIKE '%education%' "
-    "THEN CAST(s.involvements AS TEXT) END, s.extract_id "
-    "FROM link_queue q JOIN source_record s ON s.id = q.record_key "
-    "WHERE s.record_status = 'active'"
-)
-_RECORDS_SCHEMA: dict[str, pl.DataType] = {
+# what a first run reads of each pending record beside its linkage fields (``store.read_pending``
+# ``more``), so that its councils need no second read of every record: :func:`of_clusters`
+EVIDENCE_FIELDS: dict[str, tuple[str, pl.DataType]] = {
+    "source_record_id": ("s.source_record_id", pl.Utf8()),
+    "involvements": ("CASE WHEN CAST(s.involvements AS TEXT) LIKE '%education%' "
+                     "THEN CAST(s.involvements AS TEXT) END", pl.Utf8()),
+    "extract_id": ("s.extract_id", pl.Int64()),
+}
+_RECORDS_SCHEMA: dict[str, pl.DataType] = {  # (as _RECORDS_SQL selects them)
     "child_key": pl.Int64(), "source_code": pl.Utf8(), "source_record_id": pl.Utf8(),
     "upn": pl.Utf8(), "postcode": pl.Utf8(), "involvements": pl.Utf8(),
     "extract_id": pl.Int64()}
+# the columns :func:`of_clusters` reads of a first run's pending records
+PENDING_COLUMNS = ("record_key", *list(_RECORDS_SCHEMA)[1:])
 
 PIECE_SCHEMA: dict[str, pl.DataType] = {
     "child_key": pl.Int64(), "rank": pl.Int64(), "kind": pl.Utf8(), "la_code": pl.Utf8(),
@@ -81,11 +83,15 @@ def extract_dates(conn: Connection) -> dict[int, date]:
             for i, d in conn.execute(select(extract.c.id, extract.c.extract_date))}
 
 
-def read_records(conn: Connection, extract_dates: Mapping[int, date],
-                 sql: str = _RECORDS_SQL) -> pl.DataFrame:
+def read_records(conn: Connection, extract_dates: Mapping[int, date]) -> pl.DataFrame:
     """Every live child's active records (``child_key`` first), with the extract date each
-    was observed on; or what ``sql`` selects, in the same columns."""
-    rows = store.query_frame(conn, sql, _RECORDS_SCHEMA)
+    was observed on."""
+    return observed(store.query_frame(conn, _RECORDS_SQL, _RECORDS_SCHEMA), extract_dates)
+
+
+def observed(rows: pl.DataFrame, extract_dates: Mapping[int, date]) -> pl.DataFrame:
+    """Records as :func:`read_records` reads them (``extract_id`` among their columns): with
+    the date each was observed on instead, and no source code or id null."""
     dates = pl.DataFrame({"extract_id": list(extract_dates),
                           "observed_on": list(extract_dates.values())},
                          schema={"extract_id": pl.Int64(), "observed_on": pl.Date()})
@@ -227,13 +233,15 @@ def decide(pieces: pl.DataFrame) -> pl.DataFrame:
         RESULT_SCHEMA)  # type: ignore[arg-type]
 
 
-def of_clusters(conn: Connection, clusters: pl.DataFrame, today: date) -> pl.DataFrame:
+def of_clusters(conn: Connection, clusters: pl.DataFrame, pending: pl.DataFrame,
+                today: date) -> pl.DataFrame:
     """A first run's decisions before its children exist: ``clusters`` (``record_key,
     cluster_key``, every pending record) -> the council of each cluster, as :data:`RESULT_SCHEMA`
     with ``cluster_key`` for ``child_key`` (each cluster's records are its child's, and the
-    child has no other: nothing is linked before a first run)."""
-    records = read_records(conn, extract_dates(conn), _PENDING_SQL).rename(
-        {"child_key": "record_key"})
+    child has no other: nothing is linked before a first run). ``pending``: the records as the
+    run read them (``record_key``, ``source_code``, ``upn``, ``postcode`` and
+    :data:`EVIDENCE_FIELDS`; a blank read as null is read alike by the rule)."""
+    records = observed(pending.select(PENDING_COLUMNS), extract_dates(conn))
     records = records.join(clusters.select("record_key", "cluster_key"), on="record_key").select(
         pl.col("cluster_key").alias("child_key"), pl.exclude("record_key", "cluster_key"))
     return decide_in_parts(records, today).rename({"child_key": "cluster_key"})
@@ -282,5 +290,5 @@ def every_child(conn: Connection, today: date, extract_dates: Mapping[int, date]
     ).sort("child_key")
 
 
-__all__ = ["decide", "decide_in_parts", "every_child", "extract_dates", "of_clusters", "pieces_of",
-           "read_records"]
+__all__ = ["EVIDENCE_FIELDS", "PENDING_COLUMNS", "decide", "decide_in_parts", "every_child",
+           "extract_dates", "observed", "of_clusters", "pieces_of", "read_records"]

@@ -12,7 +12,9 @@ Keys come from the engine (``matching.engine.search_keys``): the same normalisat
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -20,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Connection, Dialect, TextClause, delete, text, update
+from sqlalchemy import Connection, Dialect, Engine, TextClause, delete, text, update
 
 from contactpoint.linking import store
 from contactpoint.linking.tables import search_key
@@ -42,11 +44,11 @@ def _write(conn: Connection, records: pl.DataFrame) -> int:
     ))
 
 
-def _insert(conn: Connection, keys: pl.DataFrame) -> int:
+def _insert(conn: Connection, keys: pl.DataFrame, table: str = "search_key") -> int:
     """Insert key rows (:data:`SEARCH_KEY_SCHEMA` plus ``child_key``) as they are."""
     if keys.height == 0:
         return 0
-    store.append_rows(conn, "search_key", keys.select(_COLUMNS))  # straight in: no staging
+    store.append_rows(conn, table, keys.select(_COLUMNS))  # straight in: no staging
     return keys.height
 
 
@@ -78,6 +80,140 @@ def rebuild(conn: Connection, records: pl.DataFrame | None = None,
     if store.is_postgres(conn):
         conn.exec_driver_sql("ANALYZE search_key")
     return written
+
+
+SIDE_BUILD_RECORDS = 200_000  # a first run this large builds its keys beside itself
+
+
+@contextmanager
+def rebuilt_after(conn: Connection, children: pl.DataFrame, prepared: Sequence[Path],
+                  *, beside_from: int | None = None) -> Iterator[None]:
+    """A first run's keys (:func:`rebuild` of ``children``, ``record_key, child_key``, with the
+    engine's ``prepared`` key files), in place when the block ends, in the run's transaction.
+
+    On PostgreSQL, for the table's owner and at least ``beside_from`` records (default
+    :data:`SIDE_BUILD_RECORDS`), the keys are built *beside* the run while the block's work
+    goes on (:class:`_Beside`): loaded and indexed in a table of their own on a connection of
+    its own, which uses the core the run's own statements leave idle; the block's end swaps
+    that table in for ``search_key`` inside the run's transaction, so the keys change with the
+    run or not at all. Otherwise the keys are
+    written in the run's transaction as the block ends (without ``prepared`` files, from the
+    records as the database holds them then)."""
+    least = SIDE_BUILD_RECORDS if beside_from is None else beside_from
+    if not (prepared and store.is_postgres(conn) and children.height >= least
+            and store.owns(conn, "search_key")):
+        yield
+        if prepared:
+            rebuild(conn, children, prepared=prepared)
+        else:
+            rebuild(conn)
+        return
+    beside = _Beside(conn.engine, children, prepared)
+    try:
+        yield
+        beside.swap_in(conn)
+    except BaseException:
+        beside.abandon()
+        raise
+
+
+_NEXT = "search_key_next"  # the table built beside a first run, until it is swapped in
+
+
+class _Beside:
+    """``search_key``'s next rows and indexes, built on a connection and thread of their own
+    and committed under :data:`_NEXT`; :meth:`swap_in` makes them ``search_key`` in the
+    caller's transaction (its privileges copied), :meth:`abandon` cancels and drops them. A
+    table left by a run that died between the two is dropped by the next build."""
+
+    def __init__(self, engine: Engine, children: pl.DataFrame, prepared: Sequence[Path]) -> None:
+        self._engine = engine
+        self._conn = engine.connect()
+        self._closed = False
+        self._swapping = False
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="search-keys")
+        self._done: Future[int] = self._pool.submit(self._build, children, list(prepared))
+
+    def _build(self, children: pl.DataFrame, prepared: list[Path]) -> int:
+        conn, written = self._conn, 0
+        with conn.begin():
+            definitions = _index_definitions(conn)
+            conn.exec_driver_sql(f"DROP TABLE IF EXISTS {_NEXT}")
+            conn.exec_driver_sql(
+                f"CREATE TABLE {_NEXT} (LIKE search_key INCLUDING ALL EXCLUDING INDEXES)")
+            for path in prepared:
+                written += _insert(conn, pl.read_ipc(path).join(children, on="record_key"),
+                                   _NEXT)
+            with store.sort_memory(conn, store.INDEX_SORT_MEMORY):
+                for _, build, _ in definitions:
+                    conn.exec_driver_sql(build)
+            conn.exec_driver_sql(f"ANALYZE {_NEXT}")
+        return written
+
+    def swap_in(self, conn: Connection) -> int:
+        """Wait for the build, then make it ``search_key`` in ``conn``'s transaction."""
+        try:
+            written = self._done.result()
+        finally:
+            self._close()
+        grants = conn.exec_driver_sql(
+            "SELECT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(r.rolname) END, "
+            "a.privilege_type FROM pg_class c CROSS JOIN LATERAL aclexplode(c.relacl) a "
+            "LEFT JOIN pg_roles r ON r.oid = a.grantee "
+            "WHERE c.oid = 'search_key'::regclass AND a.grantee <> c.relowner").all()
+        definitions = _index_definitions(conn)
+        self._swapping = True  # from here the run's transaction holds locks on the new table
+        for grantee, privilege in grants:
+            conn.exec_driver_sql(f"GRANT {privilege} ON {_NEXT} TO {grantee}")
+        conn.exec_driver_sql("DROP TABLE search_key")
+        conn.exec_driver_sql(f"ALTER TABLE {_NEXT} RENAME TO search_key")
+        for name, _, rename in definitions:
+            conn.exec_driver_sql(rename.format(name=name))
+        return written
+
+    def abandon(self) -> None:
+        """Cancel the build (if it still runs), wait for it, and drop what it made."""
+        if not self._closed:
+            self._conn.connection.driver_connection.cancel()  # type: ignore[union-attr]
+            try:
+                self._done.exception()
+            finally:
+                self._close()
+        if self._swapping:  # dropped by the next build: a drop here would wait for the run
+            return
+        with self._engine.connect() as conn, conn.begin():
+            conn.exec_driver_sql(f"DROP TABLE IF EXISTS {_NEXT}")
+
+    def _close(self) -> None:
+        self._closed = True
+        self._pool.shutdown(wait=True)
+        self._conn.close()
+
+
+def _index_definitions(conn: Connection) -> list[tuple[str, str, str]]:
+    """Each index of ``search_key`` as it stands in the database: its name, the statement that
+    builds it on :data:`_NEXT` (under a name of its own), and the statement that renames that
+    one to ``{name}`` once :data:`_NEXT` is ``search_key`` (constraints such as the primary key
+    by their constraint)."""
+    rows = conn.exec_driver_sql(
+        "SELECT i.relname, pg_get_indexdef(i.oid), k.conname, pg_get_constraintdef(k.oid) "
+        "FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
+        "LEFT JOIN pg_constraint k ON k.conindid = x.indexrelid AND k.conrelid = x.indrelid "
+        "WHERE x.indrelid = 'search_key'::regclass ORDER BY i.relname").all()
+    out = []
+    for index, definition, constraint, constraint_def in rows:
+        temporary = f"{index}_next"
+        if constraint is not None:
+            build = f"ALTER TABLE {_NEXT} ADD CONSTRAINT {temporary} {constraint_def}"
+            rename = f"ALTER TABLE search_key RENAME CONSTRAINT {temporary} TO {{name}}"
+        else:
+            build, n = re.subn(r"^(CREATE (?:UNIQUE )?INDEX) (\S+) ON (\S+\.)?search_key ",
+                               rf"\1 {temporary} ON \3{_NEXT} ", definition)
+            if n != 1:
+                raise RuntimeError(f"unexpected definition of index {index}")
+            rename = f"ALTER INDEX {temporary} RENAME TO {{name}}"
+        out.append((str(constraint or index), build, rename))
+    return out
 
 
 def refresh(
@@ -279,4 +415,4 @@ def candidates(conn: Connection, retrieval: Retrieval) -> pl.DataFrame:
 
 
 __all__ = ["CANDIDATE_SCHEMA", "Retrieval", "candidate_rows", "candidates", "empty", "follow",
-           "inactive_queued", "rebuild", "refresh"]
+           "inactive_queued", "rebuild", "rebuilt_after", "refresh"]

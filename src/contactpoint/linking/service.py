@@ -20,6 +20,7 @@ from __future__ import annotations
 import tempfile
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -37,7 +38,7 @@ from contactpoint.linking import councils_at_once, responsibility, search_keys, 
 from contactpoint.linking.review import queue_pairs
 from contactpoint.linking.tables import link_event, link_run, review_item
 from contactpoint.matching.engine import KEY_COLUMNS, MATCH_NEW_SCHEMA, LinkResult
-from contactpoint.matching.frame import Existing
+from contactpoint.matching.frame import RECORD_SCHEMA, Existing
 
 Progress = Callable[[str], None]
 AfterCommit = list[Callable[[], None]]  # steps the caller runs once the run has committed
@@ -126,7 +127,8 @@ def link(
             search_keys.rebuild(conn)
     events_before = responsibility.last_event_id(conn)  # what this run links, it writes after
     step("reading pending source records")
-    pending = store.read_pending(conn, with_hash=mode == "incremental")
+    pending = (store.read_pending(conn, with_hash=True) if mode == "incremental" else
+               store.read_pending(conn, more=councils_at_once.EVIDENCE_FIELDS))
     records_in = pending.height
     if records_in == 0:
         archived = _archive_orphans(conn, now)
@@ -142,23 +144,28 @@ def link(
                                 records_in=records_in).returning(link_run.c.id)
     ).scalar_one())
     matched_at: str | None = None  # the mark an incremental run matched at
-    with tempfile.TemporaryDirectory(prefix="cp-link-", dir=workdir) as tmp:
+    # (a first run's search keys may still be building beside the run until the block ends)
+    with tempfile.TemporaryDirectory(prefix="cp-link-", dir=workdir) as tmp, \
+            ExitStack() as keys_beside:
         if mode == "initial":
             # a first run's records are its largest frame: on disk while the engine scores
             spilled = _spill(pending.drop("current_child_key"), Path(tmp))
             del pending
-            counts = _initial(conn, spilled, matcher, Path(tmp), run_id, now, step)
+            counts = _initial(conn, spilled, matcher, Path(tmp), run_id, now, step,
+                              keys_beside)
         else:
             counts, matched_at = _incremental(conn, pending, matcher, Path(tmp), run_id, now,
                                               step)
-    step("archiving children left without active source records")
-    archived = _archive_orphans(conn, now)
-    step("deriving the responsible council of the children this run touched")
-    touched = (None if mode == "initial" or responsibility.never_allocated(conn)
-               else responsibility.touched_since(conn, events_before))
-    linked, created, reviews, held, engine_steps, _, known = counts
-    councils = responsibility.allocate(conn, touched, now=now, run_id=run_id, actor=actor,
-                                       known=known if touched is None else None)
+        step("archiving children left without active source records")
+        archived = _archive_orphans(conn, now)
+        step("deriving the responsible council of the children this run touched")
+        touched = (None if mode == "initial" or responsibility.never_allocated(conn)
+                   else responsibility.touched_since(conn, events_before))
+        linked, created, reviews, held, engine_steps, _, known = counts
+        councils = responsibility.allocate(conn, touched, now=now, run_id=run_id, actor=actor,
+                                           known=known if touched is None else None)
+        if mode == "initial":
+            step("putting the search keys in place")
     store.refresh_statistics(conn, linked)
     conn.execute(update(link_run).where(link_run.c.id == run_id).values(
         finished_at=utcnow(), records_linked=linked, children_created=created,
@@ -202,13 +209,14 @@ def _audit(conn: Connection, summary: LinkSummary, actor: str) -> None:
 
 
 def _new_children(conn: Connection, n: int, now: datetime,
-                  owning_la: list[str | None] | None = None) -> list[int]:
+                  owning_la: list[str | None] | None = None,
+                  keys: list[int] | None = None) -> list[int]:
     protections = pl.DataFrame(
         {"shielded": [False] * n, "owning_la": owning_la or [None] * n,
          "retained_to_25": [False] * n},
         schema={"shielded": pl.Boolean(), "owning_la": pl.Utf8(), "retained_to_25": pl.Boolean()},
     )
-    return store.create_children(conn, protections, now)
+    return store.create_children(conn, protections, now, keys)
 
 
 def split_identifier_conflicts(clusters: pl.DataFrame, records: pl.DataFrame) -> pl.DataFrame:
@@ -255,27 +263,35 @@ def _spill(records: pl.DataFrame, workdir: Path) -> Path:
 
 def _initial(
     conn: Connection, spilled: Path, matcher: Matcher, workdir: Path, run_id: int,
-    now: datetime, progress: Progress,
+    now: datetime, progress: Progress, keys_beside: ExitStack,
 ) -> Counts:
     """A first run over the records spilled to ``spilled`` (:func:`_spill`). The engine reads
-    them itself, and nothing here holds them while it scores; they are read again after."""
+    them itself, and nothing here holds them while it scores; they are read again after.
+    The records' search keys are put in place when ``keys_beside`` closes (they may be built
+    beside the rest of the run until then: :func:`search_keys.rebuilt_after`)."""
     records = pl.scan_ipc(spilled)
     n_records = records.select(pl.len()).collect().item()
     progress(f"clustering {n_records:,} source records")
-    result = matcher.dedupe(records, workdir)
+    result = matcher.dedupe(records.select(list(RECORD_SCHEMA)), workdir)
     identifiers = records.select("record_key", "nhs_number").collect()
     clusters = split_identifier_conflicts(result.clusters, identifiers)
     del identifiers
     keys = clusters["cluster_key"].unique().sort()
+    child_keys = store.reserve_child_keys(conn, keys.len())
+    mapping = pl.DataFrame({"cluster_key": keys, "child_key": child_keys},
+                           schema={"cluster_key": pl.Int64(), "child_key": pl.Int64()})
+    child_of = clusters.join(mapping, on="cluster_key").select("record_key", "child_key")
+    progress(f"writing search keys of {child_of.height:,} records")
+    keys_beside.enter_context(search_keys.rebuilt_after(conn, child_of, result.search_keys))
     progress("deriving the responsible council of every cluster")
     councils = keys.to_frame().join(
-        councils_at_once.of_clusters(conn, clusters, now.date()), on="cluster_key",
+        councils_at_once.of_clusters(
+            conn, clusters, records.select(councils_at_once.PENDING_COLUMNS).collect(),
+            now.date()), on="cluster_key",
         how="left", maintain_order="left")
     progress(f"creating {keys.len():,} children")
     # their council set as they are created (not an UPDATE of every child after)
-    child_keys = _new_children(conn, keys.len(), now, councils["la_code"].to_list())
-    mapping = pl.DataFrame({"cluster_key": keys, "child_key": child_keys},
-                           schema={"cluster_key": pl.Int64(), "child_key": pl.Int64()})
+    _new_children(conn, keys.len(), now, councils["la_code"].to_list(), child_keys)
     known = councils.join(mapping, on="cluster_key").filter(
         pl.col("la_code").is_not_null()).select(list(councils_at_once.RESULT_SCHEMA))
     sizes = clusters.group_by("cluster_key").len()
@@ -291,10 +307,7 @@ def _initial(
     with store.indexes_built_after(conn, link_event, record_link):
         store.apply_assignments(conn, assign, kind="link", now=now, run_id=run_id,
                                 model_version=matcher.version)
-    child_of = assign.select("record_key", "child_key")
-    linked = records.join(child_of.lazy(), on="record_key").collect()  # one copy, for both
-    progress(f"writing search keys of {assign.height:,} records")
-    search_keys.rebuild(conn, linked, prepared=result.search_keys)
+    linked = records.select(list(RECORD_SCHEMA)).join(child_of.lazy(), on="record_key").collect()
     progress("keeping the existing records for the next run")  # every record is one now
     matcher.keep_existing(snapshot.whole(conn, linked.with_columns(
         pl.lit(False).alias("shielded"))))

@@ -240,11 +240,13 @@ def read_records(
     return base.with_columns(df.select(list(extra))) if extra else base
 
 
-def read_pending(conn: Connection, *, with_hash: bool = False) -> pl.DataFrame:
+def read_pending(conn: Connection, *, with_hash: bool = False,
+                 more: dict[str, tuple[str, pl.DataType]] | None = None) -> pl.DataFrame:
     """Active records waiting to be linked, with ``current_child_key`` (set when an already
-    linked record came back changed), and with ``with_hash`` their ``content_hash``."""
+    linked record came back changed), with ``with_hash`` their ``content_hash``, and ``more``
+    columns (name -> (SQL expression over :data:`RECORD_FROM`, dtype))."""
     extra: dict[str, tuple[str, pl.DataType]] = {
-        "current_child_key": ("l.child_key", pl.Int64())}
+        "current_child_key": ("l.child_key", pl.Int64()), **(more or {})}
     if with_hash:
         extra["content_hash"] = ("s.content_hash", pl.Utf8())
     return read_records(conn, "q.record_key IS NOT NULL AND s.record_status = 'active'", extra)
@@ -381,11 +383,10 @@ def child_ids_for(sequence_numbers: np.ndarray[Any, Any]) -> list[str]:
     return [f"{s:0{width}d}{c}" for s, c in zip(seq.tolist(), interim.tolist(), strict=True)]
 
 
-def create_children(conn: Connection, protections: pl.DataFrame, now: datetime) -> list[int]:
-    """Insert one child per row of ``protections`` (columns ``shielded`` Boolean,
-    ``owning_la`` Utf8, ``retained_to_25`` Boolean, in that order of meaning); returns their
-    keys (``child.id``), in row order."""
-    n = protections.height
+def reserve_child_keys(conn: Connection, n: int) -> list[int]:
+    """``n`` keys for children this transaction will create (:func:`create_children`), in
+    ascending order. On SQLite (one writer at a time) they follow the largest key, so no other
+    child may be created in between."""
     if n == 0:
         return []
     if is_postgres(conn):
@@ -400,9 +401,25 @@ def create_children(conn: Connection, protections: pl.DataFrame, now: datetime) 
     else:
         start = int(conn.execute(text("SELECT COALESCE(MAX(id), 0) FROM child")).scalar_one()) + 1
         keys = np.arange(start, start + n, dtype=np.int64)
+    return [int(k) for k in keys.tolist()]
+
+
+def create_children(conn: Connection, protections: pl.DataFrame, now: datetime,
+                    keys: list[int] | None = None) -> list[int]:
+    """Insert one child per row of ``protections`` (columns ``shielded`` Boolean,
+    ``owning_la`` Utf8, ``retained_to_25`` Boolean, in that order of meaning), with ``keys``
+    (:func:`reserve_child_keys`) or keys reserved now; returns their keys (``child.id``), in
+    row order."""
+    n = protections.height
+    if n == 0:
+        return []
+    if keys is None:
+        keys = reserve_child_keys(conn, n)
+    elif len(keys) != n:
+        raise ValueError(f"{len(keys)} keys for {n} children")
     frame = protections.select(
-        pl.Series("id", keys),
-        pl.Series("child_id", child_ids_for(keys)),
+        pl.Series("id", keys, dtype=pl.Int64()),
+        pl.Series("child_id", child_ids_for(np.array(keys, dtype=np.int64))),
         pl.col("shielded").fill_null(False),
         pl.col("owning_la"),
         pl.col("retained_to_25").fill_null(False),
@@ -418,7 +435,7 @@ def create_children(conn: Connection, protections: pl.DataFrame, now: datetime) 
     ).bindparams(bindparam("now", now, type_=UTCDateTime()))
     conn.execute(stmt)
     drop_temp(conn, "tmp_new_child")
-    return [int(k) for k in keys.tolist()]
+    return keys
 
 
 ASSIGN_SCHEMA: dict[str, pl.DataType] = {
