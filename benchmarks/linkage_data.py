@@ -271,13 +271,14 @@ def synth_csv(directory: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
 
 def twin_pairs(records: pl.DataFrame, truth: pl.DataFrame) -> list[tuple[str, str]]:
     """Pairs of persons born together, derived from the truth: the same modal date of birth,
-    family name and postcode (the generator does not export its birth ids)."""
+    family name and postcode (the generator does not export its birth ids; a tie between
+    modes goes to the smallest, so the count is the same every run)."""
     per = records.join(truth.select("record_key", "person"), on="record_key").group_by(
         "person"
     ).agg(
-        pl.col("date_of_birth").mode().first().alias("dob"),
-        pl.col("family_name").str.to_lowercase().mode().first().alias("sn"),
-        pl.col("postcode").drop_nulls().mode().first().alias("pc"),
+        pl.col("date_of_birth").mode().sort().first().alias("dob"),
+        pl.col("family_name").str.to_lowercase().mode().sort().first().alias("sn"),
+        pl.col("postcode").drop_nulls().mode().sort().first().alias("pc"),
     ).filter(pl.col("dob").is_not_null() & pl.col("pc").is_not_null())
     pairs = per.join(per, on=["dob", "sn", "pc"], suffix="_b").filter(
         pl.col("person") < pl.col("person_b")
