@@ -56,6 +56,14 @@ def _read(conn: Connection, where: str) -> pl.DataFrame:
     return store.read_records(conn, where, {"child_key": ("l.child_key", pl.Int64())})
 
 
+def _insert_prepared(conn: Connection, children: pl.DataFrame, prepared: Sequence[Path],
+                     table: str = "search_key") -> int:
+    """Insert the engine's ``prepared`` key files, each record with its child from
+    ``children`` (``record_key, child_key``)."""
+    return sum(_insert(conn, pl.read_ipc(path).join(children, on="record_key"), table)
+               for path in prepared)
+
+
 def rebuild(conn: Connection, records: pl.DataFrame | None = None,
             prepared: Sequence[Path] = ()) -> int:
     """Every key again: from ``records`` (record frame + ``child_key``, after a first run) or
@@ -69,9 +77,7 @@ def rebuild(conn: Connection, records: pl.DataFrame | None = None,
     written = 0
     with store.indexes_built_after(conn, search_key):
         if records is not None and prepared:
-            children = records.select("record_key", "child_key")
-            for path in prepared:
-                written += _insert(conn, pl.read_ipc(path).join(children, on="record_key"))
+            written = _insert_prepared(conn, records.select("record_key", "child_key"), prepared)
         elif records is not None:
             for part in records.iter_slices(_BATCH):
                 written += _write(conn, part)
@@ -96,9 +102,8 @@ def rebuilt_after(conn: Connection, children: pl.DataFrame, prepared: Sequence[P
     goes on (:class:`_Beside`): loaded and indexed in a table of their own on a connection of
     its own, which uses the core the run's own statements leave idle; the block's end swaps
     that table in for ``search_key`` inside the run's transaction, so the keys change with the
-    run or not at all. Otherwise the keys are
-    written in the run's transaction as the block ends (without ``prepared`` files, from the
-    records as the database holds them then)."""
+    run or not at all. Otherwise the keys are written in the run's transaction as the block
+    ends (without ``prepared`` files, from the records as the database holds them then)."""
     least = SIDE_BUILD_RECORDS if beside_from is None else beside_from
     if not (prepared and store.is_postgres(conn) and children.height >= least
             and store.owns(conn, "search_key")):
@@ -135,15 +140,13 @@ class _Beside:
         self._done: Future[int] = self._pool.submit(self._build, children, list(prepared))
 
     def _build(self, children: pl.DataFrame, prepared: list[Path]) -> int:
-        conn, written = self._conn, 0
+        conn = self._conn
         with conn.begin():
             definitions = _index_definitions(conn)
             conn.exec_driver_sql(f"DROP TABLE IF EXISTS {_NEXT}")
             conn.exec_driver_sql(
                 f"CREATE TABLE {_NEXT} (LIKE search_key INCLUDING ALL EXCLUDING INDEXES)")
-            for path in prepared:
-                written += _insert(conn, pl.read_ipc(path).join(children, on="record_key"),
-                                   _NEXT)
+            written = _insert_prepared(conn, children, prepared, _NEXT)
             with store.sort_memory(conn, store.INDEX_SORT_MEMORY):
                 for _, build, _ in definitions:
                     conn.exec_driver_sql(build)
