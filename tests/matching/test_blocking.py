@@ -117,8 +117,9 @@ def test_batch_predictions_are_splinks_own(loaded: Loaded, default_model: ModelA
     records, con, linker = loaded
     floor = default_model.rules.score_floor_weight
     theirs = linker.inference.predict(threshold_match_weight=floor, warning_mode="never")
-    pairs = blocking.blocked_pairs_sql(prediction_rules(default_model.splink_settings), "lf")
-    ours = predict_pairs(con, "lf", pairs, default_model.splink_settings, floor)
+    con.execute("CREATE TABLE pairs AS "
+                + blocking.blocked_pairs_sql(prediction_rules(default_model.splink_settings), "lf"))
+    ours = predict_pairs(con, "lf", "pairs", default_model.splink_settings, floor)
     cols = "unique_id_l, unique_id_r, match_key, match_weight, match_probability"
     got = [fetch(con, f"SELECT {cols} FROM {t.physical_name} ORDER BY unique_id_l, unique_id_r")
            for t in (ours, theirs)]
@@ -142,8 +143,10 @@ def test_new_pairs_score_as_splinks_predict_between_and_within(
     load_table(con, "lf_new", lf.filter(pl.col("unique_id").is_in(new_keys.implode())))
     load_table(con, "lf_ex", lf.filter(~pl.col("unique_id").is_in(new_keys.implode())))
     load_table(con, "lf_all", lf)
-    ours = predict_pairs(con, "lf_all", blocking.new_pairs_sql(prediction_rules(settings),
-                         "lf_ex", "lf_new"), settings, floor, frequencies_over=("lf_ex", "lf_new"))
+    con.execute("CREATE TABLE pairs AS "
+                + blocking.new_pairs_sql(prediction_rules(settings), "lf_ex", "lf_new"))
+    ours = predict_pairs(con, "lf_all", "pairs", settings, floor,
+                         frequencies_over=("lf_ex", "lf_new"))
     linker, db_api, _ = linker_for(con, ["lf_all"], settings)
     ex, nw = (db_api.register(t, table_name=f"in_{t}") for t in ("lf_ex", "lf_new"))
     for col in TF_COLUMNS:  # the tables predict_pairs made
@@ -189,7 +192,7 @@ def test_pairs_left_unscored_are_ones_the_person_veto_refuses_whatever_else_agre
     left_out = every.join(kept, on=key, how="anti")
     assert left_out.height > records.height / 4  # siblings are many
     con.register("pairs", every.to_arrow())
-    pred = scoring.predict_pairs(con, "lf", "SELECT * FROM pairs",
+    pred = scoring.predict_pairs(con, "lf", "pairs",
                                  default_model.splink_settings, floor_weight=-1e9)
     st = default_model.splink_settings
     vetoes = fetch(con, f"""
@@ -202,3 +205,46 @@ def test_pairs_left_unscored_are_ones_the_person_veto_refuses_whatever_else_agre
     assert left.height == out.height
     assert left["v_person"].all()
     assert left["whatever_else"].all()
+
+
+def _records_with_gaps() -> duckdb.DuckDBPyConnection:
+    """Every combination of a few values, missing ones included, for three columns."""
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t AS SELECT row_number() OVER () AS unique_id, * FROM "
+                "(VALUES ('a'), ('b'), (NULL)) n(num) CROSS JOIN "
+                "(VALUES ('x1'), ('x2'), ('y1'), (NULL)) p(pc) CROSS JOIN "
+                "(VALUES ('x'), ('y'), (NULL)) d(dist) CROSS JOIN "
+                "(VALUES ('ann'), ('amy'), ('bo'), (NULL)) f(fn)")
+    return con
+
+
+def _pairs(con: duckdb.DuckDBPyConnection, condition: str) -> list[tuple[int, int]]:
+    return con.execute(f"SELECT l.unique_id, r.unique_id FROM t l JOIN t r ON ({condition}) "
+                       "AND l.unique_id < r.unique_id ORDER BY 1, 2").fetchall()
+
+
+@pytest.mark.parametrize("rule", [
+    "l.num = r.num AND (l.pc IS NULL OR r.pc IS NULL OR l.dist = r.dist)",
+    "(l.num = r.num AND (r.pc IS NULL OR l.dist = r.dist)) "
+    "AND (substr(l.fn, 1, 1) = substr(r.fn, 1, 1) OR l.pc = r.pc)",
+    "l.num = r.num AND (l.fn IS NULL OR l.pc = r.pc) AND (l.dist = r.dist OR r.fn = 'bo')",
+    "l.num = r.num OR l.pc = r.pc",  # two hash joins, not a nested loop
+])
+def test_a_rule_joined_in_parts_finds_each_of_its_pairs_in_exactly_one_part(rule: str) -> None:
+    """Missing values included: an alternative that is NULL is not true, as in the whole rule."""
+    con = _records_with_gaps()
+    parts = blocking.parts(rule)
+    assert len(parts) > 1
+    whole = _pairs(con, rule)
+    found = [pair for part in parts for pair in _pairs(con, part)]
+    assert len(whole) > 20
+    assert sorted(found) == whole  # the same pairs, none twice
+
+
+def test_an_or_a_join_can_neither_key_on_nor_push_below_it_stays_a_filter() -> None:
+    for rule in ("l.num = r.num AND (l.pc IS NULL OR l.dist < r.dist)",
+                 "l.num = r.num AND (l.pc = r.pc AND l.fn = r.fn OR l.dist = r.dist)",
+                 "l.num = r.num AND (levenshtein(l.fn, r.fn) <= 1 OR l.pc = r.pc)"):
+        assert blocking.parts(rule) == (rule,), rule
+    many = " AND ".join(f"(l.c{i} IS NULL OR r.c{i} IS NULL)" for i in range(5))
+    assert len(blocking.parts(many)) == blocking.MAX_PARTS  # 2^4; the fifth stays a filter

@@ -265,14 +265,14 @@ def _constrained_roots(
 def predict_pairs(
     con: duckdb.DuckDBPyConnection,
     table: str,
-    pairs_sql: str,
+    pairs: str,
     settings: dict[str, Any],
     floor_weight: float,
     *,
     frequencies_over: tuple[str, ...] = (),
 ) -> Any:
     """Splink's predictions (match weight >= ``floor_weight``) for the pairs of records of
-    ``table`` that ``pairs_sql`` selects (:mod:`.blocking`): Splink's own predict SQL, given
+    ``table`` in the table ``pairs`` (:mod:`.blocking`'s layout): Splink's own predict SQL, given
     the blocked pairs, keeping of each record what the vetoes read (``predict_kept``). Term
     frequencies are counted over ``table``, or over the union of the
     ``frequencies_over`` tables (a day's records: over the whole population)."""
@@ -286,8 +286,6 @@ def predict_pairs(
         )
         tf = db_api.register(f"tf_lookup_{col}", table_name=f"in_tf_lookup_{col}")
         linker.table_management.register_term_frequency_lookup(tf, col)
-    pairs = f"{table}_blocked_pairs"
-    con.execute(f"CREATE OR REPLACE TABLE {pairs} AS {pairs_sql}")
     registered = linker.table_management.register_blocked_pairs_for_predict(
         db_api.register(pairs, table_name=f"in_{pairs}")
     )
@@ -343,13 +341,20 @@ def run_dedupe(
         # DuckDB holds the prepared records now: Python's copies would sit through predict
         # (the run's peak); what clustering reads of them comes back after
         del frame, lf
-        pred = predict_pairs(con, "lf", _batch_pairs(con, scored_rules(model), "lf"),
-                             model.splink_settings, rules.score_floor_weight)
+        timings["load_s"] = time.perf_counter() - t
+        t = time.perf_counter()
+        con.execute(f"CREATE TABLE lf_pairs AS {_batch_pairs(con, scored_rules(model), 'lf')}")
         con.execute("DROP TABLE IF EXISTS lf_codes")
+        timings["blocking_s"] = time.perf_counter() - t
+        t = time.perf_counter()
+        pred = predict_pairs(con, "lf", "lf_pairs", model.splink_settings,
+                             rules.score_floor_weight)
         scored = int(fetch(con, f"SELECT count(*) AS n FROM {pred.physical_name}")["n"][0])  # noqa: S608 - internal names and constants only  # nosec B608
+        timings["predict_s"] = time.perf_counter() - t
+        t = time.perf_counter()
         edges = _edges(con, pred.physical_name, rules, model.splink_settings)
         lf = fetch(con, f"SELECT {', '.join(CLUSTER_COLUMNS)} FROM lf")  # noqa: S608 - internal names only  # nosec B608
-        timings["predict_s"] = time.perf_counter() - t
+        timings["edges_s"] = time.perf_counter() - t
     finally:
         con.close()
 
@@ -542,7 +547,7 @@ def run_match_new(
         )
         timings["candidates_s"] = time.perf_counter() - t
         t = time.perf_counter()
-        pred = predict_pairs(con, "lf_all", "SELECT * FROM new_pairs", model.splink_settings,
+        pred = predict_pairs(con, "lf_all", "new_pairs", model.splink_settings,
                              rules.score_floor_weight, frequencies_over=("lf_ex", "lf_new"))
         veto = "(v_nhs OR v_upn OR v_twin OR v_person)"
         vetoes = veto_select(pred.physical_name, rules.household_vetoes, model.splink_settings)
