@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import time
 from pathlib import Path
 from typing import Any
@@ -301,6 +302,13 @@ def _batch_pairs(con: duckdb.DuckDBPyConnection, rules: list[str], table: str) -
     return blocked_pairs_sql(codes.rules, f"{table}_codes")
 
 
+def _floor_below(probability: float, floor_weight: float) -> float:
+    """A match-weight floor a hair below ``probability`` (never below ``floor_weight``)."""
+    if not 0 < probability < 1:
+        return floor_weight
+    return max(floor_weight, math.log2(probability / (1 - probability)) - 1e-6)
+
+
 def run_dedupe(
     records: pl.DataFrame | pl.LazyFrame, model: ModelArtefact, workdir: Path,
     keep_dir: Path | None = None, fit_dir: Path | None = None,
@@ -347,9 +355,12 @@ def run_dedupe(
         con.execute("DROP TABLE IF EXISTS lf_codes")
         timings["blocking_s"] = time.perf_counter() - t
         t = time.perf_counter()
+        scored = int(fetch(con, "SELECT count(*) AS n FROM lf_pairs")["n"][0])
+        # only what clustering reads is kept: the pairs at or above the review band (a hair
+        # below it here; ``_edges`` applies the band itself), not the floor a day's match
+        # keeps (half the predictions at 1 M, each written to the work database)
         pred = predict_pairs(con, "lf", "lf_pairs", model.splink_settings,
-                             rules.score_floor_weight)
-        scored = int(fetch(con, f"SELECT count(*) AS n FROM {pred.physical_name}")["n"][0])  # noqa: S608 - internal names and constants only  # nosec B608
+                             _floor_below(rules.review_probability, rules.score_floor_weight))
         timings["predict_s"] = time.perf_counter() - t
         t = time.perf_counter()
         edges = _edges(con, pred.physical_name, rules, model.splink_settings)

@@ -102,19 +102,9 @@ def ambiguous_records(links: pl.DataFrame, lf: pl.DataFrame) -> pl.Series:
         "sn_names", "pc", pl.col("fn").fill_null(""), "fn_canon", "fn_mid", "fn_mid_ini",
         "fn_mid_abbr", "nhs", "upn",
     )
-    # x's own source must also hold two records born that day with that surname: two sources
-    # then show two children (a within-source duplicate of y shows in y's source only)
-    own = lf.select(
-        pl.col("unique_id").alias("x"), pl.col("nhs").alias("x_nhs"),
-        pl.col("upn").alias("x_upn"), pl.col("fn").alias("x_fn"),
-        pl.col("fn_canon").alias("x_canon"),
-        (pl.len().over("source_code", "dob", "sn") > 1).alias("x_twin_set"),
-        # the forenames x's own source holds on x's date of birth under x's surname
-        pl.col("fn").fill_null("").implode().over("source_code", "dob", "sn")
-        .alias("x_set_names"),
-    )
     ids = lf.select(pl.col("unique_id").alias("y"), "nhs", "upn")
-    anchored = _both_ways(links).join(ids, on="y").join(own, on="x").filter(
+    x_ids = ids.rename({"y": "x", "nhs": "x_nhs", "upn": "x_upn"})
+    anchored = _both_ways(links).join(ids, on="y").join(x_ids, on="x").filter(
         (pl.col("x_nhs") == pl.col("nhs")).fill_null(False)
         | (pl.col("x_upn") == pl.col("upn")).fill_null(False)
     ).select("x").unique()
@@ -125,7 +115,6 @@ def ambiguous_records(links: pl.DataFrame, lf: pl.DataFrame) -> pl.Series:
         _both_ways(links)
         .join(paired.select(pl.col("unique_id").alias("y"), pl.col("source_code").alias("src"),
                             year.alias("yr")), on="y", how="inner")
-        .join(own.select("x"), on="x", how="semi")
         .join(anchored, on="x", how="anti")
     )
     attrs2 = attrs.rename({c: f"{c}2" for c in attrs.columns})
@@ -134,8 +123,8 @@ def ambiguous_records(links: pl.DataFrame, lf: pl.DataFrame) -> pl.Series:
         .filter(pl.col("y") < pl.col("y2"))
         .select("x", "y", "y2")
         .join(attrs, on="y").join(attrs2, on="y2")
-        .join(own.drop("x_nhs", "x_upn"), on="x")
     )
+    pairs = pairs.join(_own_source_sets(lf, pairs.select("x").unique()), on="x")
     same_src_twins = (
         (pl.col("src") == pl.col("src2")) & _born_together("dob", "dob2")
         & _surnames_agree("sn_names", "sn_names2")
@@ -168,6 +157,24 @@ def ambiguous_records(links: pl.DataFrame, lf: pl.DataFrame) -> pl.Series:
             | (told_apart & pl.col("x_set_names").list.contains(pl.col("fn")))))
     )
     return doubtful.filter(~clear.fill_null(False)).get_column("x").unique()
+
+
+def _own_source_sets(lf: pl.DataFrame, xs: pl.DataFrame) -> pl.DataFrame:
+    """Of each record ``x`` in ``xs``: its forename (``x_fn``, ``x_canon``), whether its own
+    source holds another record born that day under that surname (``x_twin_set``: two sources
+    then show two children; a within-source duplicate of y shows in y's source only), and the
+    forenames its source holds on that date under that surname (``x_set_names``). Grouped
+    over the records of those sets only, not the nation's."""
+    sets = ["source_code", "dob", "sn"]
+    own = xs.join(lf.select(pl.col("unique_id").alias("x"), pl.col("fn").alias("x_fn"),
+                            pl.col("fn_canon").alias("x_canon"), *sets), on="x")
+    held = (
+        lf.join(own.select(sets).unique(), on=sets, how="semi", nulls_equal=True)
+        .group_by(sets)
+        .agg((pl.len() > 1).alias("x_twin_set"),
+             pl.col("fn").fill_null("").alias("x_set_names"))
+    )
+    return own.join(held, on=sets, how="left", nulls_equal=True).drop(sets)
 
 
 def _names_apart(a: str, a_canon: str, b: str, b_canon: str) -> pl.Expr:
