@@ -109,16 +109,15 @@ def _evidence(conn: Connection, keys: list[int], today: date, *,
     return out
 
 
-def _every_child(conn: Connection, live_q: Select[Any], today: date,
+def _every_child(conn: Connection, today: date,
                  extract_dates: dict[int, date],
                  known: pl.DataFrame | None) -> tuple[list[int], list[Move], pl.DataFrame]:
     """Every live child at once (a first run): the rule over frames
     (:mod:`.councils_at_once`), with the decisions to write; a child that moves from one council
     to another (none on a first run) is derived again by key for its transfer. ``known``: see
     :func:`allocate`."""
-    previous = pl.DataFrame([tuple(r) for r in conn.execute(live_q)],
-                            schema={"child_key": pl.Int64(), "owning_la": pl.Utf8()},
-                            orient="row")
+    previous = (store.child_frame(conn).filter(pl.col("status") == "active")
+                .select("child_key", "owning_la"))
     decided = councils_at_once.every_child(conn, today, extract_dates, previous, known)
     moved = decided.filter(pl.col("moved"))
     moves: list[Move] = []
@@ -207,7 +206,7 @@ def allocate(
     live_q = select(child.c.id, child.c.owning_la).where(child.c.status == "active")
     extract_dates = councils_at_once.extract_dates(conn)
     if keys is None:
-        totals, moves, decided = _every_child(conn, live_q, now.date(), extract_dates, known)
+        totals, moves, decided = _every_child(conn, now.date(), extract_dates, known)
         if _first_allocation(conn, decided, known):
             # every row is new and no child's council changes: rows straight in, no staging
             _write_first(conn, decided, now=now, run_id=run_id)
