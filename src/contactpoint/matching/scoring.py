@@ -333,11 +333,14 @@ def run_dedupe(
     try:
         t = time.perf_counter()
         load_table(con, "lf", lf)
+        timings["load_s"] = time.perf_counter() - t
         n_records = frame.height
         trained: ModelArtefact | None = None
         fit_report: dict[str, Any] | None = None
         if fit_dir is not None:  # out of the box: does the model fit this population?
+            t = time.perf_counter()
             fitted = fit.assess(con, n_records, model)
+            timings["fit_s"] = time.perf_counter() - t
             fit_report = fitted.as_dict()
             if not fitted.fits:
                 t_train = time.perf_counter()
@@ -349,7 +352,6 @@ def run_dedupe(
         # DuckDB holds the prepared records now: Python's copies would sit through predict
         # (the run's peak); what clustering reads of them comes back after
         del frame, lf
-        timings["load_s"] = time.perf_counter() - t
         t = time.perf_counter()
         con.execute(f"CREATE TABLE lf_pairs AS {_batch_pairs(con, scored_rules(model), 'lf')}")
         con.execute("DROP TABLE IF EXISTS lf_codes")
