@@ -221,37 +221,6 @@ def test_first_run_clusters_and_creates_children(connection: Connection, tmp_pat
     assert {e[0] for e in events} == {"stand-in-1"}
 
 
-def test_first_links_are_written_as_the_general_path_writes_them(
-    connection: Connection,
-) -> None:
-    """A first run inserts its links straight in (``first_links``); the rows are those the
-    general path, which looks for a link to move, writes into an empty ``record_link``."""
-    e = add_extract(connection)
-    keys = [add_record(connection, e, str(i), "Amy", "Stone", date(2015, 3, i)) for i in (1, 2, 3)]
-    now = datetime(2026, 12, 7, tzinfo=UTC)
-    children = store.create_children(connection, pl.DataFrame(
-        {"shielded": [False, False], "owning_la": [None, None], "retained_to_25": [False, False]},
-        schema={"shielded": pl.Boolean(), "owning_la": pl.Utf8(), "retained_to_25": pl.Boolean()},
-    ), now)
-    assign = pl.DataFrame({
-        "record_key": keys, "child_key": [children[0], children[0], children[1]],
-        "band": ["auto", "auto", "new"], "match_probability": [0.99, 0.99, None]})
-    written = []
-    for first in (False, True):
-        savepoint = connection.begin_nested()
-        assert store.apply_assignments(connection, assign, kind="link", now=now, run_id=None,
-                                       model_version="m1", first_links=first) == 3
-        written.append((
-            connection.execute(select(record_link).order_by(record_link.c.record_key)).all(),
-            connection.execute(select(*[c for c in link_event.c if c.name != "id"])
-                               .order_by(link_event.c.record_key)).all(),
-            queued(connection)))
-        savepoint.rollback()
-    assert len(written[0][0]) == 3
-    assert written[0][1][0].previous_child_key is None
-    assert written[1] == written[0]
-
-
 def test_incremental_run_links_only_pending(connection: Connection, tmp_path: Path) -> None:
     e = add_extract(connection)
     a = add_record(connection, e, "1", "Amy", "Stone", date(2015, 3, 1))

@@ -306,7 +306,7 @@ def _initial(
     progress(f"writing {assign.height:,} link decisions")
     with store.indexes_built_after(conn, link_event, record_link):
         store.apply_assignments(conn, assign, kind="link", now=now, run_id=run_id,
-                                model_version=matcher.version, first_links=True)
+                                model_version=matcher.version)
     linked = records.select(list(RECORD_SCHEMA)).join(child_of.lazy(), on="record_key").collect()
     progress("keeping the existing records for the next run")  # every record is one now
     matcher.keep_existing(snapshot.whole(conn, linked.with_columns(

@@ -456,23 +456,16 @@ def apply_assignments(
     model_version: str | None = None,
     merge_event_id: int | None = None,
     settle: bool = True,
-    first_links: bool = False,
 ) -> int:
     """Point each ``record_key`` at ``child_key`` (``record_link``) and write one
     ``link_event`` per record, with the child it left. ``settle`` also takes the records off
-    ``link_queue``. ``first_links``: no record has a link yet (a first run, which holds the
-    linkage lock), so the links go straight in, with no look for a link to move (at 1 M
-    children that look was a join of 3.4 M records each way, for nothing). Returns rows
-    changed."""
+    ``link_queue``. Returns rows changed."""
     if assignments.height == 0:
         return 0
     frame = assignments.select(
         pl.col(c).cast(t) for c, t in ASSIGN_SCHEMA.items()
     )
     load_temp(conn, "tmp_assign", frame)
-    if first_links:
-        return _insert_first_links(conn, frame.height, kind=kind, now=now, run_id=run_id,
-                                   model_version=model_version, settle=settle)
     if is_postgres(conn):
         conn.exec_driver_sql("CREATE INDEX ON tmp_assign (record_key)")
     else:
@@ -510,30 +503,6 @@ def apply_assignments(
         )
     drop_temp(conn, "tmp_assign")
     return int(moved.rowcount or 0) + int(linked.rowcount or 0)
-
-
-def _insert_first_links(
-    conn: Connection, rows: int, *, kind: str, now: datetime, run_id: int | None,
-    model_version: str | None, settle: bool,
-) -> int:
-    """:func:`apply_assignments` of ``tmp_assign`` when ``record_link`` is empty."""
-    conn.execute(
-        text(
-            "INSERT INTO link_event (record_key, child_key, previous_child_key, kind, band, "
-            "match_probability, model_version, run_id, merge_event_id, created_at) "
-            "SELECT record_key, child_key, NULL, :kind, band, match_probability, :mv, :run_id, "
-            "NULL, :now FROM tmp_assign"
-        ).bindparams(bindparam("now", now, type_=UTCDateTime()), bindparam("run_id", run_id),
-                     bindparam("mv", model_version), bindparam("kind", kind))
-    )
-    conn.exec_driver_sql(
-        "INSERT INTO record_link (record_key, child_key) SELECT record_key, child_key "
-        "FROM tmp_assign")
-    if settle:
-        conn.exec_driver_sql(
-            "DELETE FROM link_queue WHERE record_key IN (SELECT record_key FROM tmp_assign)")
-    drop_temp(conn, "tmp_assign")
-    return rows
 
 
 def dequeue_inactive(
