@@ -221,6 +221,32 @@ def test_first_run_clusters_and_creates_children(connection: Connection, tmp_pat
     assert {e[0] for e in events} == {"stand-in-1"}
 
 
+class _StoreFails(StandIn):
+    """The stand-in whose store cannot take the records in (a full disk, say)."""
+
+    def keep_existing(self, existing: Existing) -> None:
+        assert existing.complete
+        assert existing.records.height == 3
+        raise OSError("no space left on the store's device")
+
+
+def test_a_first_run_whose_store_update_fails_fails_whole(
+    connection: Connection, tmp_path: Path
+) -> None:
+    """The store is brought up to date on a thread beside the run's writes: what it raises is
+    the run's error, raised before the run can commit, and nothing of the run is kept."""
+    e = add_extract(connection)
+    keys = [add_record(connection, e, str(i), name, "Stone", date(2015, 3, 1))
+            for i, name in enumerate(["Amy", "Amy", "Ben"])]
+    outer = connection.begin_nested()
+    with pytest.raises(OSError, match="no space left"):
+        service.link(connection, _StoreFails(), workdir=tmp_path, now=NOW)
+    outer.rollback()
+    assert all(child_of(connection, k) is None for k in keys)
+    assert queued(connection) == set(keys)
+    assert run(connection, tmp_path).children_created == 2  # and the next run does it all
+
+
 def test_incremental_run_links_only_pending(connection: Connection, tmp_path: Path) -> None:
     e = add_extract(connection)
     a = add_record(connection, e, "1", "Amy", "Stone", date(2015, 3, 1))

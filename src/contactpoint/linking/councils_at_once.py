@@ -233,15 +233,16 @@ def decide(pieces: pl.DataFrame) -> pl.DataFrame:
         RESULT_SCHEMA)  # type: ignore[arg-type]
 
 
-def of_clusters(conn: Connection, clusters: pl.DataFrame, pending: pl.DataFrame,
-                today: date) -> pl.DataFrame:
+def of_clusters(clusters: pl.DataFrame, pending: pl.LazyFrame,
+                extract_dates: Mapping[int, date], today: date) -> pl.DataFrame:
     """A first run's decisions before its children exist: ``clusters`` (``record_key,
     cluster_key``, every pending record) -> the council of each cluster, as :data:`RESULT_SCHEMA`
     with ``cluster_key`` for ``child_key`` (each cluster's records are its child's, and the
     child has no other: nothing is linked before a first run). ``pending``: the records as the
     run read them (``record_key``, ``source_code``, ``upn``, ``postcode`` and
-    :data:`EVIDENCE_FIELDS`; a blank read as null is read alike by the rule)."""
-    records = observed(pending.select(PENDING_COLUMNS), extract_dates(conn))
+    :data:`EVIDENCE_FIELDS`; a blank read as null is read alike by the rule). No database: a
+    run derives them on a thread of its own while its connection writes the link decisions."""
+    records = observed(pending.select(PENDING_COLUMNS).collect(), extract_dates)
     records = records.join(clusters.select("record_key", "cluster_key"), on="record_key").select(
         pl.col("cluster_key").alias("child_key"), pl.exclude("record_key", "cluster_key"))
     return decide_in_parts(records, today).rename({"child_key": "cluster_key"})

@@ -8,8 +8,8 @@ millions of rows never go through the ORM or one statement per row.
 
 from __future__ import annotations
 
-import io
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
@@ -176,24 +176,14 @@ def _raw_schema(extra: dict[str, pl.DataType]) -> dict[str, pl.DataType]:
 
 
 def query_frame(
-    conn: Connection, sql: str, schema: dict[str, pl.DataType], params: dict[str, Any] | None = None
+    conn: Connection, sql: str, schema: dict[str, pl.DataType],
+    params: dict[str, Any] | None = None,
+    finish: Callable[[pl.DataFrame], pl.DataFrame] | None = None,
 ) -> pl.DataFrame:
-    """Run ``sql`` and return its rows as a frame with ``schema`` (column order = select order)."""
+    """Run ``sql`` and return its rows as a frame with ``schema`` (column order = select order),
+    each part of it passed through ``finish`` (a row-wise step: it may see any part) first."""
     if is_postgres(conn) and not params:
-        buf = io.BytesIO()
-        raw = conn.connection.driver_connection
-        with raw.cursor() as cur, cur.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv)") as copy:  # type: ignore[union-attr]
-            for chunk in copy:
-                buf.write(chunk)
-        if buf.tell() == 0:
-            return pl.DataFrame(schema=schema)
-        buf.seek(0)
-        text_schema = {k: (pl.Utf8() if v == pl.Boolean() else v) for k, v in schema.items()}
-        df = pl.read_csv(buf, has_header=False, new_columns=list(schema), schema=text_schema)
-        bools = [k for k, v in schema.items() if v == pl.Boolean()]
-        if bools:
-            df = df.with_columns(pl.col(b).is_in(["t", "true", "1"]).alias(b) for b in bools)
-        return df
+        return _copied_frame(conn, sql, schema, finish or _as_is)
     result = conn.execute(text(sql), params or {})
     row_schema = {k: (pl.Int64() if v == pl.Boolean() else v) for k, v in schema.items()}
     frames: list[pl.DataFrame] = []
@@ -202,9 +192,60 @@ def query_frame(
         if not rows:
             break
         frames.append(pl.DataFrame([tuple(r) for r in rows], schema=row_schema, orient="row"))
+    frame = (pl.concat(frames).cast(schema) if frames  # type: ignore[arg-type]
+             else pl.DataFrame(schema=schema))
+    return frame if finish is None else finish(frame)
+
+
+def _as_is(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame
+
+
+PIECE_BYTES = 64 << 20  # CSV parsed a piece at a time, while the rest is still arriving
+
+
+def _copied_frame(conn: Connection, sql: str, schema: dict[str, pl.DataType],
+                  finish: Callable[[pl.DataFrame], pl.DataFrame]) -> pl.DataFrame:
+    """``COPY (sql) TO STDOUT`` read into a frame: each piece of whole CSV rows is parsed (and
+    finished) on a thread of its own while the server sends the next (a million records'
+    rows took as long to parse as to send, one after the other)."""
+    text_schema = {k: (pl.Utf8() if v == pl.Boolean() else v) for k, v in schema.items()}
+    bools = [k for k, v in schema.items() if v == pl.Boolean()]
+
+    def parse(piece: bytes) -> pl.DataFrame:
+        df = pl.read_csv(piece, has_header=False, new_columns=list(schema), schema=text_schema)
+        if bools:
+            df = df.with_columns(pl.col(b).is_in(["t", "true", "1"]).alias(b) for b in bools)
+        return finish(df)
+
+    parsed: list[Future[pl.DataFrame]] = []
+    buf = bytearray()
+    raw = conn.connection.driver_connection
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="copy-parse") as parser:
+        with raw.cursor() as cur, cur.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv)") as copy:  # type: ignore[union-attr]
+            for chunk in copy:
+                buf += chunk
+                if len(buf) >= PIECE_BYTES and (end := whole_rows_end(buf)):
+                    parsed.append(parser.submit(parse, bytes(buf[:end])))
+                    del buf[:end]
+        if buf:
+            parsed.append(parser.submit(parse, bytes(buf)))
+        frames = [p.result() for p in parsed]
     if not frames:
-        return pl.DataFrame(schema=schema)
-    return pl.concat(frames).cast(schema)  # type: ignore[arg-type]
+        return finish(pl.DataFrame(schema=schema))
+    return frames[0] if len(frames) == 1 else pl.concat(frames)
+
+
+def whole_rows_end(csv: bytes | bytearray) -> int:
+    """The length of the longest prefix of ``csv`` (``COPY``'s CSV) that ends a row: just past
+    the last line break outside quotes (a quote inside a quoted field is doubled, so the quotes
+    before a break are even in number exactly when it is outside); 0 if there is none."""
+    end = len(csv)
+    while (brk := csv.rfind(b"\n", 0, end)) >= 0:
+        if csv.count(b'"', 0, brk) % 2 == 0:
+            return brk + 1
+        end = brk
+    return 0
 
 
 def _finish_records(raw: pl.DataFrame) -> pl.DataFrame:
@@ -234,8 +275,8 @@ def read_records(
     plus ``extra`` columns (name -> (SQL expression, dtype))."""
     extra = extra or {}
     sql = _select_sql([f"{expr} AS {name}" for name, (expr, _) in extra.items()], where)
-    raw = query_frame(conn, sql, _raw_schema({k: t for k, (_, t) in extra.items()}))
-    df = _finish_records(raw)
+    df = query_frame(conn, sql, _raw_schema({k: t for k, (_, t) in extra.items()}),
+                     finish=_finish_records)
     base = conform(df.drop(list(extra)))
     return base.with_columns(df.select(list(extra))) if extra else base
 
