@@ -233,8 +233,8 @@ class _StoreFails(StandIn):
 def test_a_first_run_whose_store_update_fails_fails_whole(
     connection: Connection, tmp_path: Path
 ) -> None:
-    """The store is brought up to date on a thread beside the run's writes: what it raises is
-    the run's error, raised before the run can commit, and nothing of the run is kept."""
+    """A first run whose engine store cannot take its records in fails whole: nothing of the
+    run is kept, and the next run does it all."""
     e = add_extract(connection)
     keys = [add_record(connection, e, str(i), name, "Stone", date(2015, 3, 1))
             for i, name in enumerate(["Amy", "Amy", "Ben"])]

@@ -293,33 +293,31 @@ def _initial(
             pl.lit(None, dtype=pl.Float64()).alias("match_probability"),
         )
     )
-    # Work in memory runs on a thread of its own while the database writes (one core each;
-    # they ran one after the other): the councils beside the link decisions, which need no
-    # child row, and the engine's store beside the children's creation. ``keys_beside`` waits
-    # for the thread (and raises what it raised) before the search keys are put in place.
-    beside = keys_beside.enter_context(
-        ThreadPoolExecutor(max_workers=1, thread_name_prefix="link-beside"))
-    derived = beside.submit(councils_at_once.of_clusters, clusters,
-                            records.select(councils_at_once.PENDING_COLUMNS),
-                            councils_at_once.extract_dates(conn), now.date())
-    progress(f"writing {assign.height:,} link decisions "
-             "(the council of every cluster derived beside them)")
-    with store.indexes_built_after(conn, link_event, record_link):
-        store.apply_assignments(conn, assign, kind="link", now=now, run_id=run_id,
-                                model_version=matcher.version)
-    progress("deriving the responsible council of every cluster (what is left of it)")
-    councils = keys.to_frame().join(derived.result(), on="cluster_key", how="left",
-                                    maintain_order="left")
-    # every record is an existing one now, as of the mark the link decisions end on
-    kept = beside.submit(_keep_first_run, matcher, records, child_of,
-                         snapshot.mark_now(conn))
-    keys_beside.callback(kept.result)
-    progress(f"creating {keys.len():,} children "
-             "(the existing records kept for the next run beside them)")
+    # the councils are derived in memory on a thread of their own while the database writes
+    # the link decisions, which need no child row (the two took one core each, one after the
+    # other; the engine's store brought up to date beside the children's creation was slower)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="councils") as beside:
+        derived = beside.submit(councils_at_once.of_clusters, clusters,
+                                records.select(councils_at_once.PENDING_COLUMNS),
+                                councils_at_once.extract_dates(conn), now.date())
+        progress(f"writing {assign.height:,} link decisions "
+                 "(the council of every cluster derived beside them)")
+        with store.indexes_built_after(conn, link_event, record_link):
+            store.apply_assignments(conn, assign, kind="link", now=now, run_id=run_id,
+                                    model_version=matcher.version)
+        progress("deriving the responsible council of every cluster (what is left of it)")
+        councils = keys.to_frame().join(derived.result(), on="cluster_key", how="left",
+                                        maintain_order="left")
+    progress(f"creating {keys.len():,} children")
     # their council set as they are created (not an UPDATE of every child after)
     _new_children(conn, keys.len(), now, councils["la_code"].to_list(), child_keys)
     known = councils.join(mapping, on="cluster_key").filter(
         pl.col("la_code").is_not_null()).select(list(councils_at_once.RESULT_SCHEMA))
+    linked = records.select(list(RECORD_SCHEMA)).join(child_of.lazy(), on="record_key").collect()
+    progress("keeping the existing records for the next run")  # every record is one now
+    matcher.keep_existing(snapshot.whole(conn, linked.with_columns(
+        pl.lit(False).alias("shielded"))))
+    del linked
     store.dequeue_inactive(conn, now=now, run_id=run_id, model_version=matcher.version)
     rp = result.review_pairs
     pairs = rp.join(child_of.rename({"record_key": "record_key_r"}), on="record_key_r", how="left")
@@ -334,14 +332,6 @@ def _initial(
     steps = tuple((k.removesuffix("_s"), float(v)) for k, v in result.stats.items()
                   if k.endswith("_s") and k != "total_s")
     return assign.height, keys.len(), reviews, 0, steps, child_of, known
-
-
-def _keep_first_run(matcher: Matcher, records: pl.LazyFrame, child_of: pl.DataFrame,
-                    mark: str) -> None:
-    """A first run's records, each with its child, into the matcher's store at ``mark``."""
-    linked = records.select(list(RECORD_SCHEMA)).join(child_of.lazy(), on="record_key")
-    matcher.keep_existing(Existing.whole(
-        linked.with_columns(pl.lit(False).alias("shielded")).collect(), mark))
 
 
 def _decisions(conn: Connection, keys: list[int]) -> pl.DataFrame:

@@ -107,13 +107,7 @@ def read_existing(conn: Connection, held: str | None) -> Existing:
 
 def whole(conn: Connection, records: pl.DataFrame, full_at: datetime | None = None) -> Existing:
     """Every existing record, as ``records`` (the caller read them in this transaction)."""
-    return Existing.whole(records, mark_now(conn, full_at))
-
-
-def mark_now(conn: Connection, full_at: datetime | None = None) -> str:
-    """The mark of the state this transaction holds, every record read in full at ``full_at``
-    (now): for a store given every existing record (``Existing.whole``)."""
-    return _mark(conn, full_at or utcnow())
+    return Existing.whole(records, _mark(conn, full_at or utcnow()))
 
 
 def _changes(conn: Connection, after_event_id: int, *, since: str, full_at: datetime) -> Existing:
