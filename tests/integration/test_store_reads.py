@@ -38,7 +38,8 @@ def test_a_read_in_pieces_equals_a_read_at_once(
 
     whole = store.query_frame(connection, sql, schema, finish=finish)
     assert len(finished) == 1
-    monkeypatch.setattr(store, "PIECE_BYTES", 97)  # every few rows, anywhere in a field
+    monkeypatch.setattr(store, "PIECE_BYTES", 97)  # a piece every row or two (a COPY message
+    # holds whole rows: cuts inside a field are tested on ``whole_rows_end`` above)
     finished.clear()
     pieces = store.query_frame(connection, sql, schema, finish=finish)
     if store.is_postgres(connection):

@@ -183,7 +183,7 @@ def query_frame(
     """Run ``sql`` and return its rows as a frame with ``schema`` (column order = select order),
     each part of it passed through ``finish`` (a row-wise step: it may see any part) first."""
     if is_postgres(conn) and not params:
-        return _copied_frame(conn, sql, schema, finish or _as_is)
+        return _copied_frame(conn, sql, schema, finish)
     result = conn.execute(text(sql), params or {})
     row_schema = {k: (pl.Int64() if v == pl.Boolean() else v) for k, v in schema.items()}
     frames: list[pl.DataFrame] = []
@@ -197,15 +197,11 @@ def query_frame(
     return frame if finish is None else finish(frame)
 
 
-def _as_is(frame: pl.DataFrame) -> pl.DataFrame:
-    return frame
-
-
 PIECE_BYTES = 64 << 20  # CSV parsed a piece at a time, while the rest is still arriving
 
 
 def _copied_frame(conn: Connection, sql: str, schema: dict[str, pl.DataType],
-                  finish: Callable[[pl.DataFrame], pl.DataFrame]) -> pl.DataFrame:
+                  finish: Callable[[pl.DataFrame], pl.DataFrame] | None) -> pl.DataFrame:
     """``COPY (sql) TO STDOUT`` read into a frame: each piece of whole CSV rows is parsed (and
     finished) on a thread of its own while the server sends the next (a million records'
     rows took as long to parse as to send, one after the other)."""
@@ -216,7 +212,7 @@ def _copied_frame(conn: Connection, sql: str, schema: dict[str, pl.DataType],
         df = pl.read_csv(piece, has_header=False, new_columns=list(schema), schema=text_schema)
         if bools:
             df = df.with_columns(pl.col(b).is_in(["t", "true", "1"]).alias(b) for b in bools)
-        return finish(df)
+        return df if finish is None else finish(df)
 
     parsed: list[Future[pl.DataFrame]] = []
     buf = bytearray()
@@ -232,7 +228,8 @@ def _copied_frame(conn: Connection, sql: str, schema: dict[str, pl.DataType],
             parsed.append(parser.submit(parse, bytes(buf)))
         frames = [p.result() for p in parsed]
     if not frames:
-        return finish(pl.DataFrame(schema=schema))
+        empty = pl.DataFrame(schema=schema)
+        return empty if finish is None else finish(empty)
     return frames[0] if len(frames) == 1 else pl.concat(frames)
 
 
